@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event loop: one io_uring per thread. Every in-flight operation is a
+ * struct evl_op embedded in whatever owns it, carrying its completion
+ * callback; the loop calls it with the CQE's result. File descriptors
+ * (eventfds, event channels, sockets) are watched with poll operations on
+ * the same ring, so a thread blocks in exactly one place.
+ */
+#ifndef XVB_LIB_EVL_H
+#define XVB_LIB_EVL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <liburing.h>
+
+struct evl_op;
+
+/*
+ * Called once per CQE of @op. @res is the CQE's res (a count or -errno),
+ * @cqe_flags its flags (IORING_CQE_F_MORE for a multishot that goes on).
+ */
+typedef void evl_cb(struct evl_op *op, int res, unsigned int cqe_flags);
+
+struct evl_op {
+	evl_cb *cb;
+};
+
+struct evl;
+
+/* Readiness callback of a watch: @revents as poll(2) reports them. */
+struct evl_watch;
+typedef void evl_watch_cb(struct evl_watch *w, unsigned int revents);
+
+/*
+ * A file descriptor watched for @events with a multishot poll, re-armed
+ * whenever the kernel ends the multishot. Embed it; recover the owner with
+ * container_of(). While armed it must stay at the same address.
+ */
+struct evl_watch {
+	struct evl_op op;
+	struct evl_op cancel_op;
+	struct evl *loop;
+	evl_watch_cb *cb;
+	int fd;
+	unsigned int events;
+	bool armed;	   /* a poll SQE or its CQEs are outstanding */
+	bool active;	   /* the owner wants events */
+	bool cancelling;   /* the poll_remove's CQE has not come yet */
+	bool rearm_queued; /* on loop->rearm: no SQE was free to re-arm */
+	struct evl_watch *rearm_next;
+};
+
+struct evl {
+	struct io_uring ring;
+	unsigned int inflight; /* SQEs handed out whose last CQE has not come */
+	bool stop;
+	int wake_fd; /* eventfd: evl_wake() from other threads */
+	struct evl_watch wake;
+	struct evl_op noop;	 /* consumes the CQEs of evl_cancel()'s SQEs */
+	struct evl_watch *rearm; /* watches waiting for an SQE to re-arm */
+	bool ready; /* evl_init() succeeded and evl_exit() has not run */
+};
+
+/* Sets up a ring of @entries SQEs. Returns 0 or -errno. */
+int evl_init(struct evl *l, unsigned int entries);
+
+/*
+ * Tears the ring down. The owner must have cancelled and reaped its
+ * operations first (evl_drain); accepts a zeroed or half-built loop.
+ */
+void evl_exit(struct evl *l);
+
+/*
+ * An SQE for a new operation. If the submission queue is full, submits what
+ * is queued and tries again. Returns NULL only if the ring cannot take more
+ * (the caller backs off and retries after completions). The caller must
+ * then call evl_set_op() on it before the next evl call.
+ */
+struct io_uring_sqe *evl_get_sqe(struct evl *l);
+
+/*
+ * Ties @sqe to @op: its CQEs go to @cb. Counts the op as in flight until a
+ * CQE without IORING_CQE_F_MORE arrives (so multishot ops count once).
+ */
+void evl_set_op(struct evl *l, struct io_uring_sqe *sqe, struct evl_op *op,
+		evl_cb *cb);
+
+/* Submits queued SQEs without waiting. Returns the count or -errno. */
+int evl_submit(struct evl *l);
+
+/*
+ * Runs until evl_stop(), and clears the request on return. Returns 0, or
+ * -errno if the ring failed. This is the only blocking call in a worker
+ * thread.
+ */
+int evl_run(struct evl *l);
+
+/*
+ * One round: submit, wait for at least one CQE if @wait, run the callbacks
+ * of every CQE available. Returns the number of CQEs handled or -errno.
+ */
+int evl_run_once(struct evl *l, bool wait);
+
+/*
+ * Makes evl_run() return after the current round. From another thread,
+ * follow it with evl_wake() so a blocked loop sees it.
+ */
+void evl_stop(struct evl *l);
+
+/* Wakes a loop blocked in another thread (it then rechecks ->stop). */
+void evl_wake(struct evl *l);
+
+/*
+ * Starts watching @fd for @events (POLLIN ...). @w must be zeroed or idle
+ * (!evl_watch_busy). Returns 0, -EBUSY if @w is not idle, or -EAGAIN if the
+ * ring has no SQE free. Callbacks run from evl_run on this loop's thread. If
+ * the kernel ends the poll with an error (a bad fd), the watch stops and the
+ * callback runs a last time with POLLERR, or POLLNVAL for -EBADF.
+ */
+int evl_watch_start(struct evl *l, struct evl_watch *w, int fd,
+		    unsigned int events, evl_watch_cb *cb);
+
+/*
+ * Stops a watch: no callback runs after this returns. The poll is cancelled
+ * in the kernel; the watch's memory must stay valid until evl_watch_busy()
+ * reads false (evl_drain waits for that). May be called from the watch's own
+ * callback, which must not free @w: the loop reads it after the callback.
+ */
+void evl_watch_stop(struct evl_watch *w);
+bool evl_watch_busy(const struct evl_watch *w);
+
+/*
+ * Runs the loop until no operation is in flight, or @timeout_ms passes. The
+ * loop's own wake watch does not count. Returns 0, -ETIMEDOUT with
+ * operations still in flight, or -errno if the ring failed.
+ */
+int evl_drain(struct evl *l, unsigned int timeout_ms);
+
+/* Asks the kernel to cancel every operation of @op. Returns 0 or -errno. */
+int evl_cancel(struct evl *l, struct evl_op *op);
+
+#endif

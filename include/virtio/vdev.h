@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtio device as the transport sees it: the device model's ops table,
+ * the status state machine, feature negotiation, interrupt status and the
+ * sticky "broken" state (DEVICE_NEEDS_RESET).
+ */
+#ifndef XVB_VIRTIO_VDEV_H
+#define XVB_VIRTIO_VDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "lib/compiler.h"
+#include "lib/log.h"
+#include "virtio/gmem.h"
+#include "virtio/vq.h"
+
+struct vdev;
+
+/* What a device model gives the transport. One static const table per model. */
+struct vdev_ops {
+	const char *name;
+	uint32_t device_id; /* VIRTIO_ID_* */
+	/* Config space; the transport has already bounds-checked off + len. */
+	void (*cfg_read)(struct vdev *vdev, unsigned int off, void *buf,
+			 unsigned int len);
+	/* Returns 0, or -EPERM for a read-only field (the write is ignored). */
+	int (*cfg_write)(struct vdev *vdev, unsigned int off, const void *buf,
+			 unsigned int len);
+	/* Optional: refuse a feature set at FEATURES_OK (return -errno). */
+	int (*features_ok)(struct vdev *vdev, uint64_t features);
+	/* DRIVER_OK: features final, queues set up. -errno marks it broken. */
+	int (*start)(struct vdev *vdev);
+	/* The driver kicked @vq. Must not block. */
+	void (*kick)(struct vdev *vdev, struct vq *vq);
+	/*
+	 * Drop all in-flight work: on return no I/O may touch guest memory
+	 * and every popped chain has been released. Called at Status=0, and
+	 * at teardown.
+	 */
+	void (*reset)(struct vdev *vdev);
+};
+
+/* Transport features every xvb device offers on top of its own. */
+#define VDEV_TRANSPORT_FEATURES                                              \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                             \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX))
+
+/* How the device tells its host to raise its interrupt line (an SPI). */
+typedef void vdev_irq_fn(struct vdev *vdev, void *opaque);
+
+struct vdev {
+	const struct vdev_ops *ops;
+	struct gmem gmem;
+	struct log_ctx log;
+
+	uint64_t host_features;	 /* offered to the driver */
+	uint64_t guest_features; /* as the driver wrote them */
+	uint64_t features;	 /* negotiated; valid once FEATURES_OK */
+	bool guest_features_bad; /* non-zero write with DriverFeaturesSel > 1 */
+	uint32_t status;
+	uint32_t isr; /* InterruptStatus; atomic: queue threads set bits */
+	uint32_t config_gen;
+	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	unsigned int cfg_size;
+	uint16_t queue_max; /* QueueNumMax of every queue */
+	bool broken;	    /* DEVICE_NEEDS_RESET: no new chains popped */
+
+	unsigned int nr_vqs;
+	struct vq *vqs;
+
+	vdev_irq_fn *irq;
+	void *irq_opaque;
+
+	/* Counters for tests, benchmarks and logs. */
+	uint64_t nr_irqs, nr_kicks;
+};
+
+/*
+ * Initialise @vdev for a device model with @nr_vqs queues of at most
+ * @queue_max entries, @cfg_size bytes of config space and device feature
+ * bits @features (the transport's are added). Returns 0 or -ENOMEM.
+ */
+int vdev_init(struct vdev *vdev, const struct vdev_ops *ops,
+	      const struct gmem *gm, unsigned int nr_vqs, uint16_t queue_max,
+	      unsigned int cfg_size, uint64_t features);
+
+/* Resets the device and frees what vdev_init allocated. Accepts a zeroed vdev.
+ */
+void vdev_destroy(struct vdev *vdev);
+
+/* Where interrupts go. Without one they are only counted. */
+void vdev_set_irq(struct vdev *vdev, vdev_irq_fn *fn, void *opaque);
+
+/* True if feature bit @bit was negotiated. */
+static inline bool vdev_has(const struct vdev *vdev, unsigned int bit)
+{
+	return vdev->features & (1ULL << bit);
+}
+
+/*
+ * The driver broke the protocol: log (rate-limited), set NEEDS_RESET,
+ * stop popping chains, raise a config interrupt. Returns -EPROTO so callers
+ * can `return vdev_fail(...)`.
+ */
+int vdev_fail(struct vdev *vdev, const char *fmt, ...) __printf(2, 3);
+
+/*
+ * Set interrupt status bit(s) @bits (VIRTIO_MMIO_INT_VRING / _CONFIG) and
+ * raise the line if any of them was clear: an edge per newly set bit, so a
+ * bit set after the driver read InterruptStatus is never lost.
+ */
+void vdev_raise(struct vdev *vdev, uint32_t bits);
+
+/* The device changed its config space: bump the generation, interrupt. */
+void vdev_config_changed(struct vdev *vdev);
+
+/* Status=0: device reset, queues disabled, negotiation forgotten. */
+void vdev_reset(struct vdev *vdev);
+
+/* Write to the Status register, with the state machine's checks. */
+void vdev_set_status(struct vdev *vdev, uint32_t status);
+
+/* Deliver one queue kick to the device model, if the queue may be kicked. */
+void vdev_kick(struct vdev *vdev, unsigned int index);
+
+/* The selected queue, or NULL if QueueSel is out of range. */
+struct vq *vdev_sel_vq(struct vdev *vdev);
+
+#endif
