@@ -58,6 +58,8 @@ XEN_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
 XEN_LIBS = $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 
 .DEFAULT_GOAL := all
+# Keep objects make considers intermediate (test objects), for -MMD.
+.SECONDARY:
 .PHONY: all check fuzz run bench clean format format-check deps unit-tests
 
 # ---- dependencies --------------------------------------------------------

@@ -166,7 +166,8 @@ static void vq_read_desc(const struct vring_desc *table, unsigned int i,
 	d->next = le16toh(READ_ONCE(s->next));
 }
 
-void vq_chain_release(struct vq *vq, struct vq_chain *c)
+/* Unmaps the chain's buffers; the in-flight count is the caller's business. */
+static void vq_chain_unmap(struct vq *vq, struct vq_chain *c)
 {
 	const struct gmem *gm = &vq->vdev->gmem;
 	unsigned int i, n = c->nr_out + c->nr_in;
@@ -175,6 +176,13 @@ void vq_chain_release(struct vq *vq, struct vq_chain *c)
 		gmem_unmap(gm, c->iov[i].iov_base, c->iov[i].iov_len);
 	c->nr_out = c->nr_in = 0;
 	c->out_len = c->in_len = 0;
+}
+
+void vq_chain_release(struct vq *vq, struct vq_chain *c)
+{
+	vq_chain_unmap(vq, c);
+	if (vq->inflight)
+		vq->inflight--;
 }
 
 /*
@@ -321,11 +329,13 @@ int vq_pop(struct vq *vq, struct vq_chain *c)
 			rc = vq_enter_indirect(vq, &d, &table, &max);
 			if (rc)
 				goto fail;
-			i = seen = 0;
+			i = 0;
 			continue;
 		}
-		if (++seen > max) {
-			rc = vq_bad(vq, "descriptor loop");
+		/* Indirect entries count too: a chain is at most num long. */
+		if (++seen > vq->num) {
+			rc = vq_bad(vq,
+				    "chain longer than the queue (a loop?)");
 			goto fail;
 		}
 		rc = vq_add_buf(vq, c, &d);

@@ -45,7 +45,9 @@ static inline void gmem_unmap(const struct gmem *gm, void *hva, size_t len)
 /*
  * Map exactly [gpa, gpa + len) as one contiguous range (rings). Returns
  * NULL, with nothing left mapped, if any part is not guest RAM, if the
- * range wraps, or if the implementation would clamp it.
+ * range wraps, or if the implementation would clamp it: a mapper that
+ * clamps at chunk edges must keep neighbouring chunks contiguous (as
+ * backend/fmem.c does) or rings crossing an edge cannot be enabled.
  */
 void *gmem_map_whole(const struct gmem *gm, uint64_t gpa, size_t len, int prot);
 

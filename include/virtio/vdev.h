@@ -125,7 +125,10 @@ void vdev_reset(struct vdev *vdev);
 /* Write to the Status register, with the state machine's checks. */
 void vdev_set_status(struct vdev *vdev, uint32_t status);
 
-/* Deliver one queue kick to the device model, if the queue may be kicked. */
+/*
+ * Deliver one queue kick to the device model. Dropped before DRIVER_OK, on
+ * a broken (NEEDS_RESET) device, and for bad or unready queues.
+ */
 void vdev_kick(struct vdev *vdev, unsigned int index);
 
 /* The selected queue, or NULL if QueueSel is out of range. */

@@ -88,7 +88,11 @@ void vq_disable(struct vq *vq, bool regs);
  */
 int vq_pop(struct vq *vq, struct vq_chain *c);
 
-/* Unmap a popped chain's buffers without completing it (reset paths). */
+/*
+ * Unmap a popped chain's buffers without completing it: it no longer counts
+ * as in flight. For reset and teardown paths only: the head must then never
+ * be pushed (the driver gets it back only through the reset).
+ */
 void vq_chain_release(struct vq *vq, struct vq_chain *c);
 
 /*

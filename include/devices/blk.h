@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-blk device model: a file or block device served through
+ * io_uring on the caller's event loop.
+ */
+#ifndef XVB_DEVICES_BLK_H
+#define XVB_DEVICES_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/evl.h"
+#include "virtio/vdev.h"
+
+struct vblk;
+
+struct vblk_conf {
+	const char *path;    /* regular file or block device */
+	bool readonly;	     /* mode=r: VIRTIO_BLK_F_RO, opened O_RDONLY */
+	bool writethrough;   /* writeback byte starts at 0 (default: 1) */
+	const char *serial;  /* GET_ID answer, at most 20 bytes used */
+	uint16_t queue_size; /* QueueNumMax, power of two; 0: 256 */
+	int domid;	     /* for log prefixes; -1 if none */
+	const char *name;    /* device name in logs, e.g. "vblk51712" */
+};
+
+/*
+ * Opens the backing store and builds the device. The device's I/O runs on
+ * @loop, which must outlive it. Guest memory comes through @gm. On success
+ * *out is the device and its transport state (vblk_vdev()). Returns 0 or
+ * -errno (-ENOENT, -EACCES ... from opening the store; -EINVAL for a bad conf).
+ */
+int vblk_create(struct vblk **out, const struct vblk_conf *conf,
+		const struct gmem *gm, struct evl *loop);
+
+/* The device's transport half, for vmmio_read/vmmio_write/vdev_kick. */
+struct vdev *vblk_vdev(struct vblk *blk);
+
+/*
+ * The file descriptor the device does its I/O on, for fault-injection
+ * tests (which may dup2() another file over it) and diagnostics. The
+ * device keeps ownership.
+ */
+int vblk_store_fd(struct vblk *blk);
+
+/*
+ * Resets the device (cancelling and reaping every in-flight I/O), closes the
+ * store and frees it. Accepts NULL.
+ */
+void vblk_destroy(struct vblk *blk);
+
+#endif
