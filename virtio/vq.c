@@ -354,7 +354,7 @@ int vq_pop(struct vq *vq, struct vq_chain *c)
 	return 1;
 
 fail:
-	vq_chain_release(vq, c); /* unmaps exactly what vq_add_buf mapped */
+	vq_chain_unmap(vq, c); /* exactly what vq_add_buf mapped */
 	return rc;
 }
 
@@ -372,8 +372,6 @@ void vq_push(struct vq *vq, struct vq_chain *c, uint32_t written)
 	WRITE_ONCE(e->id, htole32(c->head));
 	WRITE_ONCE(e->len, htole32(written));
 	vq->used_idx++;
-	if (vq->inflight)
-		vq->inflight--;
 }
 
 /* Has the driver asked for an interrupt for the entries up to used_idx? */

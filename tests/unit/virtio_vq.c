@@ -40,6 +40,39 @@ static void pop_empty_ring_returns_0(void)
 	T_RIG_FINI(&r);
 }
 
+/* In flight = popped minus pushed or released; a failed pop counts nothing. */
+static void inflight_counts_each_chain_once(void)
+{
+	static struct vq_chain c2[3];
+	struct gdrv_buf b = { 0, 64, true };
+	struct vq *vq;
+	RIG(r);
+
+	T_RIG_START(&r, &manual);
+	vq = vrig_vq(&r, Q0);
+	for (unsigned int i = 0; i < 3; i++) {
+		b.gpa = r.data + 0x1000 * i;
+		T_ASSERT(gdrv_add(&r.drv, Q0, &b, 1, 0) >= 0);
+		T_EQ(vq_pop(vq, &c2[i]), 1);
+		T_EQ(vq->inflight, i + 1);
+	}
+	vq_push(vq, &c2[0], 0);
+	T_EQ(vq->inflight, 2);
+	vq_chain_release(vq, &c2[1]);
+	T_EQ(vq->inflight, 1);
+	/* A chain that fails to pop (buffer in the MMIO window) adds nothing.
+	 */
+	b.gpa = 0x2000000;
+	T_ASSERT(gdrv_add(&r.drv, Q0, &b, 1, 0) >= 0);
+	T_EQ(vq_pop(vq, &chain), -EPROTO);
+	T_EQ(vq->inflight, 1);
+	vq_push(vq, &c2[2], 0);
+	T_EQ(vq->inflight, 0);
+	T_EQ(fg_live(r.fg), r.baseline);
+	T_RIG(&r, vrig_recover(&r));
+	T_RIG_FINI(&r);
+}
+
 static void pop_direct_chain_maps_each_buffer(void)
 {
 	RIG(r);
@@ -1603,6 +1636,7 @@ static void rings_packed_back_to_back(void)
 }
 
 T_MAIN(T_CASE(pop_empty_ring_returns_0),
+       T_CASE(inflight_counts_each_chain_once),
        T_CASE(pop_direct_chain_maps_each_buffer),
        T_CASE(push_unmaps_and_completes),
        T_CASE(chain_release_unmaps_without_completing),
