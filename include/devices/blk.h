@@ -19,7 +19,7 @@ struct vblk_conf {
 	bool readonly;	     /* mode=r: VIRTIO_BLK_F_RO, opened O_RDONLY */
 	bool writethrough;   /* writeback byte starts at 0 (default: 1) */
 	const char *serial;  /* GET_ID answer, at most 20 bytes used */
-	uint16_t queue_size; /* QueueNumMax, power of two; 0: 256 */
+	uint16_t queue_size; /* QueueNumMax: a power of two <= 1024; 0: 256 */
 	int domid;	     /* for log prefixes; -1 if none */
 	const char *name;    /* device name in logs, e.g. "vblk51712" */
 };
@@ -28,7 +28,8 @@ struct vblk_conf {
  * Opens the backing store and builds the device. The device's I/O runs on
  * @loop, which must outlive it. Guest memory comes through @gm. On success
  * *out is the device and its transport state (vblk_vdev()). Returns 0 or
- * -errno (-ENOENT, -EACCES ... from opening the store; -EINVAL for a bad conf).
+ * -errno (-ENOENT, -EACCES ... from opening the store; -EINVAL for a bad conf
+ * or a store that is neither a regular file nor a block device).
  */
 int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 		const struct gmem *gm, struct evl *loop);
@@ -44,8 +45,9 @@ struct vdev *vblk_vdev(struct vblk *blk);
 int vblk_store_fd(struct vblk *blk);
 
 /*
- * Resets the device (cancelling and reaping every in-flight I/O), closes the
- * store and frees it. Accepts NULL.
+ * Resets the device (cancelling and reaping every in-flight I/O on the loop,
+ * which it runs until then), closes the store and frees it. Accepts NULL.
+ * Must run on the loop's thread.
  */
 void vblk_destroy(struct vblk *blk);
 

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The backing store: a regular file or a block device, opened once and
+ * probed for its size, block sizes and discard / write-zeroes support.
+ */
+#define LOG_MOD "vblk"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+
+#include "vblk.h"
+
+#define VBLK_BLOCK_MAX 65536u /* larger block sizes are not believed */
+
+static bool vblk_block_size_ok(uint64_t v, uint32_t min)
+{
+	return v >= min && v <= VBLK_BLOCK_MAX && !(v & (v - 1));
+}
+
+/*
+ * Files: 512-byte logical blocks, the file system's block as the physical
+ * one. Discard and write-zeroes are offered if a punch-hole works; the
+ * probe punches past EOF, where there is no data to lose.
+ */
+static void vblk_probe_file(struct vblk_store *st, const struct stat *sb)
+{
+	off_t eof = (sb->st_size + 4095) & ~(off_t)4095;
+
+	st->size = sb->st_size;
+	st->lbs = VBLK_SECTOR;
+	st->pbs = VBLK_SECTOR;
+	if (vblk_block_size_ok(sb->st_blksize, VBLK_SECTOR))
+		st->pbs = sb->st_blksize;
+	st->io_min = st->pbs;
+	if (st->readonly)
+		return;
+	if (!fallocate(st->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, eof,
+		       4096))
+		st->can_discard = st->can_zero = true;
+}
+
+/* Reads an unsigned number from a sysfs attribute; 0 if absent. */
+static uint64_t vblk_sysfs_u64(const char *path)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* A device (or, for a partition, its parent) that takes discards. */
+static bool vblk_bdev_discards(dev_t rdev)
+{
+	static const char *const rel[] = { "", "/.." };
+	char path[96];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rel); i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/dev/block/%u:%u%s/queue/discard_max_bytes",
+			 major(rdev), minor(rdev), rel[i]);
+		if (vblk_sysfs_u64(path))
+			return true;
+	}
+	return false;
+}
+
+/* Block devices: sizes and topology from the block layer's ioctls. */
+static int vblk_probe_bdev(struct vblk_store *st, const struct stat *sb)
+{
+	unsigned int pbs = 0, io_min = 0, io_opt = 0;
+	int lbs = 0, align = 0;
+	uint64_t size;
+
+	if (ioctl(st->fd, BLKGETSIZE64, &size) ||
+	    ioctl(st->fd, BLKSSZGET, &lbs))
+		return -errno;
+	if (!vblk_block_size_ok(lbs, VBLK_SECTOR))
+		return -EINVAL;
+	st->size = size;
+	st->lbs = lbs;
+	if (ioctl(st->fd, BLKPBSZGET, &pbs) || !vblk_block_size_ok(pbs, lbs))
+		pbs = lbs;
+	st->pbs = pbs;
+	if (!ioctl(st->fd, BLKIOMIN, &io_min) && io_min % lbs == 0)
+		st->io_min = io_min;
+	if (!ioctl(st->fd, BLKIOOPT, &io_opt) && io_opt % lbs == 0)
+		st->io_opt = io_opt;
+	if (!ioctl(st->fd, BLKALIGNOFF, &align) && align > 0 &&
+	    (unsigned int)align < pbs && align % lbs == 0)
+		st->align_off = align;
+	if (st->readonly)
+		return 0;
+	/* The kernel writes zeroes itself where the device cannot. */
+	st->can_zero = true;
+	st->can_discard = vblk_bdev_discards(sb->st_rdev);
+	return 0;
+}
+
+int vblk_store_open(struct vblk_store *st, const struct vblk_conf *conf,
+		    struct log_ctx *log)
+{
+	struct stat sb;
+	int rc;
+
+	*st = (struct vblk_store){ .fd = -1, .readonly = conf->readonly };
+	st->fd = open(conf->path,
+		      (conf->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (st->fd < 0) {
+		rc = -errno;
+		log_err(log, "open %s: %d", conf->path, rc);
+		return rc;
+	}
+	if (fstat(st->fd, &sb)) {
+		rc = -errno;
+		goto err_close;
+	}
+	if (S_ISREG(sb.st_mode)) {
+		vblk_probe_file(st, &sb);
+	} else if (S_ISBLK(sb.st_mode)) {
+		st->bdev = true;
+		rc = vblk_probe_bdev(st, &sb);
+		if (rc)
+			goto err_close;
+	} else {
+		rc = -EINVAL;
+		goto err_close;
+	}
+	log_info(log, "%s: %llu bytes, blocks %u/%u%s%s%s", conf->path,
+		 (unsigned long long)st->size, st->lbs, st->pbs,
+		 st->readonly ? ", read-only" : "",
+		 st->can_discard ? ", discard" : "",
+		 st->can_zero ? ", write-zeroes" : "");
+	return 0;
+
+err_close:
+	log_err(log, "%s: not usable as a disk: %d", conf->path, rc);
+	close(st->fd);
+	st->fd = -1;
+	return rc;
+}
+
+void vblk_store_close(struct vblk_store *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
