@@ -196,7 +196,11 @@ CHECK_JOBS += $(foreach b,$(UNIT_BINS),$(notdir $(b)):$(b))
 CHECK_JOBS += $(foreach t,$(FUZZ_NAMES),corpus_$(t):$(O)/tests/fuzz/replay_$(t)@tests/fuzz/corpus/$(t))
 
 check: all
-	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run-tests $(CHECK_JOBS)
+	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_LOGDIR=$(O)/test-logs tests/run-tests $(CHECK_JOBS)
+
+# The demo: xvbd serving a simulated Xen guest's virtio disk.
+run: all
+	$(Q)$(XVB_SIM) --bench
 
 SRC_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './$(O)/*')
 format:

@@ -183,13 +183,28 @@ err_free:
 	return NULL;
 }
 
+struct fakeguest *fg_wrap(void *gview, uint64_t base, size_t size)
+{
+	struct fakeguest *fg = calloc(1, sizeof(*fg));
+
+	if (!fg)
+		return NULL;
+	fg->fd = -1;
+	fg->base = base;
+	fg->size = size;
+	fg->gview = gview;
+	fg->external = true;
+	fg->alloc_next = base;
+	return fg;
+}
+
 void fg_free(struct fakeguest *fg)
 {
 	int err = errno;
 
 	if (!fg)
 		return;
-	if (fg->gview)
+	if (fg->gview && !fg->external)
 		munmap(fg->gview, fg->size);
 	if (fg->hview)
 		munmap(fg->hview, fg->size);

@@ -62,6 +62,7 @@ struct fakeguest {
 	void *hook_arg;
 
 	uint64_t alloc_next; /* bump allocator for test data */
+	bool external;	     /* gview is someone else's memory (fg_wrap) */
 
 	struct gmem gmem; /* ops + this fake guest, for vdev_init */
 };
@@ -74,6 +75,13 @@ struct fakeguest *fg_new(size_t size);
 
 /* Unmaps and frees everything; accepts NULL. Does not check for leaks. */
 void fg_free(struct fakeguest *fg);
+
+/*
+ * A fake guest over memory someone else owns (the simulator's guest RAM):
+ * only the guest-side helpers work (fg_ptr, fg_alloc, fg_read/write/fill/
+ * check); its gmem ops must not be used. fg_free leaves @gview alone.
+ */
+struct fakeguest *fg_wrap(void *gview, uint64_t base, size_t size);
 
 /* Clamp every map at the next 4 KiB edge (drives the splitting paths). */
 void fg_set_clamp(struct fakeguest *fg, bool clamp);

@@ -28,6 +28,14 @@ void gdrv_init(struct gdrv *d, struct vdev *vdev, struct fakeguest *fg)
 	vdev_set_irq(vdev, gdrv_irq, d);
 }
 
+void gdrv_init_bus(struct gdrv *d, const struct gdrv_bus *bus,
+		   struct fakeguest *fg)
+{
+	memset(d, 0, sizeof(*d));
+	d->bus = bus;
+	d->fg = fg;
+}
+
 static void gdrv_vq_forget(struct gdrv_vq *v)
 {
 	free(v->free_stack);
@@ -44,6 +52,8 @@ void gdrv_fini(struct gdrv *d)
 
 uint64_t gdrv_read(struct gdrv *d, uint64_t off, unsigned int size)
 {
+	if (d->bus)
+		return d->bus->read(d->bus->opaque, off, size);
 	return vmmio_read(d->vdev, off, size);
 }
 
@@ -53,6 +63,10 @@ void gdrv_write(struct gdrv *d, uint64_t off, unsigned int size, uint64_t val)
 
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY)
 		d->nr_notifies++;
+	if (d->bus) {
+		d->bus->write(d->bus->opaque, off, size, val);
+		return;
+	}
 	q = vmmio_write(d->vdev, off, size, val);
 	/* As the backend does: answer the vCPU, then deliver the kick. */
 	if (q >= 0)

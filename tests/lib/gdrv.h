@@ -39,8 +39,20 @@ struct gdrv_vq {
 	bool manual_used_event; /* do not move used_event on collect */
 };
 
+/*
+ * How the driver reaches the device's registers when it is not in this
+ * process (the simulator: MMIO through ioreqs). NULL: vmmio on d->vdev.
+ */
+struct gdrv_bus {
+	uint64_t (*read)(void *opaque, uint64_t off, unsigned int size);
+	void (*write)(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t val);
+	void *opaque;
+};
+
 struct gdrv {
 	struct vdev *vdev;
+	const struct gdrv_bus *bus;
 	struct fakeguest *fg;
 	uint64_t features; /* negotiated */
 	struct gdrv_vq vqs[GDRV_MAX_VQS];
@@ -65,6 +77,13 @@ struct gdrv_buf {
  * interrupt callback. Frees nothing; call gdrv_fini() after.
  */
 void gdrv_init(struct gdrv *d, struct vdev *vdev, struct fakeguest *fg);
+
+/*
+ * Binds the driver to a device reached through @bus, in guest RAM @fg.
+ * Interrupts are the bus owner's business (d->nr_irqs stays 0).
+ */
+void gdrv_init_bus(struct gdrv *d, const struct gdrv_bus *bus,
+		   struct fakeguest *fg);
 void gdrv_fini(struct gdrv *d);
 
 /* One 32-bit register access through vmmio, kicks delivered. */

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ioreq server: setup in the order Xen requires, and the serving loop.
+ * Each READY slot is copied once into private memory, validated, handed to
+ * the window's owner, answered (data, then state), and only then is any
+ * queue kick delivered: a vCPU never waits for a ring walk.
+ */
+#define LOG_MOD "ioreq"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lib/compiler.h"
+#include "ioreq.h"
+
+/* The state bitfield shares byte 30 of the slot with data_is_ptr/dir/df. */
+#define SLOT_FLAGS_OFF 30
+_Static_assert(sizeof(ioreq_t) == 32, "ioreq_t layout");
+_Static_assert(offsetof(ioreq_t, type) == 31, "ioreq_t layout");
+
+static volatile uint8_t *slot_flags(ioreq_t *slot)
+{
+	return (volatile uint8_t *)slot + SLOT_FLAGS_OFF;
+}
+
+static unsigned int slot_state(ioreq_t *slot)
+{
+	return *slot_flags(slot) & 0xf;
+}
+
+/* Copies a slot with volatile loads, so no field is ever read twice. */
+static void slot_copy(ioreq_t *slot, ioreq_t *copy)
+{
+	const volatile uint64_t *src = (const volatile uint64_t *)slot;
+	uint64_t *dst = (uint64_t *)copy;
+
+	for (unsigned int i = 0; i < sizeof(*copy) / 8; i++)
+		dst[i] = src[i];
+}
+
+/* Only ever READY -> IORESP_READY: Xen crashes a guest on a backward move. */
+static void slot_answer(ioreq_t *slot, uint64_t data)
+{
+	volatile uint8_t *flags = slot_flags(slot);
+
+	WRITE_ONCE(slot->data, data);
+	/* data, then state: pairs with Xen's rmb after it reads the state. */
+	smp_wmb();
+	*flags = (*flags & ~0xf) | STATE_IORESP_READY;
+}
+
+int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
+		  xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
+		  xenevtchn_handle *xce)
+{
+	void *addr = NULL;
+	int n, rc;
+	unsigned int v;
+
+	memset(io, 0, sizeof(*io));
+	io->domid = domid;
+	io->log = log;
+	io->xdm = xdm;
+	io->xfm = xfm;
+	io->xce = xce;
+
+	/* Arm refuses buffered ioreqs. */
+	if (xendevicemodel_create_ioreq_server(
+		    xdm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &io->id)) {
+		rc = -errno;
+		log_err(log, "create_ioreq_server: %s%s", strerror(errno),
+			errno == ENOSYS ? " (hypervisor built without "
+					  "CONFIG_IOREQ_SERVER?)" :
+					  "");
+		goto err;
+	}
+	io->created = true;
+
+	io->res = xenforeignmemory_map_resource(
+		xfm, domid, XENMEM_resource_ioreq_server, io->id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
+		PROT_READ | PROT_WRITE, 0);
+	if (!io->res) {
+		rc = -errno;
+		log_err(log, "mapping the ioreq page: %s", strerror(errno));
+		goto err;
+	}
+	io->page = addr;
+
+	n = xendevicemodel_nr_vcpus(xdm, domid, &v);
+	if (n) {
+		rc = -errno;
+		log_err(log, "nr_vcpus: %s", strerror(errno));
+		goto err;
+	}
+	/* One slot per vCPU must fit the page. */
+	if (!v || v > 4096 / sizeof(ioreq_t)) {
+		rc = -ERANGE;
+		log_err(log, "%u vCPUs do not fit one ioreq page", v);
+		goto err;
+	}
+	io->nr_vcpus = v;
+	io->ports = malloc(v * sizeof(*io->ports));
+	if (!io->ports) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	for (v = 0; v < io->nr_vcpus; v++)
+		io->ports[v] = ~0U;
+	return 0;
+
+err:
+	xb_ioreq_close(io);
+	return rc;
+}
+
+int xb_ioreq_map_window(struct xb_ioreq *io, uint64_t base, uint64_t size,
+			void *cookie)
+{
+	struct xb_window *w;
+
+	if (io->nr_windows == XB_MAX_WINDOWS)
+		return -ENOSPC;
+	if (xendevicemodel_map_io_range_to_ioreq_server(
+		    io->xdm, io->domid, io->id, 1 /* mmio */, base,
+		    base + size - 1)) {
+		int rc = -errno;
+
+		log_err(io->log, "mapping window 0x%llx: %s",
+			(unsigned long long)base, strerror(errno));
+		return rc;
+	}
+	w = &io->windows[io->nr_windows++];
+	w->base = base;
+	w->size = size;
+	w->cookie = cookie;
+	return 0;
+}
+
+int xb_ioreq_unmap_window(struct xb_ioreq *io, void *cookie)
+{
+	for (unsigned int i = 0; i < io->nr_windows; i++) {
+		struct xb_window *w = &io->windows[i];
+
+		if (w->cookie != cookie)
+			continue;
+		xendevicemodel_unmap_io_range_from_ioreq_server(
+			io->xdm, io->domid, io->id, 1, w->base,
+			w->base + w->size - 1);
+		*w = io->windows[--io->nr_windows];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Xen writes each vCPU's vp_eport into the page only once enabled. */
+static int bind_ports(struct xb_ioreq *io)
+{
+	for (unsigned int v = 0; v < io->nr_vcpus; v++) {
+		uint32_t remote = READ_ONCE(io->page->vcpu_ioreq[v].vp_eport);
+		xenevtchn_port_or_error_t p;
+
+		p = xenevtchn_bind_interdomain(io->xce, io->domid, remote);
+		if (p < 0) {
+			int rc = -errno;
+
+			log_err(io->log, "binding vCPU %u's port %u: %s", v,
+				remote, strerror(errno));
+			return rc;
+		}
+		io->ports[v] = p;
+		log_dbg(io->log, "vCPU %u: remote port %u bound as %d", v,
+			remote, p);
+	}
+	return 0;
+}
+
+int xb_ioreq_enable(struct xb_ioreq *io)
+{
+	int rc;
+
+	if (xendevicemodel_set_ioreq_server_state(io->xdm, io->domid, io->id,
+						  1)) {
+		rc = -errno;
+		log_err(io->log, "enabling the ioreq server: %s",
+			strerror(errno));
+		return rc;
+	}
+	io->enabled = true;
+	rc = bind_ports(io);
+	if (rc)
+		return rc;
+	/* A request made before its port was bound was never signalled. */
+	for (unsigned int v = 0; v < io->nr_vcpus; v++)
+		xb_ioreq_serve_vcpu(io, v);
+	return 0;
+}
+
+static struct xb_window *find_window(struct xb_ioreq *io, uint64_t addr,
+				     unsigned int size)
+{
+	for (unsigned int i = 0; i < io->nr_windows; i++) {
+		struct xb_window *w = &io->windows[i];
+
+		if (addr >= w->base && addr - w->base < w->size &&
+		    size <= w->size - (addr - w->base))
+			return w;
+	}
+	return NULL;
+}
+
+/*
+ * Serves vCPU @v's slot if it holds a request. Returns true if it answered;
+ * then *wp is the window whose kick *kick (>= 0) must be delivered, or NULL.
+ */
+static bool serve_slot(struct xb_ioreq *io, unsigned int v,
+		       struct xb_window **wp, int *kick)
+{
+	ioreq_t *slot = &io->page->vcpu_ioreq[v];
+	struct xb_window *w = NULL;
+	ioreq_t copy;
+	struct xb_req req;
+	uint64_t answer = 0;
+
+	*kick = -1;
+	*wp = NULL;
+	if (slot_state(slot) != STATE_IOREQ_READY)
+		return false;
+	/* state, then contents: pairs with Xen's wmb before state = READY. */
+	smp_rmb();
+	slot_copy(slot, &copy); /* the one read of the request */
+	io->nr_reqs++;
+	log_dbg(io->log, "vCPU %u: type %u %s 0x%llx/%u", v, copy.type,
+		copy.dir == IOREQ_READ ? "read" : "write",
+		(unsigned long long)copy.addr, copy.size);
+
+	if (copy.type == IOREQ_TYPE_INVALIDATE) {
+		io->nr_invalidate++;
+		if (io->invalidate)
+			io->invalidate(io->invalidate_opaque);
+		goto answer;
+	}
+	/* Arm sends single, direct MMIO accesses of 1, 2, 4 or 8 bytes. */
+	if (copy.type != IOREQ_TYPE_COPY || copy.count != 1 ||
+	    copy.data_is_ptr ||
+	    (copy.size != 1 && copy.size != 2 && copy.size != 4 &&
+	     copy.size != 8)) {
+		io->nr_bad++;
+		log_guest(io->log,
+			  "vCPU %u: unexpected ioreq type %u count %u "
+			  "size %u ptr %u",
+			  v, copy.type, copy.count, copy.size,
+			  copy.data_is_ptr);
+		answer = ~0ULL;
+		goto answer;
+	}
+	w = find_window(io, copy.addr, copy.size);
+	if (!w) {
+		io->nr_bad++;
+		log_guest(io->log,
+			  "vCPU %u: access at 0x%llx outside our "
+			  "windows",
+			  v, (unsigned long long)copy.addr);
+		answer = copy.dir == IOREQ_READ ? ~0ULL : 0;
+		goto answer;
+	}
+	req.addr = copy.addr;
+	req.size = copy.size;
+	req.write = copy.dir == IOREQ_WRITE;
+	req.data = req.write ? copy.data : 0;
+	*kick = io->mmio(w->cookie, &req);
+	answer = req.write ? copy.data : req.data;
+	if (!req.write && copy.size < 8)
+		answer &= (1ULL << (8 * copy.size)) - 1;
+
+answer:
+	slot_answer(slot, answer);
+	if (*kick >= 0)
+		*wp = w;
+	return true;
+}
+
+void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v)
+{
+	struct xb_window *w;
+	int kick;
+
+	if (!serve_slot(io, v, &w, &kick))
+		return;
+	xenevtchn_notify(io->xce, io->ports[v]);
+	if (w)
+		io->kick(w->cookie, kick);
+}
+
+int xb_ioreq_serve(struct xb_ioreq *io)
+{
+	for (;;) {
+		xenevtchn_port_or_error_t port = xenevtchn_pending(io->xce);
+		unsigned int v;
+
+		if (port < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		log_dbg(io->log, "port %d pending", port);
+		if (xenevtchn_unmask(io->xce, port) < 0)
+			return -errno;
+		for (v = 0; v < io->nr_vcpus && io->ports[v] != (uint32_t)port;
+		     v++)
+			;
+		if (v < io->nr_vcpus)
+			xb_ioreq_serve_vcpu(io, v);
+	}
+}
+
+void xb_ioreq_close(struct xb_ioreq *io)
+{
+	unsigned int i;
+
+	if (io->enabled)
+		xendevicemodel_set_ioreq_server_state(io->xdm, io->domid,
+						      io->id, 0);
+	io->enabled = false;
+	for (i = 0; io->created && i < io->nr_windows; i++)
+		xendevicemodel_unmap_io_range_from_ioreq_server(
+			io->xdm, io->domid, io->id, 1, io->windows[i].base,
+			io->windows[i].base + io->windows[i].size - 1);
+	io->nr_windows = 0;
+	for (i = 0; io->ports && i < io->nr_vcpus; i++)
+		if (io->ports[i] != ~0U)
+			xenevtchn_unbind(io->xce, io->ports[i]);
+	free(io->ports);
+	io->ports = NULL;
+	if (io->res)
+		xenforeignmemory_unmap_resource(io->xfm, io->res);
+	io->res = NULL;
+	io->page = NULL;
+	if (io->created)
+		xendevicemodel_destroy_ioreq_server(io->xdm, io->domid, io->id);
+	io->created = false;
+}

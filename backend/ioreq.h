@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ioreq server of one guest: created with BUFIOREQ_OFF, its shared page
+ * mapped as a resource, one event channel per vCPU, MMIO windows mapped to
+ * it. Serving a request: snapshot it once, validate, dispatch, answer.
+ */
+#ifndef XVB_BACKEND_IOREQ_H
+#define XVB_BACKEND_IOREQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/ioreq.h>
+#include <xen/memory.h>
+
+#include "lib/log.h"
+
+/* A private, validated copy of one request. */
+struct xb_req {
+	uint64_t addr;
+	uint64_t data;
+	unsigned int size;
+	bool write;
+};
+
+/*
+ * Handles one MMIO access at @req->addr, inside a window the owner mapped;
+ * fills req->data for reads. Returns a queue kick to deliver after the
+ * answer (>= 0) or -1. @cookie identifies the window.
+ */
+typedef int xb_mmio_fn(void *cookie, struct xb_req *req);
+/* Delivers a kick returned by xb_mmio_fn, after the vCPU was answered. */
+typedef void xb_kick_fn(void *cookie, int kick);
+/* An IOREQ_TYPE_INVALIDATE arrived: drop cached guest mappings. */
+typedef void xb_invalidate_fn(void *opaque);
+
+#define XB_MAX_WINDOWS 16
+
+struct xb_window {
+	uint64_t base, size;
+	void *cookie;
+};
+
+struct xb_ioreq {
+	uint32_t domid;
+	struct log_ctx *log;
+	xendevicemodel_handle *xdm;
+	xenforeignmemory_handle *xfm;
+	xenevtchn_handle *xce;
+	xenforeignmemory_resource_handle *res;
+	ioservid_t id;
+	bool created, enabled;
+	shared_iopage_t *page;
+	unsigned int nr_vcpus;
+	evtchn_port_t *ports; /* local port of each vCPU, or ~0 */
+	unsigned int nr_windows;
+	struct xb_window windows[XB_MAX_WINDOWS];
+	xb_mmio_fn *mmio;
+	xb_kick_fn *kick;
+	xb_invalidate_fn *invalidate;
+	void *invalidate_opaque;
+	/* Statistics. */
+	uint64_t nr_reqs, nr_bad, nr_invalidate;
+};
+
+/*
+ * Creates the server for @domid with the given handles (owned by the
+ * caller) and maps its page. Returns 0 or -errno.
+ */
+int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
+		  xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
+		  xenevtchn_handle *xce);
+
+/* Routes [base, base + size) to this server. Returns 0 or -errno. */
+int xb_ioreq_map_window(struct xb_ioreq *io, uint64_t base, uint64_t size,
+			void *cookie);
+
+/* Stops routing the window of @cookie to us. Returns 0 or -ENOENT. */
+int xb_ioreq_unmap_window(struct xb_ioreq *io, void *cookie);
+
+/*
+ * Turns the server on, then binds one port per vCPU (Xen fills in the
+ * ports at enable) and serves any request already waiting.
+ */
+int xb_ioreq_enable(struct xb_ioreq *io);
+
+/*
+ * Serves every pending port (call when xenevtchn_fd is readable).
+ * Returns 0, or -errno if the event channel device failed.
+ */
+int xb_ioreq_serve(struct xb_ioreq *io);
+
+/* Serves vCPU @v's slot if it holds a request. */
+void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v);
+
+/* Disables, unmaps windows, unbinds ports, destroys. Accepts half-built. */
+void xb_ioreq_close(struct xb_ioreq *io);
+
+#endif

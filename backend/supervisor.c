@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The supervisor. xenstore is its input, and is treated as such: every node
+ * is read from the backend's own subtree (never from the guest's), parsed
+ * strictly, and a bad device is refused with a log line while the others
+ * carry on. Workers are separate processes, one per guest, so one guest
+ * cannot take down another's devices.
+ */
+#define LOG_MOD "supervisor"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "conf.h"
+#include "lib/evl.h"
+#include "supervisor.h"
+
+#define MAX_RESTARTS 3	  /* per guest ... */
+#define RESTART_WINDOW 60 /* ... within this many seconds */
+
+enum sup_state {
+	SD_ADDING,  /* sent to the worker, not ready yet */
+	SD_READY,   /* served; state 2 written */
+	SD_CLOSING, /* close sent */
+	SD_DONE,    /* closed or refused; state 6 written */
+};
+
+struct sup_dom;
+
+struct sup_dev {
+	struct sup_dom *dom;
+	const char *kind; /* "virtio_disk" or "virtio" */
+	unsigned int devid;
+	char be[160];		  /* backend directory */
+	char msg[PATH_MAX + 200]; /* the "add" line for the worker */
+	enum sup_state st;
+	bool seen;
+	struct sup_dev *next;
+};
+
+struct sup_dom {
+	struct sup *sup;
+	uint32_t domid;
+	pid_t pid;
+	int ctl;
+	struct evl_watch ctl_w;
+	char buf[1024];
+	size_t len;
+	unsigned int restarts;
+	time_t restart_window;
+	bool exiting; /* "exit" sent */
+	struct sup_dev *devs;
+	struct sup_dom *next;
+};
+
+struct sup {
+	struct xs_handle *xs;
+	uint32_t self;
+	char root[64]; /* /local/domain/<self>/backend */
+	struct evl loop;
+	struct evl_watch xs_w, sig_w;
+	int sigfd;
+	bool verbose;
+	struct log_ctx log;
+	struct sup_dom *doms;
+	struct sup_dom *graveyard; /* exited, freed once their watch is idle */
+};
+
+static const char *const kinds[] = { "virtio_disk", "virtio" };
+
+/* ---- xenstore helpers ---------------------------------------------------- */
+
+/* Reads @dir/@node into @buf (NUL-terminated). Returns 0, -ENOENT, -ERANGE. */
+static int xs_get(struct sup *s, const char *dir, const char *node, char *buf,
+		  size_t size)
+{
+	char path[256];
+	unsigned int len;
+	char *v;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	v = xs_read(s->xs, XBT_NULL, path, &len);
+	if (!v)
+		return -ENOENT;
+	if (len >= size || strlen(v) != len) { /* too long, or embedded NUL */
+		free(v);
+		return -ERANGE;
+	}
+	memcpy(buf, v, len + 1);
+	free(v);
+	return 0;
+}
+
+static int xs_get_u64(struct sup *s, const char *dir, const char *node,
+		      uint64_t max, uint64_t *out)
+{
+	char buf[32];
+	int rc = xs_get(s, dir, node, buf, sizeof(buf));
+
+	return rc ? rc : xb_parse_u64(buf, 0, max, out);
+}
+
+static void write_state(struct sup *s, const struct sup_dev *d, int state)
+{
+	char path[200], val[4];
+
+	snprintf(path, sizeof(path), "%s/state", d->be);
+	snprintf(val, sizeof(val), "%d", state);
+	if (!xs_write(s->xs, XBT_NULL, path, val, strlen(val)))
+		log_err(&s->log, "writing %s: %s", path, strerror(errno));
+}
+
+/* ---- reading one device's nodes ------------------------------------------ */
+
+/* Only plain names reach the serial and the control line. */
+static bool plain(const char *v)
+{
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '-' && *v != '_')
+			return false;
+	return true;
+}
+
+/* Builds d->msg for a virtio_disk. Returns 0 or -EINVAL (logged). */
+static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
+{
+	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
+	uint64_t base, irq, grants = 0;
+	const char *why = NULL;
+
+	if (xs_get_u64(s, d->be, "base", UINT64_MAX, &base))
+		why = "bad or missing base";
+	else if (xs_get_u64(s, d->be, "irq", 1023, &irq))
+		why = "bad or missing irq";
+	else if (xs_get(s, d->be, "params", params, sizeof(params)) ||
+		 !params[0])
+		why = "bad or missing params";
+	else if (strpbrk(params, "\n\r"))
+		why = "params holds a line break";
+	else if (xs_get(s, d->be, "mode", mode, sizeof(mode)) ||
+		 (strcmp(mode, "r") && strcmp(mode, "w")))
+		why = "mode is neither r nor w";
+	else if (xs_get_u64(s, d->be, "grant_usage", 1, &grants) == -ERANGE ||
+		 grants)
+		why = "grant_usage=1 is not supported yet (backend in dom0: "
+		      "use grant_usage=0)";
+	if (why) {
+		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
+		return -EINVAL;
+	}
+	xs_get(s, d->be, "dev", dev, sizeof(dev));
+	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
+	if (!strcmp(dtype, "cdrom"))
+		strcpy(mode, "r");
+	snprintf(d->msg, sizeof(d->msg),
+		 "add blk %u base=0x%llx,irq=%llu,mode=%s%s%s,path=%s\n",
+		 d->devid, (unsigned long long)base, (unsigned long long)irq,
+		 mode, dev[0] && plain(dev) ? ",serial=" : "",
+		 dev[0] && plain(dev) ? dev : "", params);
+	return 0;
+}
+
+/* A generic virtio device (Xen 4.18+): "virtio,device<N>". */
+static int read_generic(struct sup *s, struct sup_dev *d, uint32_t domid)
+{
+	char type[64];
+
+	if (xs_get(s, d->be, "type", type, sizeof(type))) {
+		log_err(&s->log, "d%u %s: refused: no type", domid, d->be);
+		return -EINVAL;
+	}
+	log_err(&s->log,
+		"d%u %s: refused: device type '%s' is not "
+		"supported yet",
+		domid, d->be, type);
+	return -EINVAL;
+}
+
+/* ---- workers ---------------------------------------------------------------
+ */
+
+static void send_line(struct sup_dom *dom, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (dom->ctl >= 0 && write(dom->ctl, line, n) != (ssize_t)n)
+		log_err(&dom->sup->log, "d%u: worker control: %s", dom->domid,
+			strerror(errno));
+}
+
+static struct sup_dev *find_dev(struct sup_dom *dom, unsigned int devid)
+{
+	for (struct sup_dev *d = dom->devs; d; d = d->next)
+		if (d->devid == devid)
+			return d;
+	return NULL;
+}
+
+static void on_worker_line(struct sup_dom *dom, const char *line)
+{
+	struct sup *s = dom->sup;
+	unsigned int devid;
+	struct sup_dev *d;
+	int off = 0;
+
+	if (sscanf(line, "%*s %u %n", &devid, &off) < 1)
+		goto bad;
+	d = find_dev(dom, devid);
+	if (!d)
+		goto bad;
+	if (!strncmp(line, "ready ", 6)) {
+		if (d->st == SD_ADDING) {
+			d->st = SD_READY;
+			write_state(s, d, 2); /* InitWait: the window is served
+					       */
+			log_info(&s->log, "d%u %s: served", dom->domid, d->be);
+		}
+	} else if (!strncmp(line, "failed ", 7)) {
+		log_err(&s->log, "d%u %s: worker refused it: %s", dom->domid,
+			d->be, line + off);
+		d->st = SD_DONE;
+		write_state(s, d, 6);
+	} else if (!strncmp(line, "closed ", 7)) {
+		d->st = SD_DONE;
+		write_state(s, d, 6);
+		log_info(&s->log, "d%u %s: closed", dom->domid, d->be);
+	} else {
+		goto bad;
+	}
+	return;
+bad:
+	log_warn(&s->log, "d%u: unexpected worker message '%s'", dom->domid,
+		 line);
+}
+
+static void on_worker(struct evl_watch *w, unsigned int revents)
+{
+	struct sup_dom *dom = container_of(w, struct sup_dom, ctl_w);
+	ssize_t n;
+	char *nl;
+
+	n = read(dom->ctl, dom->buf + dom->len,
+		 sizeof(dom->buf) - 1 - dom->len);
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		evl_watch_stop(&dom->ctl_w); /* the worker is gone; SIGCHLD
+						reaps */
+		return;
+	}
+	dom->len += n;
+	dom->buf[dom->len] = '\0';
+	while ((nl = strchr(dom->buf, '\n'))) {
+		*nl = '\0';
+		on_worker_line(dom, dom->buf);
+		dom->len -= nl + 1 - dom->buf;
+		memmove(dom->buf, nl + 1, dom->len + 1);
+	}
+	if (dom->len == sizeof(dom->buf) - 1)
+		dom->len = 0;
+}
+
+static int spawn(struct sup_dom *dom)
+{
+	struct sup *s = dom->sup;
+	char domid[16], fd[4] = "3";
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	snprintf(domid, sizeof(domid), "%u", dom->domid);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (!pid) {
+		char *argv[] = { (char *)"xvbd",
+				 (char *)"--worker",
+				 (char *)"--domain",
+				 domid,
+				 (char *)"--ctl-fd",
+				 fd,
+				 s->verbose ? (char *)"-v" : NULL,
+				 NULL };
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (dup2(sv[1], 3) < 0)
+			_exit(127);
+		close_range(4, ~0U, 0);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	dom->pid = pid;
+	dom->ctl = sv[0];
+	dom->len = 0;
+	fcntl(dom->ctl, F_SETFL, O_NONBLOCK);
+	log_info(&s->log, "d%u: worker %d started", dom->domid, (int)pid);
+	return evl_watch_start(&s->loop, &dom->ctl_w, dom->ctl, POLLIN,
+			       on_worker);
+}
+
+static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
+{
+	struct sup_dom *dom;
+
+	for (dom = s->doms; dom; dom = dom->next)
+		if (dom->domid == domid)
+			return dom;
+	if (!create)
+		return NULL;
+	dom = calloc(1, sizeof(*dom));
+	if (!dom)
+		return NULL;
+	dom->sup = s;
+	dom->domid = domid;
+	dom->ctl = -1;
+	dom->pid = -1;
+	if (spawn(dom)) {
+		log_err(&s->log, "d%u: cannot start a worker", domid);
+		free(dom);
+		return NULL;
+	}
+	dom->next = s->doms;
+	s->doms = dom;
+	return dom;
+}
+
+/*
+ * Forgets a guest whose worker has exited. Its control watch may still be
+ * cancelling in the kernel, so the memory goes to the graveyard first.
+ */
+static void free_dom(struct sup *s, struct sup_dom *dom)
+{
+	struct sup_dom **pp;
+
+	for (pp = &s->doms; *pp && *pp != dom; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = dom->next;
+	while (dom->devs) {
+		struct sup_dev *d = dom->devs;
+
+		dom->devs = d->next;
+		free(d);
+	}
+	evl_watch_stop(&dom->ctl_w);
+	if (dom->ctl >= 0)
+		close(dom->ctl);
+	dom->ctl = -1;
+	dom->next = s->graveyard;
+	s->graveyard = dom;
+}
+
+static void bury(struct sup *s)
+{
+	struct sup_dom **pp = &s->graveyard;
+
+	while (*pp) {
+		struct sup_dom *dom = *pp;
+
+		if (evl_watch_busy(&dom->ctl_w)) {
+			pp = &dom->next;
+			continue;
+		}
+		*pp = dom->next;
+		free(dom);
+	}
+}
+
+/* ---- scanning xenstore ------------------------------------------------------
+ */
+
+static void new_dev(struct sup *s, const char *kind, uint32_t domid,
+		    unsigned int devid, const char *be)
+{
+	struct sup_dom *dom;
+	struct sup_dev *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->kind = kind;
+	d->devid = devid;
+	d->seen = true;
+	snprintf(d->be, sizeof(d->be), "%s", be);
+	if ((kind == kinds[0] ? read_disk : read_generic)(s, d, domid)) {
+		write_state(s, d, 6);
+		d->st = SD_DONE;
+		dom = get_dom(s, domid, false);
+		if (!dom) { /* remember the refusal without a worker */
+			free(d);
+			return;
+		}
+	} else {
+		dom = get_dom(s, domid, true);
+		if (!dom) {
+			free(d);
+			return;
+		}
+		d->st = SD_ADDING;
+		send_line(dom, d->msg);
+	}
+	d->dom = dom;
+	d->next = dom->devs;
+	dom->devs = d;
+}
+
+static struct sup_dev *lookup(struct sup *s, const char *be)
+{
+	for (struct sup_dom *dom = s->doms; dom; dom = dom->next)
+		for (struct sup_dev *d = dom->devs; d; d = d->next)
+			if (!strcmp(d->be, be))
+				return d;
+	return NULL;
+}
+
+static void close_dev(struct sup_dev *d)
+{
+	char line[32];
+
+	if (d->st != SD_ADDING && d->st != SD_READY)
+		return;
+	d->st = SD_CLOSING;
+	snprintf(line, sizeof(line), "close %u\n", d->devid);
+	send_line(d->dom, line);
+}
+
+static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
+		     unsigned int devid)
+{
+	uint64_t state = 0, online = 0, feid;
+	struct sup_dev *d;
+	char be[160];
+
+	snprintf(be, sizeof(be), "%s/%s/%u/%u", s->root, kind, domid, devid);
+	d = lookup(s, be);
+	if (xs_get_u64(s, be, "state", 255, &state))
+		return;
+	xs_get_u64(s, be, "online", 1, &online);
+	if (d) {
+		d->seen = true;
+		if (state == 5 || !online)
+			close_dev(d);
+		/* Closing written over our Closed: answer it again. */
+		if (d->st == SD_DONE && state == 5)
+			write_state(s, d, 6);
+		return;
+	}
+	/* libxl creates devices in state 1 (Initialising), online=1. */
+	if (state != 1 || !online)
+		return;
+	if (xs_get_u64(s, be, "frontend-id", 0x7fef, &feid) || feid != domid) {
+		log_err(&s->log, "%s: frontend-id does not match", be);
+		return;
+	}
+	new_dev(s, kind, domid, devid, be);
+}
+
+static void scan_kind(struct sup *s, const char *kind)
+{
+	char path[128], **doms, **devs;
+	unsigned int nd, nv, i, j;
+	uint64_t domid, devid;
+
+	snprintf(path, sizeof(path), "%s/%s", s->root, kind);
+	doms = xs_directory(s->xs, XBT_NULL, path, &nd);
+	for (i = 0; doms && i < nd; i++) {
+		char dpath[160];
+
+		if (xb_parse_u64(doms[i], 1, 0x7fef, &domid))
+			continue;
+		snprintf(dpath, sizeof(dpath), "%s/%s", path, doms[i]);
+		devs = xs_directory(s->xs, XBT_NULL, dpath, &nv);
+		for (j = 0; devs && j < nv; j++)
+			if (!xb_parse_u64(devs[j], 0, INT32_MAX, &devid))
+				scan_dev(s, kind, domid, devid);
+		free(devs);
+	}
+	free(doms);
+}
+
+static void scan(struct sup *s)
+{
+	struct sup_dom *dom;
+	struct sup_dev *d;
+
+	for (dom = s->doms; dom; dom = dom->next)
+		for (d = dom->devs; d; d = d->next)
+			d->seen = false;
+	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++)
+		scan_kind(s, kinds[k]);
+	for (dom = s->doms; dom; dom = dom->next) {
+		bool live = false;
+
+		/* Nodes removed without a Closing first: tear down anyway. */
+		for (d = dom->devs; d; d = d->next) {
+			if (!d->seen)
+				close_dev(d);
+			live |= d->st != SD_DONE;
+		}
+		/* A dead guest, or one with nothing left to serve. */
+		if (!dom->exiting &&
+		    (!live || !xs_is_domain_introduced(s->xs, dom->domid))) {
+			dom->exiting = true;
+			send_line(dom, "exit\n");
+		}
+	}
+}
+
+static void on_xs(struct evl_watch *w, unsigned int revents)
+{
+	struct sup *s = container_of(w, struct sup, xs_w);
+	char **ev;
+	bool any = false;
+
+	bury(s);
+	while ((ev = xs_check_watch(s->xs))) {
+		free(ev);
+		any = true;
+	}
+	if (any)
+		scan(s);
+}
+
+/* ---- children and signals
+ * ---------------------------------------------------- */
+
+static void reap(struct sup *s)
+{
+	struct sup_dom *dom;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool clean = WIFEXITED(status) && !WEXITSTATUS(status);
+		time_t now = time(NULL);
+
+		for (dom = s->doms; dom && dom->pid != pid; dom = dom->next)
+			;
+		if (!dom)
+			continue;
+		dom->pid = -1;
+		evl_watch_stop(&dom->ctl_w);
+		close(dom->ctl);
+		dom->ctl = -1;
+		if (clean || !xs_is_domain_introduced(s->xs, dom->domid)) {
+			log_info(&s->log, "d%u: worker %d exited", dom->domid,
+				 (int)pid);
+		} else {
+			log_err(&s->log, "d%u: worker %d died (status 0x%x)",
+				dom->domid, (int)pid, status);
+			if (now - dom->restart_window > RESTART_WINDOW) {
+				dom->restart_window = now;
+				dom->restarts = 0;
+			}
+			if (dom->restarts++ < MAX_RESTARTS && !spawn(dom)) {
+				/* The guest sees a device reset. */
+				for (struct sup_dev *d = dom->devs; d;
+				     d = d->next) {
+					if (d->st != SD_ADDING &&
+					    d->st != SD_READY)
+						continue;
+					d->st = SD_ADDING;
+					send_line(dom, d->msg);
+				}
+				continue;
+			}
+			log_err(&s->log, "d%u: giving up on its devices",
+				dom->domid);
+		}
+		for (struct sup_dev *d = dom->devs; d; d = d->next)
+			if (d->st != SD_DONE)
+				write_state(s, d, 6);
+		free_dom(s, dom);
+	}
+}
+
+static void on_signal(struct evl_watch *w, unsigned int revents)
+{
+	struct sup *s = container_of(w, struct sup, sig_w);
+	struct signalfd_siginfo si;
+
+	bury(s);
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(s);
+			continue;
+		}
+		log_info(&s->log, "signal %u: shutting down", si.ssi_signo);
+		evl_stop(&s->loop);
+	}
+}
+
+/* Tells every worker to exit and waits up to 5 s before killing them. */
+static void stop_workers(struct sup *s)
+{
+	struct sup_dom *dom;
+	int i;
+
+	for (dom = s->doms; dom; dom = dom->next)
+		send_line(dom, "exit\n");
+	for (i = 0; i < 100 && s->doms; i++) {
+		reap(s);
+		if (s->doms)
+			usleep(50000);
+	}
+	for (dom = s->doms; dom; dom = dom->next)
+		if (dom->pid > 0)
+			kill(dom->pid, SIGKILL);
+	while (s->doms) {
+		if (s->doms->pid > 0)
+			waitpid(s->doms->pid, NULL, 0);
+		for (struct sup_dev *d = s->doms->devs; d; d = d->next)
+			if (d->st != SD_DONE)
+				write_state(s, d, 6);
+		free_dom(s, s->doms);
+	}
+}
+
+static void sup_exit(struct sup *s)
+{
+	evl_watch_stop(&s->xs_w);
+	evl_watch_stop(&s->sig_w);
+	evl_drain(&s->loop, 1000);
+	bury(s);
+	evl_exit(&s->loop);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->xs)
+		xs_close(s->xs);
+}
+
+static int setup(struct sup *s)
+{
+	char buf[16], path[128];
+	uint64_t self = 0;
+	sigset_t set;
+	unsigned int len, k;
+	char *v;
+	int rc;
+
+	s->xs = xs_open(0);
+	if (!s->xs) {
+		log_err(&s->log, "cannot open xenstore: %s", strerror(errno));
+		return -errno;
+	}
+	v = xs_read(s->xs, XBT_NULL, "domid", &len);
+	if (v && len < sizeof(buf)) {
+		memcpy(buf, v, len + 1);
+		xb_parse_u64(buf, 0, 0x7fef, &self);
+	}
+	free(v);
+	s->self = self;
+	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
+
+	rc = evl_init(&s->loop, 64);
+	if (rc)
+		return rc;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0)
+		return -errno;
+	rc = evl_watch_start(&s->loop, &s->sig_w, s->sigfd, POLLIN, on_signal);
+	if (rc)
+		return rc;
+
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
+		if (!xs_watch(s->xs, path, kinds[k]))
+			return -errno;
+	}
+	if (!xs_watch(s->xs, "@releaseDomain", "release"))
+		return -errno;
+	rc = evl_watch_start(&s->loop, &s->xs_w, xs_fileno(s->xs), POLLIN,
+			     on_xs);
+	if (rc)
+		return rc;
+	log_info(&s->log, "watching %s/{virtio_disk,virtio}", s->root);
+	scan(s);
+	return 0;
+}
+
+int xb_supervisor_run(enum log_level level)
+{
+	static struct sup s;
+	int rc;
+
+	s.sigfd = -1;
+	s.verbose = level >= LOG_DBG;
+	log_ctx_init(&s.log, -1, NULL);
+	rc = setup(&s);
+	if (!rc)
+		rc = evl_run(&s.loop);
+	if (rc)
+		log_err(&s.log, "%s", strerror(-rc));
+	stop_workers(&s);
+	sup_exit(&s);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-guest worker: opens the Xen handles, builds the devices, sets up
+ * the ioreq server in the order Xen requires, restricts its handles to the
+ * guest, then serves ioreqs and device I/O from one io_uring loop.
+ */
+#define LOG_MOD "worker"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <xentoolcore.h>
+
+#include "devices/blk.h"
+#include "fmem.h"
+#include "layout.h"
+#include "lib/evl.h"
+#include "virtio/vmmio.h"
+#include "worker.h"
+
+struct xb_worker;
+
+struct xb_dev {
+	struct xb_worker *w;
+	struct xb_devconf conf;
+	struct log_ctx log;
+	struct vblk *blk;
+	struct vdev *vdev;
+	bool live;
+};
+
+struct xb_worker {
+	const struct xb_worker_args *args;
+	uint32_t domid;
+	struct log_ctx log;
+	xendevicemodel_handle *xdm;
+	xenforeignmemory_handle *xfm;
+	xenevtchn_handle *xce;
+	struct xb_fmem fmem;
+	struct gmem gm;
+	struct xb_ioreq io;
+	struct evl loop;
+	bool loop_ok;
+	struct evl_watch evtchn_w, sig_w, ctl_w;
+	int sigfd;
+	/*
+	 * A device reset reaps its I/O by running the loop, so callbacks can
+	 * nest inside an ioreq's handling: while serving, further ioreqs and
+	 * control lines wait for the outer call to finish.
+	 */
+	bool serving, serve_again, ctl_again;
+	char ctl_buf[8192];
+	size_t ctl_len;
+	struct xb_dev devs[XB_MAX_WINDOWS]; /* slots; live ones serve */
+	int exit_code;
+};
+
+static void ctl_send(struct xb_worker *w, const char *fmt, ...) __printf(2, 3);
+static void ctl_send(struct xb_worker *w, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (w->args->ctl_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(w->args->ctl_fd, line, n) != n)
+		log_warn(&w->log, "control socket: %s", strerror(errno));
+}
+
+/* ---- the ioreq server's callbacks --------------------------------------- */
+
+static int worker_mmio(void *cookie, struct xb_req *req)
+{
+	struct xb_dev *d = cookie;
+	uint64_t off = req->addr - d->conf.base;
+
+	if (req->write)
+		return vmmio_write(d->vdev, off, req->size, req->data);
+	req->data = vmmio_read(d->vdev, off, req->size);
+	return -1;
+}
+
+static void worker_kick(void *cookie, int index)
+{
+	struct xb_dev *d = cookie;
+
+	vdev_kick(d->vdev, index);
+}
+
+static void worker_invalidate(void *opaque)
+{
+	struct xb_worker *w = opaque;
+
+	xb_fmem_invalidate(&w->fmem);
+}
+
+static void worker_irq(struct vdev *vdev, void *opaque)
+{
+	struct xb_dev *d = opaque;
+	struct xb_worker *w = d->w;
+
+	if (xendevicemodel_set_irq_level(w->xdm, w->domid, d->conf.irq, 1))
+		log_guest(&d->log, "set_irq_level(%u): %s", d->conf.irq,
+			  strerror(errno));
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+static int dev_open(struct xb_worker *w, struct xb_dev *d,
+		    const struct xb_devconf *c)
+{
+	char name[32];
+	int rc;
+
+	d->w = w;
+	d->conf = *c;
+	snprintf(name, sizeof(name), "%s%u",
+		 c->type == XB_DEV_BLK ? "vblk" : "vnet", c->devid);
+	log_ctx_init(&d->log, (int)w->domid, name);
+	if (c->type != XB_DEV_BLK) {
+		log_err(&d->log, "virtio-net is not implemented yet");
+		return -EOPNOTSUPP;
+	}
+	struct vblk_conf bc = {
+		.path = c->path,
+		.readonly = c->readonly,
+		.serial = c->serial[0] ? c->serial : NULL,
+		.domid = (int)w->domid,
+		.name = name,
+	};
+	rc = vblk_create(&d->blk, &bc, &w->gm, &w->loop);
+	if (rc) {
+		log_err(&d->log, "%s: %s", c->path, strerror(-rc));
+		return rc;
+	}
+	d->vdev = vblk_vdev(d->blk);
+	vdev_set_irq(d->vdev, worker_irq, d);
+	rc = xb_ioreq_map_window(&w->io, c->base, XB_MMIO_DEV_SIZE, d);
+	if (rc) {
+		vblk_destroy(d->blk);
+		d->blk = NULL;
+		return rc;
+	}
+	d->live = true;
+	log_info(&d->log, "serving %s%s at 0x%llx irq %u", c->path,
+		 c->readonly ? " (read-only)" : "", (unsigned long long)c->base,
+		 c->irq);
+	return 0;
+}
+
+/* Stops serving @d: no window, no I/O in flight, store closed. */
+static void dev_close(struct xb_dev *d)
+{
+	if (!d->live)
+		return;
+	xb_ioreq_unmap_window(&d->w->io, d);
+	vblk_destroy(d->blk);
+	d->blk = NULL;
+	d->vdev = NULL;
+	d->live = false;
+	log_info(&d->log, "closed");
+}
+
+static void ctl_lines(struct xb_worker *w);
+
+/* ---- event sources ------------------------------------------------------- */
+
+static void on_evtchn(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, evtchn_w);
+	int rc;
+
+	if (w->serving) {
+		w->serve_again = true;
+		return;
+	}
+	w->serving = true;
+	do {
+		w->serve_again = false;
+		rc = xb_ioreq_serve(&w->io);
+	} while (!rc && w->serve_again);
+	w->serving = false;
+	if (rc) {
+		log_err(&w->log, "event channel: %s", strerror(-rc));
+		w->exit_code = 1;
+		evl_stop(&w->loop);
+	}
+	if (w->ctl_again)
+		ctl_lines(w);
+}
+
+static void on_signal(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, sig_w);
+	struct signalfd_siginfo si;
+
+	if (read(w->sigfd, &si, sizeof(si)) == sizeof(si))
+		log_info(&w->log, "signal %u: shutting down", si.ssi_signo);
+	evl_stop(&w->loop);
+}
+
+static struct xb_dev *find_dev(struct xb_worker *w, unsigned int devid)
+{
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
+		if (w->devs[i].live && w->devs[i].conf.devid == devid)
+			return &w->devs[i];
+	return NULL;
+}
+
+/* Opens a device in a free slot; answers "ready" or "failed". */
+static int add_dev(struct xb_worker *w, const struct xb_devconf *c)
+{
+	struct xb_dev *d = NULL;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < XB_MAX_WINDOWS && !d; i++)
+		if (!w->devs[i].live)
+			d = &w->devs[i];
+	if (find_dev(w, c->devid))
+		rc = -EEXIST;
+	else if (!d)
+		rc = -ENOSPC;
+	else
+		rc = dev_open(w, d, c);
+	if (rc)
+		ctl_send(w, "failed %u %s", c->devid, strerror(-rc));
+	else
+		ctl_send(w, "ready %u", c->devid);
+	return rc;
+}
+
+/* "add blk|net DEVID SPEC": a device the supervisor read from xenstore. */
+static void ctl_add(struct xb_worker *w, const char *args)
+{
+	struct xb_devconf c;
+	enum xb_devtype type;
+	unsigned int devid;
+	char err[256];
+	int off = 0;
+
+	if (!strncmp(args, "blk ", 4))
+		type = XB_DEV_BLK;
+	else if (!strncmp(args, "net ", 4))
+		type = XB_DEV_NET;
+	else
+		goto bad;
+	if (sscanf(args + 4, "%u %n", &devid, &off) != 1 || !off)
+		goto bad;
+	if (xb_parse_devspec(args + 4 + off, type, &c, err, sizeof(err))) {
+		log_err(&w->log, "device %u refused: %s", devid, err);
+		ctl_send(w, "failed %u %s", devid, err);
+		return;
+	}
+	c.devid = devid;
+	add_dev(w, &c);
+	return;
+bad:
+	log_warn(&w->log, "bad control message 'add %s'", args);
+}
+
+static void ctl_line(struct xb_worker *w, char *line)
+{
+	unsigned int devid;
+	struct xb_dev *d;
+
+	if (!strcmp(line, "exit")) {
+		evl_stop(&w->loop);
+		return;
+	}
+	if (!strncmp(line, "add ", 4)) {
+		ctl_add(w, line + 4);
+		return;
+	}
+	if (sscanf(line, "close %u", &devid) == 1) {
+		d = find_dev(w, devid);
+		if (d)
+			dev_close(d);
+		ctl_send(w, "closed %u", devid);
+		return;
+	}
+	log_warn(&w->log, "unknown control message '%s'", line);
+}
+
+/* Handles the complete lines received, unless an ioreq is being served. */
+static void ctl_lines(struct xb_worker *w)
+{
+	char *nl;
+
+	if (w->serving) {
+		w->ctl_again = true;
+		return;
+	}
+	w->ctl_again = false;
+	while ((nl = strchr(w->ctl_buf, '\n'))) {
+		*nl = '\0';
+		ctl_line(w, w->ctl_buf);
+		w->ctl_len -= nl + 1 - w->ctl_buf;
+		memmove(w->ctl_buf, nl + 1, w->ctl_len + 1);
+	}
+	if (w->ctl_len == sizeof(w->ctl_buf) - 1)
+		w->ctl_len = 0; /* an overlong line: drop it */
+}
+
+static void on_ctl(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, ctl_w);
+	ssize_t n;
+
+	n = read(w->args->ctl_fd, w->ctl_buf + w->ctl_len,
+		 sizeof(w->ctl_buf) - 1 - w->ctl_len);
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		log_info(&w->log, "supervisor gone: shutting down");
+		evl_stop(&w->loop);
+		return;
+	}
+	w->ctl_len += n;
+	w->ctl_buf[w->ctl_len] = '\0';
+	ctl_lines(w);
+}
+
+/* ---- setup and teardown ---------------------------------------------------
+ */
+
+static int open_handles(struct xb_worker *w)
+{
+	w->xdm = xendevicemodel_open(NULL, 0);
+	w->xfm = xenforeignmemory_open(NULL, 0);
+	w->xce = xenevtchn_open(NULL, 0);
+	if (!w->xdm || !w->xfm || !w->xce) {
+		int rc = -errno;
+
+		log_err(&w->log,
+			"opening Xen interfaces: %s (is this a Xen "
+			"backend domain, with privcmd and evtchn loaded?)",
+			strerror(errno));
+		return rc;
+	}
+	/* xb_ioreq_serve drains pending ports until EAGAIN. */
+	if (fcntl(xenevtchn_fd(w->xce), F_SETFL, O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
+static int setup_signals(struct xb_worker *w)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w->sigfd < 0)
+		return -errno;
+	return evl_watch_start(&w->loop, &w->sig_w, w->sigfd, POLLIN,
+			       on_signal);
+}
+
+static int worker_setup(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	unsigned int i;
+	int rc;
+
+	rc = open_handles(w);
+	if (rc)
+		return rc;
+	rc = xb_fmem_init(&w->fmem, w->xfm, w->domid, &w->log);
+	if (rc)
+		return rc;
+	w->gm.ops = &xb_fmem_ops;
+	w->gm.opaque = &w->fmem;
+	rc = evl_init(&w->loop, 256);
+	if (rc) {
+		log_err(&w->log, "io_uring: %s", strerror(-rc));
+		return rc;
+	}
+	w->loop_ok = true;
+	rc = setup_signals(w);
+	if (rc)
+		return rc;
+
+	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
+	if (rc)
+		return rc;
+	w->io.mmio = worker_mmio;
+	w->io.kick = worker_kick;
+	w->io.invalidate = worker_invalidate;
+	w->io.invalidate_opaque = w;
+
+	/* Static mode: every device opens, or xvbd stops. */
+	for (i = 0; i < a->nr_devs; i++) {
+		rc = dev_open(w, &w->devs[i], &a->devs[i]);
+		if (rc)
+			return rc;
+	}
+
+	/* Windows mapped: only now may the guest's accesses arrive. */
+	rc = xb_ioreq_enable(&w->io);
+	if (rc)
+		return rc;
+	rc = evl_watch_start(&w->loop, &w->evtchn_w, xenevtchn_fd(w->xce),
+			     POLLIN, on_evtchn);
+	if (rc)
+		return rc;
+	if (a->ctl_fd >= 0) {
+		fcntl(a->ctl_fd, F_SETFL, O_NONBLOCK);
+		rc = evl_watch_start(&w->loop, &w->ctl_w, a->ctl_fd, POLLIN,
+				     on_ctl);
+		if (rc)
+			return rc;
+	}
+	/* Serve anything that raced with the setup. */
+	rc = xb_ioreq_serve(&w->io);
+	if (rc)
+		return rc;
+
+	if (!a->no_restrict && xentoolcore_restrict_all(w->domid))
+		log_warn(&w->log, "restricting handles to d%u: %s", w->domid,
+			 strerror(errno));
+	return 0;
+}
+
+static void worker_teardown(struct xb_worker *w)
+{
+	unsigned int i;
+
+	/* Devices first: they cancel and reap their I/O on the live loop. */
+	for (i = 0; i < XB_MAX_WINDOWS; i++)
+		dev_close(&w->devs[i]);
+	xb_ioreq_close(&w->io);
+	if (w->loop_ok) {
+		evl_watch_stop(&w->evtchn_w);
+		evl_watch_stop(&w->sig_w);
+		evl_watch_stop(&w->ctl_w);
+		if (evl_drain(&w->loop, 2000))
+			log_err(&w->log, "operations still in flight at exit");
+		evl_exit(&w->loop);
+	}
+	if (w->sigfd >= 0)
+		close(w->sigfd);
+	xb_fmem_exit(&w->fmem);
+	if (w->xce)
+		xenevtchn_close(w->xce);
+	if (w->xfm)
+		xenforeignmemory_close(w->xfm);
+	if (w->xdm)
+		xendevicemodel_close(w->xdm);
+}
+
+int xb_worker_run(const struct xb_worker_args *a)
+{
+	struct xb_worker *w;
+	int rc, code;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return 1;
+	w->args = a;
+	w->domid = a->domid;
+	w->sigfd = -1;
+	log_ctx_init(&w->log, (int)a->domid, NULL);
+
+	rc = worker_setup(w);
+	if (rc) {
+		log_err(&w->log, "setup failed: %s", strerror(-rc));
+		w->exit_code = 1;
+	} else {
+		log_info(&w->log, "ioreq server up, %u vCPU(s)",
+			 w->io.nr_vcpus);
+		rc = evl_run(&w->loop);
+		if (rc) {
+			log_err(&w->log, "event loop: %s", strerror(-rc));
+			w->exit_code = 1;
+		}
+	}
+	worker_teardown(w);
+	code = w->exit_code;
+	free(w);
+	return code;
+}

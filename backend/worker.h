@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A worker serves all the devices of one guest: one process, one thread,
+ * one io_uring. It never touches xenstore; a supervisor (or the command
+ * line, in static mode) tells it what to serve, over a control socket.
+ */
+#ifndef XVB_BACKEND_WORKER_H
+#define XVB_BACKEND_WORKER_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "ioreq.h"
+
+struct xb_worker_args {
+	uint32_t domid;
+	unsigned int nr_devs;
+	struct xb_devconf devs[XB_MAX_WINDOWS];
+	int ctl_fd;	  /* control socket from the supervisor, or -1 */
+	bool no_restrict; /* skip xentoolcore_restrict_all (tests) */
+};
+
+/*
+ * Control protocol, one line per message.
+ *   supervisor -> worker: "add blk|net <devid> <spec>" (spec as --blk/--net),
+ *                         "close <devid>", "exit"
+ *   worker -> supervisor: "ready <devid>" (window served: state 2 may be
+ *                         written), "failed <devid> <reason>",
+ *                         "closed <devid>" (no I/O left: state 6)
+ * The worker exits when the socket closes.
+ */
+
+/* Serves until SIGTERM/SIGINT, "exit", or a fatal error. Returns an exit code.
+ */
+int xb_worker_run(const struct xb_worker_args *a);
+
+#endif

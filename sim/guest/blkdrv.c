@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The simulated guest's virtio-blk driver, on top of the test ring driver
+ * (tests/lib/gdrv) with its registers reached through simulated MMIO.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+
+#include "blkdrv.h"
+
+#define MMIO_TIMEOUT_MS 10000
+#define QUEUE_SIZE 256
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t bus_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct blkdrv *b = opaque;
+	uint64_t v = 0;
+	int rc = xsim_mmio_read(b->sim, b->domid, b->vcpu, b->base + off, size,
+				&v, MMIO_TIMEOUT_MS);
+
+	if (rc && !b->mmio_err)
+		b->mmio_err = rc;
+	return rc ? ~0ULL : v;
+}
+
+static void bus_write(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t val)
+{
+	struct blkdrv *b = opaque;
+	int rc = xsim_mmio_write(b->sim, b->domid, b->vcpu, b->base + off, size,
+				 val, MMIO_TIMEOUT_MS);
+
+	if (rc && !b->mmio_err)
+		b->mmio_err = rc;
+}
+
+static uint32_t cfg32(struct blkdrv *b, unsigned int off)
+{
+	return (uint32_t)gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG + off, 4);
+}
+
+/* Everything a Linux guest would accept of what the device offers. */
+#define WANT                                                                   \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM) |   \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                               \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_BLK_F_SIZE_MAX) | \
+	 (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_RO) |          \
+	 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |      \
+	 (1ULL << VIRTIO_BLK_F_TOPOLOGY) | (1ULL << VIRTIO_BLK_F_CONFIG_WCE) | \
+	 (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES))
+
+int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
+	      unsigned int vcpu, uint64_t base, unsigned int spi,
+	      struct fakeguest *fg, unsigned int qd, uint32_t max_len)
+{
+	unsigned int i;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->sim = sim;
+	b->domid = domid;
+	b->vcpu = vcpu;
+	b->base = base;
+	b->spi = spi;
+	b->fg = fg;
+	b->bus.read = bus_read;
+	b->bus.write = bus_write;
+	b->bus.opaque = b;
+	gdrv_init_bus(&b->drv, &b->bus, fg);
+	rc = gdrv_up(&b->drv, WANT, 1, QUEUE_SIZE);
+	if (rc)
+		return b->mmio_err ? b->mmio_err : rc;
+	b->features = b->drv.features;
+	b->indirect = b->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	b->capacity = cfg32(b, 0) | (uint64_t)cfg32(b, 4) << 32;
+
+	/* Direct chains take 3 descriptors: fewer slots then. */
+	if (!qd || qd > QUEUE_SIZE / (b->indirect ? 1 : 3))
+		qd = QUEUE_SIZE / (b->indirect ? 1 : 3);
+	b->qd = qd;
+	b->max_len = max_len;
+	b->slots = calloc(qd, sizeof(*b->slots));
+	b->slot_of = calloc(QUEUE_SIZE, sizeof(*b->slot_of));
+	if (!b->slots || !b->slot_of)
+		return -ENOMEM;
+	for (i = 0; i < qd; i++) {
+		struct blkreq *r = &b->slots[i];
+
+		r->hdr_gpa = fg_alloc(fg, 16, 16);
+		r->status_gpa = fg_alloc(fg, 1, 1);
+		r->data_gpa = fg_alloc(fg, max_len, 4096);
+		if (!r->hdr_gpa || !r->status_gpa || !r->data_gpa)
+			return -ENOMEM;
+	}
+	return b->mmio_err;
+}
+
+void blkdrv_down(struct blkdrv *b)
+{
+	if (!b->mmio_err)
+		gdrv_reset(&b->drv);
+	gdrv_fini(&b->drv);
+	free(b->slots);
+	free(b->slot_of);
+	free(b->lat_ns);
+	b->slots = NULL;
+	b->slot_of = NULL;
+	b->lat_ns = NULL;
+}
+
+struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
+			    uint32_t len, uint32_t seed)
+{
+	struct virtio_blk_outhdr hdr = {
+		.type = htole32(type),
+		.sector = htole64(sector),
+	};
+	struct gdrv_buf bufs[3];
+	struct blkreq *r = NULL;
+	unsigned int i, n = 0;
+	uint8_t unset = 0xff;
+	int head;
+
+	for (i = 0; i < b->qd && !r; i++)
+		if (!b->slots[i].busy)
+			r = &b->slots[i];
+	if (!r || len > b->max_len)
+		return NULL;
+	fg_write(b->fg, r->hdr_gpa, &hdr, sizeof(hdr));
+	fg_write(b->fg, r->status_gpa, &unset, 1);
+	bufs[n++] = (struct gdrv_buf){ r->hdr_gpa, sizeof(hdr), false };
+	if (type == VIRTIO_BLK_T_DISCARD || type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		struct virtio_blk_discard_write_zeroes seg = {
+			.sector = htole64(sector),
+			.num_sectors = htole32(len),
+		};
+
+		fg_write(b->fg, r->data_gpa, &seg, sizeof(seg));
+		bufs[n++] =
+			(struct gdrv_buf){ r->data_gpa, sizeof(seg), false };
+	} else if (len) {
+		bool in = type == VIRTIO_BLK_T_IN ||
+			  type == VIRTIO_BLK_T_GET_ID;
+
+		if (type == VIRTIO_BLK_T_OUT)
+			fg_fill(b->fg, r->data_gpa, len, seed);
+		bufs[n++] = (struct gdrv_buf){ r->data_gpa, len, in };
+	}
+	bufs[n++] = (struct gdrv_buf){ r->status_gpa, 1, true };
+	head = gdrv_add(&b->drv, 0, bufs, n, b->indirect ? GDRV_INDIRECT : 0);
+	if (head < 0)
+		return NULL;
+	r->type = type;
+	r->sector = sector;
+	r->len = len;
+	r->seed = seed;
+	r->busy = true;
+	r->t_submit_ns = now_ns();
+	b->slot_of[head] = r - b->slots;
+	b->inflight++;
+	return r;
+}
+
+void blkdrv_kick(struct blkdrv *b)
+{
+	gdrv_kick(&b->drv, 0);
+}
+
+static void record(struct blkdrv *b, struct blkreq *r)
+{
+	uint64_t lat = now_ns() - r->t_submit_ns;
+
+	b->lat_sum_ns += lat;
+	if (b->nr_lat == b->lat_cap) {
+		uint64_t cap = b->lat_cap ? 2 * b->lat_cap : 4096;
+		uint64_t *p = realloc(b->lat_ns, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		b->lat_ns = p;
+		b->lat_cap = cap;
+	}
+	b->lat_ns[b->nr_lat++] = lat;
+}
+
+int blkdrv_reap(struct blkdrv *b, int timeout_ms,
+		void (*done)(struct blkdrv *b, struct blkreq *r, void *arg),
+		void *arg)
+{
+	uint16_t head;
+	uint32_t len;
+	int n = 0, rc;
+
+	for (;;) {
+		while ((rc = gdrv_get_used(&b->drv, 0, &head, &len)) == 1) {
+			struct blkreq *r = &b->slots[b->slot_of[head]];
+
+			fg_read(b->fg, r->status_gpa, &r->status, 1);
+			r->busy = false;
+			b->inflight--;
+			b->nr_reqs++;
+			if (r->type == VIRTIO_BLK_T_IN ||
+			    r->type == VIRTIO_BLK_T_OUT)
+				b->nr_bytes += r->len;
+			if (r->status != VIRTIO_BLK_S_OK)
+				b->nr_errors++;
+			record(b, r);
+			if (done)
+				done(b, r, arg);
+			n++;
+		}
+		if (rc < 0)
+			return rc;
+		if (n)
+			return n;
+		if (b->mmio_err)
+			return b->mmio_err;
+		rc = xsim_irq_wait(b->sim, b->domid, b->spi, timeout_ms);
+		if (rc == -ETIMEDOUT)
+			return 0;
+		if (rc)
+			return rc;
+		b->nr_irqs++;
+		gdrv_ack_irq(&b->drv); /* read InterruptStatus, ACK it */
+	}
+}
+
+int blkdrv_sync(struct blkdrv *b, uint32_t type, uint64_t sector, uint32_t len,
+		uint32_t seed, struct blkreq **out)
+{
+	struct blkreq *r = blkdrv_queue(b, type, sector, len, seed);
+	int rc;
+
+	if (!r)
+		return -ENOSPC;
+	blkdrv_kick(b);
+	while (r->busy) {
+		rc = blkdrv_reap(b, 5000, NULL, NULL);
+		if (rc <= 0)
+			return rc ? rc : -ETIMEDOUT;
+	}
+	if (out)
+		*out = r;
+	return r->status;
+}
+
+bool blkdrv_data_is(struct blkdrv *b, const struct blkreq *r, uint32_t seed)
+{
+	return fg_check(b->fg, r->data_gpa, r->len, seed);
+}
+
+bool blkdrv_needs_reset(struct blkdrv *b)
+{
+	return gdrv_r32(&b->drv, VIRTIO_MMIO_STATUS) &
+	       VIRTIO_CONFIG_S_NEEDS_RESET;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated guest's virtio-blk driver: requests built in guest RAM the
+ * way Linux builds them (header, data, status; indirect when negotiated),
+ * MMIO through the simulated hypervisor, completions by interrupt.
+ */
+#ifndef XVB_SIM_BLKDRV_H
+#define XVB_SIM_BLKDRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fakeguest.h"
+#include "gdrv.h"
+#include "sim/sim.h"
+
+struct blkreq {
+	uint64_t hdr_gpa, data_gpa, status_gpa;
+	uint32_t type;
+	uint64_t sector;
+	uint32_t len;  /* data bytes */
+	uint32_t seed; /* pattern written / expected */
+	bool busy;
+	uint8_t status; /* VIRTIO_BLK_S_* once completed */
+	uint64_t t_submit_ns;
+};
+
+struct blkdrv {
+	struct xsim *sim;
+	uint32_t domid;
+	unsigned int vcpu; /* issues this device's MMIO */
+	uint64_t base;	   /* window */
+	unsigned int spi;
+	struct gdrv_bus bus;
+	struct gdrv drv;
+	struct fakeguest *fg; /* guest RAM, shared by the guest's devices */
+	uint64_t features;
+	uint64_t capacity; /* sectors */
+	char serial[21];
+	unsigned int qd;   /* request slots */
+	uint32_t max_len;  /* data bytes per slot */
+	uint16_t *slot_of; /* descriptor head -> slot index */
+	struct blkreq *slots;
+	unsigned int inflight;
+	bool indirect;
+	int mmio_err; /* first failed MMIO access (-errno) */
+	/* Statistics. */
+	uint64_t nr_reqs, nr_bytes, nr_irqs, nr_errors;
+	uint64_t lat_sum_ns, *lat_ns; /* per-request latencies, if recorded */
+	uint64_t nr_lat, lat_cap;
+};
+
+/* Probes, negotiates, sets up the queue, reads config. Returns 0 or -errno. */
+int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
+	      unsigned int vcpu, uint64_t base, unsigned int spi,
+	      struct fakeguest *fg, unsigned int qd, uint32_t max_len);
+void blkdrv_down(struct blkdrv *b);
+
+/*
+ * Queues one request in a free slot (does not kick). @type VIRTIO_BLK_T_*,
+ * @len data bytes (IN/OUT/GET_ID), @seed the data pattern for OUT.
+ * Returns the slot, or NULL if none is free.
+ */
+struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
+			    uint32_t len, uint32_t seed);
+
+/* Kicks if the device asked for it. */
+void blkdrv_kick(struct blkdrv *b);
+
+/*
+ * Waits (up to @timeout_ms for the first) for completions and calls @done
+ * on each. Returns the number completed, 0 on timeout, or -errno.
+ */
+int blkdrv_reap(struct blkdrv *b, int timeout_ms,
+		void (*done)(struct blkdrv *b, struct blkreq *r, void *arg),
+		void *arg);
+
+/* Runs one request to completion. Returns its status or -errno. */
+int blkdrv_sync(struct blkdrv *b, uint32_t type, uint64_t sector, uint32_t len,
+		uint32_t seed, struct blkreq **out);
+
+/* True if the slot's data buffer holds the pattern of @seed. */
+bool blkdrv_data_is(struct blkdrv *b, const struct blkreq *r, uint32_t seed);
+
+/* Reads Status and tells whether the device set NEEDS_RESET. */
+bool blkdrv_needs_reset(struct blkdrv *b);
+
+#endif
