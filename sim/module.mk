@@ -91,7 +91,8 @@ ALL_OBJS += $(call objs,$(SIM_CORE_SRCS) sim/simd.c $(wildcard sim/tests/*.c))
 # route. It finds ../xvbd and lib/ beside itself.
 EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib
 XVB_SIM := $(SIM_O)/xvb-sim
-$(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o $(SIM_A) \
+$(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o \
+		$(O)/sim/guest/script.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
@@ -102,5 +103,8 @@ ALL_TARGETS += $(XVB_SIM)
 # teardown 5 -> 6, and nothing left mapped, bound or open.
 CHECK_JOBS += sim_e2e_1vcpu:$(XVB_SIM)@-q@--vcpus@1
 CHECK_JOBS += sim_e2e_4vcpu:$(XVB_SIM)@-q@--vcpus@4@--disks@2
+# Hostile-guest scripts, one job each (tests/sim/*.xvbs).
+CHECK_JOBS += $(foreach f,$(wildcard tests/sim/*.xvbs),\
+	sim_$(basename $(notdir $(f))):$(XVB_SIM)@-q@--script@$(f))
 endif
-ALL_OBJS += $(call objs,sim/guest/xvb-sim.c sim/guest/blkdrv.c)
+ALL_OBJS += $(call objs,$(wildcard sim/guest/*.c))

@@ -6,6 +6,7 @@
  * through the guest's virtio-blk driver, destroys the guest and checks
  * that xvbd let go of everything. Prints "ok"/"FAIL" lines per check.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,6 +26,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "blkdrv.h"
+#include "script.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"
 
@@ -40,6 +42,7 @@ struct opts {
 	unsigned int verify_blocks;
 	double seconds;
 	bool bench, quiet, verbose;
+	const char *script;
 };
 
 struct disk {
@@ -49,6 +52,8 @@ struct disk {
 	unsigned int irq, vcpu;
 	uint32_t *stamp;  /* per 4 KiB block: the seed last written, 0 none */
 	unsigned int bad; /* verification failures */
+	const char *vdev;
+	bool zeroed, discarded;
 	int rc;
 	struct opts *o;
 	struct fakeguest *fg;
@@ -99,6 +104,24 @@ static double now_s(void)
 
 /* ---- xvbd -------------------------------------------------------------------
  */
+
+/* Open file descriptors of process @pid, or -1. */
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
 
 static pid_t start_xvbd(const struct opts *o, const char *sock)
 {
@@ -184,6 +207,16 @@ static int pump(struct disk *d, unsigned int n, uint32_t type,
 	return 0;
 }
 
+static bool all_zero(struct disk *d, const struct blkreq *r)
+{
+	const uint8_t *p = fg_ptr(d->fg, r->data_gpa, r->len);
+
+	for (uint32_t i = 0; p && i < r->len; i++)
+		if (p[i])
+			return false;
+	return p != NULL;
+}
+
 static void *verify_disk(void *arg)
 {
 	struct disk *d = arg;
@@ -207,6 +240,31 @@ static void *verify_disk(void *arg)
 		if (st != VIRTIO_BLK_S_OK ||
 		    !blkdrv_data_is(b, r, d->stamp[blk]))
 			d->bad++;
+	}
+	/* GET_ID: the serial is the vdev name libxl wrote. */
+	st = blkdrv_sync(b, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, 0, &r);
+	if (st != VIRTIO_BLK_S_OK ||
+	    strncmp(fg_ptr(d->fg, r->data_gpa, VIRTIO_BLK_ID_BYTES), d->vdev,
+		    VIRTIO_BLK_ID_BYTES))
+		d->bad++;
+	/* WRITE_ZEROES over a written block reads back zeroes; DISCARD is OK.
+	 */
+	if (b->features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES)) {
+		st = blkdrv_sync(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, NULL);
+		if (st != VIRTIO_BLK_S_OK)
+			d->bad++;
+		st = blkdrv_sync(b, VIRTIO_BLK_T_IN, 0, BLOCK, 0, &r);
+		if (st != VIRTIO_BLK_S_OK || !all_zero(d, r))
+			d->bad++;
+		d->stamp[0] = 0;
+		d->zeroed = true;
+	}
+	if (b->features & (1ULL << VIRTIO_BLK_F_DISCARD)) {
+		st = blkdrv_sync(b, VIRTIO_BLK_T_DISCARD, 8, 8, 0, NULL);
+		if (st != VIRTIO_BLK_S_OK)
+			d->bad++;
+		d->stamp[1] = 0;
+		d->discarded = true;
 	}
 	/* Hostile-ish but legal: a read past the end fails cleanly. */
 	st = blkdrv_sync(b, VIRTIO_BLK_T_IN, b->capacity, BLOCK, 0, NULL);
@@ -307,6 +365,15 @@ static int make_image(const char *path, unsigned int mib)
 	return 0;
 }
 
+/* True once the supervisor has its xenstore watches set. */
+static bool st_watching(struct xsim *sim)
+{
+	struct xsim_stats st;
+
+	xsim_get_stats(sim, &st);
+	return st.watches >= 3;
+}
+
 static int run(struct opts *o, const char *dir)
 {
 	struct xsim_libxl_disk xd[MAX_DISKS] = { 0 };
@@ -327,6 +394,7 @@ static int run(struct opts *o, const char *dir)
 	struct fakeguest *fg = NULL;
 	char sock[PATH_MAX], path[256], *state;
 	unsigned int i, nreaders = 0;
+	int fds0 = -1, fds1;
 	pid_t xvbd;
 	double t0;
 	int rc, err;
@@ -359,6 +427,11 @@ static int run(struct opts *o, const char *dir)
 		xd[i].grant_usage = -1;
 	}
 
+	/* The supervisor's descriptors once it watches, to compare at the end.
+	 */
+	for (i = 0; i < 250 && !st_watching(sim); i++)
+		usleep(20000);
+	fds0 = count_fds(xvbd);
 	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
 	t0 = now_s();
 	rc = xsim_libxl_create(sim, &dc, xd, o->disks, NULL, 0);
@@ -372,6 +445,14 @@ static int run(struct opts *o, const char *dir)
 
 	fg = fg_wrap(xsim_ram_ptr(sim, DOMID, XSIM_RAM0_BASE, dc.ram_bytes),
 		     XSIM_RAM0_BASE, dc.ram_bytes);
+	if (o->script && fg) {
+		struct script_dev sd = { sim,	     DOMID,	0,
+					 xd[0].base, xd[0].irq, fg };
+
+		rc = script_run(&sd, o->script);
+		check(!rc, "script %s", o->script);
+		goto out_destroy;
+	}
 	for (i = 0; i < o->disks && fg; i++) {
 		struct disk *d = &disks[i];
 
@@ -381,6 +462,7 @@ static int run(struct opts *o, const char *dir)
 		d->base = xd[i].base;
 		d->irq = xd[i].irq;
 		d->vcpu = i % o->vcpus;
+		d->vdev = vdevs[i];
 		rc = blkdrv_up(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
 			       fg, o->qd, 128 << 10);
 		check(!rc,
@@ -427,6 +509,10 @@ static int run(struct opts *o, const char *dir)
 		      d->bad ? "MISMATCH" :
 			       "verified",
 		      d->drv.nr_reqs, d->drv.nr_irqs, now_s() - t0);
+		check(!d->rc && !d->bad, "%s: GET_ID answered '%s'%s%s",
+		      vdevs[i], vdevs[i],
+		      d->zeroed ? ", WRITE_ZEROES read back zeroes" : "",
+		      d->discarded ? ", DISCARD completed" : "");
 		check(d->drv.nr_irqs > 0 && !d->drv.drv.errors,
 		      "%s: completions signalled by interrupt, used ring sane",
 		      vdevs[i]);
@@ -467,10 +553,16 @@ out_destroy:
 	/* The worker exits once its guest is gone. */
 	for (i = 0; i < 100; i++) {
 		xsim_get_stats(sim, &st);
-		if (!st.servers && !st.fmem_pages && !st.resources && !st.ports)
+		if (!st.servers && !st.fmem_pages && !st.resources &&
+		    !st.ports && count_fds(xvbd) == fds0)
 			break;
 		usleep(50000);
 	}
+	fds1 = count_fds(xvbd);
+	check(fds1 == fds0,
+	      "xvbd supervisor holds %d file descriptors, as before the guest "
+	      "(%d)",
+	      fds1, fds0);
 	check(!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
 		      !st.grant_maps,
 	      "xvbd released the guest: %u ioreq servers, %" PRIu64
@@ -487,6 +579,7 @@ out_xvbd:
 	check(!st.conns && !st.watches && !st.transactions,
 	      "no libxen handle left open (%u handles, %u watches)", st.conns,
 	      st.watches);
+	path[0] = '\0';
 	check(!xsim_last_error(sim, path, sizeof(path)),
 	      "the simulated Xen saw no protocol violation%s%s",
 	      path[0] ? ": " : "", path);
@@ -510,7 +603,9 @@ static void usage(FILE *f)
 		"  --bench          measure 4k random I/O after the checks\n"
 		"  --seconds S      per benchmark (default 1)\n"
 		"  -q, --quiet      only the ok/FAIL lines\n"
-		"  -v, --verbose    xvbd logs at debug level\n",
+		"  -v, --verbose    xvbd logs at debug level\n"
+		"  --script FILE    run a hostile-guest script on xvda instead of the\n"
+		"                   workload (see docs/testing.md)\n",
 		MAX_DISKS);
 }
 
@@ -528,6 +623,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "script", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -583,6 +679,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 'X':
+			o.script = optarg;
 			break;
 		case 'h':
 			usage(stdout);
