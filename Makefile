@@ -85,6 +85,7 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 LIB_SRCS := lib/log.c lib/iov.c lib/evl.c
 VIRTIO_SRCS := virtio/gmem.c virtio/vdev.c virtio/vmmio.c virtio/vq.c
 BLK_SRCS := $(wildcard devices/blk/*.c)
+NET_SRCS := $(wildcard devices/net/*.c)
 # tests/lib: t.c is the harness; the rest (fake guest, test devices, a
 # guest-side ring driver) needs virtio/ headers only.
 T_SRCS := tests/lib/t.c
@@ -93,6 +94,7 @@ FAKE_SRCS := $(filter-out $(T_SRCS),$(wildcard tests/lib/*.c))
 LIB_A := $(O)/libxvb-lib.a
 VIRTIO_A := $(O)/libxvb-virtio.a
 BLK_A := $(O)/libxvb-blk.a
+NET_A := $(O)/libxvb-net.a
 T_A := $(O)/libxvb-t.a
 FAKE_A := $(O)/libxvb-fake.a
 
@@ -105,10 +107,11 @@ endef
 $(eval $(call archive_rule,$(LIB_A),$(LIB_SRCS)))
 $(eval $(call archive_rule,$(VIRTIO_A),$(VIRTIO_SRCS)))
 $(eval $(call archive_rule,$(BLK_A),$(BLK_SRCS)))
+$(eval $(call archive_rule,$(NET_A),$(NET_SRCS)))
 $(eval $(call archive_rule,$(T_A),$(T_SRCS)))
 $(eval $(call archive_rule,$(FAKE_A),$(FAKE_SRCS)))
 
-ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(BLK_SRCS) $(T_SRCS) $(FAKE_SRCS))
+ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(BLK_SRCS) $(NET_SRCS) $(T_SRCS) $(FAKE_SRCS))
 
 # ---- xvbd -----------------------------------------------------------------
 # The only objects that include Xen headers and link Xen libraries.
@@ -130,9 +133,10 @@ endif
 LIB_TEST_SRCS := $(wildcard tests/unit/lib_*.c)
 VIRTIO_TEST_SRCS := $(wildcard tests/unit/virtio_*.c)
 BLK_TEST_SRCS := $(wildcard tests/unit/blk_*.c)
+NET_TEST_SRCS := $(wildcard tests/unit/net_*.c)
 BACKEND_TEST_SRCS := $(wildcard tests/unit/backend_*.c)
 UNIT_SRCS := $(LIB_TEST_SRCS) $(VIRTIO_TEST_SRCS) $(BLK_TEST_SRCS) \
-	$(BACKEND_TEST_SRCS)
+	$(NET_TEST_SRCS) $(BACKEND_TEST_SRCS)
 UNIT_BINS := $(patsubst %.c,$(O)/%,$(UNIT_SRCS))
 ALL_OBJS += $(call objs,$(UNIT_SRCS))
 
@@ -148,6 +152,10 @@ $(O)/tests/unit/virtio_%: $(O)/tests/unit/virtio_%.o $(T_A) $(FAKE_A) $(VIRTIO_A
 $(O)/tests/unit/backend_conf: $(O)/tests/unit/backend_conf.o $(O)/backend/conf.o $(T_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
+
+$(O)/tests/unit/net_%: $(O)/tests/unit/net_%.o $(T_A) $(FAKE_A) $(NET_A) $(VIRTIO_A) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 $(O)/tests/unit/blk_%: $(O)/tests/unit/blk_%.o $(T_A) $(FAKE_A) $(BLK_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
@@ -185,7 +193,7 @@ fuzz: $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZ_NAMES))
 	done
 
 # ---- directory fragments ---------------------------------------------------
--include $(wildcard */module.mk devices/*/module.mk)
+-include $(wildcard */module.mk devices/*/module.mk tests/*/module.mk)
 
 # ---- top-level targets ------------------------------------------------------
 all: $(LIB_A) $(VIRTIO_A) $(XVBD) $(UNIT_BINS) $(REPLAY_BINS) $(ALL_TARGETS)
