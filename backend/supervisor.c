@@ -39,6 +39,17 @@ enum sup_state {
 
 struct sup_dom;
 
+/*
+ * The watch on one worker's control socket. It outlives the worker: the
+ * kernel may still be cancelling it when the worker is reaped or respawned,
+ * so stopped ones wait in the graveyard until idle.
+ */
+struct sup_ctl {
+	struct evl_watch w;
+	struct sup_dom *dom; /* NULL once stopped */
+	struct sup_ctl *next;
+};
+
 struct sup_dev {
 	struct sup_dom *dom;
 	const char *kind; /* "virtio_disk" or "virtio" */
@@ -55,7 +66,7 @@ struct sup_dom {
 	uint32_t domid;
 	pid_t pid;
 	int ctl;
-	struct evl_watch ctl_w;
+	struct sup_ctl *ctlw; /* watch on @ctl, while a worker runs */
 	char buf[1024];
 	size_t len;
 	unsigned int restarts;
@@ -75,7 +86,7 @@ struct sup {
 	bool verbose;
 	struct log_ctx log;
 	struct sup_dom *doms;
-	struct sup_dom *graveyard; /* exited, freed once their watch is idle */
+	struct sup_ctl *graveyard; /* stopped watches, freed once idle */
 };
 
 static const char *const kinds[] = { "virtio_disk", "virtio" };
@@ -245,19 +256,34 @@ bad:
 		 line);
 }
 
+/* Stops the watch on the worker's socket; its memory waits for idleness. */
+static void stop_ctl(struct sup *s, struct sup_dom *dom)
+{
+	struct sup_ctl *c = dom->ctlw;
+
+	if (!c)
+		return;
+	evl_watch_stop(&c->w);
+	c->dom = NULL;
+	c->next = s->graveyard;
+	s->graveyard = c;
+	dom->ctlw = NULL;
+}
+
 static void on_worker(struct evl_watch *w, unsigned int revents)
 {
-	struct sup_dom *dom = container_of(w, struct sup_dom, ctl_w);
+	struct sup_dom *dom = container_of(w, struct sup_ctl, w)->dom;
 	ssize_t n;
 	char *nl;
 
+	if (!dom)
+		return;
 	n = read(dom->ctl, dom->buf + dom->len,
 		 sizeof(dom->buf) - 1 - dom->len);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return;
-		evl_watch_stop(&dom->ctl_w); /* the worker is gone; SIGCHLD
-						reaps */
+		stop_ctl(dom->sup, dom); /* the worker is gone; SIGCHLD reaps */
 		return;
 	}
 	dom->len += n;
@@ -313,16 +339,37 @@ static int spawn(struct sup_dom *dom)
 	dom->len = 0;
 	fcntl(dom->ctl, F_SETFL, O_NONBLOCK);
 	log_info(&s->log, "d%u: worker %d started", dom->domid, (int)pid);
-	return evl_watch_start(&s->loop, &dom->ctl_w, dom->ctl, POLLIN,
+	dom->ctlw = calloc(1, sizeof(*dom->ctlw));
+	if (!dom->ctlw)
+		return -ENOMEM; /* the caller kills the worker */
+	dom->ctlw->dom = dom;
+	return evl_watch_start(&s->loop, &dom->ctlw->w, dom->ctl, POLLIN,
 			       on_worker);
+}
+
+/* Undoes a spawn that failed half-way. */
+static void kill_worker(struct sup *s, struct sup_dom *dom)
+{
+	if (dom->pid > 0) {
+		kill(dom->pid, SIGKILL);
+		waitpid(dom->pid, NULL, 0);
+		dom->pid = -1;
+	}
+	stop_ctl(s, dom);
+	if (dom->ctl >= 0)
+		close(dom->ctl);
+	dom->ctl = -1;
+	free(dom->ctlw); /* never armed if start failed: not busy */
+	dom->ctlw = NULL;
 }
 
 static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 {
 	struct sup_dom *dom;
 
+	/* An exiting worker belongs to a dead guest whose id may be reused. */
 	for (dom = s->doms; dom; dom = dom->next)
-		if (dom->domid == domid)
+		if (dom->domid == domid && !dom->exiting)
 			return dom;
 	if (!create)
 		return NULL;
@@ -335,6 +382,7 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 	dom->pid = -1;
 	if (spawn(dom)) {
 		log_err(&s->log, "d%u: cannot start a worker", domid);
+		kill_worker(s, dom);
 		free(dom);
 		return NULL;
 	}
@@ -343,10 +391,7 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 	return dom;
 }
 
-/*
- * Forgets a guest whose worker has exited. Its control watch may still be
- * cancelling in the kernel, so the memory goes to the graveyard first.
- */
+/* Forgets a guest whose worker has exited. */
 static void free_dom(struct sup *s, struct sup_dom *dom)
 {
 	struct sup_dom **pp;
@@ -361,27 +406,26 @@ static void free_dom(struct sup *s, struct sup_dom *dom)
 		dom->devs = d->next;
 		free(d);
 	}
-	evl_watch_stop(&dom->ctl_w);
+	stop_ctl(s, dom);
 	if (dom->ctl >= 0)
 		close(dom->ctl);
-	dom->ctl = -1;
-	dom->next = s->graveyard;
-	s->graveyard = dom;
+	free(dom);
 }
 
+/* Frees stopped control watches the kernel has let go of. */
 static void bury(struct sup *s)
 {
-	struct sup_dom **pp = &s->graveyard;
+	struct sup_ctl **pp = &s->graveyard;
 
 	while (*pp) {
-		struct sup_dom *dom = *pp;
+		struct sup_ctl *c = *pp;
 
-		if (evl_watch_busy(&dom->ctl_w)) {
-			pp = &dom->next;
+		if (evl_watch_busy(&c->w)) {
+			pp = &c->next;
 			continue;
 		}
-		*pp = dom->next;
-		free(dom);
+		*pp = c->next;
+		free(c);
 	}
 }
 
@@ -426,10 +470,22 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 static struct sup_dev *lookup(struct sup *s, const char *be)
 {
 	for (struct sup_dom *dom = s->doms; dom; dom = dom->next)
-		for (struct sup_dev *d = dom->devs; d; d = d->next)
+		for (struct sup_dev *d = dom->devs; d && !dom->exiting;
+		     d = d->next)
 			if (!strcmp(d->be, be))
 				return d;
 	return NULL;
+}
+
+static void forget_dev(struct sup_dev *d)
+{
+	struct sup_dev **pp;
+
+	for (pp = &d->dom->devs; *pp && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = d->next;
+	free(d);
 }
 
 static void close_dev(struct sup_dev *d)
@@ -455,6 +511,11 @@ static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
 	if (xs_get_u64(s, be, "state", 255, &state))
 		return;
 	xs_get_u64(s, be, "online", 1, &online);
+	/* Done with, and libxl wrote it anew: a new device (id reuse). */
+	if (d && d->st == SD_DONE && state == 1 && online) {
+		forget_dev(d);
+		d = NULL;
+	}
 	if (d) {
 		d->seen = true;
 		if (state == 5 || !online)
@@ -464,11 +525,24 @@ static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
 			write_state(s, d, 6);
 		return;
 	}
+	/* Not ours (refused, or from before us) but Closing: say Closed. */
+	if (state == 5) {
+		struct sup_dev gone = { .devid = devid };
+
+		snprintf(gone.be, sizeof(gone.be), "%s", be);
+		write_state(s, &gone, 6);
+		return;
+	}
 	/* libxl creates devices in state 1 (Initialising), online=1. */
 	if (state != 1 || !online)
 		return;
 	if (xs_get_u64(s, be, "frontend-id", 0x7fef, &feid) || feid != domid) {
-		log_err(&s->log, "%s: frontend-id does not match", be);
+		struct sup_dev bad = { .devid = devid };
+
+		log_err(&s->log, "d%u %s: refused: frontend-id is not %u",
+			domid, be, domid);
+		snprintf(bad.be, sizeof(bad.be), "%s", be);
+		write_state(s, &bad, 6);
 		return;
 	}
 	new_dev(s, kind, domid, devid, be);
@@ -543,6 +617,17 @@ static void on_xs(struct evl_watch *w, unsigned int revents)
 /* ---- children and signals
  * ---------------------------------------------------- */
 
+/* Sends a respawned worker every device its predecessor served. */
+static void readd(struct sup *s, struct sup_dom *dom)
+{
+	for (struct sup_dev *d = dom->devs; d; d = d->next) {
+		if (d->st != SD_ADDING && d->st != SD_READY)
+			continue;
+		d->st = SD_ADDING;
+		send_line(dom, d->msg);
+	}
+}
+
 static void reap(struct sup *s)
 {
 	struct sup_dom *dom;
@@ -558,9 +643,10 @@ static void reap(struct sup *s)
 		if (!dom)
 			continue;
 		dom->pid = -1;
-		evl_watch_stop(&dom->ctl_w);
+		stop_ctl(s, dom);
 		close(dom->ctl);
 		dom->ctl = -1;
+		dom->len = 0;
 		if (clean || !xs_is_domain_introduced(s->xs, dom->domid)) {
 			log_info(&s->log, "d%u: worker %d exited", dom->domid,
 				 (int)pid);
@@ -571,17 +657,13 @@ static void reap(struct sup *s)
 				dom->restart_window = now;
 				dom->restarts = 0;
 			}
-			if (dom->restarts++ < MAX_RESTARTS && !spawn(dom)) {
-				/* The guest sees a device reset. */
-				for (struct sup_dev *d = dom->devs; d;
-				     d = d->next) {
-					if (d->st != SD_ADDING &&
-					    d->st != SD_READY)
-						continue;
-					d->st = SD_ADDING;
-					send_line(dom, d->msg);
+			if (dom->restarts++ < MAX_RESTARTS) {
+				if (!spawn(dom)) {
+					readd(s, dom); /* the guest sees a reset
+							*/
+					continue;
 				}
-				continue;
+				kill_worker(s, dom);
 			}
 			log_err(&s->log, "d%u: giving up on its devices",
 				dom->domid);

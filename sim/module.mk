@@ -103,6 +103,14 @@ ALL_TARGETS += $(XVB_SIM)
 # teardown 5 -> 6, and nothing left mapped, bound or open.
 CHECK_JOBS += sim_e2e_1vcpu:$(XVB_SIM)@-q@--vcpus@1
 CHECK_JOBS += sim_e2e_4vcpu:$(XVB_SIM)@-q@--vcpus@4@--disks@2
+# xvbd's lifecycle: many devices, malformed nodes, kill -9, domid reuse.
+XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
+$(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(O)/sim/guest/blkdrv.o $(SIM_A) \
+		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(XVBD_LIFE)
+CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
 # Hostile-guest scripts, one job each (tests/sim/*.xvbs).
 CHECK_JOBS += $(foreach f,$(wildcard tests/sim/*.xvbs),\
 	sim_$(basename $(notdir $(f))):$(XVB_SIM)@-q@--script@$(f))

@@ -163,8 +163,10 @@ static int fmem_map(struct xsim *sim, struct xsim_conn *c, struct xsim_dom *d,
 		out[i] = (struct xsim_run_map){ .err = b < 0 ? EINVAL : 0,
 						.fd_index = b < 0 ? 0 : b,
 						.offset = off };
-		if (b >= 0)
+		if (b >= 0) {
 			sim->stats.fmem_pages += runs[i].count;
+			c->fmem_pages += runs[i].count;
+		}
 	}
 	r->m.len = n * sizeof(*out);
 	return 0;
@@ -178,14 +180,19 @@ static int op_fmem(struct xsim *sim, struct xsim_conn *c,
 	int rc, fd;
 
 	switch (m->op) {
-	case XSIM_OP_FMEM_UNMAP:
-		sim->stats.fmem_pages -= m->arg[0] < sim->stats.fmem_pages ?
-						 m->arg[0] :
-						 sim->stats.fmem_pages;
+	case XSIM_OP_FMEM_UNMAP: {
+		uint64_t n = m->arg[0] < c->fmem_pages ? m->arg[0] :
+							 c->fmem_pages;
+
+		c->fmem_pages -= n;
+		sim->stats.fmem_pages -= n;
 		return 0;
+	}
 	case XSIM_OP_FMEM_UNMAP_RESOURCE:
-		if (sim->stats.resources)
+		if (c->resources) {
+			c->resources--;
 			sim->stats.resources--;
+		}
 		return 0;
 	}
 	d = target(sim, c, m->domid, &rc);
@@ -207,6 +214,7 @@ static int op_fmem(struct xsim *sim, struct xsim_conn *c,
 		r->fds[r->nfds++] = fd;
 		r->m.arg[0] = 0;
 		sim->stats.resources++;
+		c->resources++;
 		return 0;
 	case XSIM_OP_FMEM_RESOURCE_SIZE:
 		if (m->arg[0] != XENMEM_resource_ioreq_server)
@@ -424,6 +432,9 @@ static void conn_free(struct xsim *sim, struct xsim_conn *c)
 
 	evtchn_conn_close(sim, c);
 	xst_conn_close(sim, c);
+	/* A handle closed by its process's exit: the kernel unmaps the rest. */
+	sim->stats.fmem_pages -= c->fmem_pages;
+	sim->stats.resources -= c->resources;
 	for (pp = &sim->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;

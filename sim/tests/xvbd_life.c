@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xvbd's lifecycle under the simulator, through the xenstore route: many
+ * devices and guests, malformed nodes, a worker killed with -9, domain ids
+ * reused, a guest destroyed with I/O in flight; after each, nothing left
+ * mapped, bound or open. Each case runs the real xvbd supervisor.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+
+#include "../guest/blkdrv.h"
+#include "sim/libxl.h"
+#include "sim/sim.h"
+#include "t.h"
+
+#define RAM (32ULL << 20)
+#define TMO_MS 3000
+
+static struct xsim *sim;
+static pid_t xvbd = -1;
+static char dir[64], sock[96], xvbd_path[256], libdir[256];
+
+static int make_image(const char *name, char *path, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (ftruncate(fileno(f), 8 << 20)) {
+		fclose(f);
+		return -errno;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A simulator, and the xvbd supervisor on it, with its watches set. */
+static int start(void)
+{
+	struct xsim_config cfg = { .libxl_timeout_ms = TMO_MS, .quiet = true };
+	struct xsim_stats st;
+
+	snprintf(dir, sizeof(dir), "/tmp/xvbd-life-XXXXXX");
+	T_CHECK(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
+	cfg.socket_path = sock;
+	T_CHECK(xsim_create(&cfg, &sim) == 0);
+	xvbd = fork();
+	T_CHECK(xvbd >= 0);
+	if (!xvbd) {
+		char log[128];
+
+		snprintf(log, sizeof(log), "%s/xvbd.log", dir);
+		if (!freopen(log, "w", stderr))
+			_exit(127);
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+		setenv("XVB_SIM_SOCKET", sock, 1);
+		execl(xvbd_path, "xvbd", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 250; i++) {
+		xsim_get_stats(sim, &st);
+		if (st.watches >= 3)
+			return 0;
+		usleep(20000);
+	}
+	T_CHECK(!"xvbd set its watches");
+	return -1;
+}
+
+/* Waits until the simulator holds nothing for guests (the supervisor's
+ * own handle and watches stay). */
+static int settled(void)
+{
+	struct xsim_stats st;
+
+	for (int i = 0; i < 200; i++) {
+		xsim_get_stats(sim, &st);
+		if (!st.servers && !st.fmem_pages && !st.resources &&
+		    !st.ports && !st.grant_maps)
+			return 0;
+		usleep(20000);
+	}
+	t_fail(__FILE__, __LINE__,
+	       "left behind: %u servers, %llu pages, %u resources, %u ports",
+	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
+	       st.ports);
+	return -1;
+}
+
+/* Stops xvbd (SIGTERM must be enough) and checks every handle closed. */
+static int stop(void)
+{
+	struct xsim_stats st;
+	int status = -1;
+	char cmd[128];
+
+	kill(xvbd, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
+			break;
+		usleep(50000);
+	}
+	if (status == -1) {
+		kill(xvbd, SIGKILL);
+		waitpid(xvbd, NULL, 0);
+	}
+	xvbd = -1;
+	xsim_get_stats(sim, &st);
+	xsim_destroy(sim);
+	sim = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		return -1;
+	T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_CHECK(!st.conns && !st.watches);
+	return 0;
+}
+
+static void disk(struct xsim_libxl_disk *d, const char *vdev, const char *path)
+{
+	*d = (struct xsim_libxl_disk){ .vdev = vdev,
+				       .target = path,
+				       .grant_usage = -1 };
+}
+
+static char *be_state(uint32_t domid, uint32_t devid)
+{
+	char path[160];
+	int err;
+
+	xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, domid, devid);
+	strcat(path, "/state");
+	return xsim_xs_read(sim, 0, path, &err);
+}
+
+/* A verified write and read on the device at @d of guest @domid. */
+static int canary(uint32_t domid, const struct xsim_libxl_disk *d,
+		  unsigned int vcpu)
+{
+	struct fakeguest *fg;
+	struct blkdrv b;
+	struct blkreq *r;
+	int rc = -1;
+
+	fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, RAM),
+		     XSIM_RAM0_BASE, RAM);
+	T_CHECK(fg);
+	if (!blkdrv_up(&b, sim, domid, vcpu, d->base, d->irq, fg, 4, 4096) &&
+	    !blkdrv_sync(&b, VIRTIO_BLK_T_OUT, 8, 4096, 77, NULL) &&
+	    !blkdrv_sync(&b, VIRTIO_BLK_T_IN, 8, 4096, 0, &r) &&
+	    blkdrv_data_is(&b, r, 77))
+		rc = 0;
+	blkdrv_down(&b);
+	fg_free(fg);
+	T_CHECK(rc == 0);
+	return 0;
+}
+
+static int create(uint32_t domid, struct xsim_libxl_disk *d, unsigned int n)
+{
+	struct xsim_domain_config dc = { .domid = domid,
+					 .nr_vcpus = 2,
+					 .ram_bytes = RAM };
+
+	return xsim_libxl_create(sim, &dc, d, n, NULL, 0);
+}
+
+/* Eleven disks (every virtio SPI) in one guest, two more guests beside. */
+static void many_devices_and_guests(void)
+{
+	static const char *const v[] = { "xvda", "xvdb", "xvdc", "xvdd",
+					 "xvde", "xvdf", "xvdg", "xvdh",
+					 "xvdi", "xvdj", "xvdk" };
+	struct xsim_libxl_disk d[11], e[2];
+	char path[11][128], p2[2][128];
+	unsigned int i;
+
+	T_ASSERT(!start());
+	for (i = 0; i < 11; i++) {
+		T_ASSERT(!make_image(v[i], path[i], sizeof(path[i])));
+		disk(&d[i], v[i], path[i]);
+	}
+	T_EQ(create(1, d, 11), 0);
+	for (i = 0; i < 2; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "g%u", i);
+		T_ASSERT(!make_image(name, p2[i], sizeof(p2[i])));
+		disk(&e[i], "xvda", p2[i]);
+		T_EQ(create(2 + i, &e[i], 1), 0);
+	}
+	for (i = 0; i < 11; i++)
+		T_ASSERT(!canary(1, &d[i], i % 2));
+	T_ASSERT(!canary(2, &e[0], 0));
+	T_ASSERT(!canary(3, &e[1], 1));
+	for (uint32_t dom = 1; dom <= 3; dom++)
+		T_EQ(xsim_libxl_destroy(sim, dom), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
+/* Each bad device is refused (state 6) while a good one beside it works. */
+static void malformed_nodes_refused(void)
+{
+	static const char *const bad[][2] = {
+		{ "base", "33554688" },	  /* 0x2000100: misaligned */
+		{ "base", "0x10000000" }, /* outside the window */
+		{ "base", "banana" },
+		{ "irq", "99" }, /* not a virtio SPI */
+		{ "irq", "-1" },
+		{ "params", "/nonexistent/disk.img" },
+		{ "params", "/dev/null" }, /* a character device */
+		{ "mode", "x" },
+		{ "grant_usage", "1" }, /* not supported yet */
+		{ "frontend-id", "9" }, /* not the guest's */
+	};
+	struct xsim_libxl_disk good;
+	char img[128], be[160], path[200], *st;
+	char big[4097];
+
+	T_ASSERT(!start());
+	T_ASSERT(!make_image("good", img, sizeof(img)));
+	disk(&good, "xvda", img);
+	T_EQ(create(1, &good, 1), 0);
+	for (unsigned int i = 0; i <= ARRAY_SIZE(bad); i++) {
+		/* The nodes xvbd reads, as libxl writes them: at once. */
+		static const char *const names[] = {
+			"frontend-id", "online",      "state", "dev",
+			"mode",	       "device-type", "base",  "irq",
+			"params",      "grant_usage",
+		};
+		char paths[ARRAY_SIZE(names)][200], base[24], irq[8];
+		const char *vals[ARRAY_SIZE(names)], *pp[ARRAY_SIZE(names)];
+		uint32_t devid = 51728 + 16 * i;
+
+		snprintf(base, sizeof(base), "%llu",
+			 XSIM_VIRTIO_MMIO_BASE + 0x200ULL * (i + 1));
+		snprintf(irq, sizeof(irq), "%u", 34 + i % 9);
+		vals[0] = "1", vals[1] = "1", vals[2] = "1", vals[3] = "xvdb";
+		vals[4] = "w", vals[5] = "disk", vals[6] = base, vals[7] = irq;
+		vals[8] = img;
+		vals[9] = "0";
+		xsim_libxl_be_path(be, sizeof(be), "virtio_disk", 0, 1, devid);
+		for (unsigned int k = 0; k < ARRAY_SIZE(names); k++) {
+			snprintf(paths[k], sizeof(paths[k]), "%s/%s", be,
+				 names[k]);
+			pp[k] = paths[k];
+			if (i == ARRAY_SIZE(bad) &&
+			    !strcmp(names[k], "params")) {
+				memset(big, 'a', sizeof(big) - 1); /* 4 KiB */
+				big[sizeof(big) - 1] = '\0';
+				vals[k] = big;
+			} else if (i < ARRAY_SIZE(bad) &&
+				   !strcmp(names[k], bad[i][0])) {
+				vals[k] = bad[i][1];
+			}
+		}
+		T_EQ(xsim_xs_write_atomic(sim, 0, pp, vals, ARRAY_SIZE(names)),
+		     0);
+		snprintf(path, sizeof(path), "%s/state", be);
+		if (xsim_xs_wait(sim, path, "6", TMO_MS)) {
+			t_fail(__FILE__, __LINE__,
+			       "case %u (%s=%s) not refused", i,
+			       i < ARRAY_SIZE(bad) ? bad[i][0] : "params",
+			       i < ARRAY_SIZE(bad) ? bad[i][1] : "4 KiB");
+			return;
+		}
+		st = be_state(1, 51712);
+		T_ASSERT(st && !strcmp(st, "2"));
+		free(st);
+	}
+	T_ASSERT(!canary(1, &good, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
+/* The pid of a child of @parent, or -1. */
+static pid_t child_of(pid_t parent)
+{
+	char path[64];
+	FILE *f;
+	int pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+		 (int)parent);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return pid;
+}
+
+/* A worker killed with -9: restarted, the device works after a re-probe. */
+static void worker_killed_and_restarted(void)
+{
+	struct xsim_libxl_disk d;
+	char img[128];
+	pid_t w, w2 = -1;
+
+	T_ASSERT(!start());
+	T_ASSERT(!make_image("k", img, sizeof(img)));
+	disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = child_of(xvbd);
+	T_ASSERT(w > 0);
+	T_EQ(kill(w, SIGKILL), 0);
+	for (int i = 0; i < 150; i++) {
+		w2 = child_of(xvbd);
+		if (w2 > 0 && w2 != w)
+			break;
+		usleep(20000);
+	}
+	T_ASSERT(w2 > 0 && w2 != w);
+	/* The new worker serves the window again: a fresh probe works. */
+	for (int i = 0; i < 100; i++) {
+		struct xsim_stats st;
+
+		xsim_get_stats(sim, &st);
+		if (st.servers == 1)
+			break;
+		usleep(20000);
+	}
+	T_ASSERT(!canary(1, &d, 1));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
+/* Domain 1 destroyed (with requests in flight) and created again. */
+static void domid_reused_after_destroy_in_flight(void)
+{
+	struct xsim_libxl_disk d;
+	struct fakeguest *fg;
+	struct blkdrv b;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!make_image("r", img, sizeof(img)));
+	for (int round = 0; round < 3; round++) {
+		disk(&d, "xvda", img);
+		T_EQ(create(1, &d, 1), 0);
+		fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM),
+			     XSIM_RAM0_BASE, RAM);
+		T_ASSERT(fg);
+		T_EQ(blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 32, 4096), 0);
+		for (int i = 0; i < 32; i++)
+			T_ASSERT(blkdrv_queue(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096,
+					      i + 1));
+		blkdrv_kick(&b);
+		/* No waiting for completions: the guest dies now. */
+		T_EQ(xsim_libxl_destroy(sim, 1), 0);
+		b.mmio_err = -ESRCH; /* no reset through a dead guest */
+		blkdrv_down(&b);
+		fg_free(fg);
+		T_ASSERT(!settled());
+	}
+	/* And the reused id works like new. */
+	disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
+int main(int argc, char **argv)
+{
+	static const struct t_case cases[] = {
+		T_CASE(many_devices_and_guests),
+		T_CASE(malformed_nodes_refused),
+		T_CASE(worker_killed_and_restarted),
+		T_CASE(domid_reused_after_destroy_in_flight),
+	};
+	char self[200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int rc;
+
+	if (n < 0)
+		return 1;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
+	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
+	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
+	rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
+	if (xvbd > 0) {
+		kill(xvbd, SIGKILL);
+		waitpid(xvbd, NULL, 0);
+	}
+	return rc;
+}
