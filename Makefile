@@ -63,7 +63,7 @@ XEN_LIBS = $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 .DEFAULT_GOAL := all
 # Keep objects make considers intermediate (test objects), for -MMD.
 .SECONDARY:
-.PHONY: all check fuzz run bench clean format format-check deps unit-tests
+.PHONY: all check fuzz run bench clean format format-check deps unit-tests install
 
 # ---- dependencies --------------------------------------------------------
 # Checked once per make run (fast when nothing is missing); installs the
@@ -215,6 +215,15 @@ format:
 	$(Q)clang-format -i $(SRC_FILES)
 format-check: | $(DEPS_STAMP)
 	$(Q)scripts/format-check
+
+# sudo make install [DESTDIR=...] [PREFIX=/usr]
+PREFIX ?= /usr
+install: $(XVBD)
+	install -D -m 0755 $(XVBD) $(DESTDIR)$(PREFIX)/sbin/xvbd
+	install -D -m 0644 dist/xvbd.8 $(DESTDIR)$(PREFIX)/share/man/man8/xvbd.8
+	install -D -m 0644 dist/xvbd.service $(DESTDIR)/lib/systemd/system/xvbd.service
+	install -d $(DESTDIR)$(PREFIX)/share/doc/xvb/xl-snippets
+	install -m 0644 xl-snippets/* $(DESTDIR)$(PREFIX)/share/doc/xvb/xl-snippets/
 
 clean:
 	rm -rf $(O)
