@@ -116,6 +116,10 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 		if (xb_parse_u64(val, 0, 1023, &v))
 			return fail(err, errlen, "bad irq '%s'", val);
 		c->irq = v;
+	} else if (!strcmp(key, "grants")) {
+		if (xb_parse_u64(val, 0, 1, &v))
+			return fail(err, errlen, "grants must be 0 or 1");
+		c->grants = v;
 	} else if (!strcmp(key, "devid")) {
 		if (xb_parse_u64(val, 0, INT32_MAX, &v))
 			return fail(err, errlen, "bad devid '%s'", val);

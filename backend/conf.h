@@ -22,6 +22,7 @@ struct xb_devconf {
 	unsigned int irq;      /* SPI, 33..43 */
 	unsigned int devid;    /* xenstore device id (vdev number), or index */
 	bool readonly;	       /* blk: mode=r */
+	bool grants;	       /* grant_usage=1: addresses are grants */
 	char path[PATH_MAX];   /* blk: backing file or block device */
 	char serial[21];       /* blk: GET_ID, at most 20 bytes */
 	char bridge[IFNAMSIZ]; /* net */
@@ -37,7 +38,8 @@ int xb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
  * Parses "key=value,key=value" for a device of @type into @c (keys: base,
- * irq, path, mode=r|w, serial, devid; net: bridge, mac). Checks ranges and
+ * irq, grants=0|1, devid; blk: mode=r|w, serial, path (last: it takes the
+ * rest); net: bridge, mac). Checks ranges and
  * alignment and, for blk, that path names a regular file or block device.
  * On error writes a message for the user into @err and returns -EINVAL.
  */

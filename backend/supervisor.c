@@ -150,6 +150,7 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
 	uint64_t base, irq, grants = 0;
 	const char *why = NULL;
+	int rc;
 
 	if (xs_get_u64(s, d->be, "base", UINT64_MAX, &base))
 		why = "bad or missing base";
@@ -163,10 +164,9 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	else if (xs_get(s, d->be, "mode", mode, sizeof(mode)) ||
 		 (strcmp(mode, "r") && strcmp(mode, "w")))
 		why = "mode is neither r nor w";
-	else if (xs_get_u64(s, d->be, "grant_usage", 1, &grants) == -ERANGE ||
-		 grants)
-		why = "grant_usage=1 is not supported yet (backend in dom0: "
-		      "use grant_usage=0)";
+	else if ((rc = xs_get_u64(s, d->be, "grant_usage", 1, &grants)) &&
+		 rc != -ENOENT)
+		why = "grant_usage is neither 0 nor 1";
 	if (why) {
 		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
 		return -EINVAL;
@@ -176,9 +176,10 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	if (!strcmp(dtype, "cdrom"))
 		strcpy(mode, "r");
 	snprintf(d->msg, sizeof(d->msg),
-		 "add blk %u base=0x%llx,irq=%llu,mode=%s%s%s,path=%s\n",
+		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s,"
+		 "path=%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
-		 mode, dev[0] && plain(dev) ? ",serial=" : "",
+		 mode, (int)grants, dev[0] && plain(dev) ? ",serial=" : "",
 		 dev[0] && plain(dev) ? dev : "", params);
 	return 0;
 }

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <xentoolcore.h>
 
 #include "devices/blk.h"
 #include "fmem.h"
+#include "gnt.h"
 #include "layout.h"
 #include "lib/evl.h"
 #include "virtio/vmmio.h"
@@ -43,7 +43,9 @@ struct xb_worker {
 	xenforeignmemory_handle *xfm;
 	xenevtchn_handle *xce;
 	struct xb_fmem fmem;
-	struct gmem gm;
+	struct gmem gm;	   /* foreign mappings of guest RAM */
+	struct xb_gnt gnt; /* grant mappings, for grant_usage=1 devices */
+	struct gmem gnt_gm;
 	struct xb_ioreq io;
 	struct evl loop;
 	bool loop_ok;
@@ -119,6 +121,26 @@ static void worker_irq(struct vdev *vdev, void *opaque)
 
 /* ---- devices ------------------------------------------------------------ */
 
+/* The grant device, opened for the first grant_usage=1 device. */
+static int open_gnttab(struct xb_worker *w)
+{
+	if (w->gnt.xgt)
+		return 0;
+	w->gnt.xgt = xengnttab_open(NULL, 0);
+	if (!w->gnt.xgt) {
+		log_err(&w->log,
+			"opening the grant device: %s (is gntdev "
+			"loaded?)",
+			strerror(errno));
+		return -errno;
+	}
+	w->gnt.domid = w->domid;
+	w->gnt.log = &w->log;
+	w->gnt_gm.ops = &xb_gnt_ops;
+	w->gnt_gm.opaque = &w->gnt;
+	return 0;
+}
+
 static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		    const struct xb_devconf *c)
 {
@@ -141,7 +163,13 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		.domid = (int)w->domid,
 		.name = name,
 	};
-	rc = vblk_create(&d->blk, &bc, &w->gm, &w->loop);
+	if (c->grants) {
+		rc = open_gnttab(w);
+		if (rc)
+			return rc;
+	}
+	rc = vblk_create(&d->blk, &bc, c->grants ? &w->gnt_gm : &w->gm,
+			 &w->loop);
 	if (rc) {
 		log_err(&d->log, "%s: %s", c->path, strerror(-rc));
 		return rc;
@@ -374,6 +402,20 @@ static int setup_signals(struct xb_worker *w)
 			       on_signal);
 }
 
+/*
+ * Limits the devicemodel, foreign-memory and event-channel handles to our
+ * guest. Not xentoolcore_restrict_all(): it would replace a grant handle's
+ * fd with /dev/null, and grant maps are limited to what the guest granted.
+ */
+static void restrict_handles(struct xb_worker *w)
+{
+	if (xendevicemodel_restrict(w->xdm, w->domid) ||
+	    xenforeignmemory_restrict(w->xfm, w->domid) ||
+	    xenevtchn_restrict(w->xce, w->domid))
+		log_warn(&w->log, "restricting handles to d%u: %s", w->domid,
+			 strerror(errno));
+}
+
 static int worker_setup(struct xb_worker *w)
 {
 	const struct xb_worker_args *a = w->args;
@@ -433,9 +475,8 @@ static int worker_setup(struct xb_worker *w)
 	if (rc)
 		return rc;
 
-	if (!a->no_restrict && xentoolcore_restrict_all(w->domid))
-		log_warn(&w->log, "restricting handles to d%u: %s", w->domid,
-			 strerror(errno));
+	if (!a->no_restrict)
+		restrict_handles(w);
 	return 0;
 }
 
@@ -458,6 +499,12 @@ static void worker_teardown(struct xb_worker *w)
 	if (w->sigfd >= 0)
 		close(w->sigfd);
 	xb_fmem_exit(&w->fmem);
+	if (w->gnt.xgt) {
+		if (w->gnt.live)
+			log_err(&w->log, "%lu grant pages still mapped at exit",
+				w->gnt.live);
+		xengnttab_close(w->gnt.xgt);
+	}
 	if (w->xce)
 		xenevtchn_close(w->xce);
 	if (w->xfm)

@@ -222,7 +222,7 @@ static void malformed_nodes_refused(void)
 		{ "params", "/nonexistent/disk.img" },
 		{ "params", "/dev/null" }, /* a character device */
 		{ "mode", "x" },
-		{ "grant_usage", "1" }, /* not supported yet */
+		{ "grant_usage", "2" },
 		{ "frontend-id", "9" }, /* not the guest's */
 	};
 	struct xsim_libxl_disk good;
@@ -378,6 +378,125 @@ static void domid_reused_after_destroy_in_flight(void)
 	T_ASSERT(!stop());
 }
 
+/* Grant DMA: the guest's addresses are grant references (bit 63). */
+struct gbus {
+	uint32_t domid;
+	uint64_t base;
+};
+
+static uint64_t gbus_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct gbus *g = opaque;
+	uint64_t v = ~0ULL;
+
+	xsim_mmio_read(sim, g->domid, 0, g->base + off, size, &v, TMO_MS);
+	return v;
+}
+
+static void gbus_write(void *opaque, uint64_t off, unsigned int size,
+		       uint64_t val)
+{
+	struct gbus *g = opaque;
+
+	xsim_mmio_write(sim, g->domid, 0, g->base + off, size, val, TMO_MS);
+}
+
+/* Page n of RAM is granted as reference n + 1 (0 is reserved). */
+static uint64_t gbus_dma(void *opaque, uint64_t gpa)
+{
+	uint64_t page = (gpa - XSIM_RAM0_BASE) >> 12;
+
+	return (1ULL << 63) | ((page + 1) << 12) | (gpa & 0xfff);
+}
+
+/* One request (header, data, status) to completion; the status or -1. */
+static int grant_req(struct gdrv *g, struct gbus *gb, unsigned int spi,
+		     struct fakeguest *fg, uint32_t type, uint64_t hdr,
+		     uint64_t data, uint64_t status)
+{
+	struct virtio_blk_outhdr h = { .type = type, .sector = 16 };
+	struct gdrv_buf bufs[3] = {
+		{ hdr, sizeof(h), false },
+		{ data, 4096, type == VIRTIO_BLK_T_IN },
+		{ status, 1, true },
+	};
+	uint8_t st = 0xff;
+	uint16_t head;
+	uint32_t len;
+
+	fg_write(fg, hdr, &h, sizeof(h));
+	fg_write(fg, status, &st, 1);
+	if (gdrv_add(g, 0, bufs, 3, GDRV_INDIRECT) < 0)
+		return -1;
+	gdrv_kick(g, 0);
+	for (int i = 0; i < 50; i++) {
+		if (gdrv_get_used(g, 0, &head, &len) == 1) {
+			fg_read(fg, status, &st, 1);
+			return st;
+		}
+		if (!xsim_irq_wait(sim, gb->domid, spi, 100))
+			gdrv_ack_irq(g);
+	}
+	return -1;
+}
+
+static void grant_mode_disk(void)
+{
+	struct xsim_domain_config dc = { .domid = 4,
+					 .nr_vcpus = 1,
+					 .ram_bytes = RAM,
+					 .nr_grants = RAM / 4096 + 16 };
+	struct xsim_libxl_disk d;
+	struct gbus gb = { .domid = 4 };
+	struct gdrv_bus bus = { gbus_read, gbus_write, gbus_dma, &gb };
+	struct fakeguest *fg;
+	struct xsim_stats st;
+	struct gdrv g;
+	uint64_t hdr, data, status;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!make_image("gnt", img, sizeof(img)));
+	disk(&d, "xvda", img);
+	d.grant_usage = 1;
+	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
+	for (uint64_t p = 0; p < RAM / 4096; p++)
+		T_EQ(xsim_grant(sim, 4, p + 1, 0, (XSIM_RAM0_BASE >> 12) + p,
+				false),
+		     0);
+	gb.base = d.base;
+	fg = fg_wrap(xsim_ram_ptr(sim, 4, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
+		     RAM);
+	T_ASSERT(fg);
+	gdrv_init_bus(&g, &bus, fg);
+	T_EQ(gdrv_up(&g,
+		     (1ULL << VIRTIO_F_VERSION_1) |
+			     (1ULL << VIRTIO_F_ACCESS_PLATFORM) |
+			     (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+			     (1ULL << VIRTIO_RING_F_EVENT_IDX),
+		     1, 64),
+	     0);
+	hdr = fg_alloc(fg, 16, 16);
+	status = fg_alloc(fg, 1, 1);
+	data = fg_alloc(fg, 4096, 4096);
+	fg_fill(fg, data, 4096, 99);
+	T_EQ(grant_req(&g, &gb, d.irq, fg, VIRTIO_BLK_T_OUT, hdr, data, status),
+	     VIRTIO_BLK_S_OK);
+	fg_fill(fg, data, 4096, 1);
+	T_EQ(grant_req(&g, &gb, d.irq, fg, VIRTIO_BLK_T_IN, hdr, data, status),
+	     VIRTIO_BLK_S_OK);
+	T_ASSERT(fg_check(fg, data, 4096, 99));
+	/* Nothing stays mapped once the requests are done. */
+	xsim_get_stats(sim, &st);
+	T_EQ(st.grant_maps, 3); /* the rings, for the queue's lifetime */
+	gdrv_reset(&g);
+	gdrv_fini(&g);
+	fg_free(fg);
+	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -385,6 +504,7 @@ int main(int argc, char **argv)
 		T_CASE(malformed_nodes_refused),
 		T_CASE(worker_killed_and_restarted),
 		T_CASE(domid_reused_after_destroy_in_flight),
+		T_CASE(grant_mode_disk),
 	};
 	char self[200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);

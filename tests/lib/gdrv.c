@@ -28,6 +28,12 @@ void gdrv_init(struct gdrv *d, struct vdev *vdev, struct fakeguest *fg)
 	vdev_set_irq(vdev, gdrv_irq, d);
 }
 
+/* The address the device sees for @gpa (rings, tables, buffers). */
+static uint64_t gdrv_dma(const struct gdrv *d, uint64_t gpa)
+{
+	return d->bus && d->bus->dma ? d->bus->dma(d->bus->opaque, gpa) : gpa;
+}
+
 void gdrv_init_bus(struct gdrv *d, const struct gdrv_bus *bus,
 		   struct fakeguest *fg)
 {
@@ -229,8 +235,9 @@ int gdrv_setup_vq(struct gdrv *d, unsigned int q, uint16_t num)
 		v->free_stack[i] = num - 1 - i; /* hand out 0 first */
 	v->num_free = num;
 
-	if (gdrv_setup_vq_at(d, q, num, v->desc_gpa, v->avail_gpa, v->used_gpa,
-			     true) != 1) {
+	if (gdrv_setup_vq_at(d, q, num, gdrv_dma(d, v->desc_gpa),
+			     gdrv_dma(d, v->avail_gpa),
+			     gdrv_dma(d, v->used_gpa), true) != 1) {
 		gdrv_vq_forget(v);
 		d->why = "QueueReady does not read back 1";
 		return -EINVAL;
@@ -278,8 +285,9 @@ static void gdrv_put_desc(struct vring_desc *t, uint16_t i, uint64_t addr,
 }
 
 /* Fills @t[0..n) as one chain; direct chains use the indices in @idx. */
-static void gdrv_fill_chain(struct vring_desc *t, const uint16_t *idx,
-			    const struct gdrv_buf *bufs, unsigned int n)
+static void gdrv_fill_chain(const struct gdrv *d, struct vring_desc *t,
+			    const uint16_t *idx, const struct gdrv_buf *bufs,
+			    unsigned int n)
 {
 	for (unsigned int k = 0; k < n; k++) {
 		uint16_t flags = bufs[k].write ? VRING_DESC_F_WRITE : 0;
@@ -289,8 +297,8 @@ static void gdrv_fill_chain(struct vring_desc *t, const uint16_t *idx,
 			flags |= VRING_DESC_F_NEXT;
 			next = idx ? idx[k + 1] : k + 1;
 		}
-		gdrv_put_desc(t, idx ? idx[k] : k, bufs[k].gpa, bufs[k].len,
-			      flags, next);
+		gdrv_put_desc(t, idx ? idx[k] : k, gdrv_dma(d, bufs[k].gpa),
+			      bufs[k].len, flags, next);
 	}
 }
 
@@ -313,11 +321,12 @@ int gdrv_add(struct gdrv *d, unsigned int q, const struct gdrv_buf *bufs,
 	if (flags & GDRV_INDIRECT) {
 		uint64_t table = v->ind_gpa + (uint64_t)head * v->num * 16u;
 
-		gdrv_fill_chain(fg_ptr(d->fg, table, 16u * n), NULL, bufs, n);
-		gdrv_put_desc(v->desc, head, table, 16u * n,
+		gdrv_fill_chain(d, fg_ptr(d->fg, table, 16u * n), NULL, bufs,
+				n);
+		gdrv_put_desc(v->desc, head, gdrv_dma(d, table), 16u * n,
 			      VRING_DESC_F_INDIRECT, 0);
 	} else {
-		gdrv_fill_chain(v->desc, idx, bufs, n);
+		gdrv_fill_chain(d, v->desc, idx, bufs, n);
 	}
 	v->avail->ring[v->avail_idx & (v->num - 1)] = htole16(head);
 	smp_wmb(); /* descriptors and ring entry, then idx; pairs with vq_pop */

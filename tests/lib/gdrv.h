@@ -47,6 +47,11 @@ struct gdrv_bus {
 	uint64_t (*read)(void *opaque, uint64_t off, unsigned int size);
 	void (*write)(void *opaque, uint64_t off, unsigned int size,
 		      uint64_t val);
+	/*
+	 * Optional: the address the device is given for guest-physical @gpa
+	 * (a grant address with Xen's grant DMA). NULL: @gpa itself.
+	 */
+	uint64_t (*dma)(void *opaque, uint64_t gpa);
 	void *opaque;
 };
 
