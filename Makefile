@@ -117,12 +117,12 @@ ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(BLK_SRCS) $(NET_SRCS) $(T_S
 # The only objects that include Xen headers and link Xen libraries.
 BACKEND_SRCS := $(wildcard backend/*.c)
 # xvbd needs a device model; until one exists only the objects build.
-XVBD := $(if $(and $(wildcard backend/main.c),$(BLK_SRCS)),$(O)/xvbd)
+XVBD := $(if $(and $(wildcard backend/main.c),$(BLK_SRCS),$(NET_SRCS)),$(O)/xvbd)
 EXTRA_CFLAGS_backend = -D__XEN_TOOLS__ $(XEN_CFLAGS)
 ALL_OBJS += $(call objs,$(BACKEND_SRCS))
 
 ifneq ($(XVBD),)
-$(XVBD): $(call objs,$(BACKEND_SRCS)) $(BLK_A) $(VIRTIO_A) $(LIB_A)
+$(XVBD): $(call objs,$(BACKEND_SRCS)) $(BLK_A) $(NET_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(XEN_LIBS) $(URING_LIBS) -lpthread
 endif
@@ -150,6 +150,11 @@ $(O)/tests/unit/virtio_%: $(O)/tests/unit/virtio_%.o $(T_A) $(FAKE_A) $(VIRTIO_A
 
 # backend/conf.c is plain C: its tests need no Xen library either.
 $(O)/tests/unit/backend_conf: $(O)/tests/unit/backend_conf.o $(O)/backend/conf.o $(T_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
+
+$(O)/tests/unit/backend_config: $(O)/tests/unit/backend_config.o \
+		$(O)/backend/config.o $(O)/backend/conf.o $(T_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
 

@@ -137,6 +137,10 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 	} else if (c->type == XB_DEV_NET && !strcmp(key, "bridge")) {
 		if (copy_str(c->bridge, sizeof(c->bridge), val))
 			return fail(err, errlen, "bridge name too long");
+	} else if (c->type == XB_DEV_NET && !strcmp(key, "ifname")) {
+		if (copy_str(c->ifname, sizeof(c->ifname), val) || !val[0] ||
+		    strchr(val, '/'))
+			return fail(err, errlen, "bad interface name");
 	} else if (c->type == XB_DEV_NET && !strcmp(key, "mac")) {
 		if (xb_parse_mac(val, c->mac))
 			return fail(err, errlen, "bad unicast mac '%s'", val);

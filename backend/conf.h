@@ -26,6 +26,7 @@ struct xb_devconf {
 	char path[PATH_MAX];   /* blk: backing file or block device */
 	char serial[21];       /* blk: GET_ID, at most 20 bytes */
 	char bridge[IFNAMSIZ]; /* net */
+	char ifname[IFNAMSIZ]; /* net: the TAP's name */
 	uint8_t mac[6];	       /* net */
 	bool has_mac;
 };

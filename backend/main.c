@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  --domain N        serve guest domain N with the devices given\n"
 		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI,path=FILE[,mode=r|w][,serial=S][,devid=N]\n"
 		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,devid=N]\n"
+		"  --config FILE     NIC bridges and MACs (default /etc/xen/xvbd.conf)\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
@@ -47,6 +48,7 @@ enum {
 	OPT_WORKER,
 	OPT_CTL_FD,
 	OPT_NO_RESTRICT,
+	OPT_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "worker", no_argument, NULL, OPT_WORKER },
 	{ "ctl-fd", required_argument, NULL, OPT_CTL_FD },
 	{ "no-restrict", no_argument, NULL, OPT_NO_RESTRICT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -109,6 +112,7 @@ static int add_dev(struct xb_worker_args *a, const char *spec,
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
+	const char *config = NULL;
 	bool have_domain = false, worker = false;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
@@ -146,6 +150,9 @@ int main(int argc, char **argv)
 		case OPT_NO_RESTRICT:
 			a.no_restrict = true;
 			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
 		case 'v':
 			level = LOG_DBG;
 			break;
@@ -172,7 +179,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xvbd: devices need --domain N\n");
 			return 2;
 		}
-		return xb_supervisor_run(level);
+		return xb_supervisor_run(config, level);
 	}
 	if (!a.nr_devs && !worker) {
 		fprintf(stderr,

@@ -24,6 +24,7 @@
 #include <xenstore.h>
 
 #include "conf.h"
+#include "config.h"
 #include "lib/evl.h"
 #include "supervisor.h"
 
@@ -84,6 +85,8 @@ struct sup {
 	struct evl_watch xs_w, sig_w;
 	int sigfd;
 	bool verbose;
+	const char *config_path;
+	struct xb_config cfg;
 	struct log_ctx log;
 	struct sup_dom *doms;
 	struct sup_ctl *graveyard; /* stopped watches, freed once idle */
@@ -144,6 +147,60 @@ static bool plain(const char *v)
 	return true;
 }
 
+/* The prefix of a disk's target that makes the slot a NIC (Xen 4.17). */
+#define NIC_TARGET "xvb-net:"
+
+/*
+ * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
+ * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
+ * target). Returns 0 or -EINVAL (logged).
+ */
+static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
+		   uint64_t base, uint64_t irq, uint64_t grants,
+		   const char *opts)
+{
+	char name[64] = "", home[64], bridge[IFNAMSIZ], err[128];
+	char mac_s[18];
+	uint8_t mac[6];
+	struct xb_devconf o;
+
+	snprintf(home, sizeof(home), "/local/domain/%u", domid);
+	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
+		snprintf(name, sizeof(name), "domain%u", domid);
+	if (xb_config_nic(&s->cfg, name, d->devid, bridge, mac, err,
+			  sizeof(err)))
+		goto bad;
+	/* A disk slot's own options win over the file. */
+	if (opts && *opts) {
+		char spec[128];
+
+		snprintf(spec, sizeof(spec), "base=0x%llx,irq=%llu,%s",
+			 (unsigned long long)base, (unsigned long long)irq,
+			 opts);
+		if (xb_parse_devspec(spec, XB_DEV_NET, &o, err, sizeof(err)))
+			goto bad;
+		if (o.bridge[0])
+			snprintf(bridge, sizeof(bridge), "%s",
+				 strcmp(o.bridge, "none") ? o.bridge : "");
+		if (o.has_mac)
+			memcpy(mac, o.mac, sizeof(mac));
+	}
+	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+	snprintf(d->msg, sizeof(d->msg),
+		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
+		 "ifname=vxb%u.%u%s%s\n",
+		 d->devid, (unsigned long long)base, (unsigned long long)irq,
+		 (int)grants, mac_s, domid, d->devid,
+		 bridge[0] ? ",bridge=" : "", bridge);
+	log_info(&s->log, "d%u %s: NIC %s on %s", domid, d->be, mac_s,
+		 bridge[0] ? bridge : "(no bridge)");
+	return 0;
+bad:
+	log_err(&s->log, "d%u %s: refused: %s", domid, d->be, err);
+	return -EINVAL;
+}
+
 /* Builds d->msg for a virtio_disk. Returns 0 or -EINVAL (logged). */
 static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
@@ -171,6 +228,10 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
 		return -EINVAL;
 	}
+	/* Xen 4.17 has no xl syntax for a virtio NIC: a disk slot is one. */
+	if (!strncmp(params, NIC_TARGET, strlen(NIC_TARGET)))
+		return net_msg(s, d, domid, base, irq, grants,
+			       params + strlen(NIC_TARGET));
 	xs_get(s, d->be, "dev", dev, sizeof(dev));
 	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
 	if (!strcmp(dtype, "cdrom"))
@@ -187,17 +248,27 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 /* A generic virtio device (Xen 4.18+): "virtio,device<N>". */
 static int read_generic(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
+	uint64_t base, irq, grants = 0;
+	const char *why = NULL;
 	char type[64];
+	int rc;
 
-	if (xs_get(s, d->be, "type", type, sizeof(type))) {
-		log_err(&s->log, "d%u %s: refused: no type", domid, d->be);
+	if (xs_get(s, d->be, "type", type, sizeof(type)))
+		why = "no type";
+	else if (strcmp(type, "virtio,device1"))
+		why = "only virtio,device1 (net) is supported";
+	else if (xs_get_u64(s, d->be, "base", UINT64_MAX, &base))
+		why = "bad or missing base";
+	else if (xs_get_u64(s, d->be, "irq", 1023, &irq))
+		why = "bad or missing irq";
+	else if ((rc = xs_get_u64(s, d->be, "grant_usage", 1, &grants)) &&
+		 rc != -ENOENT)
+		why = "grant_usage is neither 0 nor 1";
+	if (why) {
+		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
 		return -EINVAL;
 	}
-	log_err(&s->log,
-		"d%u %s: refused: device type '%s' is not "
-		"supported yet",
-		domid, d->be, type);
-	return -EINVAL;
+	return net_msg(s, d, domid, base, irq, grants, NULL);
 }
 
 /* ---- workers ---------------------------------------------------------------
@@ -733,7 +804,7 @@ static void sup_exit(struct sup *s)
 
 static int setup(struct sup *s)
 {
-	char buf[16], path[128];
+	char buf[16], path[128], err[200];
 	uint64_t self = 0;
 	sigset_t set;
 	unsigned int len, k;
@@ -754,6 +825,11 @@ static int setup(struct sup *s)
 	s->self = self;
 	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
 
+	rc = xb_config_load(&s->cfg, s->config_path, err, sizeof(err));
+	if (rc) {
+		log_err(&s->log, "%s", rc == -EINVAL ? err : strerror(-rc));
+		return rc;
+	}
 	rc = evl_init(&s->loop, 64);
 	if (rc)
 		return rc;
@@ -785,11 +861,12 @@ static int setup(struct sup *s)
 	return 0;
 }
 
-int xb_supervisor_run(enum log_level level)
+int xb_supervisor_run(const char *config, enum log_level level)
 {
 	static struct sup s;
 	int rc;
 
+	s.config_path = config ? config : XB_CONFIG_PATH;
 	s.sigfd = -1;
 	s.verbose = level >= LOG_DBG;
 	log_ctx_init(&s.log, -1, NULL);
@@ -800,5 +877,6 @@ int xb_supervisor_run(enum log_level level)
 		log_err(&s.log, "%s", strerror(-rc));
 	stop_workers(&s);
 	sup_exit(&s);
+	xb_config_free(&s.cfg);
 	return rc ? 1 : 0;
 }

@@ -9,7 +9,12 @@
 
 #include "lib/log.h"
 
-/* Runs until SIGTERM/SIGINT. Returns an exit code. */
-int xb_supervisor_run(enum log_level level);
+#define XB_CONFIG_PATH "/etc/xen/xvbd.conf"
+
+/*
+ * Runs until SIGTERM/SIGINT, with NIC settings from @config (NULL: the
+ * default path; a missing file is fine). Returns an exit code.
+ */
+int xb_supervisor_run(const char *config, enum log_level level);
 
 #endif

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "devices/blk.h"
+#include "devices/net.h"
+#include "config.h"
 #include "fmem.h"
 #include "gnt.h"
 #include "layout.h"
@@ -31,6 +33,7 @@ struct xb_dev {
 	struct xb_devconf conf;
 	struct log_ctx log;
 	struct vblk *blk;
+	struct vnet *net;
 	struct vdev *vdev;
 	bool live;
 };
@@ -119,6 +122,15 @@ static void worker_irq(struct vdev *vdev, void *opaque)
 			  strerror(errno));
 }
 
+/* Static mode without mac=: a stable local MAC from the domain and device. */
+static void xb_default_mac(uint32_t domid, unsigned int devid, uint8_t mac[6])
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), "domain%u", domid);
+	xb_derive_mac(name, devid, mac);
+}
+
 /* ---- devices ------------------------------------------------------------ */
 
 /* The grant device, opened for the first grant_usage=1 device. */
@@ -141,9 +153,75 @@ static int open_gnttab(struct xb_worker *w)
 	return 0;
 }
 
+/* A virtio-net device on a TAP named conf.ifname (default vxb<dom>.<id>). */
+static int net_open(struct xb_worker *w, struct xb_dev *d,
+		    const struct gmem *gm, const char *name)
+{
+	const struct xb_devconf *c = &d->conf;
+	struct vnet_conf nc = {
+		.tap_fd = -1,
+		.domid = (int)w->domid,
+		.name = name,
+	};
+	int rc;
+
+	if (c->ifname[0])
+		memcpy(nc.ifname, c->ifname, sizeof(nc.ifname));
+	else
+		snprintf(nc.ifname, sizeof(nc.ifname), "vxb%u.%u", w->domid,
+			 c->devid);
+	memcpy(nc.bridge, c->bridge, sizeof(nc.bridge));
+	if (c->has_mac)
+		memcpy(nc.mac, c->mac, sizeof(nc.mac));
+	else
+		xb_default_mac(w->domid, c->devid, nc.mac);
+	rc = vnet_create(&d->net, &nc, gm, &w->loop);
+	if (rc) {
+		log_err(&d->log, "%s: %s", nc.ifname, strerror(-rc));
+		return rc;
+	}
+	d->vdev = vnet_vdev(d->net);
+	log_info(&d->log, "TAP %s%s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+		 nc.ifname, nc.bridge[0] ? " on " : "", nc.bridge, nc.mac[0],
+		 nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5]);
+	return 0;
+}
+
+static int blk_open(struct xb_worker *w, struct xb_dev *d,
+		    const struct gmem *gm, const char *name)
+{
+	const struct xb_devconf *c = &d->conf;
+	struct vblk_conf bc = {
+		.path = c->path,
+		.readonly = c->readonly,
+		.serial = c->serial[0] ? c->serial : NULL,
+		.domid = (int)w->domid,
+		.name = name,
+	};
+	int rc;
+
+	rc = vblk_create(&d->blk, &bc, gm, &w->loop);
+	if (rc) {
+		log_err(&d->log, "%s: %s", c->path, strerror(-rc));
+		return rc;
+	}
+	d->vdev = vblk_vdev(d->blk);
+	return 0;
+}
+
+static void dev_free(struct xb_dev *d)
+{
+	vblk_destroy(d->blk);
+	vnet_destroy(d->net);
+	d->blk = NULL;
+	d->net = NULL;
+	d->vdev = NULL;
+}
+
 static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		    const struct xb_devconf *c)
 {
+	const struct gmem *gm = &w->gm;
 	char name[32];
 	int rc;
 
@@ -152,40 +230,27 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 	snprintf(name, sizeof(name), "%s%u",
 		 c->type == XB_DEV_BLK ? "vblk" : "vnet", c->devid);
 	log_ctx_init(&d->log, (int)w->domid, name);
-	if (c->type != XB_DEV_BLK) {
-		log_err(&d->log, "virtio-net is not implemented yet");
-		return -EOPNOTSUPP;
-	}
-	struct vblk_conf bc = {
-		.path = c->path,
-		.readonly = c->readonly,
-		.serial = c->serial[0] ? c->serial : NULL,
-		.domid = (int)w->domid,
-		.name = name,
-	};
 	if (c->grants) {
 		rc = open_gnttab(w);
 		if (rc)
 			return rc;
+		gm = &w->gnt_gm;
 	}
-	rc = vblk_create(&d->blk, &bc, c->grants ? &w->gnt_gm : &w->gm,
-			 &w->loop);
-	if (rc) {
-		log_err(&d->log, "%s: %s", c->path, strerror(-rc));
+	rc = c->type == XB_DEV_BLK ? blk_open(w, d, gm, name) :
+				     net_open(w, d, gm, name);
+	if (rc)
 		return rc;
-	}
-	d->vdev = vblk_vdev(d->blk);
 	vdev_set_irq(d->vdev, worker_irq, d);
 	rc = xb_ioreq_map_window(&w->io, c->base, XB_MMIO_DEV_SIZE, d);
 	if (rc) {
-		vblk_destroy(d->blk);
-		d->blk = NULL;
+		dev_free(d);
 		return rc;
 	}
 	d->live = true;
-	log_info(&d->log, "serving %s%s at 0x%llx irq %u", c->path,
+	log_info(&d->log, "serving %s%s at 0x%llx irq %u%s",
+		 c->type == XB_DEV_BLK ? c->path : "a NIC",
 		 c->readonly ? " (read-only)" : "", (unsigned long long)c->base,
-		 c->irq);
+		 c->irq, c->grants ? " through grants" : "");
 	return 0;
 }
 
@@ -195,9 +260,7 @@ static void dev_close(struct xb_dev *d)
 	if (!d->live)
 		return;
 	xb_ioreq_unmap_window(&d->w->io, d);
-	vblk_destroy(d->blk);
-	d->blk = NULL;
-	d->vdev = NULL;
+	dev_free(d);
 	d->live = false;
 	log_info(&d->log, "closed");
 }

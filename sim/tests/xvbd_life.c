@@ -49,11 +49,21 @@ static int start(void)
 {
 	struct xsim_config cfg = { .libxl_timeout_ms = TMO_MS, .quiet = true };
 	struct xsim_stats st;
+	char conf[128];
+	FILE *f;
 
 	snprintf(dir, sizeof(dir), "/tmp/xvbd-life-XXXXXX");
 	T_CHECK(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
 	cfg.socket_path = sock;
+	/* NICs: no bridge on a test machine; guest "nic" gets a fixed MAC. */
+	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
+	f = fopen(conf, "w");
+	T_CHECK(f);
+	fputs("[net]\nbridge = none\n[guest nic]\nnic0.mac = "
+	      "00:16:3e:00:00:07\n",
+	      f);
+	fclose(f);
 	T_CHECK(xsim_create(&cfg, &sim) == 0);
 	xvbd = fork();
 	T_CHECK(xvbd >= 0);
@@ -65,7 +75,7 @@ static int start(void)
 			_exit(127);
 		setenv("LD_LIBRARY_PATH", libdir, 1);
 		setenv("XVB_SIM_SOCKET", sock, 1);
-		execl(xvbd_path, "xvbd", (char *)NULL);
+		execl(xvbd_path, "xvbd", "--config", conf, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 250; i++) {
@@ -497,6 +507,84 @@ static void grant_mode_disk(void)
 	T_ASSERT(!stop());
 }
 
+/* True if this process may create TAP devices. */
+static bool can_tap(void)
+{
+	return !access("/dev/net/tun", R_OK | W_OK) && !geteuid();
+}
+
+static bool if_exists(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+	return !access(path, F_OK);
+}
+
+/*
+ * NICs through both xl routes: a generic virtio,device1 (Xen 4.18+) and a
+ * disk slot whose target is "xvb-net:..." (Xen 4.17). Each is served as
+ * DeviceID 1 on a TAP named vxb<domid>.<devid>, removed at teardown.
+ */
+static void nics_served_on_taps(void)
+{
+	struct xsim_domain_config dc = { .domid = 5,
+					 .nr_vcpus = 1,
+					 .ram_bytes = RAM };
+	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
+					 .grant_usage = -1 };
+	struct xsim_libxl_disk slot;
+	uint64_t id = 0, mac = 0;
+	char path[160], *st = NULL;
+
+	if (!can_tap()) {
+		t_skip("no /dev/net/tun or not root: TAPs cannot be made");
+		return;
+	}
+	T_ASSERT(!start());
+	/* Created (and introduced) paused; the devices follow. */
+	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
+	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
+	disk(&slot, "xvda", "xvb-net:mac=00:16:3e:00:00:09");
+	slot.base = XSIM_VIRTIO_MMIO_BASE;
+	slot.irq = 33;
+	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
+	nic.irq = 34;
+	T_EQ(xsim_libxl_write_disk(sim, 5, &slot), 0);
+	T_EQ(xsim_libxl_write_virtio(sim, 5, &nic), 0);
+	xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, 5, 51712);
+	strcat(path, "/state");
+	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
+	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, 5, 0);
+	strcat(path, "/state");
+	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
+	T_EQ(xsim_domain_unpause(sim, 5), 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		uint64_t base = XSIM_VIRTIO_MMIO_BASE + 0x200 * i;
+
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x8, 4, &id, TMO_MS), 0);
+		T_EQ(id, 1); /* VIRTIO_ID_NET */
+		/* Config space: the MAC (bytes 0..5). */
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x100 + 4, 1, &mac,
+				    TMO_MS),
+		     0);
+		T_EQ(mac, i ? 0x00 : 0x00);
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x105, 1, &mac, TMO_MS),
+		     0);
+		T_EQ(mac, i ? 0x07 : 0x09); /* file for the NIC, slot's own */
+	}
+	T_ASSERT(if_exists("vxb5.51712"));
+	T_ASSERT(if_exists("vxb5.0"));
+	T_EQ(xsim_libxl_destroy(sim, 5), 0);
+	T_ASSERT(!settled());
+	for (int i = 0; i < 100 && if_exists("vxb5.0"); i++)
+		usleep(20000);
+	T_ASSERT(!if_exists("vxb5.51712"));
+	T_ASSERT(!if_exists("vxb5.0"));
+	free(st);
+	T_ASSERT(!stop());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -505,6 +593,7 @@ int main(int argc, char **argv)
 		T_CASE(worker_killed_and_restarted),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
+		T_CASE(nics_served_on_taps),
 	};
 	char self[200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);

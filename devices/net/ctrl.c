@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The control queue: RX mode (promiscuous, all-multicast), the MAC filter
+ * tables and the MAC address. The TAP already hands the guest every frame,
+ * so filters are checked and acknowledged, not applied.
+ */
+#define LOG_MOD "vnet"
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "lib/iov.h"
+#include "vnet.h"
+
+/* Command data starts after the class and command bytes. */
+#define CTRL_HDR_LEN sizeof(struct virtio_net_ctrl_hdr)
+
+static void ctrl_tick_done(struct evl_op *op, int res, unsigned int flags);
+
+void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq)
+{
+	memset(ctrl, 0, sizeof(*ctrl));
+	ctrl->net = net;
+	ctrl->vq = vq;
+}
+
+/* VIRTIO_NET_CTRL_RX: one byte, on or off. */
+static uint8_t ctrl_rx_mode(struct vnet_ctrl *ctrl, uint8_t cmd,
+			    const struct vq_chain *c, uint32_t dlen)
+{
+	struct vnet *net = ctrl->net;
+	uint8_t on;
+
+	/* Rejects modes of CTRL_RX_EXTRA (not offered) and odd lengths. */
+	if (!vdev_has(&net->vdev, VIRTIO_NET_F_CTRL_RX) || dlen != 1 ||
+	    (cmd != VIRTIO_NET_CTRL_RX_PROMISC &&
+	     cmd != VIRTIO_NET_CTRL_RX_ALLMULTI))
+		return VIRTIO_NET_ERR;
+	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN, &on, 1);
+	if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+		net->promisc = on;
+	else
+		net->allmulti = on;
+	return VIRTIO_NET_OK;
+}
+
+/*
+ * MAC_TABLE_SET: a unicast then a multicast table, each a le32 count and
+ * that many addresses, filling the data exactly (virtio 1.2, 5.1.6.5.2).
+ */
+static uint8_t ctrl_mac_table(const struct vq_chain *c, uint32_t dlen)
+{
+	uint64_t off = 0;
+	uint32_t n;
+	int t;
+
+	for (t = 0; t < 2; t++) {
+		/* Rejects a count or addresses past the data. */
+		if (off + sizeof(n) > dlen)
+			return VIRTIO_NET_ERR;
+		iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN + off, &n,
+			   sizeof(n));
+		off += sizeof(n) + 6ULL * le32toh(n);
+		if (off > dlen)
+			return VIRTIO_NET_ERR;
+	}
+	/* Rejects trailing bytes. */
+	return off == dlen ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+}
+
+static uint8_t ctrl_mac(struct vnet_ctrl *ctrl, uint8_t cmd,
+			const struct vq_chain *c, uint32_t dlen)
+{
+	struct vnet *net = ctrl->net;
+	uint8_t mac[6];
+
+	if (cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET) {
+		if (!vdev_has(&net->vdev, VIRTIO_NET_F_CTRL_RX))
+			return VIRTIO_NET_ERR;
+		return ctrl_mac_table(c, dlen);
+	}
+	if (cmd != VIRTIO_NET_CTRL_MAC_ADDR_SET ||
+	    !vdev_has(&net->vdev, VIRTIO_NET_F_CTRL_MAC_ADDR) ||
+	    dlen != sizeof(mac))
+		return VIRTIO_NET_ERR;
+	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN, mac, sizeof(mac));
+	/* Rejects a multicast address as the NIC's own. */
+	if (mac[0] & 1)
+		return VIRTIO_NET_ERR;
+	memcpy(net->mac, mac, sizeof(mac));
+	return VIRTIO_NET_OK;
+}
+
+static void ctrl_handle(struct vnet_ctrl *ctrl, struct vq_chain *c)
+{
+	struct vnet *net = ctrl->net;
+	struct virtio_net_ctrl_hdr h;
+	uint8_t ack = VIRTIO_NET_ERR;
+	uint32_t dlen;
+
+	/* Rejects a command without its header or a byte for the ack. */
+	if (!c->in_len || c->out_len < CTRL_HDR_LEN) {
+		vdev_fail(&net->vdev, "vq%u: control command of %u/%u bytes",
+			  ctrl->vq->index, c->out_len, c->in_len);
+		vq_push(ctrl->vq, c, 0);
+		return;
+	}
+	iov_to_buf(c->iov, c->nr_out, 0, &h, sizeof(h));
+	dlen = c->out_len - CTRL_HDR_LEN;
+	if (h.class == VIRTIO_NET_CTRL_RX)
+		ack = ctrl_rx_mode(ctrl, h.cmd, c, dlen);
+	else if (h.class == VIRTIO_NET_CTRL_MAC)
+		ack = ctrl_mac(ctrl, h.cmd, c, dlen);
+	net->stats.ctrl_cmds++;
+	if (ack != VIRTIO_NET_OK) {
+		net->stats.ctrl_errs++;
+		log_guest(&net->vdev.log, "control command %u.%u refused",
+			  h.class, h.cmd);
+	}
+	/* The ack is the last writable byte; anything before it is zeroed. */
+	iov_memset(vq_chain_in(c), c->nr_in, 0, 0, c->in_len - 1);
+	iov_from_buf(vq_chain_in(c), c->nr_in, c->in_len - 1, &ack, 1);
+	vq_push(ctrl->vq, c, c->in_len);
+}
+
+void vnet_ctrl_run(struct vnet_ctrl *ctrl)
+{
+	unsigned int budget = VNET_CTRL_BUDGET;
+	struct vq *vq = ctrl->vq;
+	int rc = 0;
+
+	if (ctrl->stopping || ctrl->tick.busy || !vq->ready)
+		return;
+	for (;;) {
+		vq_kick_disable(vq);
+		while (budget && (rc = vq_pop(vq, &ctrl->chain)) > 0) {
+			budget--;
+			ctrl_handle(ctrl, &ctrl->chain);
+		}
+		if (rc < 0)
+			break;
+		if (!budget) {
+			/* A flood: the rest waits for the loop's next round. */
+			if (vnet_defer(ctrl->net->loop, &ctrl->tick,
+				       ctrl_tick_done) < 0)
+				vq_kick_enable(vq);
+			break;
+		}
+		if (!vq_kick_enable(vq))
+			break;
+	}
+	vq_flush(vq);
+}
+
+static void ctrl_tick_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vnet_ctrl *ctrl = container_of(op, struct vnet_ctrl, tick.op);
+
+	ctrl->tick.busy = false;
+	if (ctrl->stopping)
+		return;
+	vnet_ctrl_run(ctrl);
+	evl_submit(ctrl->net->loop);
+}
+
+int vnet_ctrl_stop(struct vnet_ctrl *ctrl)
+{
+	int rc = 0;
+
+	ctrl->stopping = true;
+	while (ctrl->tick.busy) {
+		rc = evl_run_once(ctrl->net->loop, true);
+		if (rc < 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-net device model: a TAP device per NIC, frames moved between
+ * the guest's virtqueues and the TAP through io_uring on the caller's loop.
+ */
+#ifndef XVB_DEVICES_NET_H
+#define XVB_DEVICES_NET_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/evl.h"
+#include "virtio/vdev.h"
+
+struct vnet;
+
+struct vnet_conf {
+	char ifname[IFNAMSIZ]; /* TAP name, e.g. "vxb5.0"; created if absent */
+	char bridge[IFNAMSIZ]; /* attach to this bridge; "" to leave alone */
+	uint8_t mac[6];	       /* the guest's MAC (config space) */
+	uint16_t mtu;	       /* 0: keep the TAP's (1500 for a new one) */
+	uint16_t queue_size;   /* QueueNumMax: a power of two <= 1024; 0: 256 */
+	/*
+	 * >= 0: an already open TAP (tests, hotplug), opened with IFF_TAP |
+	 * IFF_NO_PI | IFF_VNET_HDR. The device owns it once vnet_create
+	 * succeeds (it is made non-blocking and closed at destroy); on
+	 * failure it stays the caller's.
+	 */
+	int tap_fd;
+	int domid;	  /* for log prefixes; -1 if none */
+	const char *name; /* device name in logs, e.g. "vnet0" */
+};
+
+/* Counters, for tests, benchmarks and logs. Frames, bytes without header. */
+struct vnet_stats {
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_dropped; /* bad frames from the guest, or link down */
+	uint64_t tx_errors;  /* the TAP refused a frame */
+	uint64_t rx_packets, rx_bytes;
+	uint64_t rx_dropped;  /* frames read from the TAP the guest cannot take
+			       */
+	uint64_t rx_errors;   /* reads that failed */
+	uint64_t rx_bad_bufs; /* receive chains returned unused (tiny, readable)
+			       */
+	uint64_t ctrl_cmds, ctrl_errs;
+};
+
+/*
+ * Creates (or adopts) the TAP, brings it up, attaches it to the bridge, and
+ * builds the device on @loop, which must outlive it. Returns 0 or -errno
+ * (-EPERM without CAP_NET_ADMIN, -ENODEV for a missing bridge, -EINVAL for
+ * a bad conf or a tap_fd that is not a TAP with a vnet header, ...).
+ */
+int vnet_create(struct vnet **out, const struct vnet_conf *conf,
+		const struct gmem *gm, struct evl *loop);
+
+/* The device's transport half, for vmmio_read/vmmio_write/vdev_kick. */
+struct vdev *vnet_vdev(struct vnet *net);
+
+/*
+ * The TAP descriptor the device does its I/O on, for fault-injection tests
+ * (which may dup2() another file over it) and diagnostics. The device keeps
+ * ownership.
+ */
+int vnet_tap_fd(struct vnet *net);
+
+/* The TAP interface's name (the kernel's choice if conf->ifname was ""). */
+const char *vnet_ifname(const struct vnet *net);
+
+/* Copies the counters. Loop thread only. */
+void vnet_get_stats(const struct vnet *net, struct vnet_stats *st);
+
+/*
+ * Sets the link state the guest sees (VIRTIO_NET_S_LINK_UP) and raises a
+ * config interrupt if it changed; while down, frames are dropped both ways.
+ * A link lost with its TAP stays down. Loop thread only.
+ */
+void vnet_set_link(struct vnet *net, bool up);
+
+/*
+ * Resets the device (cancelling and reaping its I/O on the loop, which it
+ * runs until then), closes the TAP (removing it if the device created it)
+ * and frees it. Accepts NULL. Must run on the loop's thread.
+ */
+void vnet_destroy(struct vnet *net);
+
+#endif
