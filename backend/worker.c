@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -540,6 +541,13 @@ static int worker_setup(struct xb_worker *w)
 
 	if (!a->no_restrict)
 		restrict_handles(w);
+	/*
+	 * Nothing this process execs may gain privileges, and it may not be
+	 * ptraced or dumped by others: its memory maps guest RAM.
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn(&w->log, "prctl: %s", strerror(errno));
 	return 0;
 }
 
