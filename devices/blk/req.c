@@ -169,7 +169,15 @@ static void vblk_req_complete(struct vblk_req *req, uint8_t status)
 	q->nr_active--;
 	vblk_req_put(q, req);
 	q->pushed = true;
-	if (!q->running)
+	if (q->running)
+		return; /* vblk_queue_run publishes as it ends */
+	/*
+	 * With nothing else of ours in flight no other completion can join
+	 * this round: publish now instead of one io_uring_enter later.
+	 */
+	if (!q->nr_ops && !q->stopping)
+		vblk_publish(q);
+	else
 		vblk_tick(q);
 }
 
@@ -243,13 +251,23 @@ static bool vblk_req_try_issue(struct vblk_req *req)
 
 	if (!sqe)
 		return false;
+	/* One buffer (most 4 KiB requests): no iovec for the kernel to copy. */
 	switch (req->stage) {
 	case VBLK_ST_READ:
-		io_uring_prep_readv(sqe, fd, req->data, req->nr_data, req->off);
+		if (req->nr_data == 1)
+			io_uring_prep_read(sqe, fd, req->data[0].iov_base,
+					   req->data[0].iov_len, req->off);
+		else
+			io_uring_prep_readv(sqe, fd, req->data, req->nr_data,
+					    req->off);
 		break;
 	case VBLK_ST_WRITE:
-		io_uring_prep_writev(sqe, fd, req->data, req->nr_data,
-				     req->off);
+		if (req->nr_data == 1)
+			io_uring_prep_write(sqe, fd, req->data[0].iov_base,
+					    req->data[0].iov_len, req->off);
+		else
+			io_uring_prep_writev(sqe, fd, req->data, req->nr_data,
+					     req->off);
 		break;
 	case VBLK_ST_SYNC:
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
