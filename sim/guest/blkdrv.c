@@ -5,6 +5,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 #define MMIO_TIMEOUT_MS 10000
 #define QUEUE_SIZE 256
+#define MAX_DATA_SEGS 128 /* data descriptors one request may carry */
 
 static uint64_t now_ns(void)
 {
@@ -28,10 +30,12 @@ static uint64_t now_ns(void)
 static uint64_t bus_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct blkdrv *b = opaque;
-	uint64_t v = 0;
+	uint64_t v = 0, t0 = now_ns();
 	int rc = xsim_mmio_read(b->sim, b->domid, b->vcpu, b->base + off, size,
 				&v, MMIO_TIMEOUT_MS);
 
+	b->mmio_ns += now_ns() - t0;
+	b->nr_mmio++;
 	if (rc && !b->mmio_err)
 		b->mmio_err = rc;
 	return rc ? ~0ULL : v;
@@ -41,9 +45,12 @@ static void bus_write(void *opaque, uint64_t off, unsigned int size,
 		      uint64_t val)
 {
 	struct blkdrv *b = opaque;
+	uint64_t t0 = now_ns();
 	int rc = xsim_mmio_write(b->sim, b->domid, b->vcpu, b->base + off, size,
 				 val, MMIO_TIMEOUT_MS);
 
+	b->mmio_ns += now_ns() - t0;
+	b->nr_mmio++;
 	if (rc && !b->mmio_err)
 		b->mmio_err = rc;
 }
@@ -63,11 +70,34 @@ static uint32_t cfg32(struct blkdrv *b, unsigned int off)
 	 (1ULL << VIRTIO_BLK_F_TOPOLOGY) | (1ULL << VIRTIO_BLK_F_CONFIG_WCE) | \
 	 (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES))
 
+/*
+ * Data descriptors as Linux cuts them: at most size_max bytes each (when
+ * offered) and at most seg_max of them; @max_len must fit.
+ */
+static int blkdrv_segments(struct blkdrv *b, uint32_t max_len)
+{
+	uint32_t size_max = 0, n;
+
+	b->seg_max = MAX_DATA_SEGS;
+	if (b->features & (1ULL << VIRTIO_BLK_F_SIZE_MAX))
+		size_max =
+			cfg32(b, offsetof(struct virtio_blk_config, size_max));
+	if (b->features & (1ULL << VIRTIO_BLK_F_SEG_MAX)) {
+		n = cfg32(b, offsetof(struct virtio_blk_config, seg_max));
+		if (n && n < b->seg_max)
+			b->seg_max = n;
+	}
+	b->seg_len = size_max && size_max < max_len ? size_max : max_len;
+	if (!b->seg_len || (max_len + b->seg_len - 1) / b->seg_len > b->seg_max)
+		return -EINVAL;
+	return 0;
+}
+
 int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 	      unsigned int vcpu, uint64_t base, unsigned int spi,
 	      struct fakeguest *fg, unsigned int qd, uint32_t max_len)
 {
-	unsigned int i;
+	unsigned int i, chain;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
@@ -87,16 +117,24 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 	b->features = b->drv.features;
 	b->indirect = b->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	b->capacity = cfg32(b, 0) | (uint64_t)cfg32(b, 4) << 32;
+	rc = blkdrv_segments(b, max_len);
+	if (rc)
+		return rc;
 
-	/* Direct chains take 3 descriptors: fewer slots then. */
-	if (!qd || qd > QUEUE_SIZE / (b->indirect ? 1 : 3))
-		qd = QUEUE_SIZE / (b->indirect ? 1 : 3);
+	/* Direct chains take header, segments and status: fewer slots then. */
+	chain = b->indirect ? 1 : 2 + (max_len + b->seg_len - 1) / b->seg_len;
+	if (!qd || qd > QUEUE_SIZE / chain)
+		qd = QUEUE_SIZE / chain;
 	b->qd = qd;
 	b->max_len = max_len;
 	b->slots = calloc(qd, sizeof(*b->slots));
 	b->slot_of = calloc(QUEUE_SIZE, sizeof(*b->slot_of));
-	if (!b->slots || !b->slot_of)
+	b->free_slots = calloc(qd, sizeof(*b->free_slots));
+	if (!b->slots || !b->slot_of || !b->free_slots)
 		return -ENOMEM;
+	for (i = 0; i < qd; i++)
+		b->free_slots[i] = qd - 1 - i; /* slot 0 first */
+	b->nr_free = qd;
 	for (i = 0; i < qd; i++) {
 		struct blkreq *r = &b->slots[i];
 
@@ -116,9 +154,11 @@ void blkdrv_down(struct blkdrv *b)
 	gdrv_fini(&b->drv);
 	free(b->slots);
 	free(b->slot_of);
+	free(b->free_slots);
 	free(b->lat_ns);
 	b->slots = NULL;
 	b->slot_of = NULL;
+	b->free_slots = NULL;
 	b->lat_ns = NULL;
 }
 
@@ -129,17 +169,16 @@ struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
 		.type = htole32(type),
 		.sector = htole64(sector),
 	};
-	struct gdrv_buf bufs[3];
-	struct blkreq *r = NULL;
-	unsigned int i, n = 0;
+	struct gdrv_buf bufs[2 + MAX_DATA_SEGS];
+	struct blkreq *r;
+	unsigned int n = 0;
 	uint8_t unset = 0xff;
+	uint32_t done, part;
 	int head;
 
-	for (i = 0; i < b->qd && !r; i++)
-		if (!b->slots[i].busy)
-			r = &b->slots[i];
-	if (!r || len > b->max_len)
+	if (!b->nr_free || len > b->max_len)
 		return NULL;
+	r = &b->slots[b->free_slots[b->nr_free - 1]];
 	fg_write(b->fg, r->hdr_gpa, &hdr, sizeof(hdr));
 	fg_write(b->fg, r->status_gpa, &unset, 1);
 	bufs[n++] = (struct gdrv_buf){ r->hdr_gpa, sizeof(hdr), false };
@@ -156,9 +195,14 @@ struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
 		bool in = type == VIRTIO_BLK_T_IN ||
 			  type == VIRTIO_BLK_T_GET_ID;
 
-		if (type == VIRTIO_BLK_T_OUT)
+		if (type == VIRTIO_BLK_T_OUT && !b->no_fill)
 			fg_fill(b->fg, r->data_gpa, len, seed);
-		bufs[n++] = (struct gdrv_buf){ r->data_gpa, len, in };
+		for (done = 0; done < len; done += part) {
+			part = len - done < b->seg_len ? len - done :
+							 b->seg_len;
+			bufs[n++] = (struct gdrv_buf){ r->data_gpa + done, part,
+						       in };
+		}
 	}
 	bufs[n++] = (struct gdrv_buf){ r->status_gpa, 1, true };
 	head = gdrv_add(&b->drv, 0, bufs, n, b->indirect ? GDRV_INDIRECT : 0);
@@ -171,6 +215,7 @@ struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
 	r->busy = true;
 	r->t_submit_ns = now_ns();
 	b->slot_of[head] = r - b->slots;
+	b->nr_free--;
 	b->inflight++;
 	return r;
 }
@@ -180,10 +225,13 @@ void blkdrv_kick(struct blkdrv *b)
 	gdrv_kick(&b->drv, 0);
 }
 
+/* Latency of a data request (IN/OUT), from queueing to collection. */
 static void record(struct blkdrv *b, struct blkreq *r)
 {
 	uint64_t lat = now_ns() - r->t_submit_ns;
 
+	if (r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_OUT)
+		return;
 	b->lat_sum_ns += lat;
 	if (b->nr_lat == b->lat_cap) {
 		uint64_t cap = b->lat_cap ? 2 * b->lat_cap : 4096;
@@ -201,6 +249,7 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 		void (*done)(struct blkdrv *b, struct blkreq *r, void *arg),
 		void *arg)
 {
+	uint64_t t0;
 	uint16_t head;
 	uint32_t len;
 	int n = 0, rc;
@@ -211,6 +260,7 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 
 			fg_read(b->fg, r->status_gpa, &r->status, 1);
 			r->busy = false;
+			b->free_slots[b->nr_free++] = r - b->slots;
 			b->inflight--;
 			b->nr_reqs++;
 			if (r->type == VIRTIO_BLK_T_IN ||
@@ -229,7 +279,9 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 			return n;
 		if (b->mmio_err)
 			return b->mmio_err;
+		t0 = now_ns();
 		rc = xsim_irq_wait(b->sim, b->domid, b->spi, timeout_ms);
+		b->irq_wait_ns += now_ns() - t0;
 		if (rc == -ETIMEDOUT)
 			return 0;
 		if (rc)

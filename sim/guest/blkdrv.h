@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulated guest's virtio-blk driver: requests built in guest RAM the
- * way Linux builds them (header, data, status; indirect when negotiated),
- * MMIO through the simulated hypervisor, completions by interrupt.
+ * way Linux builds them (header, data in segments of at most size_max,
+ * status; indirect when negotiated), MMIO through the simulated hypervisor,
+ * completions by interrupt.
  */
 #ifndef XVB_SIM_BLKDRV_H
 #define XVB_SIM_BLKDRV_H
@@ -37,16 +38,23 @@ struct blkdrv {
 	uint64_t features;
 	uint64_t capacity; /* sectors */
 	char serial[21];
-	unsigned int qd;   /* request slots */
-	uint32_t max_len;  /* data bytes per slot */
+	unsigned int qd;  /* request slots */
+	uint32_t max_len; /* data bytes per slot */
+	uint32_t seg_len; /* data bytes per descriptor (size_max, or max_len) */
+	uint32_t seg_max; /* data descriptors per request */
 	uint16_t *slot_of; /* descriptor head -> slot index */
 	struct blkreq *slots;
+	uint16_t *free_slots; /* stack of slot indices not busy */
+	unsigned int nr_free;
 	unsigned int inflight;
 	bool indirect;
+	bool no_fill; /* OUT data left as it is (a load generator's choice) */
 	int mmio_err; /* first failed MMIO access (-errno) */
 	/* Statistics. */
 	uint64_t nr_reqs, nr_bytes, nr_irqs, nr_errors;
-	uint64_t lat_sum_ns, *lat_ns; /* per-request latencies, if recorded */
+	uint64_t nr_mmio;	       /* register accesses (ioreqs) */
+	uint64_t mmio_ns, irq_wait_ns; /* wall time blocked in each */
+	uint64_t lat_sum_ns, *lat_ns;  /* IN/OUT latencies, if recorded */
 	uint64_t nr_lat, lat_cap;
 };
 

@@ -5,9 +5,13 @@
  * libxen* libraries, creates a guest the way xl does, runs a workload
  * through the guest's virtio-blk driver, destroys the guest and checks
  * that xvbd let go of everything. Prints "ok"/"FAIL" lines per check.
+ * With --load it is a load generator instead of a verifier: one workload,
+ * measured, printed as one JSON line (see bench/).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -34,15 +38,29 @@
 #define BLOCK 4096
 #define DOMID 1
 
+/* A load generator's workload (--load, and --bench's measurements). */
+struct load {
+	const char *rw;		  /* randread, randwrite, read, write */
+	bool write, random;	  /* decoded from rw */
+	uint32_t bs;		  /* bytes per data request */
+	unsigned int qd;	  /* requests in flight */
+	unsigned int flush_every; /* a FLUSH after every N writes; 0: none */
+	double ramp, seconds;	  /* warm-up, then the measured window */
+};
+
 struct opts {
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
 	unsigned int size_mib, ram_mib;
+	uint64_t disk_bytes; /* each disk: size_mib, or the --image's size */
 	unsigned int verify_blocks;
 	double seconds;
 	bool bench, quiet, verbose;
 	const char *script;
+	bool load_mode;	   /* --load: measure one workload, skip verifying */
+	struct load load;  /* its parameters */
+	const char *image; /* serve this file (one disk) instead of a new one */
 };
 
 struct disk {
@@ -156,6 +174,83 @@ static int stop_xvbd(pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return -1;
+}
+
+/* CPU time (user + system, every thread, live or gone) of @pid, or -1. */
+static double proc_cpu_s(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The name may hold anything: the fields start after its last ')'. */
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/* The parent pid of @pid, from /proc, or -1. */
+static pid_t proc_ppid(const char *pid)
+{
+	char path[300], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd, ppid;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* The supervisor's child, i.e. the guest's worker process, or -1. */
+static pid_t find_worker(pid_t supervisor)
+{
+	struct dirent *e;
+	pid_t found = -1;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)) && found < 0) {
+		if (isdigit((unsigned char)e->d_name[0]) &&
+		    proc_ppid(e->d_name) == supervisor)
+			found = atoi(e->d_name);
+	}
+	closedir(dir);
+	return found;
+}
+
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- workloads
@@ -273,12 +368,6 @@ static void *verify_disk(void *arg)
 	return NULL;
 }
 
-struct bench {
-	const char *name;
-	unsigned int qd;
-	uint32_t type;
-};
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -286,40 +375,264 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void percentile(struct blkdrv *b, double *p50, double *p99)
+/* Percentiles of the first @n recorded latencies, in microseconds. */
+static void percentile(struct blkdrv *b, uint64_t n, double *p50, double *p99)
 {
-	if (!b->nr_lat) {
+	if (!n || n > b->nr_lat) {
 		*p50 = *p99 = 0;
 		return;
 	}
-	qsort(b->lat_ns, b->nr_lat, sizeof(*b->lat_ns), cmp_u64);
-	*p50 = b->lat_ns[b->nr_lat / 2] / 1000.0;
-	*p99 = b->lat_ns[b->nr_lat * 99 / 100] / 1000.0;
+	qsort(b->lat_ns, n, sizeof(*b->lat_ns), cmp_u64);
+	*p50 = b->lat_ns[n / 2] / 1000.0;
+	*p99 = b->lat_ns[n * 99 / 100] / 1000.0;
 }
 
-static void run_bench(struct disk *d, const struct bench *bn)
+/* ---- the load generator ------------------------------------------------- */
+
+/* Counters at one edge of the measured window. */
+struct load_snap {
+	double t;			      /* wall clock */
+	double guest_cpu, proc_cpu, xvbd_cpu; /* s of CPU */
+	uint64_t ios, bytes, flushes, errors, irqs, kicks, mmio, lat_n;
+	uint64_t lat_sum_ns, mmio_ns, irq_wait_ns;
+};
+
+struct load_run {
+	struct disk *d;
+	const struct load *l;
+	pid_t worker;	  /* xvbd's worker process for this guest */
+	uint64_t seed;	  /* random offsets */
+	uint64_t next;	  /* sequential: the next block, in bs units */
+	uint64_t nblocks; /* the disk, in bs units */
+	unsigned int since_flush;
+	uint64_t ios, bytes, flushes; /* completed */
+	struct load_snap s0, s1;
+};
+
+/* What one run measured; "per request" means per data request (IN/OUT). */
+struct load_result {
+	double secs, iops, mib_s, p50_us, p99_us, mean_us;
+	double irq, kick, ioreq;	  /* per request */
+	double xvbd_us, guest_us, sim_us; /* CPU per request */
+	double xvbd_util;		  /* xvbd's CPU / wall time */
+	double mmio_rtt_us; /* one register read, trap to answer (idle) */
+	double trap_frac, irq_wait_frac; /* of the guest's wall time */
+	uint64_t ios, flushes, errors;
+};
+
+static void load_done(struct blkdrv *b, struct blkreq *r, void *arg)
+{
+	struct load_run *lr = arg;
+
+	if (r->type == VIRTIO_BLK_T_FLUSH) {
+		lr->flushes++;
+		return;
+	}
+	lr->ios++;
+	lr->bytes += r->len;
+}
+
+static void load_snap(struct load_run *lr, struct load_snap *s)
+{
+	struct blkdrv *b = &lr->d->drv;
+
+	s->t = now_s();
+	s->guest_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	s->proc_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	s->xvbd_cpu = lr->worker > 0 ? proc_cpu_s(lr->worker) : -1;
+	s->ios = lr->ios;
+	s->bytes = lr->bytes;
+	s->flushes = lr->flushes;
+	s->errors = b->nr_errors;
+	s->irqs = xsim_irq_count(lr->d->sim, DOMID, lr->d->irq);
+	s->kicks = b->drv.nr_notifies;
+	s->mmio = b->nr_mmio;
+	s->lat_n = b->nr_lat;
+	s->lat_sum_ns = b->lat_sum_ns;
+	s->mmio_ns = b->mmio_ns;
+	s->irq_wait_ns = b->irq_wait_ns;
+}
+
+/* Queues requests until qd are in flight. False if the driver refused one. */
+static bool load_fill(struct load_run *lr)
+{
+	const struct load *l = lr->l;
+	struct blkdrv *b = &lr->d->drv;
+	uint32_t type = l->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+	uint64_t blk;
+
+	while (b->inflight < l->qd) {
+		if (l->write && l->flush_every &&
+		    lr->since_flush >= l->flush_every) {
+			if (!blkdrv_queue(b, VIRTIO_BLK_T_FLUSH, 0, 0, 0))
+				return false;
+			lr->since_flush = 0;
+			continue;
+		}
+		blk = l->random ? rnd(&lr->seed) % lr->nblocks : lr->next;
+		if (!blkdrv_queue(b, type, blk * (l->bs / 512), l->bs, 0))
+			return false;
+		if (!l->random)
+			lr->next = (lr->next + 1) % lr->nblocks;
+		lr->since_flush++;
+	}
+	return true;
+}
+
+/* Reaps one batch of completions. 0, or -errno (-ETIMEDOUT after 5 s). */
+static int load_reap(struct load_run *lr)
+{
+	int rc = blkdrv_reap(&lr->d->drv, 5000, load_done, lr);
+
+	return rc > 0 ? 0 : rc ? rc : -ETIMEDOUT;
+}
+
+/*
+ * Runs @l on @d: l->ramp seconds of warm-up (first-touch mappings, io-wq
+ * threads), then the measured window of l->seconds with l->qd requests kept
+ * in flight, then a drain. Fills @lr. Returns 0 or -errno.
+ */
+static int load_measure(struct disk *d, const struct load *l, pid_t worker,
+			struct load_run *lr)
 {
 	struct blkdrv *b = &d->drv;
-	uint64_t seed = 42, reqs0 = b->nr_reqs, irqs0 = b->nr_irqs;
-	uint64_t kicks0 = b->drv.nr_notifies;
-	unsigned int qd = b->qd;
-	double t0 = now_s(), t = 0, p50, p99;
-	uint64_t n;
+	bool measuring = false, fill = b->no_fill;
+	double start, end, t;
+	int rc = 0;
 
-	b->qd = bn->qd < qd ? bn->qd : qd;
-	b->nr_lat = 0;
-	do {
-		if (pump(d, 256, bn->type, NULL, &seed, false))
+	*lr = (struct load_run){ .d = d, .l = l, .worker = worker, .seed = 42 };
+	lr->nblocks = b->capacity * 512 / l->bs;
+	if (!lr->nblocks || !l->qd || l->qd > b->qd)
+		return -EINVAL;
+	b->no_fill = true; /* like fio: write buffers are not refilled */
+	start = now_s() + l->ramp;
+	end = start + l->seconds;
+	for (;;) {
+		t = now_s();
+		if (!measuring && t >= start) {
+			b->nr_lat = 0;
+			load_snap(lr, &lr->s0);
+			measuring = true;
+		}
+		if (measuring && t >= end)
 			break;
-		t = now_s() - t0;
-	} while (t < d->o->seconds);
-	b->qd = qd;
-	n = b->nr_reqs - reqs0;
-	percentile(b, &p50, &p99);
-	printf("  %-16s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us  "
-	       "%.3f irq/req  %.3f kick/req\n",
-	       bn->name, n / t, p50, p99, (double)(b->nr_irqs - irqs0) / n,
-	       (double)(b->drv.nr_notifies - kicks0) / n);
+		if (!load_fill(lr) && !b->inflight) {
+			rc = -ENOSPC;
+			break;
+		}
+		blkdrv_kick(b);
+		rc = load_reap(lr);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		load_snap(lr, &lr->s1);
+	while (!rc && b->inflight)
+		rc = load_reap(lr);
+	b->no_fill = fill;
+	return rc;
+}
+
+static void load_result(struct load_run *lr, struct load_result *r)
+{
+	const struct load_snap *a = &lr->s0, *z = &lr->s1;
+	double n;
+
+	r->secs = z->t - a->t;
+	r->ios = z->ios - a->ios;
+	r->flushes = z->flushes - a->flushes;
+	r->errors = z->errors - a->errors;
+	n = r->ios ? (double)r->ios : 1;
+	r->iops = r->ios / r->secs;
+	r->mib_s = (z->bytes - a->bytes) / r->secs / (1 << 20);
+	percentile(&lr->d->drv, z->lat_n, &r->p50_us, &r->p99_us);
+	r->mean_us = z->lat_n ? (z->lat_sum_ns - a->lat_sum_ns) / 1e3 /
+					(double)z->lat_n :
+				0;
+	r->irq = (z->irqs - a->irqs) / n;
+	r->kick = (z->kicks - a->kicks) / n;
+	r->ioreq = (z->mmio - a->mmio) / n;
+	r->xvbd_us = z->xvbd_cpu < 0 || a->xvbd_cpu < 0 ?
+			     -1 :
+			     (z->xvbd_cpu - a->xvbd_cpu) * 1e6 / n;
+	r->xvbd_util = r->xvbd_us < 0 ? -1 :
+					(z->xvbd_cpu - a->xvbd_cpu) / r->secs;
+	r->guest_us = (z->guest_cpu - a->guest_cpu) * 1e6 / n;
+	/* Where the guest's vCPU spent the window: trapped, or idle. */
+	r->trap_frac = (z->mmio_ns - a->mmio_ns) / 1e9 / r->secs;
+	r->irq_wait_frac = (z->irq_wait_ns - a->irq_wait_ns) / 1e9 / r->secs;
+	/* The rest of this process: the simulated Xen's server thread. */
+	r->sim_us =
+		((z->proc_cpu - a->proc_cpu) - (z->guest_cpu - a->guest_cpu)) *
+		1e6 / n;
+}
+
+/* One JSON line: the workload, what it measured, and who used the CPU. */
+static void load_print_json(const struct load *l, const struct load_result *r,
+			    pid_t worker)
+{
+	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,"
+	       "\"queues\":1,\"ramp_s\":%.3f,\"seconds\":%.3f,"
+	       "\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"iops\":%.1f,\"mib_s\":%.2f,"
+	       "\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,"
+	       "\"irq_per_req\":%.4f,\"kick_per_req\":%.4f,"
+	       "\"ioreq_per_req\":%.4f,\"xvbd_cpu_us_per_req\":%.3f,"
+	       "\"xvbd_cpu_util\":%.3f,\"guest_cpu_us_per_req\":%.3f,"
+	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
+	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
+	       "\"worker_pid\":%d}\n",
+	       l->rw, l->bs, l->qd, l->flush_every, l->ramp, r->secs, r->ios,
+	       r->flushes, r->errors, r->iops, r->mib_s, r->p50_us, r->p99_us,
+	       r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us, r->xvbd_util,
+	       r->guest_us, r->sim_us, r->mmio_rtt_us, r->trap_frac,
+	       r->irq_wait_frac, (int)worker);
+}
+
+/*
+ * Mean time of one register read through the simulated trap: the guest's
+ * ioreq, xvbd's answer, the vCPU resumed. What every kick and interrupt
+ * acknowledgement costs in wall time here.
+ */
+static double mmio_rtt_us(struct disk *d, unsigned int n)
+{
+	double t0 = now_s();
+
+	for (unsigned int i = 0; i < n; i++)
+		gdrv_r32(&d->drv.drv, VIRTIO_MMIO_MAGIC_VALUE);
+	return (now_s() - t0) * 1e6 / n;
+}
+
+struct bench {
+	const char *name;
+	unsigned int qd;
+	bool write;
+};
+
+/* --bench: one line per workload, measured by the load generator. */
+static void run_bench(struct disk *d, const struct bench *bn, pid_t worker)
+{
+	struct load l = {
+		.rw = bn->write ? "randwrite" : "randread",
+		.write = bn->write,
+		.random = true,
+		.bs = BLOCK,
+		.qd = bn->qd < d->drv.qd ? bn->qd : d->drv.qd,
+		.ramp = 0.2,
+		.seconds = d->o->seconds,
+	};
+	struct load_result r;
+	struct load_run lr;
+	int rc = load_measure(d, &l, worker, &lr);
+
+	if (rc) {
+		printf("  %-17s failed: %s\n", bn->name, strerror(-rc));
+		return;
+	}
+	load_result(&lr, &r);
+	printf("  %-17s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us  "
+	       "%.3f irq/req  %.3f kick/req  xvbd %.2f us CPU/req\n",
+	       bn->name, r.iops, r.p50_us, r.p99_us, r.irq, r.kick, r.xvbd_us);
 }
 
 /* Other vCPUs read registers while the disks work: concurrent ioreqs. */
@@ -395,7 +708,7 @@ static int run(struct opts *o, const char *dir)
 	char sock[PATH_MAX], path[256], *state;
 	unsigned int i, nreaders = 0;
 	int fds0 = -1, fds1;
-	pid_t xvbd;
+	pid_t xvbd, worker;
 	double t0;
 	int rc, err;
 
@@ -415,7 +728,10 @@ static int run(struct opts *o, const char *dir)
 	for (i = 0; i < o->disks; i++) {
 		snprintf(disks[i].image, sizeof(disks[i].image),
 			 "%s/disk%u.img", dir, i);
-		rc = make_image(disks[i].image, o->size_mib);
+		if (o->image)
+			snprintf(disks[i].image, sizeof(disks[i].image), "%s",
+				 o->image);
+		rc = o->image ? 0 : make_image(disks[i].image, o->size_mib);
 		if (rc) {
 			fprintf(stderr, "xvb-sim: %s: %s\n", disks[i].image,
 				strerror(-rc));
@@ -474,9 +790,29 @@ static int run(struct opts *o, const char *dir)
 			   "");
 		if (rc)
 			goto out_destroy;
-		check(d->drv.capacity == ((uint64_t)o->size_mib << 20) / 512,
+		check(d->drv.capacity == o->disk_bytes / 512,
 		      "%s: capacity matches the image", vdevs[i]);
 		d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
+	}
+	/* The guest's worker: its CPU time is the backend's cost. */
+	worker = find_worker(xvbd);
+	if (o->load_mode) {
+		struct load_result r = { 0 };
+		struct load_run lr;
+		double rtt = mmio_rtt_us(&disks[0], 200);
+
+		rc = load_measure(&disks[0], &o->load, worker, &lr);
+		if (!rc)
+			load_result(&lr, &r);
+		check(!rc && !r.errors && worker > 0,
+		      "load: %s %u bytes QD%u for %.1f s: %" PRIu64
+		      " requests, %" PRIu64 " errors%s%s",
+		      o->load.rw, o->load.bs, o->load.qd, r.secs, r.ios,
+		      r.errors, rc ? ": " : "", rc ? strerror(-rc) : "");
+		r.mmio_rtt_us = rtt;
+		if (!rc)
+			load_print_json(&o->load, &r, worker);
+		goto out_destroy;
 	}
 
 	/* Extra vCPUs hammer registers while the disks verify data. */
@@ -522,15 +858,15 @@ static int run(struct opts *o, const char *dir)
 
 	if (o->bench) {
 		static const struct bench benches[] = {
-			{ "4k randread QD1", 1, VIRTIO_BLK_T_IN },
-			{ "4k randread QD32", 32, VIRTIO_BLK_T_IN },
-			{ "4k randwrite QD32", 32, VIRTIO_BLK_T_OUT },
+			{ "4k randread QD1", 1, false },
+			{ "4k randread QD32", 32, false },
+			{ "4k randwrite QD32", 32, true },
 		};
 
 		say(o, "workload on xvda (simulated guest, %.1f s each):",
 		    o->seconds);
 		for (i = 0; i < ARRAY_SIZE(benches); i++)
-			run_bench(&disks[0], &benches[i]);
+			run_bench(&disks[0], &benches[i], worker);
 	}
 
 out_destroy:
@@ -605,8 +941,59 @@ static void usage(FILE *f)
 		"  -q, --quiet      only the ok/FAIL lines\n"
 		"  -v, --verbose    xvbd logs at debug level\n"
 		"  --script FILE    run a hostile-guest script on xvda instead of the\n"
-		"                   workload (see docs/testing.md)\n",
+		"                   workload (see docs/testing.md)\n"
+		"load generator (instead of the verifying workload; prints one JSON line):\n"
+		"  --load           measure one workload on xvda (--qd, --seconds apply)\n"
+		"  --rw MODE        randread (default), randwrite, read or write\n"
+		"  --bs SIZE        bytes per request, 512 to 128k in sectors (default 4k)\n"
+		"  --flush-every N  writes: a FLUSH after every N writes (default 0: none)\n"
+		"  --ramp S         warm-up before the measured window (default 0.5)\n"
+		"  --image PATH     serve this existing file (one disk) instead of a new one\n",
 		MAX_DISKS);
+}
+
+/* "4096", "4k", "128K": bytes, or 0 if malformed. */
+static uint32_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s)
+		return 0;
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	}
+	return *end || v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
+/* Decodes --rw and checks the load options. 0 or -EINVAL. */
+static int load_opts(struct opts *o)
+{
+	struct load *l = &o->load;
+	struct stat st;
+
+	l->qd = o->qd;
+	l->seconds = o->seconds;
+	if (!strcmp(l->rw, "randread") || !strcmp(l->rw, "randwrite"))
+		l->random = true;
+	else if (strcmp(l->rw, "read") && strcmp(l->rw, "write"))
+		return -EINVAL;
+	l->write = strstr(l->rw, "write") != NULL;
+	if (!l->bs || l->bs % 512 || l->bs > 128 << 10 || l->ramp < 0 ||
+	    l->seconds <= 0)
+		return -EINVAL;
+	o->disk_bytes = (uint64_t)o->size_mib << 20;
+	if (!o->image)
+		return 0;
+	if (o->disks != 1 || stat(o->image, &st) || !S_ISREG(st.st_mode) ||
+	    !st.st_size || st.st_size % 512) {
+		fprintf(stderr, "xvb-sim: --image wants one disk and a regular "
+				"file of whole sectors\n");
+		return -EINVAL;
+	}
+	o->disk_bytes = st.st_size;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -624,6 +1011,12 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "script", required_argument, NULL, 'X' },
+		{ "load", no_argument, NULL, 'L' },
+		{ "rw", required_argument, NULL, 'R' },
+		{ "bs", required_argument, NULL, 'Z' },
+		{ "flush-every", required_argument, NULL, 'F' },
+		{ "ramp", required_argument, NULL, 'P' },
+		{ "image", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -632,7 +1025,9 @@ int main(int argc, char **argv)
 			  .qd = 32,
 			  .size_mib = 64,
 			  .verify_blocks = 512,
-			  .seconds = 1 };
+			  .seconds = 1,
+			  .load = {
+				  .rw = "randread", .bs = 4096, .ramp = 0.5 } };
 	char self[PATH_MAX - 16], dir[] = "/tmp/xvb-sim-XXXXXX",
 				  cmd[PATH_MAX + 16];
 	ssize_t n;
@@ -683,6 +1078,24 @@ int main(int argc, char **argv)
 		case 'X':
 			o.script = optarg;
 			break;
+		case 'L':
+			o.load_mode = true;
+			break;
+		case 'R':
+			o.load.rw = optarg;
+			break;
+		case 'Z':
+			o.load.bs = parse_size(optarg);
+			break;
+		case 'F':
+			o.load.flush_every = atoi(optarg);
+			break;
+		case 'P':
+			o.load.ramp = atof(optarg);
+			break;
+		case 'I':
+			o.image = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -692,7 +1105,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.size_mib || o.size_mib > 4096 || !o.qd) {
+	    !o.size_mib || o.size_mib > 4096 || !o.qd || o.qd > 256 ||
+	    load_opts(&o)) {
 		usage(stderr);
 		return 2;
 	}
@@ -700,8 +1114,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xvb-sim: %s: %s\n", o.xvbd, strerror(errno));
 		return 2;
 	}
-	/* Guest RAM: rings, tables and request buffers, with room to spare. */
-	o.ram_mib = 64 + 16 * o.disks;
+	/*
+	 * Guest RAM: rings, tables and request buffers (qd slots of 128 KiB
+	 * per disk), with room to spare.
+	 */
+	o.ram_mib = 64 + 16 * o.disks + o.disks * o.qd / 8;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir)) {
 		perror("xvb-sim: mkdtemp");
