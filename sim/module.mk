@@ -92,7 +92,7 @@ ALL_OBJS += $(call objs,$(SIM_CORE_SRCS) sim/simd.c $(wildcard sim/tests/*.c))
 EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib
 XVB_SIM := $(SIM_O)/xvb-sim
 $(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o \
-		$(O)/sim/guest/script.o $(SIM_A) \
+		$(O)/sim/guest/script.o $(O)/sim/guest/netdrv.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread

@@ -11,6 +11,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -30,6 +34,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "blkdrv.h"
+#include "netdrv.h"
 #include "script.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"
@@ -49,6 +54,7 @@ struct load {
 };
 
 struct opts {
+	bool nic; /* a virtio NIC beside the disks */
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
@@ -141,7 +147,8 @@ static int count_fds(pid_t pid)
 	return n;
 }
 
-static pid_t start_xvbd(const struct opts *o, const char *sock)
+static pid_t start_xvbd(const struct opts *o, const char *sock,
+			const char *conf)
 {
 	pid_t pid = fork();
 
@@ -154,7 +161,8 @@ static pid_t start_xvbd(const struct opts *o, const char *sock)
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
 	}
-	execl(o->xvbd, "xvbd", o->verbose ? "-v" : (char *)NULL, (char *)NULL);
+	execl(o->xvbd, "xvbd", "--config", conf,
+	      o->verbose ? "-v" : (char *)NULL, (char *)NULL);
 	fprintf(stderr, "xvb-sim: cannot run %s: %s\n", o->xvbd,
 		strerror(errno));
 	_exit(127);
@@ -687,6 +695,155 @@ static bool st_watching(struct xsim *sim)
 	return st.watches >= 3;
 }
 
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- the NIC ---------------------------------------------------------- */
+
+#define NET_ETHERTYPE 0x88b5 /* IEEE local experimental */
+#define NET_FRAMES 200
+
+/* A frame of test @i: to @dst, our ethertype, a pattern, 60..1514 bytes. */
+static unsigned int make_frame(uint8_t *f, const uint8_t dst[6],
+			       const uint8_t src[6], unsigned int i)
+{
+	unsigned int len = 60 + (i * 97) % (1514 - 60 + 1);
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = NET_ETHERTYPE >> 8;
+	f[13] = NET_ETHERTYPE & 0xff;
+	f[14] = i;
+	f[15] = i >> 8;
+	for (unsigned int k = 16; k < len; k++)
+		f[k] = (uint8_t)(k * 31 + i);
+	return len;
+}
+
+static bool frame_ok(const uint8_t *f, unsigned int len, unsigned int *i)
+{
+	uint8_t want[1514];
+
+	if (len < 16 || f[12] != NET_ETHERTYPE >> 8 ||
+	    f[13] != (NET_ETHERTYPE & 0xff))
+		return false;
+	*i = f[14] | f[15] << 8;
+	return make_frame(want, f, f + 6, *i) == len &&
+	       !memcmp(want + 12, f + 12, len - 12);
+}
+
+/* Frames both ways between the guest's driver and its TAP in this host. */
+static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
+		      const struct xsim_libxl_virtio *nic)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(NET_ETHERTYPE) };
+	struct timeval tv = { .tv_sec = 2 };
+	int rcvbuf = 4 << 20;
+	unsigned int i, got = 0, bad = 0, sent = 0;
+	uint8_t f[2048], scratch[2048];
+	struct netdrv n;
+	char ifname[IFNAMSIZ];
+	double t0;
+	int sk, rc, len;
+
+	snprintf(ifname, sizeof(ifname), "vxb%u.%u", DOMID, nic->devid);
+	rc = netdrv_up(&n, sim, DOMID, 0, nic->base, nic->irq, fg);
+	check(!rc,
+	      "NIC: probed at 0x%" PRIx64 " irq %u, MAC "
+	      "%02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
+	      nic->base, nic->irq, n.mac[0], n.mac[1], n.mac[2], n.mac[3],
+	      n.mac[4], n.mac[5], ifname);
+	if (rc)
+		goto out;
+	sk = socket(AF_PACKET, SOCK_RAW, htons(NET_ETHERTYPE));
+	sll.sll_ifindex = if_nametoindex(ifname);
+	if (sk < 0 || !sll.sll_ifindex ||
+	    bind(sk, (struct sockaddr *)&sll, sizeof(sll))) {
+		check(false, "NIC: a packet socket on %s: %s", ifname,
+		      strerror(errno));
+		if (sk >= 0)
+			close(sk);
+		goto out;
+	}
+	setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Room for every frame the guest sends before we read them. */
+	setsockopt(sk, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+
+	/* Guest -> TAP. */
+	t0 = now_s();
+	for (i = 0; i < NET_FRAMES; i++) {
+		len = make_frame(f, bcast, n.mac, i);
+		for (int tries = 0; netdrv_send(&n, f, len) && tries < 100;
+		     tries++)
+			netdrv_recv(&n, scratch, sizeof(scratch), 1); /* reaps
+									 TX */
+	}
+	while (got + bad < NET_FRAMES) {
+		len = recv(sk, f, sizeof(f), 0);
+		if (len <= 0)
+			break;
+		if (frame_ok(f, len, &i) && i == got)
+			got++;
+		else
+			bad++;
+	}
+	check(got == NET_FRAMES && !bad,
+	      "NIC: %u of %u frames (60-1514 bytes) from the guest arrived on "
+	      "%s in order, byte for byte (%.0f frames/s, %u bad)",
+	      got, NET_FRAMES, ifname, got / (now_s() - t0), bad);
+
+	/* TAP -> guest. */
+	got = bad = 0;
+	t0 = now_s();
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, n.mac, 6);
+	for (i = 0; i < NET_FRAMES; i++) {
+		len = make_frame(f, n.mac, host, i);
+		if (sendto(sk, f, len, 0, (struct sockaddr *)&sll,
+			   sizeof(sll)) == len)
+			sent++;
+		/* Receive as we go: the guest posts NETDRV_SLOTS buffers. */
+		while ((len = netdrv_recv(&n, f, sizeof(f),
+					  i + 1 == NET_FRAMES ? 2000 : 0)) >
+		       0) {
+			unsigned int k;
+
+			if (!frame_ok(f, len, &k))
+				continue; /* the host's own traffic */
+			if (k == got)
+				got++;
+			else
+				bad++;
+			if (got + bad == sent)
+				break;
+		}
+	}
+	while (got + bad < sent &&
+	       (len = netdrv_recv(&n, f, sizeof(f), 2000)) > 0) {
+		unsigned int k;
+
+		if (frame_ok(f, len, &k))
+			k == got ? got++ : bad++;
+	}
+	check(got == NET_FRAMES && !bad,
+	      "NIC: %u of %u frames sent into %s reached the guest, byte for "
+	      "byte (%.0f frames/s, %" PRIu64 " interrupts)",
+	      got, NET_FRAMES, ifname, got / (now_s() - t0), n.nr_irqs);
+	close(sk);
+out:
+	netdrv_down(&n);
+}
+
 static int run(struct opts *o, const char *dir)
 {
 	struct xsim_libxl_disk xd[MAX_DISKS] = { 0 };
@@ -705,7 +862,9 @@ static int run(struct opts *o, const char *dir)
 	struct xsim_stats st;
 	struct xsim *sim = NULL;
 	struct fakeguest *fg = NULL;
-	char sock[PATH_MAX], path[256], *state;
+	char sock[PATH_MAX], conf[PATH_MAX], path[256], *state;
+	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
+					 .grant_usage = -1 };
 	unsigned int i, nreaders = 0;
 	int fds0 = -1, fds1;
 	pid_t xvbd, worker;
@@ -721,7 +880,14 @@ static int run(struct opts *o, const char *dir)
 	}
 	say(o, "simulated Xen on %s (Arm guest layout, libxl's xenstore nodes)",
 	    sock);
-	xvbd = start_xvbd(o, sock);
+	/* NICs: no bridge here; the guest's TAP is reached directly. */
+	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
+	rc = write_file(conf, "[net]\nbridge = none\n");
+	if (rc) {
+		fprintf(stderr, "xvb-sim: %s: %s\n", conf, strerror(-rc));
+		goto out;
+	}
+	xvbd = start_xvbd(o, sock, conf);
 	say(o, "started %s (supervisor, pid %d) on the simulator's libxen*",
 	    o->xvbd, (int)xvbd);
 
@@ -750,7 +916,16 @@ static int run(struct opts *o, const char *dir)
 	fds0 = count_fds(xvbd);
 	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
 	t0 = now_s();
-	rc = xsim_libxl_create(sim, &dc, xd, o->disks, NULL, 0);
+	/* libxl does not wait for generic devices: xl create -p, unpause. */
+	dc.paused = o->nic;
+	rc = xsim_libxl_create(sim, &dc, xd, o->disks, &nic, o->nic);
+	if (!rc && o->nic) {
+		xsim_libxl_be_path(path, sizeof(path), "virtio", 0, DOMID, 0);
+		strcat(path, "/state");
+		rc = xsim_xs_wait(sim, path, "2", 10000);
+		if (!rc)
+			rc = xsim_domain_unpause(sim, DOMID);
+	}
 	check(!rc,
 	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms "
 	      "(%s)",
@@ -856,6 +1031,9 @@ static int run(struct opts *o, const char *dir)
 		      vdevs[i]);
 	}
 
+	if (o->nic)
+		net_phase(o, sim, fg, &nic);
+
 	if (o->bench) {
 		static const struct bench benches[] = {
 			{ "4k randread QD1", 1, false },
@@ -893,6 +1071,13 @@ out_destroy:
 		    !st.ports && count_fds(xvbd) == fds0)
 			break;
 		usleep(50000);
+	}
+	if (o->nic) {
+		snprintf(path, sizeof(path), "/sys/class/net/vxb%u.%u", DOMID,
+			 nic.devid);
+		for (i = 0; i < 100 && !access(path, F_OK); i++)
+			usleep(20000);
+		check(access(path, F_OK), "NIC: the TAP went with the guest");
 	}
 	fds1 = count_fds(xvbd);
 	check(fds1 == fds0,
@@ -937,6 +1122,7 @@ static void usage(FILE *f)
 		"  --blocks N       4 KiB blocks written and verified per disk (default 512)\n"
 		"  --qd N           requests in flight per disk (default 32)\n"
 		"  --bench          measure 4k random I/O after the checks\n"
+		"  --no-nic         no virtio NIC (one is added when TAPs can be made)\n"
 		"  --seconds S      per benchmark (default 1)\n"
 		"  -q, --quiet      only the ok/FAIL lines\n"
 		"  -v, --verbose    xvbd logs at debug level\n"
@@ -1007,6 +1193,7 @@ int main(int argc, char **argv)
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "qd", required_argument, NULL, 'Q' },
 		{ "bench", no_argument, NULL, 'B' },
+		{ "no-nic", no_argument, NULL, 'N' },
 		{ "seconds", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1031,6 +1218,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX - 16], dir[] = "/tmp/xvb-sim-XXXXXX",
 				  cmd[PATH_MAX + 16];
 	ssize_t n;
+	bool no_nic = false;
 	int opt, rc;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -1065,6 +1253,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			o.bench = true;
+			break;
+		case 'N':
+			no_nic = true;
 			break;
 		case 'S':
 			o.seconds = atof(optarg);
@@ -1119,6 +1310,9 @@ int main(int argc, char **argv)
 	 * per disk), with room to spare.
 	 */
 	o.ram_mib = 64 + 16 * o.disks + o.disks * o.qd / 8;
+	/* A NIC needs a TAP: root and /dev/net/tun. */
+	o.nic = !no_nic && !o.load_mode && !o.script && !geteuid() &&
+		!access("/dev/net/tun", R_OK | W_OK);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir)) {
 		perror("xvb-sim: mkdtemp");
