@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: MIT
+# Helpers of dom0's init and scenarios (sourced). Results go to the serial
+# console, where the host's tests/xen/run reads them.
+
+up() { cut -d' ' -f1 /proc/uptime; }
+# Seconds since uptime $1, two decimals.
+dt() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
+# Is $1 < $2 (floating point)?
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+ok() { echo "XVBT: ok $1"; }
+fail() {
+	n=$1
+	shift
+	echo "XVBT: FAIL $n: $*"
+}
+skip() {
+	n=$1
+	shift
+	echo "XVBT: skip $n: $*"
+}
+phase() { echo "XVBT: time $1 $2"; }
+
+param() { tr ' ' '\n' </proc/cmdline | sed -n "s/^xvb\.$1=//p"; }
+
+# Disk lines for xl: virtio served by xvbd, and PV blkback.
+vdisk() { echo "backendtype=standalone,specification=virtio,vdev=$1,format=raw,access=$2,target=$3"; }
+pvdisk() { echo "backendtype=phy,vdev=$1,format=raw,access=$2,script=/etc/xen/scripts/xvbt-block,target=$3"; }
+
+# mkcfg NAME STEP VCPUS "PARAMS" [DISK...]: writes /srv/cfg/NAME.cfg.
+mkcfg() {
+	name=$1 step=$2 vcpus=$3 params=$4
+	shift 4
+	disks=
+	for d in "$@"; do disks="$disks${disks:+, }'$d'"; done
+	cat >/srv/cfg/$name.cfg <<CFG
+name = "$name"
+type = "pvh"
+kernel = "/guest/Image"
+ramdisk = "/guest/initrd.gz"
+extra = "console=hvc0 rdinit=/init quiet xvb.step=$step $params"
+memory = 192
+vcpus = $vcpus
+disk = [ $disks ]
+CFG
+}
+
+# create NAME [xl options]: `xl create`, timed (CREATE_T); DOMID is set.
+create() {
+	n=$1
+	shift
+	t=$(up)
+	xl create "$@" /srv/cfg/$n.cfg >/tmp/create-$n.log 2>&1
+	rc=$?
+	CREATE_T=$(dt "$t")
+	DOMID=$(xl domid "$n" 2>/dev/null)
+	phase "xl_create_$n" "$CREATE_T"
+	if [ $rc != 0 ]; then
+		sed "s/^/XVBT: xl create $n: /" /tmp/create-$n.log | tail -8
+	fi
+	return $rc
+}
+
+console() { tr -d '\r' </var/log/xen/console/guest-$1.log 2>/dev/null; }
+
+# wait_console NAME PATTERN SECS: until the guest's console shows PATTERN.
+wait_console() {
+	end=$(($(cut -d. -f1 /proc/uptime) + $3))
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+		console "$1" | grep -q "$2" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# wait_gone NAME SECS: until the domain no longer exists.
+wait_gone() {
+	end=$(($(cut -d. -f1 /proc/uptime) + $2))
+	while xl domid "$1" >/dev/null 2>&1; do
+		[ "$(cut -d. -f1 /proc/uptime)" -lt $end ] || return 1
+		sleep 0.5
+	done
+	return 0
+}
+
+# run_guest NAME SECS: waits for the guest's XVBG-DONE and for it to go.
+# Returns non-zero (with WHY set) if it did not finish in time.
+run_guest() {
+	t=$(up)
+	WHY=
+	if ! wait_console "$1" XVBG-DONE "$2"; then
+		WHY="no XVBG-DONE within $2 s; console: $(console "$1" | tail -4 | tr '\n' '|')"
+		xl destroy "$1" >/dev/null 2>&1
+		return 1
+	fi
+	phase "guest_run_$1" "$(dt "$t")"
+	wait_gone "$1" 30 || {
+		WHY="still there 30 s after powering off"
+		xl destroy "$1" >/dev/null 2>&1
+		return 1
+	}
+	return 0
+}
+
+# result TEST GUEST NAME: TEST from the guest's "XVBG: ok|FAIL|skip NAME".
+result() {
+	line=$(console "$2" | grep -E "^XVBG: (ok|FAIL|skip) $3(:|\$)" | head -1)
+	case "$line" in
+	"XVBG: ok $3") ok "$1" ;;
+	"XVBG: FAIL $3: "*) fail "$1" "${line#XVBG: FAIL $3: }" ;;
+	"XVBG: skip $3: "*) skip "$1" "${line#XVBG: skip $3: }" ;;
+	*) fail "$1" "guest $2 reported nothing for $3${WHY:+ ($WHY)}; console: $(console "$2" | grep -v '^\[' | tail -3 | tr '\n' '|')" ;;
+	esac
+}
+
+# xvbd worker processes, as "pid:domid" (all, or those of domain $1).
+workers() {
+	for p in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' <$p/cmdline 2>/dev/null)
+		case "$c" in
+		*--worker*) ;;
+		*) continue ;;
+		esac
+		d=$(echo "$c" | sed -n 's/.*--domain \([0-9]*\) .*/\1/p')
+		[ -z "$1" ] || [ "$d" = "$1" ] && echo "${p#/proc/}:$d"
+	done | tr '\n' ' '
+}
+
+# teardown_clean DOMID SECS: no worker and no backend nodes left for the
+# domain, waiting up to SECS. Sets WHY, and GONE_T (seconds it took).
+teardown_clean() {
+	t=$(up)
+	end=$(($(cut -d. -f1 /proc/uptime) + $2))
+	while :; do
+		w=$(workers "$1")
+		n=$(xenstore-list /local/domain/0/backend/virtio_disk/$1 2>/dev/null | tr '\n' ' ')
+		[ -z "$w" ] && [ -z "$n" ] && break
+		if [ "$(cut -d. -f1 /proc/uptime)" -ge $end ]; then
+			WHY="after $2 s: workers '$w', backend nodes '$n'"
+			return 1
+		fi
+		sleep 0.2
+	done
+	GONE_T=$(dt "$t")
+	return 0
+}
+
+# A fresh sparse image file of $2 bytes.
+mkimg() {
+	rm -f "$1"
+	truncate -s "$2" "$1"
+}
+
+# worker_counts DOMID BACKEND ROUND: the xvbcount.so line of the domain's
+# worker, once it has exited, as "XVBT: count BACKEND ROUND ...".
+worker_counts() {
+	pid=$(sed -n "s/.*supervisor: d$1: worker \([0-9]*\) started.*/\1/p" /var/log/xvbd.log | tail -1)
+	[ -n "$pid" ] || return 0
+	i=0
+	while [ $i -lt 20 ] && ! grep -q "^xvbcount\[$pid\]" /var/log/xvbd.log; do
+		sleep 0.25
+		i=$((i + 1))
+	done
+	sed -n "s/^xvbcount\[$pid\]: /XVBT: count $2 $3 /p" /var/log/xvbd.log
+}

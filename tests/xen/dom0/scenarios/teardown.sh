@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# Scenario c: `xl shutdown` and `xl destroy` leave no worker for the guest
+# and no backend nodes, and neither waits for libxl's 10 s timeout.
+mkimg /srv/t.img 16777216
+for how in shutdown destroy; do
+	g=gt$how
+	mkcfg $g idle 1 "" "$(vdisk xvda rw /srv/t.img)"
+	if ! create $g; then
+		fail xen_${how}_teardown "xl create failed"
+		continue
+	fi
+	dom=$DOMID
+	if ! wait_console $g XVBG-DONE 150; then
+		fail xen_${how}_teardown "the guest did not come up"
+		xl destroy $g 2>/dev/null
+		continue
+	fi
+	t=$(up)
+	if [ $how = shutdown ]; then
+		timeout 60 xl shutdown -w $g >/tmp/$how.log 2>&1
+	else
+		timeout 60 xl destroy $g >/tmp/$how.log 2>&1
+	fi
+	rc=$?
+	took=$(dt "$t")
+	phase xl_$how "$took"
+	if [ $rc != 0 ]; then
+		fail xen_${how}_teardown "xl $how: rc $rc: $(tail -2 /tmp/$how.log | tr '\n' ' ')"
+		xl destroy $g 2>/dev/null
+	elif ! lt "$took" 8; then
+		fail xen_${how}_teardown "xl $how took ${took}s (libxl's 10 s wait for state 6?)"
+	elif ! teardown_clean "$dom" 10; then
+		fail xen_${how}_teardown "$WHY"
+	else
+		phase worker_gone_after_$how "$GONE_T"
+		ok xen_${how}_teardown
+	fi
+done

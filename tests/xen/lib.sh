@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+# Host-side helpers shared by tests/xen/setup, build and run (sourced, bash).
+#
+# The cache (downloads, extracted arm64 packages, the rebuilt hypervisor)
+# lives outside the tree: $XVB_XEN_CACHE, default /var/tmp/xvb-xen. Build
+# products of the tree (arm64 xvbd, images, logs) go under $O/xen.
+
+# Run from make: the caller's O=, -j and flags are not for the builds here.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
+XVB_XEN_CACHE=${XVB_XEN_CACHE:-/var/tmp/xvb-xen}
+C=$XVB_XEN_CACHE
+ROOT=$C/root                    # the arm64 packages, extracted (dpkg-deb -x)
+XEN_IMAGE=$C/xen-ioreq          # the hypervisor, CONFIG_IOREQ_SERVER=y
+SETUP_STAMP=$C/setup.done       # written last by a successful setup
+SKIP_FILE=$C/skip.reason        # why setup could not run here, if it could not
+TRIPLET=aarch64-linux-gnu
+
+now() { date +%s.%N; }
+# Seconds since $1 (from now()), one decimal.
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+# Prints "skip NAME: WHY" (the runner's format) and exits 77. Setup also
+# records why (SKIP_RECORD=1), for the steps after it to say the same.
+skip_all() {
+	local name=$1
+	shift
+	echo "skip $name: $*"
+	if [ "${SKIP_RECORD:-0}" = 1 ] && mkdir -p "$C" 2>/dev/null; then
+		echo "$*" >"$SKIP_FILE"
+	fi
+	exit 77
+}
+
+# Root, or sudo if there is one. Sets SUDO.
+need_root() {
+	SUDO=
+	[ "$(id -u)" -eq 0 ] && return 0
+	command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && {
+		SUDO=sudo
+		return 0
+	}
+	return 1
+}
+
+# The kernel version recorded by setup (the arm64 linux-image package).
+kver() { cat "$C/kver"; }

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xvbt: the end-to-end tests' disk tool, run inside guests and in dom0
+ * (arm64, linked statically). Seeded data patterns written and verified
+ * with O_DIRECT, discard, and a small io_uring load generator.
+ *
+ *   xvbt size DEV
+ *   xvbt write DEV SEED OFF LEN [buffered|nosync]
+ *                                            pattern, O_DIRECT (or through the
+ *                                            page cache), then fsync (or not)
+ *   xvbt verify DEV SEED OFF LEN             pattern read back (O_DIRECT)
+ *   xvbt zero DEV OFF LEN                    reads back all zeroes
+ *   xvbt discard DEV OFF LEN                 BLKDISCARD
+ *   xvbt bench DEV read|write|randread BS QD SECONDS
+ *
+ * OFF and LEN take k/M/G suffixes and must be multiples of 4 KiB. Exit 0 on
+ * success, 1 on a failure (said on stderr), 2 on bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#define ALIGN 4096
+#define CHUNK (1 << 20) /* pattern I/O size */
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "xvbt: %s: %s\n", what, strerror(err));
+	return 1;
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		break;
+	case '\0':
+		break;
+	default:
+		fprintf(stderr, "xvbt: bad size '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static void *abuf(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, ALIGN, len)) {
+		fprintf(stderr, "xvbt: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* The word at byte offset @off of pattern @seed (splitmix64). */
+static uint64_t pat_word(uint64_t seed, uint64_t off)
+{
+	uint64_t z = seed * 0x9e3779b97f4a7c15ULL + off;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void pat_fill(uint64_t *buf, size_t len, uint64_t seed, uint64_t off)
+{
+	for (size_t i = 0; i < len / 8; i++)
+		buf[i] = pat_word(seed, off + i * 8);
+}
+
+static int open_dev(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	/* tmpfs (dom0's image files) refuses O_DIRECT before Linux 6.6. */
+	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT))
+		fd = open(path, (flags & ~O_DIRECT) | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "xvbt: open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* Whole-buffer pread/pwrite; returns 0 or an errno (EIO for a short one). */
+static int full_io(int fd, void *buf, size_t len, uint64_t off, bool wr)
+{
+	while (len) {
+		ssize_t n = wr ? pwrite(fd, buf, len, off) :
+				 pread(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (!n)
+			return EIO;
+		buf = (char *)buf + n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+static int cmd_size(const char *dev)
+{
+	int fd = open_dev(dev, O_RDONLY);
+	struct stat sb;
+	uint64_t size;
+
+	if (fstat(fd, &sb))
+		return fail("stat", errno);
+	if (S_ISBLK(sb.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size))
+			return fail("BLKGETSIZE64", errno);
+	} else {
+		size = sb.st_size;
+	}
+	printf("%" PRIu64 "\n", size);
+	return 0;
+}
+
+static int cmd_write(const char *dev, uint64_t seed, uint64_t off, uint64_t len,
+		     const char *how)
+{
+	bool buffered = !strcmp(how, "buffered") || !strcmp(how, "nosync");
+	int fd = open_dev(dev, O_WRONLY | (buffered ? 0 : O_DIRECT));
+	void *buf = abuf(CHUNK);
+	int err;
+
+	for (uint64_t done = 0; done < len; done += CHUNK) {
+		size_t n = len - done < CHUNK ? len - done : CHUNK;
+
+		pat_fill(buf, n, seed, off + done);
+		err = full_io(fd, buf, n, off + done, true);
+		if (err)
+			return fail("write", err);
+	}
+	if (strcmp(how, "nosync") && fsync(fd))
+		return fail("fsync", errno);
+	close(fd);
+	return 0;
+}
+
+/* Reads [off, off + len) and compares with @seed's pattern, or zeroes. */
+static int cmd_verify(const char *dev, uint64_t seed, uint64_t off,
+		      uint64_t len, bool zero)
+{
+	int fd = open_dev(dev, O_RDONLY | O_DIRECT);
+	uint64_t *buf = abuf(CHUNK), *want = abuf(CHUNK);
+	int err;
+
+	for (uint64_t done = 0; done < len; done += CHUNK) {
+		size_t n = len - done < CHUNK ? len - done : CHUNK;
+
+		err = full_io(fd, buf, n, off + done, false);
+		if (err)
+			return fail("read", err);
+		if (zero)
+			memset(want, 0, n);
+		else
+			pat_fill(want, n, seed, off + done);
+		if (!memcmp(buf, want, n))
+			continue;
+		for (size_t i = 0; i < n / 8; i++) {
+			if (buf[i] == want[i])
+				continue;
+			fprintf(stderr,
+				"xvbt: mismatch at byte %" PRIu64
+				": %016" PRIx64 ", expected %016" PRIx64 "\n",
+				off + done + i * 8, buf[i], want[i]);
+			return 1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmd_discard(const char *dev, uint64_t off, uint64_t len)
+{
+	int fd = open_dev(dev, O_WRONLY);
+	uint64_t range[2] = { off, len };
+
+	if (ioctl(fd, BLKDISCARD, range))
+		return fail("BLKDISCARD", errno);
+	close(fd);
+	return 0;
+}
+
+/* ---- load generator ---- */
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct bench {
+	int fd;
+	bool write, random;
+	size_t bs;
+	uint64_t span, next, rnd;
+};
+
+static uint64_t bench_off(struct bench *b)
+{
+	uint64_t off;
+
+	if (b->random) {
+		b->rnd = b->rnd * 6364136223846793005ULL +
+			 1442695040888963407ULL;
+		return ((b->rnd >> 11) % (b->span / b->bs)) * b->bs;
+	}
+	off = b->next;
+	b->next = (b->next + b->bs) % (b->span / b->bs * b->bs);
+	return off;
+}
+
+static void bench_prep(struct io_uring *ring, struct bench *b, void *buf)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (b->write)
+		io_uring_prep_write(sqe, b->fd, buf, b->bs, bench_off(b));
+	else
+		io_uring_prep_read(sqe, b->fd, buf, b->bs, bench_off(b));
+	io_uring_sqe_set_data(sqe, buf);
+}
+
+/*
+ * Keeps @qd O_DIRECT requests of @bs bytes in flight for @secs seconds over
+ * the whole device; prints MB/s, IOPS and the mean latency.
+ */
+static int cmd_bench(const char *dev, const char *mode, size_t bs,
+		     unsigned int qd, double secs)
+{
+	struct bench b = { .bs = bs, .rnd = 0x2545f4914f6cdd1dULL };
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	uint64_t ios = 0;
+	double t0, t, lat_sum = 0;
+	double *issued;
+	char *bufs;
+	int rc;
+
+	b.write = !strcmp(mode, "write");
+	b.random = !strcmp(mode, "randread");
+	if (!b.write && !b.random && strcmp(mode, "read"))
+		return fail("bench mode", EINVAL);
+	b.fd = open_dev(dev, (b.write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (ioctl(b.fd, BLKGETSIZE64, &b.span))
+		return fail("BLKGETSIZE64", errno);
+	if (b.span < bs * 2)
+		return fail("device too small", EINVAL);
+	rc = io_uring_queue_init(qd, &ring, 0);
+	if (rc)
+		return fail("io_uring_queue_init", -rc);
+	bufs = abuf((size_t)qd * bs);
+	memset(bufs, 0x5a, (size_t)qd * bs);
+	issued = calloc(qd, sizeof(*issued));
+
+	t0 = t = mono();
+	for (unsigned int i = 0; i < qd; i++) {
+		bench_prep(&ring, &b, bufs + (size_t)i * bs);
+		issued[i] = t0;
+	}
+	io_uring_submit(&ring);
+	for (unsigned int inflight = qd; inflight;) {
+		rc = io_uring_wait_cqe(&ring, &cqe);
+		if (rc == -EINTR)
+			continue;
+		if (rc)
+			return fail("io_uring_wait_cqe", -rc);
+		if (cqe->res != (int)bs)
+			return fail("bench I/O",
+				    cqe->res < 0 ? -cqe->res : EIO);
+		char *buf = io_uring_cqe_get_data(cqe);
+		unsigned int slot = (buf - bufs) / bs;
+
+		io_uring_cqe_seen(&ring, cqe);
+		t = mono();
+		ios++;
+		lat_sum += t - issued[slot];
+		if (t - t0 < secs) {
+			bench_prep(&ring, &b, buf);
+			issued[slot] = t;
+			io_uring_submit(&ring);
+		} else {
+			inflight--;
+		}
+	}
+	t -= t0;
+	printf("bench %s bs=%zu qd=%u: %.2f MB/s %.0f IOPS lat %.0f us "
+	       "(%" PRIu64 " I/Os in %.2f s)\n",
+	       mode, bs, qd, ios * (double)bs / t / 1e6, ios / t,
+	       lat_sum / ios * 1e6, ios, t);
+	io_uring_queue_exit(&ring);
+	close(b.fd);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: xvbt size DEV | write DEV SEED OFF LEN [buffered|nosync] |\n"
+		"       verify DEV SEED OFF LEN | zero DEV OFF LEN |\n"
+		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 2 ? argv[1] : "",
+		   *dev = argc > 2 ? argv[2] : "";
+
+	if (!strcmp(cmd, "size") && argc == 3)
+		return cmd_size(dev);
+	if (!strcmp(cmd, "write") && (argc == 6 || argc == 7))
+		return cmd_write(dev, parse_size(argv[3]), parse_size(argv[4]),
+				 parse_size(argv[5]), argc == 7 ? argv[6] : "");
+	if (!strcmp(cmd, "verify") && argc == 6)
+		return cmd_verify(dev, parse_size(argv[3]), parse_size(argv[4]),
+				  parse_size(argv[5]), false);
+	if (!strcmp(cmd, "zero") && argc == 5)
+		return cmd_verify(dev, 0, parse_size(argv[3]),
+				  parse_size(argv[4]), true);
+	if (!strcmp(cmd, "discard") && argc == 5)
+		return cmd_discard(dev, parse_size(argv[3]),
+				   parse_size(argv[4]));
+	if (!strcmp(cmd, "bench") && argc == 7)
+		return cmd_bench(dev, argv[3], parse_size(argv[4]),
+				 atoi(argv[5]), atof(argv[6]));
+	usage();
+	return 2;
+}
