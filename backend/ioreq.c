@@ -295,9 +295,9 @@ void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v)
 		io->kick(w->cookie, kick);
 }
 
-int xb_ioreq_serve(struct xb_ioreq *io)
+int xb_ioreq_serve(struct xb_ioreq *io, unsigned int budget)
 {
-	for (;;) {
+	for (; budget; budget--) {
 		xenevtchn_port_or_error_t port = xenevtchn_pending(io->xce);
 		unsigned int v;
 
@@ -312,6 +312,7 @@ int xb_ioreq_serve(struct xb_ioreq *io)
 		if (v < io->nr_vcpus)
 			xb_ioreq_serve_vcpu(io, v);
 	}
+	return 1; /* more may be pending */
 }
 
 void xb_ioreq_close(struct xb_ioreq *io)

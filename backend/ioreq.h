@@ -88,10 +88,12 @@ int xb_ioreq_unmap_window(struct xb_ioreq *io, void *cookie);
 int xb_ioreq_enable(struct xb_ioreq *io);
 
 /*
- * Serves every pending port (call when xenevtchn_fd is readable).
- * Returns 0, or -errno if the event channel device failed.
+ * Serves pending ports (call when xenevtchn_fd is readable), at most
+ * @budget of them. Returns 0 when drained, 1 when the budget ran out (call
+ * again after the device I/O had its turn), or -errno if the event channel
+ * device failed.
  */
-int xb_ioreq_serve(struct xb_ioreq *io);
+int xb_ioreq_serve(struct xb_ioreq *io, unsigned int budget);
 
 /* Serves vCPU @v's slot if it holds a request. */
 void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v);

@@ -49,6 +49,7 @@ enum {
 	OPT_CTL_FD,
 	OPT_NO_RESTRICT,
 	OPT_CONFIG,
+	OPT_STALE,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
 	{ "ctl-fd", required_argument, NULL, OPT_CTL_FD },
 	{ "no-restrict", no_argument, NULL, OPT_NO_RESTRICT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "stale-server", required_argument, NULL, OPT_STALE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	a.ctl_fd = -1;
+	a.stale_server = -1;
 	while ((opt = getopt_long(argc, argv, "vhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DOMAIN:
@@ -152,6 +155,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CONFIG:
 			config = optarg;
+			break;
+		case OPT_STALE: /* internal: from the supervisor */
+			if (xb_parse_u64(optarg, 0, 65535, &v)) {
+				fprintf(stderr, "xvbd: bad --stale-server\n");
+				return 2;
+			}
+			a.stale_server = v;
 			break;
 		case 'v':
 			level = LOG_DBG;

@@ -73,6 +73,7 @@ struct sup_dom {
 	unsigned int restarts;
 	time_t restart_window;
 	bool exiting; /* "exit" sent */
+	int server;   /* the worker's ioreq server id, or -1 */
 	struct sup_dev *devs;
 	struct sup_dom *next;
 };
@@ -298,6 +299,10 @@ static void on_worker_line(struct sup_dom *dom, const char *line)
 	struct sup_dev *d;
 	int off = 0;
 
+	if (sscanf(line, "server %u", &devid) == 1) {
+		dom->server = devid;
+		return;
+	}
 	if (sscanf(line, "%*s %u %n", &devid, &off) < 1)
 		goto bad;
 	d = find_dev(dom, devid);
@@ -373,13 +378,14 @@ static void on_worker(struct evl_watch *w, unsigned int revents)
 static int spawn(struct sup_dom *dom)
 {
 	struct sup *s = dom->sup;
-	char domid[16], fd[4] = "3";
+	char domid[16], fd[4] = "3", stale[8];
 	int sv[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	snprintf(domid, sizeof(domid), "%u", dom->domid);
+	snprintf(stale, sizeof(stale), "%d", dom->server);
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -387,16 +393,19 @@ static int spawn(struct sup_dom *dom)
 		return -errno;
 	}
 	if (!pid) {
-		char *argv[] = { (char *)"xvbd",
-				 (char *)"--worker",
-				 (char *)"--domain",
-				 domid,
-				 (char *)"--ctl-fd",
-				 fd,
-				 s->verbose ? (char *)"-v" : NULL,
-				 NULL };
+		char *argv[10] = { (char *)"xvbd",     (char *)"--worker",
+				   (char *)"--domain", domid,
+				   (char *)"--ctl-fd", fd };
 		sigset_t all;
+		int n = 6;
 
+		if (dom->server >= 0) {
+			argv[n++] = (char *)"--stale-server";
+			argv[n++] = stale;
+		}
+		if (s->verbose)
+			argv[n++] = (char *)"-v";
+		argv[n] = NULL;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (dup2(sv[1], 3) < 0)
@@ -452,6 +461,7 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 	dom->domid = domid;
 	dom->ctl = -1;
 	dom->pid = -1;
+	dom->server = -1;
 	if (spawn(dom)) {
 		log_err(&s->log, "d%u: cannot start a worker", domid);
 		kill_worker(s, dom);

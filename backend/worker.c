@@ -61,6 +61,8 @@ struct xb_worker {
 	 * control lines wait for the outer call to finish.
 	 */
 	bool serving, serve_again, ctl_again;
+	struct evl_op again_op; /* a NOP: serve more ioreqs next round */
+	bool again_queued;
 	char ctl_buf[8192];
 	size_t ctl_len;
 	struct xb_dev devs[XB_MAX_WINDOWS]; /* slots; live ones serve */
@@ -270,9 +272,26 @@ static void ctl_lines(struct xb_worker *w);
 
 /* ---- event sources ------------------------------------------------------- */
 
-static void on_evtchn(struct evl_watch *wt, unsigned int revents)
+/*
+ * Serves ioreqs, a bounded number at a time: a storm of register accesses
+ * from some vCPUs must not starve the devices' I/O completions (and the
+ * interrupts other vCPUs wait for) on this same loop.
+ */
+#define SERVE_BUDGET 64
+
+static void serve(struct xb_worker *w);
+
+static void on_serve_again(struct evl_op *op, int res, unsigned int flags)
 {
-	struct xb_worker *w = container_of(wt, struct xb_worker, evtchn_w);
+	struct xb_worker *w = container_of(op, struct xb_worker, again_op);
+
+	w->again_queued = false;
+	serve(w);
+}
+
+static void serve(struct xb_worker *w)
+{
+	struct io_uring_sqe *sqe;
 	int rc;
 
 	if (w->serving) {
@@ -282,16 +301,29 @@ static void on_evtchn(struct evl_watch *wt, unsigned int revents)
 	w->serving = true;
 	do {
 		w->serve_again = false;
-		rc = xb_ioreq_serve(&w->io);
+		rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
 	} while (!rc && w->serve_again);
 	w->serving = false;
-	if (rc) {
+	if (rc < 0) {
 		log_err(&w->log, "event channel: %s", strerror(-rc));
 		w->exit_code = 1;
 		evl_stop(&w->loop);
+	} else if (rc > 0 && !w->again_queued) {
+		/* Budget spent: come back after one round of the loop. */
+		sqe = evl_get_sqe(&w->loop);
+		if (sqe) {
+			io_uring_prep_nop(sqe);
+			evl_set_op(&w->loop, sqe, &w->again_op, on_serve_again);
+			w->again_queued = true;
+		}
 	}
 	if (w->ctl_again)
 		ctl_lines(w);
+}
+
+static void on_evtchn(struct evl_watch *wt, unsigned int revents)
+{
+	serve(container_of(wt, struct xb_worker, evtchn_w));
 }
 
 static void on_signal(struct evl_watch *wt, unsigned int revents)
@@ -443,7 +475,7 @@ static int open_handles(struct xb_worker *w)
 			strerror(errno));
 		return rc;
 	}
-	/* xb_ioreq_serve drains pending ports until EAGAIN. */
+	/* xb_ioreq_serve takes pending ports until EAGAIN. */
 	if (fcntl(xenevtchn_fd(w->xce), F_SETFL, O_NONBLOCK))
 		return -errno;
 	return 0;
@@ -504,9 +536,19 @@ static int worker_setup(struct xb_worker *w)
 	if (rc)
 		return rc;
 
+	/*
+	 * A predecessor that died left its ioreq server registered (Xen does
+	 * not know the process is gone): a guest access routed to it would
+	 * block its vCPU for ever. Remove it first.
+	 */
+	if (a->stale_server >= 0 && !xendevicemodel_destroy_ioreq_server(
+					    w->xdm, w->domid, a->stale_server))
+		log_info(&w->log, "removed the dead worker's ioreq server %d",
+			 a->stale_server);
 	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
 	if (rc)
 		return rc;
+	ctl_send(w, "server %u", w->io.id);
 	w->io.mmio = worker_mmio;
 	w->io.kick = worker_kick;
 	w->io.invalidate = worker_invalidate;
@@ -535,8 +577,8 @@ static int worker_setup(struct xb_worker *w)
 			return rc;
 	}
 	/* Serve anything that raced with the setup. */
-	rc = xb_ioreq_serve(&w->io);
-	if (rc)
+	rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
+	if (rc < 0)
 		return rc;
 
 	if (!a->no_restrict)

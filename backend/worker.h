@@ -17,14 +17,17 @@ struct xb_worker_args {
 	unsigned int nr_devs;
 	struct xb_devconf devs[XB_MAX_WINDOWS];
 	int ctl_fd;	  /* control socket from the supervisor, or -1 */
-	bool no_restrict; /* skip xentoolcore_restrict_all (tests) */
+	bool no_restrict; /* skip restricting the handles (tests) */
+	int stale_server; /* a dead predecessor's ioreq server, or -1 */
 };
 
 /*
  * Control protocol, one line per message.
  *   supervisor -> worker: "add blk|net <devid> <spec>" (spec as --blk/--net),
  *                         "close <devid>", "exit"
- *   worker -> supervisor: "ready <devid>" (window served: state 2 may be
+ *   worker -> supervisor: "server <id>" (its ioreq server, for a successor
+ *                         to destroy should this worker die),
+ *                         "ready <devid>" (window served: state 2 may be
  *                         written), "failed <devid> <reason>",
  *                         "closed <devid>" (no I/O left: state 6)
  * The worker exits when the socket closes.

@@ -340,6 +340,7 @@ static pid_t worker_of(uint32_t domid)
 static void worker_killed_and_restarted(void)
 {
 	struct xsim_libxl_disk d, e;
+	struct xsim_stats st;
 	char img[128], img2[128];
 	pid_t w, w2 = -1, other;
 
@@ -363,16 +364,20 @@ static void worker_killed_and_restarted(void)
 		usleep(20000);
 	}
 	T_ASSERT(w2 > 0 && w2 != w);
-	/* The new worker serves the window again: a fresh probe works. */
-	for (int i = 0; i < 100; i++) {
-		struct xsim_stats st;
+	/* The new worker serves the window again (until then an access is a
+	 * data abort): then a fresh probe works. */
+	for (int i = 0; i < 100; i++) { /* 10 s at most */
+		uint64_t magic = 0;
 
-		xsim_get_stats(sim, &st);
-		if (st.servers == 2)
+		if (!xsim_mmio_read(sim, 1, 1, d.base, 4, &magic, 100) &&
+		    magic == 0x74726976)
 			break;
 		usleep(20000);
 	}
 	T_ASSERT(!canary(1, &d, 1));
+	/* The dead worker's ioreq server was removed by its successor. */
+	xsim_get_stats(sim, &st);
+	T_EQ(st.servers, 2);
 	T_EQ(worker_of(2), other);
 	T_ASSERT(!canary(2, &e, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
