@@ -664,7 +664,7 @@ static void *read_regs(void *arg)
 		    v != 0x74726976)
 			rd->errors++;
 		rd->reads++;
-		usleep(20); /* a busy guest, not a storm */
+		usleep(1000); /* a busy guest, not a storm */
 	}
 	return NULL;
 }
