@@ -92,7 +92,8 @@ ALL_OBJS += $(call objs,$(SIM_CORE_SRCS) sim/simd.c $(wildcard sim/tests/*.c))
 EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib
 XVB_SIM := $(SIM_O)/xvb-sim
 $(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o \
-		$(O)/sim/guest/script.o $(O)/sim/guest/netdrv.o $(SIM_A) \
+		$(O)/sim/guest/script.o $(O)/sim/guest/netdrv.o \
+		$(O)/sim/guest/simbus.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
@@ -105,7 +106,8 @@ CHECK_JOBS += sim_e2e_1vcpu:$(XVB_SIM)@-q@--vcpus@1
 CHECK_JOBS += sim_e2e_4vcpu:$(XVB_SIM)@-q@--vcpus@4@--disks@2
 # xvbd's lifecycle: many devices, malformed nodes, kill -9, domid reuse.
 XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
-$(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(O)/sim/guest/blkdrv.o $(SIM_A) \
+$(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(O)/sim/guest/blkdrv.o \
+		$(O)/sim/guest/simbus.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread

@@ -15,7 +15,6 @@
 
 #include "blkdrv.h"
 
-#define MMIO_TIMEOUT_MS 10000
 #define QUEUE_SIZE 256
 #define MAX_DATA_SEGS 128 /* data descriptors one request may carry */
 
@@ -25,34 +24,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t bus_read(void *opaque, uint64_t off, unsigned int size)
-{
-	struct blkdrv *b = opaque;
-	uint64_t v = 0, t0 = now_ns();
-	int rc = xsim_mmio_read(b->sim, b->domid, b->vcpu, b->base + off, size,
-				&v, MMIO_TIMEOUT_MS);
-
-	b->mmio_ns += now_ns() - t0;
-	b->nr_mmio++;
-	if (rc && !b->mmio_err)
-		b->mmio_err = rc;
-	return rc ? ~0ULL : v;
-}
-
-static void bus_write(void *opaque, uint64_t off, unsigned int size,
-		      uint64_t val)
-{
-	struct blkdrv *b = opaque;
-	uint64_t t0 = now_ns();
-	int rc = xsim_mmio_write(b->sim, b->domid, b->vcpu, b->base + off, size,
-				 val, MMIO_TIMEOUT_MS);
-
-	b->mmio_ns += now_ns() - t0;
-	b->nr_mmio++;
-	if (rc && !b->mmio_err)
-		b->mmio_err = rc;
 }
 
 static uint32_t cfg32(struct blkdrv *b, unsigned int off)
@@ -107,13 +78,11 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 	b->base = base;
 	b->spi = spi;
 	b->fg = fg;
-	b->bus.read = bus_read;
-	b->bus.write = bus_write;
-	b->bus.opaque = b;
-	gdrv_init_bus(&b->drv, &b->bus, fg);
+	simbus_init(&b->sb, sim, domid, vcpu, base);
+	gdrv_init_bus(&b->drv, &b->sb.bus, fg);
 	rc = gdrv_up(&b->drv, WANT, 1, QUEUE_SIZE);
 	if (rc)
-		return b->mmio_err ? b->mmio_err : rc;
+		return b->sb.err ? b->sb.err : rc;
 	b->features = b->drv.features;
 	b->indirect = b->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	b->capacity = cfg32(b, 0) | (uint64_t)cfg32(b, 4) << 32;
@@ -144,12 +113,12 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 		if (!r->hdr_gpa || !r->status_gpa || !r->data_gpa)
 			return -ENOMEM;
 	}
-	return b->mmio_err;
+	return b->sb.err;
 }
 
 void blkdrv_down(struct blkdrv *b)
 {
-	if (!b->mmio_err)
+	if (!b->sb.err)
 		gdrv_reset(&b->drv);
 	gdrv_fini(&b->drv);
 	free(b->slots);
@@ -277,8 +246,8 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 			return rc;
 		if (n)
 			return n;
-		if (b->mmio_err)
-			return b->mmio_err;
+		if (b->sb.err)
+			return b->sb.err;
 		t0 = now_ns();
 		rc = xsim_irq_wait(b->sim, b->domid, b->spi, timeout_ms);
 		b->irq_wait_ns += now_ns() - t0;

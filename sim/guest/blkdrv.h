@@ -14,6 +14,7 @@
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "sim/sim.h"
+#include "simbus.h"
 
 struct blkreq {
 	uint64_t hdr_gpa, data_gpa, status_gpa;
@@ -32,7 +33,7 @@ struct blkdrv {
 	unsigned int vcpu; /* issues this device's MMIO */
 	uint64_t base;	   /* window */
 	unsigned int spi;
-	struct gdrv_bus bus;
+	struct simbus sb; /* its registers, and their errors and costs */
 	struct gdrv drv;
 	struct fakeguest *fg; /* guest RAM, shared by the guest's devices */
 	uint64_t features;
@@ -49,12 +50,10 @@ struct blkdrv {
 	unsigned int inflight;
 	bool indirect;
 	bool no_fill; /* OUT data left as it is (a load generator's choice) */
-	int mmio_err; /* first failed MMIO access (-errno) */
 	/* Statistics. */
 	uint64_t nr_reqs, nr_bytes, nr_irqs, nr_errors;
-	uint64_t nr_mmio;	       /* register accesses (ioreqs) */
-	uint64_t mmio_ns, irq_wait_ns; /* wall time blocked in each */
-	uint64_t lat_sum_ns, *lat_ns;  /* IN/OUT latencies, if recorded */
+	uint64_t irq_wait_ns; /* wall time blocked waiting for interrupts */
+	uint64_t lat_sum_ns, *lat_ns; /* IN/OUT latencies, if recorded */
 	uint64_t nr_lat, lat_cap;
 };
 

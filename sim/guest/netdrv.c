@@ -12,33 +12,9 @@
 
 #include "netdrv.h"
 
-#define MMIO_TIMEOUT_MS 10000
 #define RXQ 0
 #define TXQ 1
 #define HDR_LEN sizeof(struct virtio_net_hdr_v1)
-
-static uint64_t bus_read(void *opaque, uint64_t off, unsigned int size)
-{
-	struct netdrv *n = opaque;
-	uint64_t v = 0;
-	int rc = xsim_mmio_read(n->sim, n->domid, n->vcpu, n->base + off, size,
-				&v, MMIO_TIMEOUT_MS);
-
-	if (rc && !n->mmio_err)
-		n->mmio_err = rc;
-	return rc ? ~0ULL : v;
-}
-
-static void bus_write(void *opaque, uint64_t off, unsigned int size,
-		      uint64_t val)
-{
-	struct netdrv *n = opaque;
-	int rc = xsim_mmio_write(n->sim, n->domid, n->vcpu, n->base + off, size,
-				 val, MMIO_TIMEOUT_MS);
-
-	if (rc && !n->mmio_err)
-		n->mmio_err = rc;
-}
 
 /* Posts RX slot @slot: one device-writable buffer. */
 static int post_rx(struct netdrv *n, unsigned int slot)
@@ -71,13 +47,11 @@ int netdrv_up(struct netdrv *n, struct xsim *sim, uint32_t domid,
 	n->base = base;
 	n->spi = spi;
 	n->fg = fg;
-	n->bus.read = bus_read;
-	n->bus.write = bus_write;
-	n->bus.opaque = n;
-	gdrv_init_bus(&n->drv, &n->bus, fg);
+	simbus_init(&n->sb, sim, domid, vcpu, base);
+	gdrv_init_bus(&n->drv, &n->sb.bus, fg);
 	rc = gdrv_up(&n->drv, want, 2, 256);
 	if (rc)
-		return n->mmio_err ? n->mmio_err : rc;
+		return n->sb.err ? n->sb.err : rc;
 	for (i = 0; i < 6; i++)
 		n->mac[i] = gdrv_read(&n->drv, VIRTIO_MMIO_CONFIG + i, 1);
 	for (i = 0; i < NETDRV_SLOTS; i++) {
@@ -92,12 +66,12 @@ int netdrv_up(struct netdrv *n, struct xsim *sim, uint32_t domid,
 	}
 	n->tx_free = NETDRV_SLOTS;
 	gdrv_kick(&n->drv, RXQ);
-	return n->mmio_err;
+	return n->sb.err;
 }
 
 void netdrv_down(struct netdrv *n)
 {
-	if (!n->mmio_err)
+	if (!n->sb.err)
 		gdrv_reset(&n->drv);
 	gdrv_fini(&n->drv);
 }
@@ -132,7 +106,7 @@ int netdrv_send(struct netdrv *n, const void *frame, unsigned int len)
 	}
 	n->tx_head_slot[head] = slot;
 	gdrv_kick(&n->drv, TXQ);
-	return n->mmio_err;
+	return n->sb.err;
 }
 
 int netdrv_recv(struct netdrv *n, void *buf, unsigned int size, int timeout_ms)
@@ -159,8 +133,8 @@ int netdrv_recv(struct netdrv *n, void *buf, unsigned int size, int timeout_ms)
 			gdrv_kick(&n->drv, RXQ);
 			return flen ? (int)flen : -EPROTO;
 		}
-		if (n->mmio_err)
-			return n->mmio_err;
+		if (n->sb.err)
+			return n->sb.err;
 		rc = xsim_irq_wait(n->sim, n->domid, n->spi, timeout_ms);
 		if (rc == -ETIMEDOUT)
 			return 0;

@@ -13,6 +13,7 @@
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "sim/sim.h"
+#include "simbus.h"
 
 #define NETDRV_BUF 2048 /* one RX/TX buffer: header + a full frame */
 #define NETDRV_SLOTS 64 /* buffers per queue */
@@ -22,7 +23,7 @@ struct netdrv {
 	uint32_t domid;
 	unsigned int vcpu, spi;
 	uint64_t base;
-	struct gdrv_bus bus;
+	struct simbus sb;
 	struct gdrv drv;
 	struct fakeguest *fg;
 	uint8_t mac[6];
@@ -32,7 +33,6 @@ struct netdrv {
 	uint16_t tx_free; /* TX slots not in flight */
 	uint16_t tx_head_slot[256];
 	uint16_t tx_slot_free[NETDRV_SLOTS];
-	int mmio_err;
 	uint64_t nr_irqs;
 };
 

@@ -141,7 +141,7 @@ static int step(struct ctx *c, char **av, int ac)
 	} else {
 		return -EINVAL;
 	}
-	if (c->b->mmio_err) {
+	if (c->b->sb.err) {
 		result(c, false, "an MMIO access was not answered");
 		return -EIO;
 	}

@@ -454,10 +454,10 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 	s->errors = b->nr_errors;
 	s->irqs = xsim_irq_count(lr->d->sim, DOMID, lr->d->irq);
 	s->kicks = b->drv.nr_notifies;
-	s->mmio = b->nr_mmio;
+	s->mmio = b->sb.nr;
 	s->lat_n = b->nr_lat;
 	s->lat_sum_ns = b->lat_sum_ns;
-	s->mmio_ns = b->mmio_ns;
+	s->mmio_ns = b->sb.ns;
 	s->irq_wait_ns = b->irq_wait_ns;
 }
 

@@ -409,7 +409,7 @@ static void domid_reused_after_destroy_in_flight(void)
 		blkdrv_kick(&b);
 		/* No waiting for completions: the guest dies now. */
 		T_EQ(xsim_libxl_destroy(sim, 1), 0);
-		b.mmio_err = -ESRCH; /* no reset through a dead guest */
+		b.sb.err = -ESRCH; /* no reset through a dead guest */
 		blkdrv_down(&b);
 		fg_free(fg);
 		T_ASSERT(!settled());
