@@ -28,6 +28,23 @@ static struct xsim *sim;
 static pid_t xvbd = -1;
 static char dir[64], sock[96], xvbd_path[256], libdir[256];
 
+/* Set for a static-mode case: xvbd's whole argv (NULL-terminated). */
+static const char *static_args[12];
+/* A guest to create before xvbd starts (static mode needs it to exist). */
+static const struct xsim_domain_config *precreate;
+
+static int truncate_new(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f)
+		return -errno;
+	rc = ftruncate(fileno(f), 8 << 20) ? -errno : 0;
+	fclose(f);
+	return rc;
+}
+
 static int make_image(const char *name, char *path, size_t len)
 {
 	FILE *f;
@@ -56,6 +73,9 @@ static int start(void)
 	T_CHECK(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
 	cfg.socket_path = sock;
+	T_CHECK(xsim_create(&cfg, &sim) == 0);
+	if (precreate)
+		T_CHECK(xsim_domain_create(sim, precreate) == 0);
 	/* NICs: no bridge on a test machine; guest "nic" gets a fixed MAC. */
 	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
 	f = fopen(conf, "w");
@@ -64,7 +84,6 @@ static int start(void)
 	      "00:16:3e:00:00:07\n",
 	      f);
 	fclose(f);
-	T_CHECK(xsim_create(&cfg, &sim) == 0);
 	xvbd = fork();
 	T_CHECK(xvbd >= 0);
 	if (!xvbd) {
@@ -75,12 +94,16 @@ static int start(void)
 			_exit(127);
 		setenv("LD_LIBRARY_PATH", libdir, 1);
 		setenv("XVB_SIM_SOCKET", sock, 1);
-		execl(xvbd_path, "xvbd", "--config", conf, (char *)NULL);
+		if (static_args[0])
+			execv(xvbd_path, (char **)static_args);
+		else
+			execl(xvbd_path, "xvbd", "--config", conf,
+			      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 250; i++) {
 		xsim_get_stats(sim, &st);
-		if (st.watches >= 3)
+		if (st.watches >= 3 || static_args[0])
 			return 0;
 		usleep(20000);
 	}
@@ -620,6 +643,50 @@ static void nics_served_on_taps(void)
 	T_ASSERT(!stop());
 }
 
+/*
+ * Static mode (dom0less, no xenstore): xvbd --domain N --blk ... serves the
+ * window as soon as it is up, and SIGTERM takes everything down.
+ */
+static void static_mode_disk(void)
+{
+	struct xsim_domain_config dc = { .domid = 6,
+					 .nr_vcpus = 2,
+					 .ram_bytes = RAM };
+	struct xsim_libxl_disk d;
+	char img[128], spec[200];
+	uint64_t magic = 0;
+
+	snprintf(img, sizeof(img), "/tmp/xvbd-static-%d.img", getpid());
+	T_ASSERT(!truncate_new(img));
+	snprintf(spec, sizeof(spec), "base=0x%llx,irq=33,path=%s",
+		 XSIM_VIRTIO_MMIO_BASE, img);
+	static_args[0] = "xvbd";
+	static_args[1] = "--domain";
+	static_args[2] = "6";
+	static_args[3] = "--blk";
+	static_args[4] = spec;
+	static_args[5] = NULL;
+	precreate = &dc;
+	T_ASSERT(!start());
+	static_args[0] = NULL;
+	precreate = NULL;
+	for (int i = 0; i < 250; i++) {
+		if (!xsim_mmio_read(sim, 6, 0, XSIM_VIRTIO_MMIO_BASE, 4, &magic,
+				    100) &&
+		    magic == 0x74726976)
+			break;
+		usleep(20000);
+	}
+	T_EQ(magic, 0x74726976);
+	disk(&d, "xvda", img);
+	d.base = XSIM_VIRTIO_MMIO_BASE;
+	d.irq = 33;
+	T_ASSERT(!canary(6, &d, 1));
+	/* No xenstore at all: the worker never opened a handle to it. */
+	T_ASSERT(!stop());
+	unlink(img);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -629,6 +696,7 @@ int main(int argc, char **argv)
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
 		T_CASE(nics_served_on_taps),
+		T_CASE(static_mode_disk),
 	};
 	char self[200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
