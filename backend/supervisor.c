@@ -206,6 +206,7 @@ bad:
 static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
 	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
+	const char *nic;
 	uint64_t base, irq, grants = 0;
 	const char *why = NULL;
 	int rc;
@@ -229,10 +230,17 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
 		return -EINVAL;
 	}
-	/* Xen 4.17 has no xl syntax for a virtio NIC: a disk slot is one. */
-	if (!strncmp(params, NIC_TARGET, strlen(NIC_TARGET)))
+	/*
+	 * Xen 4.17 has no xl syntax for a virtio NIC: a disk slot whose
+	 * target's file name starts with "xvb-net:" is one. libxl stat()s
+	 * every standalone target, so the (empty) file must exist; its name,
+	 * chosen by the administrator, carries the options.
+	 */
+	nic = strrchr(params, '/');
+	nic = nic ? nic + 1 : params;
+	if (!strncmp(nic, NIC_TARGET, strlen(NIC_TARGET)))
 		return net_msg(s, d, domid, base, irq, grants,
-			       params + strlen(NIC_TARGET));
+			       nic + strlen(NIC_TARGET));
 	xs_get(s, d->be, "dev", dev, sizeof(dev));
 	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
 	if (!strcmp(dtype, "cdrom"))

@@ -581,8 +581,8 @@ static bool if_exists(const char *name)
 
 /*
  * NICs through both xl routes: a generic virtio,device1 (Xen 4.18+) and a
- * disk slot whose target is "xvb-net:..." (Xen 4.17). Each is served as
- * DeviceID 1 on a TAP named vxb<domid>.<devid>, removed at teardown.
+ * disk slot whose target file is named "xvb-net:..." (Xen 4.17). Each is served
+ * as DeviceID 1 on a TAP named vxb<domid>.<devid>, removed at teardown.
  */
 static void nics_served_on_taps(void)
 {
@@ -603,7 +603,7 @@ static void nics_served_on_taps(void)
 	/* Created (and introduced) paused; the devices follow. */
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
-	disk(&slot, "xvda", "xvb-net:mac=00:16:3e:00:00:09");
+	disk(&slot, "xvda", "/etc/xen/xvb-net:mac=00:16:3e:00:00:09");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
