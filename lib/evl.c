@@ -6,7 +6,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +25,12 @@ static void evl_noop_cb(struct evl_op *op, int res, unsigned int cqe_flags)
 {
 }
 
-/* The wake watch: reset the eventfd; evl_run then rechecks ->stop. */
+static void evl_mbox_run(struct evl *l);
+
+/*
+ * The wake watch: reset the eventfd, run what other threads posted; evl_run
+ * then rechecks ->stop.
+ */
 static void evl_wake_cb(struct evl_watch *w, unsigned int revents)
 {
 	struct evl *l = container_of(w, struct evl, wake);
@@ -29,6 +39,7 @@ static void evl_wake_cb(struct evl_watch *w, unsigned int revents)
 	/* EAGAIN only means an earlier CQE already reset it. */
 	while (read(l->wake_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
+	evl_mbox_run(l);
 }
 
 int evl_init(struct evl *l, unsigned int entries)
@@ -380,4 +391,129 @@ int evl_drain(struct evl *l, unsigned int timeout_ms)
 		if (rc)
 			return rc;
 	}
+}
+
+/* ---- other threads ------------------------------------------------------- */
+
+/*
+ * Runs the mailbox oldest first. A message may run the loop (a queue's
+ * reset reaps its I/O so): messages posted meanwhile wait for this outer
+ * call, which looks again until the mailbox stays empty, so order holds.
+ */
+static void evl_mbox_run(struct evl *l)
+{
+	struct evl_msg *m, *next, *todo;
+	evl_msg_fn *fn;
+
+	if (l->mbox_running)
+		return;
+	l->mbox_running = true;
+	while ((m = __atomic_exchange_n(&l->mbox, NULL, __ATOMIC_ACQUIRE))) {
+		/* Posted newest first: reverse into posting order. */
+		for (todo = NULL; m; m = next) {
+			next = m->next;
+			m->next = todo;
+			todo = m;
+		}
+		while ((m = todo)) {
+			todo = m->next;
+			fn = m->fn;
+			/* From here the poster may queue (or free) it again. */
+			__atomic_store_n(&m->queued, false, __ATOMIC_RELEASE);
+			fn(m);
+		}
+	}
+	l->mbox_running = false;
+}
+
+void evl_post(struct evl *l, struct evl_msg *m, evl_msg_fn *fn)
+{
+	struct evl_msg *head;
+
+	if (__atomic_exchange_n(&m->queued, true, __ATOMIC_ACQ_REL))
+		return; /* still queued: it runs once, in its place */
+	m->fn = fn;
+	head = __atomic_load_n(&l->mbox, __ATOMIC_RELAXED);
+	do {
+		m->next = head;
+	} while (!__atomic_compare_exchange_n(
+		&l->mbox, &head, m, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	/* Whoever fills an empty mailbox wakes the loop. */
+	if (!head)
+		evl_wake(l);
+}
+
+struct evl_call_msg {
+	struct evl_msg m;
+	void (*fn)(void *arg);
+	void *arg;
+	sem_t done;
+};
+
+static void evl_call_run(struct evl_msg *m)
+{
+	struct evl_call_msg *c = container_of(m, struct evl_call_msg, m);
+
+	c->fn(c->arg);
+	sem_post(&c->done); /* the caller's frame may be gone after this */
+}
+
+void evl_call(struct evl *l, void (*fn)(void *arg), void *arg)
+{
+	struct evl_call_msg c = { .fn = fn, .arg = arg };
+
+	sem_init(&c.done, 0, 0);
+	evl_post(l, &c.m, evl_call_run);
+	while (sem_wait(&c.done) && errno == EINTR)
+		;
+	sem_destroy(&c.done);
+}
+
+static void *evl_thread_main(void *arg)
+{
+	struct evl_thread *t = arg;
+
+	t->rc = evl_run(&t->loop);
+	return NULL;
+}
+
+int evl_thread_start(struct evl_thread *t, const char *name,
+		     unsigned int entries)
+{
+	sigset_t all, old;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	rc = evl_init(&t->loop, entries);
+	if (rc)
+		return rc;
+	/* Signals stay with the thread that reads its signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&t->tid, NULL, evl_thread_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		evl_exit(&t->loop);
+		return rc;
+	}
+	pthread_setname_np(t->tid, t->name);
+	t->running = true;
+	return 0;
+}
+
+static void evl_thread_quit(void *arg)
+{
+	evl_stop(arg);
+}
+
+int evl_thread_stop(struct evl_thread *t)
+{
+	if (!t->running)
+		return 0;
+	evl_call(&t->loop, evl_thread_quit, &t->loop);
+	pthread_join(t->tid, NULL);
+	t->running = false;
+	evl_exit(&t->loop);
+	return t->rc;
 }

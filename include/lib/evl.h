@@ -9,6 +9,7 @@
 #ifndef XVB_LIB_EVL_H
 #define XVB_LIB_EVL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
@@ -50,6 +51,19 @@ struct evl_watch {
 	struct evl_watch *rearm_next;
 };
 
+/*
+ * Work handed to a loop by another thread (evl_post). Embed it in its owner;
+ * it stays queued at most once: posting it again before it ran is a no-op.
+ */
+struct evl_msg;
+typedef void evl_msg_fn(struct evl_msg *m);
+
+struct evl_msg {
+	struct evl_msg *next;
+	evl_msg_fn *fn;
+	bool queued; /* atomic: on a mailbox, not yet run */
+};
+
 struct evl {
 	struct io_uring ring;
 	unsigned int inflight; /* SQEs handed out whose last CQE has not come */
@@ -58,6 +72,8 @@ struct evl {
 	struct evl_watch wake;
 	struct evl_op noop;	 /* consumes the CQEs of evl_cancel()'s SQEs */
 	struct evl_watch *rearm; /* watches waiting for an SQE to re-arm */
+	struct evl_msg *mbox;	 /* atomic: posted messages, newest first */
+	bool mbox_running;	 /* inside evl_mbox_run */
 	bool ready; /* evl_init() succeeded and evl_exit() has not run */
 };
 
@@ -138,5 +154,48 @@ int evl_drain(struct evl *l, unsigned int timeout_ms);
 
 /* Asks the kernel to cancel every operation of @op. Returns 0 or -errno. */
 int evl_cancel(struct evl *l, struct evl_op *op);
+
+/* ---- other threads ---------------------------------------------------------
+ * A loop belongs to one thread; these are how other threads reach it.
+ */
+
+/*
+ * From any thread: runs @fn(@m) on @l's thread, from its loop. Messages run
+ * in the order they were posted (a repost of one still queued keeps its
+ * place and runs once). @m must stay valid until it ran.
+ */
+void evl_post(struct evl *l, struct evl_msg *m, evl_msg_fn *fn);
+
+/*
+ * From a thread other than @l's: runs @fn(@arg) on @l's thread, after every
+ * message posted before, and returns when it has. @l's thread must be in
+ * evl_run and must not wait for the caller.
+ */
+void evl_call(struct evl *l, void (*fn)(void *arg), void *arg);
+
+/* A thread of its own running a loop: a queue's worker thread. */
+struct evl_thread {
+	struct evl loop;
+	pthread_t tid;
+	bool running;
+	int rc; /* evl_run's result once the thread ended */
+	char name[16];
+};
+
+/*
+ * Sets up @t's loop (@entries SQEs) and starts a thread running it, named
+ * @name (at most 15 bytes are used), with every signal blocked. Returns 0
+ * or -errno.
+ */
+int evl_thread_start(struct evl_thread *t, const char *name,
+		     unsigned int entries);
+
+/*
+ * Stops the loop after the messages posted before, joins the thread and
+ * tears the loop down; whatever the thread's work was must be finished
+ * (evl_call a stop of it first). Accepts a zeroed or stopped @t. Returns
+ * evl_run's result: 0, or -errno if the ring failed.
+ */
+int evl_thread_stop(struct evl_thread *t);
 
 #endif

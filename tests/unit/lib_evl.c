@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -708,6 +709,164 @@ static void exit_accepts_zeroed_and_twice(void)
 	evl_exit(&l);
 }
 
+/* ---- other threads: messages, calls, loop threads ----------------------- */
+
+struct tmsg {
+	struct evl_msg m;
+	unsigned int id;
+	unsigned int *log; /* ids in the order they ran */
+	unsigned int *n;
+	pthread_t ran_on;
+};
+
+static void tmsg_run(struct evl_msg *m)
+{
+	struct tmsg *t = container_of(m, struct tmsg, m);
+
+	t->log[(*t->n)++] = t->id;
+	t->ran_on = pthread_self();
+}
+
+/* Posted messages run in posting order, a repost while queued runs once. */
+static void post_runs_in_order_once(void)
+{
+	unsigned int log[8], n = 0;
+	struct tmsg m[4];
+	struct evl l;
+
+	if (!loop_init(&l, 8))
+		return;
+	for (unsigned int i = 0; i < 4; i++)
+		m[i] = (struct tmsg){ .id = i, .log = log, .n = &n };
+	evl_post(&l, &m[2].m, tmsg_run);
+	evl_post(&l, &m[0].m, tmsg_run);
+	evl_post(&l, &m[2].m, tmsg_run); /* still queued: keeps its place */
+	evl_post(&l, &m[3].m, tmsg_run);
+	for (int i = 0; i < 10 && n < 3; i++)
+		T_ASSERT(evl_run_once(&l, true) >= 0);
+	T_EQ(n, 3);
+	T_EQ(log[0], 2);
+	T_EQ(log[1], 0);
+	T_EQ(log[2], 3);
+	/* Once run, it can be posted again. */
+	evl_post(&l, &m[2].m, tmsg_run);
+	for (int i = 0; i < 10 && n < 4; i++)
+		T_ASSERT(evl_run_once(&l, true) >= 0);
+	T_EQ(n, 4);
+	T_EQ(log[3], 2);
+	evl_exit(&l);
+}
+
+struct tcall {
+	pthread_t ran_on;
+	unsigned int calls;
+};
+
+static void tcall_fn(void *arg)
+{
+	struct tcall *c = arg;
+
+	c->ran_on = pthread_self();
+	c->calls++;
+}
+
+/*
+ * evl_call runs on the loop's thread, after what was posted before, and
+ * returns only once it ran; the thread stops cleanly.
+ */
+static void call_runs_on_loop_thread(void)
+{
+	unsigned int log[4], n = 0;
+	struct evl_thread th;
+	struct tcall c = { 0 };
+	struct tmsg m = { .id = 9, .log = log, .n = &n };
+	int rc = evl_thread_start(&th, "evl-test", 8);
+
+	if (rc == -ENOSYS || rc == -EPERM) {
+		t_skip("io_uring unavailable: %s", strerror(-rc));
+		return;
+	}
+	T_EQ(rc, 0);
+	evl_post(&th.loop, &m.m, tmsg_run);
+	evl_call(&th.loop, tcall_fn, &c);
+	T_EQ(c.calls, 1);
+	T_EQ(n, 1); /* the message posted before ran first */
+	T_ASSERT(pthread_equal(c.ran_on, th.tid));
+	T_ASSERT(pthread_equal(m.ran_on, th.tid));
+	T_ASSERT(!pthread_equal(c.ran_on, pthread_self()));
+	T_EQ(evl_thread_stop(&th), 0);
+	T_EQ(evl_thread_stop(&th), 0); /* twice is fine */
+}
+
+#define POSTERS 3
+#define POSTS 20000
+
+struct poster {
+	struct evl *l;
+	struct evl_msg m;
+	unsigned int posted;
+	unsigned int ran; /* written on the loop thread only */
+};
+
+static void poster_run(struct evl_msg *m)
+{
+	container_of(m, struct poster, m)->ran++;
+}
+
+static void *poster_main(void *arg)
+{
+	struct poster *p = arg;
+
+	for (unsigned int i = 0; i < POSTS; i++) {
+		evl_post(p->l, &p->m, poster_run);
+		p->posted++;
+		if (i % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void count_call(void *arg)
+{
+	struct poster *p = arg;
+
+	for (unsigned int i = 0; i < POSTERS; i++)
+		p[POSTERS].ran += p[i].ran;
+}
+
+/*
+ * Three threads post their message over and over to a loop thread: no
+ * message is lost (each runs at least once after its last post) and none
+ * runs more often than it was posted.
+ */
+static void post_from_many_threads(void)
+{
+	struct poster p[POSTERS + 1] = { 0 };
+	pthread_t tid[POSTERS];
+	struct evl_thread th;
+	int rc = evl_thread_start(&th, "evl-test", 8);
+
+	if (rc == -ENOSYS || rc == -EPERM) {
+		t_skip("io_uring unavailable: %s", strerror(-rc));
+		return;
+	}
+	T_EQ(rc, 0);
+	for (unsigned int i = 0; i < POSTERS; i++) {
+		p[i].l = &th.loop;
+		T_EQ(pthread_create(&tid[i], NULL, poster_main, &p[i]), 0);
+	}
+	for (unsigned int i = 0; i < POSTERS; i++)
+		pthread_join(tid[i], NULL);
+	/* A call runs after every earlier post: all of them have run. */
+	evl_call(&th.loop, count_call, p);
+	for (unsigned int i = 0; i < POSTERS; i++) {
+		T_ASSERT(p[i].ran >= 1);
+		T_ASSERT(p[i].ran <= POSTS);
+		T_ASSERT(!__atomic_load_n(&p[i].m.queued, __ATOMIC_ACQUIRE));
+	}
+	T_EQ(evl_thread_stop(&th), 0);
+}
+
 T_MAIN(T_CASE(nop_calls_back), T_CASE(read_returns_count),
        T_CASE(watch_fires_repeatedly), T_CASE(watch_silent_after_stop),
        T_CASE(watch_stop_drops_queued_event),
@@ -719,4 +878,6 @@ T_MAIN(T_CASE(nop_calls_back), T_CASE(read_returns_count),
        T_CASE(stop_from_callback_ends_run), T_CASE(drain_waits_for_op),
        T_CASE(drain_times_out), T_CASE(cancel_pending_read),
        T_CASE(cancel_unknown_op), T_CASE(many_ops_overflow_sq),
-       T_CASE(exit_leaks_no_fd), T_CASE(exit_accepts_zeroed_and_twice))
+       T_CASE(exit_leaks_no_fd), T_CASE(exit_accepts_zeroed_and_twice),
+       T_CASE(post_runs_in_order_once), T_CASE(call_runs_on_loop_thread),
+       T_CASE(post_from_many_threads))
