@@ -142,11 +142,11 @@ ALL_OBJS += $(call objs,$(UNIT_SRCS))
 
 $(O)/tests/unit/lib_%: $(O)/tests/unit/lib_%.o $(T_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 $(O)/tests/unit/virtio_%: $(O)/tests/unit/virtio_%.o $(T_A) $(FAKE_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 # backend/conf.c is plain C: its tests need no Xen library either.
 $(O)/tests/unit/backend_conf: $(O)/tests/unit/backend_conf.o $(O)/backend/conf.o $(T_A)
@@ -164,7 +164,7 @@ $(O)/tests/unit/net_%: $(O)/tests/unit/net_%.o $(T_A) $(FAKE_A) $(NET_A) $(VIRTI
 
 $(O)/tests/unit/blk_%: $(O)/tests/unit/blk_%.o $(T_A) $(FAKE_A) $(BLK_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 # ---- fuzz targets ----------------------------------------------------------
 # tests/fuzz/fuzz_<name>.c define LLVMFuzzerTestOneInput. `make check`

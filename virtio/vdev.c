@@ -84,11 +84,12 @@ int vdev_fail(struct vdev *vdev, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_guest(&vdev->log, "%s: device needs reset", msg);
-	if (vdev->broken)
+	/* Queue threads may fail the device while the transport runs. */
+	if (__atomic_exchange_n(&vdev->broken, true, __ATOMIC_ACQ_REL))
 		return -EPROTO;
-	vdev->broken = true;
-	vdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	if (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+	if (__atomic_fetch_or(&vdev->status, VIRTIO_CONFIG_S_NEEDS_RESET,
+			      __ATOMIC_ACQ_REL) &
+	    VIRTIO_CONFIG_S_DRIVER_OK)
 		vdev_config_changed(vdev);
 	return -EPROTO;
 }
@@ -102,11 +103,11 @@ void vdev_reset(struct vdev *vdev)
 		vdev->ops->reset(vdev);
 	for (i = 0; i < vdev->nr_vqs; i++)
 		vq_disable(&vdev->vqs[i], true);
-	vdev->status = 0;
+	__atomic_store_n(&vdev->status, 0, __ATOMIC_RELEASE);
 	vdev->guest_features = vdev->features = 0;
 	vdev->guest_features_bad = false;
 	vdev->dev_feat_sel = vdev->drv_feat_sel = vdev->queue_sel = 0;
-	vdev->broken = false;
+	__atomic_store_n(&vdev->broken, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&vdev->isr, 0, __ATOMIC_RELEASE);
 }
 
@@ -135,9 +136,23 @@ static bool vdev_features_acceptable(struct vdev *vdev)
 	return true;
 }
 
+/*
+ * Stores the driver's status bits, keeping NEEDS_RESET, which a queue thread
+ * may set meanwhile (vdev_fail).
+ */
+static void vdev_store_status(struct vdev *vdev, uint32_t val)
+{
+	uint32_t cur = __atomic_load_n(&vdev->status, __ATOMIC_RELAXED);
+
+	while (!__atomic_compare_exchange_n(
+		&vdev->status, &cur, val | (cur & VIRTIO_CONFIG_S_NEEDS_RESET),
+		true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		;
+}
+
 void vdev_set_status(struct vdev *vdev, uint32_t val)
 {
-	uint32_t old = vdev->status, add;
+	uint32_t old = vdev_status(vdev), add;
 
 	if (!val) {
 		vdev_reset(vdev);
@@ -169,8 +184,8 @@ void vdev_set_status(struct vdev *vdev, uint32_t val)
 		val &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 		add &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 	}
-	vdev->status = val | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
-	if ((add & VIRTIO_CONFIG_S_DRIVER_OK) && !vdev->broken &&
+	vdev_store_status(vdev, val);
+	if ((add & VIRTIO_CONFIG_S_DRIVER_OK) && !vdev_broken(vdev) &&
 	    vdev->ops->start) {
 		int rc = vdev->ops->start(vdev);
 
@@ -192,8 +207,8 @@ void vdev_kick(struct vdev *vdev, unsigned int index)
 
 	/* Ignores kicks before DRIVER_OK, on a broken device, bad or unready
 	 * queues. */
-	if (index >= vdev->nr_vqs || vdev->broken ||
-	    !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK))
+	if (index >= vdev->nr_vqs || vdev_broken(vdev) ||
+	    !(vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	vq = &vdev->vqs[index];
 	if (!vq->ready)

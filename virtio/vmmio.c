@@ -15,7 +15,8 @@ static struct vq *vmmio_setup_vq(struct vdev *vdev, uint64_t off)
 {
 	struct vq *vq = vdev_sel_vq(vdev);
 
-	if (!vq || vq->ready || (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+	if (!vq || vq->ready ||
+	    (vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		log_guest(&vdev->log,
 			  "queue register 0x%llx write ignored "
 			  "(queue %u)",
@@ -74,7 +75,7 @@ static uint32_t vmmio_reg_read(struct vdev *vdev, unsigned int off)
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return __atomic_load_n(&vdev->isr, __ATOMIC_ACQUIRE);
 	case VIRTIO_MMIO_STATUS:
-		return vdev->status;
+		return vdev_status(vdev);
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
 	case VIRTIO_MMIO_SHM_BASE_LOW:
@@ -98,7 +99,7 @@ static int vmmio_reg_write(struct vdev *vdev, unsigned int off, uint32_t val)
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		/* Ignored once FEATURES_OK is latched: negotiation is over. */
-		if (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)
+		if (vdev_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK)
 			break;
 		if (vdev->drv_feat_sel == 0)
 			set_lo(&vdev->guest_features, val);
@@ -120,7 +121,7 @@ static int vmmio_reg_write(struct vdev *vdev, unsigned int off, uint32_t val)
 		break;
 	case VIRTIO_MMIO_QUEUE_READY:
 		vq = vdev_sel_vq(vdev);
-		if (!vq || (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		if (!vq || (vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK)) {
 			log_guest(&vdev->log, "QueueReady write ignored");
 			break;
 		}
@@ -155,7 +156,8 @@ static int vmmio_reg_write(struct vdev *vdev, unsigned int off, uint32_t val)
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* vdev_kick() re-checks; this only filters the obvious. */
 		if (val < vdev->nr_vqs &&
-		    (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && !vdev->broken)
+		    (vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		    !vdev_broken(vdev))
 			return (int)val;
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:

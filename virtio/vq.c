@@ -286,7 +286,7 @@ static int vq_read_avail_idx(struct vq *vq)
 
 bool vq_has_avail(struct vq *vq)
 {
-	if (!vq->ready || vq->vdev->broken)
+	if (!vq->ready || vdev_broken(vq->vdev))
 		return false;
 	if (vq->avail_shadow != vq->last_avail)
 		return true;
@@ -302,7 +302,7 @@ int vq_pop(struct vq *vq, struct vq_chain *c)
 	struct vq_desc d;
 	int rc;
 
-	if (vq->vdev->broken || !vq->ready)
+	if (vdev_broken(vq->vdev) || !vq->ready)
 		return -EIO;
 	if (vq->avail_shadow == vq->last_avail) {
 		rc = vq_read_avail_idx(vq);

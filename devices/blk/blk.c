@@ -57,6 +57,16 @@ static uint64_t vblk_features(const struct vblk_store *st)
 	return f;
 }
 
+/* The device's features: the store's, and MQ when there are queues. */
+static uint64_t vblk_dev_features(const struct vblk *blk)
+{
+	uint64_t f = vblk_features(&blk->store);
+
+	if (blk->nr_queues > 1)
+		f |= F(VIRTIO_BLK_F_MQ);
+	return f;
+}
+
 /* Fills the little-endian config image once; only wce changes later. */
 static void vblk_build_config(struct vblk *blk)
 {
@@ -116,7 +126,7 @@ static int vblk_cfg_write(struct vdev *vdev, unsigned int off, const void *buf,
 		return -EINVAL;
 	/* Once features are final: needs CONFIG_WCE, and FLUSH for write-back.
 	 */
-	if ((vdev->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	if ((vdev_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    (!vdev_has(vdev, VIRTIO_BLK_F_CONFIG_WCE) ||
 	     (v && !vdev_has(vdev, VIRTIO_BLK_F_FLUSH))))
 		return -EPERM;
@@ -136,17 +146,36 @@ static int vblk_features_ok(struct vdev *vdev, uint64_t features)
 	return 0;
 }
 
+/* On a remote queue's thread: the kick the device's thread posted. */
+static void vblk_kick_msg(struct evl_msg *m)
+{
+	vblk_queue_run(container_of(m, struct vblk_queue, kick_msg));
+}
+
 static void vblk_kick(struct vdev *vdev, struct vq *vq)
 {
 	struct vblk *blk = vblk_from_vdev(vdev);
+	struct vblk_queue *q = vq->priv;
 
 	/* A kick that arrives while a reset runs the loop waits for DRIVER_OK.
 	 */
-	if (blk->resetting || !vq->priv)
+	if (blk->resetting || !q)
 		return;
-	vblk_queue_run(vq->priv);
+	if (q->remote)
+		evl_post(q->loop, &q->kick_msg, vblk_kick_msg);
+	else
+		vblk_queue_run(q);
 }
 
+static void vblk_stop_call(void *arg)
+{
+	vblk_queue_stop(arg);
+}
+
+/*
+ * Stops every queue, remote ones on their own threads: a kick posted before
+ * runs first (messages keep their order), so none is left to run after.
+ */
 static void vblk_reset(struct vdev *vdev)
 {
 	struct vblk *blk = vblk_from_vdev(vdev);
@@ -156,8 +185,14 @@ static void vblk_reset(struct vdev *vdev)
 	if (blk->resetting)
 		return;
 	blk->resetting = true;
-	for (i = 0; blk->queues && i < blk->nr_queues; i++)
-		vblk_queue_stop(&blk->queues[i]);
+	for (i = 0; blk->queues && i < blk->nr_queues; i++) {
+		struct vblk_queue *q = &blk->queues[i];
+
+		if (q->remote)
+			evl_call(q->loop, vblk_stop_call, q);
+		else
+			vblk_queue_stop(q);
+	}
 	WRITE_ONCE(blk->wce, blk->wce_default);
 	blk->resetting = false;
 }
@@ -177,13 +212,17 @@ static int vblk_conf_check(const struct vblk_conf *conf, const struct gmem *gm,
 {
 	if (!conf || !conf->path || !gm || !gm->ops || !loop)
 		return -EINVAL;
+	if (conf->nr_queues > VBLK_MAX_QUEUES)
+		return -EINVAL;
 	if (!qsize || qsize > VBLK_QUEUE_MAX || (qsize & (qsize - 1)))
 		return -EINVAL;
 	return 0;
 }
 
-static int vblk_queues_init(struct vblk *blk, struct evl *loop, uint16_t qsize)
+static int vblk_queues_init(struct vblk *blk, struct evl *loop,
+			    struct evl *const *loops, uint16_t qsize)
 {
+	struct evl *ql;
 	unsigned int i;
 	int rc;
 
@@ -191,11 +230,13 @@ static int vblk_queues_init(struct vblk *blk, struct evl *loop, uint16_t qsize)
 	if (!blk->queues)
 		return -ENOMEM;
 	for (i = 0; i < blk->nr_queues; i++) {
+		ql = loops && loops[i] ? loops[i] : loop;
 		rc = vblk_queue_init(&blk->queues[i], blk, &blk->vdev.vqs[i],
-				     loop, qsize);
+				     ql, qsize);
 		if (rc)
 			return rc; /* the caller's unwind frees what was built
 				    */
+		blk->queues[i].remote = ql != loop;
 		blk->vdev.vqs[i].priv = &blk->queues[i];
 	}
 	return 0;
@@ -223,7 +264,7 @@ int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 	if (rc)
 		goto err_free;
 
-	blk->nr_queues = 1;
+	blk->nr_queues = conf->nr_queues ? conf->nr_queues : 1;
 	blk->capacity = blk->store.size / VBLK_SECTOR;
 	blk->wce_default = conf->writethrough ? 0 : 1;
 	blk->wce = blk->wce_default;
@@ -233,11 +274,11 @@ int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 	vblk_build_config(blk);
 
 	rc = vdev_init(&blk->vdev, &vblk_ops, gm, blk->nr_queues, qsize,
-		       VBLK_CFG_SIZE, vblk_features(&blk->store));
+		       VBLK_CFG_SIZE, vblk_dev_features(blk));
 	if (rc)
 		goto err_store;
 	blk->vdev.log = log;
-	rc = vblk_queues_init(blk, loop, qsize);
+	rc = vblk_queues_init(blk, loop, conf->loops, qsize);
 	if (rc)
 		goto err_vdev;
 	*out = blk;

@@ -230,7 +230,7 @@ static void vblk_store_error(struct vblk_req *req, const char *what, int err)
 		 (req->stage == VBLK_ST_WRITE && err != -ENOSPC &&
 		  err != -EDQUOT && err != -EFBIG) ||
 		 (req->stage == VBLK_ST_FALLOC && err == -EIO);
-	if (poison && !blk->store_failed) {
+	if (poison && !READ_ONCE(blk->store_failed)) {
 		WRITE_ONCE(blk->store_failed, true);
 		log_err(&blk->vdev.log, "%s failed (%d): every FLUSH fails now",
 			what, err);
@@ -513,7 +513,7 @@ static void vblk_dwz_next(struct vblk_req *req)
 	req->realloc = false;
 	if (req->type == VIRTIO_BLK_T_DISCARD || s->unmap) {
 		req->fmode = PUNCH;
-	} else if (st->no_zero_range) {
+	} else if (READ_ONCE(st->no_zero_range)) {
 		/* No ZERO_RANGE here: punch, then allocate again. */
 		req->fmode = PUNCH;
 		req->realloc = true;
@@ -582,7 +582,7 @@ static void vblk_falloc_done(struct vblk_req *req, int res)
 			vblk_req_issue(req);
 			return;
 		} else if (req->fmode == ZERO_RANGE && !st->bdev) {
-			st->no_zero_range = true;
+			WRITE_ONCE(st->no_zero_range, true);
 			req->fmode = PUNCH;
 			req->realloc = true;
 			vblk_req_issue(req);

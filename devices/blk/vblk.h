@@ -88,12 +88,15 @@ struct vblk_req {
 
 /*
  * One virtqueue and the state of its I/O. Everything here is touched by
- * the thread running @loop only.
+ * the thread running @loop only, but @remote and @kick_msg, which the
+ * device's thread uses to reach it (blk.c).
  */
 struct vblk_queue {
 	struct vblk *blk;
 	struct vq *vq;
 	struct evl *loop;
+	bool remote; /* @loop is another thread's than the device's */
+	struct evl_msg kick_msg; /* a kick, posted to a remote loop */
 	uint32_t gen; /* bumped at reset: completions of older requests drop */
 
 	struct vblk_req *pool;
@@ -153,7 +156,7 @@ struct vblk {
 	bool store_failed;
 	bool resetting;			  /* inside ops->reset */
 	char serial[VIRTIO_BLK_ID_BYTES]; /* NUL-padded */
-	unsigned int nr_queues;		  /* 1 until VIRTIO_BLK_F_MQ */
+	unsigned int nr_queues;		  /* > 1: VIRTIO_BLK_F_MQ offered */
 	struct vblk_queue *queues;
 };
 

@@ -14,22 +14,38 @@
 
 struct vblk;
 
+#define VBLK_MAX_QUEUES 16u
+
 struct vblk_conf {
 	const char *path;    /* regular file or block device */
 	bool readonly;	     /* mode=r: VIRTIO_BLK_F_RO, opened O_RDONLY */
 	bool writethrough;   /* writeback byte starts at 0 (default: 1) */
 	const char *serial;  /* GET_ID answer, at most 20 bytes used */
 	uint16_t queue_size; /* QueueNumMax: a power of two <= 1024; 0: 256 */
-	int domid;	     /* for log prefixes; -1 if none */
-	const char *name;    /* device name in logs, e.g. "vblk51712" */
+	/*
+	 * Request queues: 0 or 1 for one (no VIRTIO_BLK_F_MQ), up to
+	 * VBLK_MAX_QUEUES with VIRTIO_BLK_F_MQ offered.
+	 */
+	unsigned int nr_queues;
+	/*
+	 * Where queue i does its I/O: loops[i], or @loop where the array or
+	 * the entry is NULL. A loop other than @loop belongs to another thread
+	 * (evl_thread): kicks reach it with evl_post, resets with evl_call, and
+	 * it must keep running until vblk_destroy returned.
+	 */
+	struct evl *const *loops;
+	int domid;	  /* for log prefixes; -1 if none */
+	const char *name; /* device name in logs, e.g. "vblk51712" */
 };
 
 /*
  * Opens the backing store and builds the device. The device's I/O runs on
- * @loop, which must outlive it. Guest memory comes through @gm. On success
- * *out is the device and its transport state (vblk_vdev()). Returns 0 or
- * -errno (-ENOENT, -EACCES ... from opening the store; -EINVAL for a bad conf
- * or a store that is neither a regular file nor a block device).
+ * @loop (and conf->loops), which must outlive it. @loop is the thread that
+ * calls the transport (vmmio_*, vdev_kick) and vblk_destroy. Guest memory comes
+ * through @gm. On success *out is the device and its transport state
+ * (vblk_vdev()). Returns 0 or -errno (-ENOENT, -EACCES ... from opening the
+ * store; -EINVAL for a bad conf or a store that is neither a regular file nor a
+ * block device).
  */
 int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 		const struct gmem *gm, struct evl *loop);

@@ -62,13 +62,13 @@ struct vdev {
 	uint64_t guest_features; /* as the driver wrote them */
 	uint64_t features;	 /* negotiated; valid once FEATURES_OK */
 	bool guest_features_bad; /* non-zero write with DriverFeaturesSel > 1 */
-	uint32_t status;
+	uint32_t status;	 /* atomic: queue threads may set NEEDS_RESET */
 	uint32_t isr; /* InterruptStatus; atomic: queue threads set bits */
 	uint32_t config_gen;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	unsigned int cfg_size;
 	uint16_t queue_max; /* QueueNumMax of every queue */
-	bool broken;	    /* DEVICE_NEEDS_RESET: no new chains popped */
+	bool broken; /* atomic; DEVICE_NEEDS_RESET: no new chains popped */
 
 	unsigned int nr_vqs;
 	struct vq *vqs;
@@ -100,6 +100,20 @@ void vdev_set_irq(struct vdev *vdev, vdev_irq_fn *fn, void *opaque);
 static inline bool vdev_has(const struct vdev *vdev, unsigned int bit)
 {
 	return vdev->features & (1ULL << bit);
+}
+
+/*
+ * Device status and the broken flag, safe from any thread: a queue thread
+ * may fail the device (vdev_fail) while the transport's thread reads them.
+ */
+static inline uint32_t vdev_status(const struct vdev *vdev)
+{
+	return __atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE);
+}
+
+static inline bool vdev_broken(const struct vdev *vdev)
+{
+	return __atomic_load_n(&vdev->broken, __ATOMIC_ACQUIRE);
 }
 
 /*

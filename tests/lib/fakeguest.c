@@ -5,6 +5,7 @@
  * host-view pointers while keeping a ledger of every live mapping.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -76,9 +77,9 @@ static bool fg_map_window(struct fakeguest *fg, struct fg_mapping *m)
 	return true;
 }
 
-static void *fg_map(void *opaque, uint64_t gpa, size_t *len, int prot)
+static void *fg_map_locked(struct fakeguest *fg, uint64_t gpa, size_t *len,
+			   int prot)
 {
-	struct fakeguest *fg = opaque;
 	struct fg_mapping m = { 0 };
 	uint64_t off, room;
 	size_t n = *len;
@@ -126,16 +127,30 @@ refuse:
 	return NULL;
 }
 
+/* Queue threads of a multiqueue device map concurrently: one lock. */
+static void *fg_map(void *opaque, uint64_t gpa, size_t *len, int prot)
+{
+	struct fakeguest *fg = opaque;
+	void *p;
+
+	pthread_mutex_lock(&fg->lock);
+	p = fg_map_locked(fg, gpa, len, prot);
+	pthread_mutex_unlock(&fg->lock);
+	return p;
+}
+
 static void fg_unmap(void *opaque, void *hva, size_t len)
 {
 	struct fakeguest *fg = opaque;
 
+	pthread_mutex_lock(&fg->lock);
 	fg->nr_unmaps++;
 	if (!fg_untrack(fg, hva, len)) {
 		fg->bad_unmaps++;
 		fg->last_bad_hva = (uintptr_t)hva;
 		fg->last_bad_len = len;
 	}
+	pthread_mutex_unlock(&fg->lock);
 }
 
 static const struct gmem_ops fg_gmem_ops = {
@@ -161,6 +176,7 @@ struct fakeguest *fg_new(size_t size)
 	fg = calloc(1, sizeof(*fg));
 	if (!fg)
 		return NULL;
+	pthread_mutex_init(&fg->lock, NULL);
 	fg->base = FG_RAM_BASE;
 	fg->size = size;
 	fg->fd = memfd_create("xvb-fakeguest", MFD_CLOEXEC);
@@ -189,6 +205,7 @@ struct fakeguest *fg_wrap(void *gview, uint64_t base, size_t size)
 
 	if (!fg)
 		return NULL;
+	pthread_mutex_init(&fg->lock, NULL);
 	fg->fd = -1;
 	fg->base = base;
 	fg->size = size;

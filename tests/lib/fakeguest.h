@@ -8,6 +8,7 @@
 #ifndef XVB_TESTS_FAKEGUEST_H
 #define XVB_TESTS_FAKEGUEST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ struct fakeguest {
 	uint64_t hole_start, hole_len; /* a range inside RAM that is not RAM */
 
 	/* Mapping accounting: live = maps handed out minus unmaps. */
+	pthread_mutex_t lock; /* map and unmap take it */
 	struct fg_mapping *maps;
 	size_t nr_live, cap;
 	uint64_t nr_maps, nr_unmaps, nr_refused;
@@ -99,9 +101,14 @@ void fg_set_hole(struct fakeguest *fg, uint64_t gpa, uint64_t len);
 void fg_set_hook(struct fakeguest *fg, fg_map_hook *hook, void *arg);
 
 /* Live mappings: map() calls that returned non-NULL minus unmap() calls. */
-static inline size_t fg_live(const struct fakeguest *fg)
+static inline size_t fg_live(struct fakeguest *fg)
 {
-	return fg->nr_live;
+	size_t n;
+
+	pthread_mutex_lock(&fg->lock);
+	n = fg->nr_live;
+	pthread_mutex_unlock(&fg->lock);
+	return n;
 }
 
 /* True if no unmap was bogus and the live-mapping limit was never hit. */

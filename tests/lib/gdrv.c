@@ -17,7 +17,7 @@ static void gdrv_irq(struct vdev *vdev, void *opaque)
 {
 	struct gdrv *d = opaque;
 
-	d->nr_irqs++;
+	__atomic_fetch_add(&d->nr_irqs, 1, __ATOMIC_RELAXED);
 }
 
 void gdrv_init(struct gdrv *d, struct vdev *vdev, struct fakeguest *fg)

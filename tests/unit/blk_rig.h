@@ -41,7 +41,9 @@ struct brig_opts {
 	uint16_t queue_size;  /* device QueueNumMax; 0: the device's default */
 	unsigned int ring;    /* io_uring entries; 0: 256 */
 	const char *serial;
-	const char *path; /* use this store instead of a new file */
+	const char *path;    /* use this store instead of a new file */
+	unsigned int queues; /* conf->nr_queues; the driver sets all up */
+	bool threads;	     /* queues past the first on threads of their own */
 };
 
 struct brig {
@@ -51,6 +53,8 @@ struct brig {
 	int fd; /* the test's own descriptor of the store */
 	struct fakeguest *fg;
 	struct evl loop;
+	struct evl_thread thr[VBLK_MAX_QUEUES]; /* o.threads: queue i's loop */
+	struct evl *loops[VBLK_MAX_QUEUES];
 	struct vblk *blk;
 	struct vdev *vdev;
 	struct gdrv drv;
@@ -114,17 +118,25 @@ static inline int brig_up(struct brig *r)
 		.writethrough = r->o.writethrough,
 		.serial = r->o.serial,
 		.queue_size = r->o.queue_size,
+		.nr_queues = r->o.queues,
+		.loops = r->o.threads ? r->loops : NULL,
 		.domid = 7,
 		.name = "vblk-test",
 	};
+	unsigned int nq = r->o.queues ? r->o.queues : 1;
 	int rc;
 
+	for (unsigned int i = 1; r->o.threads && i < nq; i++) {
+		if (evl_thread_start(&r->thr[i], "blk-test-q", 256))
+			return br_fail(r, "evl_thread_start");
+		r->loops[i] = &r->thr[i].loop;
+	}
 	rc = vblk_create(&r->blk, &conf, &r->fg->gmem, &r->loop);
 	if (rc)
 		return br_fail(r, "vblk_create");
 	r->vdev = vblk_vdev(r->blk);
 	gdrv_init(&r->drv, r->vdev, r->fg);
-	if (gdrv_up(&r->drv, want & ~r->o.no_features, 1,
+	if (gdrv_up(&r->drv, want & ~r->o.no_features, nq,
 		    r->o.num ? r->o.num : 256))
 		return br_fail(r, r->drv.why ? r->drv.why : "gdrv_up");
 	r->up = true;
@@ -171,6 +183,11 @@ static inline int brig_fini(struct brig *r)
 
 	vblk_destroy(r->blk);
 	r->blk = NULL;
+	for (unsigned int i = 0; i < VBLK_MAX_QUEUES; i++) {
+		if (evl_thread_stop(&r->thr[i]))
+			rc = br_fail(r, "queue thread's loop failed");
+		r->loops[i] = NULL;
+	}
 	gdrv_fini(&r->drv);
 	if (r->fg && (fg_live(r->fg) || !fg_ok(r->fg)))
 		rc = br_fail(r, "guest mappings leaked or bogus unmaps");
@@ -253,9 +270,9 @@ static inline bool br_is_in(uint32_t type)
  * descriptors of at most @piece bytes (0: one), status. Not kicked.
  * Returns the head or -errno.
  */
-static inline int br_add(struct brig *r, unsigned int slot, uint32_t type,
-			 uint64_t sector, uint64_t data, uint32_t len,
-			 uint32_t piece, unsigned int flags)
+static inline int br_add_q(struct brig *r, unsigned int q, unsigned int slot,
+			   uint32_t type, uint64_t sector, uint64_t data,
+			   uint32_t len, uint32_t piece, unsigned int flags)
 {
 	struct gdrv_buf b[258];
 	unsigned int n = 0;
@@ -271,7 +288,14 @@ static inline int br_add(struct brig *r, unsigned int slot, uint32_t type,
 		off += l;
 	}
 	b[n++] = (struct gdrv_buf){ br_st(r, slot), 1, true };
-	return gdrv_add(&r->drv, BQ, b, n, flags);
+	return gdrv_add(&r->drv, q, b, n, flags);
+}
+
+static inline int br_add(struct brig *r, unsigned int slot, uint32_t type,
+			 uint64_t sector, uint64_t data, uint32_t len,
+			 uint32_t piece, unsigned int flags)
+{
+	return br_add_q(r, BQ, slot, type, sector, data, len, piece, flags);
 }
 
 /* Runs the loop until the device has no I/O in flight. */
@@ -439,12 +463,14 @@ static inline bool br_needs_reset(struct brig *r)
 static inline int brig_recover(struct brig *r)
 {
 	uint64_t want = r->o.features ? r->o.features : ~0ULL;
+	unsigned int nq = r->o.queues ? r->o.queues : 1;
 	int st;
 
 	gdrv_reset(&r->drv);
-	if (fg_live(r->fg) != r->baseline - 3)
+	/* Each queue's three rings were mapped. */
+	if (fg_live(r->fg) != r->baseline - 3 * nq)
 		return br_fail(r, "mappings left after reset");
-	if (gdrv_up(&r->drv, want & ~r->o.no_features, 1,
+	if (gdrv_up(&r->drv, want & ~r->o.no_features, nq,
 		    r->o.num ? r->o.num : 256))
 		return br_fail(r, r->drv.why ? r->drv.why : "gdrv_up");
 	r->baseline = fg_live(r->fg);
