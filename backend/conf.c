@@ -131,6 +131,11 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 		if (strcmp(val, "r") && strcmp(val, "w"))
 			return fail(err, errlen, "mode must be r or w");
 		c->readonly = !strcmp(val, "r");
+	} else if (c->type == XB_DEV_BLK && !strcmp(key, "queues")) {
+		if (xb_parse_u64(val, 1, XB_MAX_QUEUES, &v))
+			return fail(err, errlen, "queues must be 1 to %u",
+				    XB_MAX_QUEUES);
+		c->queues = v;
 	} else if (c->type == XB_DEV_BLK && !strcmp(key, "serial")) {
 		if (copy_str(c->serial, sizeof(c->serial), val))
 			return fail(err, errlen, "serial longer than 20 bytes");

@@ -152,6 +152,39 @@ static bool plain(const char *v)
 #define NIC_TARGET "xvb-net:"
 
 /*
+ * The request queues of a disk from xvbd.conf: "queues" in [guest NAME],
+ * then in [blk]; "auto" or absent leaves the choice to the worker (@out
+ * empty). Returns 0, or -EINVAL (logged) for a bad value.
+ */
+static int blk_queues(struct sup *s, uint32_t domid, struct sup_dev *d,
+		      char *out, size_t outlen)
+{
+	char name[64] = "", home[72], section[80];
+	const char *v;
+	uint64_t n;
+
+	snprintf(home, sizeof(home), "/local/domain/%u", domid);
+	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
+		snprintf(name, sizeof(name), "domain%u", domid);
+	snprintf(section, sizeof(section), "guest %s", name);
+	v = xb_config_get(&s->cfg, section, "queues");
+	if (!v)
+		v = xb_config_get(&s->cfg, "blk", "queues");
+	out[0] = '\0';
+	if (!v || !strcmp(v, "auto"))
+		return 0;
+	if (xb_parse_u64(v, 1, XB_MAX_QUEUES, &n)) {
+		log_err(&s->log,
+			"d%u %s: refused: xvbd.conf: queues '%s' is not auto "
+			"or 1 to %u",
+			domid, d->be, v, XB_MAX_QUEUES);
+		return -EINVAL;
+	}
+	snprintf(out, outlen, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+/*
  * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
  * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
  * target). Returns 0 or -EINVAL (logged).
@@ -206,6 +239,7 @@ bad:
 static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
 	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
+	char queues[8];
 	const char *nic;
 	uint64_t base, irq, grants = 0;
 	const char *why = NULL;
@@ -245,12 +279,15 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
 	if (!strcmp(dtype, "cdrom"))
 		strcpy(mode, "r");
+	if (blk_queues(s, domid, d, queues, sizeof(queues)))
+		return -EINVAL;
 	snprintf(d->msg, sizeof(d->msg),
-		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s,"
+		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s%s%s,"
 		 "path=%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
 		 mode, (int)grants, dev[0] && plain(dev) ? ",serial=" : "",
-		 dev[0] && plain(dev) ? dev : "", params);
+		 dev[0] && plain(dev) ? dev : "", queues[0] ? ",queues=" : "",
+		 queues, params);
 	return 0;
 }
 

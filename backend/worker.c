@@ -29,6 +29,11 @@
 
 struct xb_worker;
 
+/* Queue threads of a worker, shared by its devices' extra queues. */
+#define XB_MAX_IO_THREADS 8u
+/* "queues" left automatic: one per guest vCPU and host CPU, at most this. */
+#define XB_AUTO_QUEUES 4u
+
 struct xb_dev {
 	struct xb_worker *w;
 	struct xb_devconf conf;
@@ -66,6 +71,12 @@ struct xb_worker {
 	char ctl_buf[8192];
 	size_t ctl_len;
 	struct xb_dev devs[XB_MAX_WINDOWS]; /* slots; live ones serve */
+	/*
+	 * Queue 0 of every device runs on @loop, with the ioreq server; queue
+	 * i > 0 on qthr[(i - 1) % nr_io], started when a device first needs it.
+	 */
+	struct evl_thread qthr[XB_MAX_IO_THREADS];
+	unsigned int nr_io;
 	int exit_code;
 };
 
@@ -190,18 +201,60 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 	return 0;
 }
 
+/* Starts queue threads until there are @want (at most XB_MAX_IO_THREADS). */
+static void io_threads(struct xb_worker *w, unsigned int want)
+{
+	char name[16];
+	int rc;
+
+	if (want > XB_MAX_IO_THREADS)
+		want = XB_MAX_IO_THREADS;
+	while (w->nr_io < want) {
+		snprintf(name, sizeof(name), "xvbd-q%u", w->nr_io + 1);
+		rc = evl_thread_start(&w->qthr[w->nr_io], name, 256);
+		if (rc) {
+			log_warn(&w->log, "queue thread %u: %s", w->nr_io + 1,
+				 strerror(-rc));
+			return;
+		}
+		w->nr_io++;
+	}
+}
+
+/* "queues" not configured: one per vCPU the host can run at once. */
+static unsigned int auto_queues(const struct xb_worker *w)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = w->io.nr_vcpus;
+
+	if (cpus > 0 && (unsigned long)cpus < n)
+		n = cpus;
+	if (n > XB_AUTO_QUEUES)
+		n = XB_AUTO_QUEUES;
+	return n ? n : 1;
+}
+
 static int blk_open(struct xb_worker *w, struct xb_dev *d,
 		    const struct gmem *gm, const char *name)
 {
 	const struct xb_devconf *c = &d->conf;
+	struct evl *loops[XB_MAX_QUEUES] = { NULL };
 	struct vblk_conf bc = {
 		.path = c->path,
 		.readonly = c->readonly,
 		.serial = c->serial[0] ? c->serial : NULL,
+		.nr_queues = c->queues ? c->queues : auto_queues(w),
+		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,
 	};
 	int rc;
+
+	/* Queues past the first each get a thread, as far as there are. */
+	if (bc.nr_queues > 1)
+		io_threads(w, bc.nr_queues - 1);
+	for (unsigned int i = 1; w->nr_io && i < bc.nr_queues; i++)
+		loops[i] = &w->qthr[(i - 1) % w->nr_io].loop;
 
 	rc = vblk_create(&d->blk, &bc, gm, &w->loop);
 	if (rc) {
@@ -209,6 +262,10 @@ static int blk_open(struct xb_worker *w, struct xb_dev *d,
 		return rc;
 	}
 	d->vdev = vblk_vdev(d->blk);
+	if (bc.nr_queues > 1)
+		log_info(&d->log, "%u queues on %u thread(s)", bc.nr_queues,
+			 1 + (w->nr_io < bc.nr_queues - 1 ? w->nr_io :
+							    bc.nr_queues - 1));
 	return 0;
 }
 
@@ -597,9 +654,13 @@ static void worker_teardown(struct xb_worker *w)
 {
 	unsigned int i;
 
-	/* Devices first: they cancel and reap their I/O on the live loop. */
+	/* Devices first: they cancel and reap their I/O on the live loops. */
 	for (i = 0; i < XB_MAX_WINDOWS; i++)
 		dev_close(&w->devs[i]);
+	for (i = 0; i < w->nr_io; i++)
+		if (evl_thread_stop(&w->qthr[i]))
+			log_err(&w->log, "queue thread %u: its loop failed",
+				i + 1);
 	xb_ioreq_close(&w->io);
 	if (w->loop_ok) {
 		evl_watch_stop(&w->evtchn_w);

@@ -87,10 +87,31 @@ static void test_blk_spec(void)
 	T_ASSERT(c.readonly);
 	T_ASSERT(!strcmp(c.serial, "xvda"));
 	T_EQ(c.devid, 51712);
+	T_EQ(c.queues, 0); /* automatic unless given */
 	T_ASSERT(!strcmp(c.path, img));
 }
 
 /* path= takes the rest of the spec, commas included. */
+static void test_blk_queues(void)
+{
+	struct xb_devconf c;
+	char err[256], spec[256];
+
+	make_img();
+	snprintf(spec, sizeof(spec), "base=0x2000200,irq=34,queues=%u,path=%s",
+		 XB_MAX_QUEUES, img);
+	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
+	T_EQ(c.queues, XB_MAX_QUEUES);
+	snprintf(spec, sizeof(spec), "base=0x2000200,irq=34,queues=1,path=%s",
+		 img);
+	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
+	T_EQ(c.queues, 1);
+	/* Not a NIC's key. */
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=2", XB_DEV_NET, &c,
+			      err, sizeof(err)),
+	     -EINVAL);
+}
+
 static void test_blk_path_with_comma(void)
 {
 	struct xb_devconf c;
@@ -128,6 +149,10 @@ static void test_blk_spec_rejects(void)
 		"base=0x2000000,irq=33,path=/nonexistent/xvb%s",
 		"base=0x2000000,irq=33,path=/dev/null%.0s", /* char device */
 		"base=0x2000000,irq=33,path=/tmp%.0s",	    /* directory */
+		"base=0x2000000,irq=33,queues=0,path=%s",
+		"base=0x2000000,irq=33,queues=17,path=%s",
+		"base=0x2000000,irq=33,queues=-1,path=%s",
+		"base=0x2000000,irq=33,queues=2x,path=%s",
 	};
 	struct xb_devconf c;
 	char err[256], spec[256];
@@ -181,9 +206,13 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(test_u64_accepts),      T_CASE(test_u64_rejects),
-		T_CASE(test_blk_spec),	       T_CASE(test_blk_path_with_comma),
-		T_CASE(test_blk_spec_rejects), T_CASE(test_net_spec),
+		T_CASE(test_u64_accepts),
+		T_CASE(test_u64_rejects),
+		T_CASE(test_blk_spec),
+		T_CASE(test_blk_queues),
+		T_CASE(test_blk_path_with_comma),
+		T_CASE(test_blk_spec_rejects),
+		T_CASE(test_net_spec),
 	};
 	int rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
 
