@@ -64,31 +64,11 @@ static int blkdrv_segments(struct blkdrv *b, uint32_t max_len)
 	return 0;
 }
 
-int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
-	      unsigned int vcpu, uint64_t base, unsigned int spi,
-	      struct fakeguest *fg, unsigned int qd, uint32_t max_len)
+/* Request slots in guest RAM: @qd of them, at most what the ring holds. */
+static int blkdrv_slots(struct blkdrv *b, unsigned int qd, uint32_t max_len)
 {
+	struct fakeguest *fg = b->fg;
 	unsigned int i, chain;
-	int rc;
-
-	memset(b, 0, sizeof(*b));
-	b->sim = sim;
-	b->domid = domid;
-	b->vcpu = vcpu;
-	b->base = base;
-	b->spi = spi;
-	b->fg = fg;
-	simbus_init(&b->sb, sim, domid, vcpu, base);
-	gdrv_init_bus(&b->drv, &b->sb.bus, fg);
-	rc = gdrv_up(&b->drv, WANT, 1, QUEUE_SIZE);
-	if (rc)
-		return b->sb.err ? b->sb.err : rc;
-	b->features = b->drv.features;
-	b->indirect = b->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
-	b->capacity = cfg32(b, 0) | (uint64_t)cfg32(b, 4) << 32;
-	rc = blkdrv_segments(b, max_len);
-	if (rc)
-		return rc;
 
 	/* Direct chains take header, segments and status: fewer slots then. */
 	chain = b->indirect ? 1 : 2 + (max_len + b->seg_len - 1) / b->seg_len;
@@ -113,14 +93,124 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 		if (!r->hdr_gpa || !r->status_gpa || !r->data_gpa)
 			return -ENOMEM;
 	}
-	return b->sb.err;
+	return 0;
+}
+
+/* Queues the device offers: num_queues with MQ, else one. */
+static unsigned int blkdrv_dev_queues(struct blkdrv *b)
+{
+	uint16_t n;
+
+	if (!(gdrv_device_features(&b->drv) & (1ULL << VIRTIO_BLK_F_MQ)))
+		return 1;
+	n = (uint16_t)gdrv_read(&b->drv,
+				VIRTIO_MMIO_CONFIG +
+					offsetof(struct virtio_blk_config,
+						 num_queues),
+				2);
+	return n ? n : 1;
+}
+
+int blkdrv_up_mq(struct blkdrv *b, struct xsim *sim, uint32_t domid,
+		 unsigned int vcpu, uint64_t base, unsigned int spi,
+		 struct fakeguest *fg, unsigned int qd, uint32_t max_len,
+		 unsigned int nq)
+{
+	uint64_t want = WANT;
+	unsigned int offered;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->sim = sim;
+	b->domid = domid;
+	b->vcpu = vcpu;
+	b->base = base;
+	b->spi = spi;
+	b->fg = fg;
+	simbus_init(&b->sb, sim, domid, vcpu, base);
+	gdrv_init_bus(&b->drv, &b->sb.bus, fg);
+	offered = blkdrv_dev_queues(b);
+	if (nq > offered)
+		nq = offered;
+	if (nq > GDRV_MAX_VQS)
+		nq = GDRV_MAX_VQS;
+	if (nq > 1)
+		want |= 1ULL << VIRTIO_BLK_F_MQ;
+	else
+		nq = 1;
+	rc = gdrv_up(&b->drv, want, nq, QUEUE_SIZE);
+	if (rc)
+		return b->sb.err ? b->sb.err : rc;
+	b->nr_queues = nq;
+	if (nq > 1) {
+		b->irq = calloc(1, sizeof(*b->irq));
+		if (!b->irq)
+			return -ENOMEM;
+		pthread_mutex_init(&b->irq->lock, NULL);
+		pthread_cond_init(&b->irq->cond, NULL);
+	}
+	b->features = b->drv.features;
+	b->indirect = b->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	b->capacity = cfg32(b, 0) | (uint64_t)cfg32(b, 4) << 32;
+	rc = blkdrv_segments(b, max_len);
+	if (rc)
+		return rc;
+	rc = blkdrv_slots(b, qd, max_len);
+	return rc ? rc : b->sb.err;
+}
+
+int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
+	      unsigned int vcpu, uint64_t base, unsigned int spi,
+	      struct fakeguest *fg, unsigned int qd, uint32_t max_len)
+{
+	return blkdrv_up_mq(b, sim, domid, vcpu, base, spi, fg, qd, max_len, 1);
+}
+
+int blkdrv_attach(struct blkdrv *b, struct blkdrv *owner, unsigned int q,
+		  unsigned int vcpu, unsigned int qd)
+{
+	if (q == 0 || q >= owner->nr_queues)
+		return -EINVAL;
+	memset(b, 0, sizeof(*b));
+	b->sim = owner->sim;
+	b->domid = owner->domid;
+	b->vcpu = vcpu;
+	b->base = owner->base;
+	b->spi = owner->spi;
+	b->fg = owner->fg;
+	simbus_init(&b->sb, b->sim, b->domid, vcpu, b->base);
+	/* The ring state of queue q is this driver's alone from now on. */
+	b->drv = owner->drv;
+	b->drv.bus = &b->sb.bus;
+	b->drv.nr_notifies = b->drv.nr_irqs = 0;
+	b->q = q;
+	b->nr_queues = owner->nr_queues;
+	b->attached = true;
+	b->irq = owner->irq;
+	b->features = owner->features;
+	b->indirect = owner->indirect;
+	b->capacity = owner->capacity;
+	b->seg_len = owner->seg_len;
+	b->seg_max = owner->seg_max;
+	memcpy(b->serial, owner->serial, sizeof(b->serial));
+	return blkdrv_slots(b, qd, owner->max_len);
 }
 
 void blkdrv_down(struct blkdrv *b)
 {
-	if (!b->sb.err)
-		gdrv_reset(&b->drv);
-	gdrv_fini(&b->drv);
+	if (b->attached) {
+		memset(&b->drv, 0, sizeof(b->drv)); /* the owner's to free */
+	} else {
+		if (!b->sb.err)
+			gdrv_reset(&b->drv);
+		gdrv_fini(&b->drv);
+		if (b->irq) {
+			pthread_mutex_destroy(&b->irq->lock);
+			pthread_cond_destroy(&b->irq->cond);
+			free(b->irq);
+		}
+	}
+	b->irq = NULL;
 	free(b->slots);
 	free(b->slot_of);
 	free(b->free_slots);
@@ -174,7 +264,8 @@ struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
 		}
 	}
 	bufs[n++] = (struct gdrv_buf){ r->status_gpa, 1, true };
-	head = gdrv_add(&b->drv, 0, bufs, n, b->indirect ? GDRV_INDIRECT : 0);
+	head = gdrv_add(&b->drv, b->q, bufs, n,
+			b->indirect ? GDRV_INDIRECT : 0);
 	if (head < 0)
 		return NULL;
 	r->type = type;
@@ -191,7 +282,58 @@ struct blkreq *blkdrv_queue(struct blkdrv *b, uint32_t type, uint64_t sector,
 
 void blkdrv_kick(struct blkdrv *b)
 {
-	gdrv_kick(&b->drv, 0);
+	gdrv_kick(&b->drv, b->q);
+}
+
+/*
+ * Several queues, one line: the first thread to need it waits for the
+ * interrupt and acknowledges it, then wakes every other to look at its ring
+ * (a timed-out wait wakes them too). @gen is irq->gen from before the
+ * caller last looked at its ring: an interrupt handled since may have been
+ * for it. Returns 0, -ETIMEDOUT or -errno.
+ */
+static int blkdrv_irq_shared(struct blkdrv *b, int timeout_ms, uint64_t gen)
+{
+	struct blkirq *irq = b->irq;
+	struct timespec dl;
+	uint64_t t0;
+	int rc = 0;
+
+	pthread_mutex_lock(&irq->lock);
+	/* Handled since the caller looked at its ring: look again. */
+	if (irq->gen != gen) {
+		pthread_mutex_unlock(&irq->lock);
+		return 0;
+	}
+	if (irq->waiting) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		while (irq->gen == gen && !rc)
+			rc = pthread_cond_timedwait(&irq->cond, &irq->lock,
+						    &dl);
+		pthread_mutex_unlock(&irq->lock);
+		return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+	}
+	irq->waiting = true;
+	pthread_mutex_unlock(&irq->lock);
+	t0 = now_ns();
+	rc = xsim_irq_wait(b->sim, b->domid, b->spi, timeout_ms);
+	b->irq_wait_ns += now_ns() - t0;
+	if (!rc) {
+		b->nr_irqs++;
+		gdrv_ack_irq(&b->drv);
+	}
+	pthread_mutex_lock(&irq->lock);
+	irq->waiting = false;
+	__atomic_store_n(&irq->gen, irq->gen + 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&irq->cond);
+	pthread_mutex_unlock(&irq->lock);
+	return rc;
 }
 
 /* Latency of a data request (IN/OUT), from queueing to collection. */
@@ -218,13 +360,15 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 		void (*done)(struct blkdrv *b, struct blkreq *r, void *arg),
 		void *arg)
 {
-	uint64_t t0;
+	uint64_t t0, gen = 0;
 	uint16_t head;
 	uint32_t len;
 	int n = 0, rc;
 
 	for (;;) {
-		while ((rc = gdrv_get_used(&b->drv, 0, &head, &len)) == 1) {
+		if (b->irq)
+			gen = __atomic_load_n(&b->irq->gen, __ATOMIC_ACQUIRE);
+		while ((rc = gdrv_get_used(&b->drv, b->q, &head, &len)) == 1) {
 			struct blkreq *r = &b->slots[b->slot_of[head]];
 
 			fg_read(b->fg, r->status_gpa, &r->status, 1);
@@ -248,6 +392,14 @@ int blkdrv_reap(struct blkdrv *b, int timeout_ms,
 			return n;
 		if (b->sb.err)
 			return b->sb.err;
+		if (b->irq) {
+			rc = blkdrv_irq_shared(b, timeout_ms, gen);
+			if (rc == -ETIMEDOUT)
+				return 0;
+			if (rc)
+				return rc;
+			continue;
+		}
 		t0 = now_ns();
 		rc = xsim_irq_wait(b->sim, b->domid, b->spi, timeout_ms);
 		b->irq_wait_ns += now_ns() - t0;

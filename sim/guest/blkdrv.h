@@ -8,6 +8,7 @@
 #ifndef XVB_SIM_BLKDRV_H
 #define XVB_SIM_BLKDRV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,19 @@ struct blkreq {
 	uint64_t t_submit_ns;
 };
 
+/*
+ * The device's one interrupt line, shared by the threads driving its queues
+ * (as Linux's handler serves every queue of a virtio-mmio device): one
+ * thread waits for it and acknowledges it, then wakes the others to look at
+ * their rings.
+ */
+struct blkirq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t gen; /* interrupts (or timed-out waits) handled */
+	bool waiting; /* a thread is in xsim_irq_wait */
+};
+
 struct blkdrv {
 	struct xsim *sim;
 	uint32_t domid;
@@ -35,7 +49,11 @@ struct blkdrv {
 	unsigned int spi;
 	struct simbus sb; /* its registers, and their errors and costs */
 	struct gdrv drv;
-	struct fakeguest *fg; /* guest RAM, shared by the guest's devices */
+	unsigned int q;		/* the queue this driver fills */
+	unsigned int nr_queues; /* set up on the device (the owner's) */
+	bool attached;		/* blkdrv_attach(): the owner has the device */
+	struct blkirq *irq;	/* several queues: the shared line */
+	struct fakeguest *fg;	/* guest RAM, shared by the guest's devices */
 	uint64_t features;
 	uint64_t capacity; /* sectors */
 	char serial[21];
@@ -62,6 +80,23 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 	      unsigned int vcpu, uint64_t base, unsigned int spi,
 	      struct fakeguest *fg, unsigned int qd, uint32_t max_len);
 void blkdrv_down(struct blkdrv *b);
+
+/*
+ * blkdrv_up with up to @nq queues, where the device offers MQ: b->nr_queues
+ * tells how many were set up. This driver fills queue 0.
+ */
+int blkdrv_up_mq(struct blkdrv *b, struct xsim *sim, uint32_t domid,
+		 unsigned int vcpu, uint64_t base, unsigned int spi,
+		 struct fakeguest *fg, unsigned int qd, uint32_t max_len,
+		 unsigned int nq);
+
+/*
+ * A driver for queue @q of @owner's device, issuing its MMIO from @vcpu,
+ * with @qd slots; for a thread of its own. Set up before the threads run.
+ * blkdrv_down() on it frees its slots; the owner's resets the device.
+ */
+int blkdrv_attach(struct blkdrv *b, struct blkdrv *owner, unsigned int q,
+		  unsigned int vcpu, unsigned int qd);
 
 /*
  * Queues one request in a free slot (does not kick). @type VIRTIO_BLK_T_*,
