@@ -764,7 +764,7 @@ static int load_mq(struct disk *d, const struct load *l, pid_t worker,
 {
 	struct mq_load m[GDRV_MAX_VQS];
 	unsigned int nq = d->nr_queues, i;
-	uint64_t nlat = 0, *lat = NULL, kicks = 0;
+	uint64_t nlat = 0, *lat = NULL, kicks = 0, mmio = 0;
 	double guest = 0, trap = 0, wait = 0, n;
 	const struct load_snap *a, *z;
 	struct load_result q;
@@ -804,6 +804,7 @@ static int load_mq(struct disk *d, const struct load *l, pid_t worker,
 		if (q.secs > r->secs)
 			r->secs = q.secs;
 		kicks += (uint64_t)(q.kick * q.ios + 0.5);
+		mmio += m[i].lr.s1.mmio - m[i].lr.s0.mmio;
 		guest += q.guest_us * q.ios;
 		trap += q.trap_frac / nq;
 		wait += q.irq_wait_frac / nq;
@@ -828,6 +829,7 @@ static int load_mq(struct disk *d, const struct load *l, pid_t worker,
 	z = &m[0].lr.s1;
 	r->irq = (z->irqs - a->irqs) / n;
 	r->kick = kicks / n;
+	r->ioreq = mmio / n;
 	r->xvbd_us = z->xvbd_cpu < 0 || a->xvbd_cpu < 0 ?
 			     -1 :
 			     (z->xvbd_cpu - a->xvbd_cpu) * 1e6 / n;
