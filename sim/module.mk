@@ -93,7 +93,7 @@ EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib
 XVB_SIM := $(SIM_O)/xvb-sim
 $(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/script.o $(O)/sim/guest/netdrv.o \
-		$(O)/sim/guest/simbus.o $(SIM_A) \
+		$(O)/sim/guest/simbus.o $(O)/sim/guest/netstack.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread

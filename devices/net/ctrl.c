@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The control queue: RX mode (promiscuous, all-multicast), the MAC filter
- * tables and the MAC address. The TAP already hands the guest every frame,
- * so filters are checked and acknowledged, not applied.
+ * tables and the MAC address, and the receive filter they make (applied in
+ * rx.c to every frame read from the TAP).
  */
 #define LOG_MOD "vnet"
 
@@ -39,34 +39,90 @@ static uint8_t ctrl_rx_mode(struct vnet_ctrl *ctrl, uint8_t cmd,
 		return VIRTIO_NET_ERR;
 	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN, &on, 1);
 	if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
-		net->promisc = on;
+		net->filter.promisc = on;
 	else
-		net->allmulti = on;
+		net->filter.allmulti = on;
 	return VIRTIO_NET_OK;
+}
+
+void vnet_filter_reset(struct vnet_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->promisc = true;
+}
+
+static bool filter_has(const struct vnet_filter *f, unsigned int from,
+		       unsigned int n, const uint8_t dst[6])
+{
+	for (unsigned int i = from; i < from + n; i++)
+		if (!memcmp(f->mac[i], dst, 6))
+			return true;
+	return false;
+}
+
+bool vnet_filter_pass(const struct vnet *net, const uint8_t dst[6])
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const struct vnet_filter *f = &net->filter;
+
+	if (f->promisc || !memcmp(dst, bcast, 6))
+		return true;
+	if (dst[0] & 1)
+		return f->allmulti || f->multi_all ||
+		       filter_has(f, f->nr_uni, f->nr_multi, dst);
+	return f->uni_all || !memcmp(dst, net->mac, 6) ||
+	       filter_has(f, 0, f->nr_uni, dst);
+}
+
+/*
+ * Copies one table's @n addresses at @off into @f from slot @at; a table
+ * longer than what is left sets @all instead (that class passes).
+ */
+static void ctrl_table_copy(struct vnet_filter *f, const struct vq_chain *c,
+			    uint64_t off, uint32_t n, unsigned int at,
+			    unsigned int *nr, bool *all)
+{
+	*nr = 0;
+	*all = n > VNET_MAC_TABLE - at;
+	if (*all)
+		return;
+	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN + off, f->mac[at], 6 * n);
+	*nr = n;
 }
 
 /*
  * MAC_TABLE_SET: a unicast then a multicast table, each a le32 count and
  * that many addresses, filling the data exactly (virtio 1.2, 5.1.6.5.2).
+ * Each count is read once; the filter changes only if both tables are good.
  */
-static uint8_t ctrl_mac_table(const struct vq_chain *c, uint32_t dlen)
+static uint8_t ctrl_mac_table(struct vnet *net, const struct vq_chain *c,
+			      uint32_t dlen)
 {
-	uint64_t off = 0;
-	uint32_t n;
+	struct vnet_filter f = net->filter;
+	uint64_t off = 0, at[2];
+	uint32_t n[2];
 	int t;
 
 	for (t = 0; t < 2; t++) {
 		/* Rejects a count or addresses past the data. */
-		if (off + sizeof(n) > dlen)
+		if (off + sizeof(n[t]) > dlen)
 			return VIRTIO_NET_ERR;
-		iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN + off, &n,
-			   sizeof(n));
-		off += sizeof(n) + 6ULL * le32toh(n);
+		iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN + off, &n[t],
+			   sizeof(n[t]));
+		n[t] = le32toh(n[t]);
+		at[t] = off + sizeof(n[t]);
+		off = at[t] + 6ULL * n[t];
 		if (off > dlen)
 			return VIRTIO_NET_ERR;
 	}
 	/* Rejects trailing bytes. */
-	return off == dlen ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+	if (off != dlen)
+		return VIRTIO_NET_ERR;
+	ctrl_table_copy(&f, c, at[0], n[0], 0, &f.nr_uni, &f.uni_all);
+	ctrl_table_copy(&f, c, at[1], n[1], f.nr_uni, &f.nr_multi,
+			&f.multi_all);
+	net->filter = f;
+	return VIRTIO_NET_OK;
 }
 
 static uint8_t ctrl_mac(struct vnet_ctrl *ctrl, uint8_t cmd,
@@ -78,7 +134,7 @@ static uint8_t ctrl_mac(struct vnet_ctrl *ctrl, uint8_t cmd,
 	if (cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET) {
 		if (!vdev_has(&net->vdev, VIRTIO_NET_F_CTRL_RX))
 			return VIRTIO_NET_ERR;
-		return ctrl_mac_table(c, dlen);
+		return ctrl_mac_table(net, c, dlen);
 	}
 	if (cmd != VIRTIO_NET_CTRL_MAC_ADDR_SET ||
 	    !vdev_has(&net->vdev, VIRTIO_NET_F_CTRL_MAC_ADDR) ||

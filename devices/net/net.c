@@ -181,7 +181,7 @@ static void vnet_reset(struct vdev *vdev)
 	if (net->offloads && !net->tap_lost && !vnet_tap_offload(&net->tap, 0))
 		net->offloads = 0;
 	memcpy(net->mac, net->mac_default, sizeof(net->mac));
-	net->promisc = net->allmulti = false;
+	vnet_filter_reset(&net->filter);
 	net->resetting = false;
 }
 
@@ -302,6 +302,7 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 	memcpy(net->mac, conf->mac, sizeof(net->mac));
 	net->mtu = vnet_mtu(&net->tap);
 	net->link_up = true;
+	vnet_filter_reset(&net->filter);
 
 	rc = vdev_init(&net->vdev, &vnet_ops, gm, VNET_NR_VQS, qsize,
 		       VNET_CFG_SIZE, vnet_features(conf));
@@ -346,10 +347,34 @@ void vnet_get_stats(const struct vnet *net, struct vnet_stats *st)
 	*st = net->stats;
 }
 
+/* One line of counters when the device goes, for logs and tests. */
+static void vnet_log_stats(const struct vnet *net)
+{
+	const struct vnet_stats *s = &net->stats;
+
+	log_info(&net->vdev.log,
+		 "%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), "
+		 "RX %llu frames %llu bytes (%llu dropped, %llu filtered, "
+		 "%llu errors), %llu control commands (%llu refused)%s",
+		 net->tap.ifname, (unsigned long long)s->tx_packets,
+		 (unsigned long long)s->tx_bytes,
+		 (unsigned long long)s->tx_dropped,
+		 (unsigned long long)s->tx_errors,
+		 (unsigned long long)s->rx_packets,
+		 (unsigned long long)s->rx_bytes,
+		 (unsigned long long)s->rx_dropped,
+		 (unsigned long long)s->rx_filtered,
+		 (unsigned long long)s->rx_errors,
+		 (unsigned long long)s->ctrl_cmds,
+		 (unsigned long long)s->ctrl_errs,
+		 net->tap_lost ? ", TAP lost" : "");
+}
+
 void vnet_destroy(struct vnet *net)
 {
 	if (!net)
 		return;
+	vnet_log_stats(net);
 	/* Resets the device: reads, writes and polls cancelled and reaped. */
 	vdev_destroy(&net->vdev);
 	if (net->rx.nr_ops || net->tx.nr_ops || net->ctrl.tick.busy) {

@@ -221,6 +221,7 @@ static void rx_read(struct vnet_rx *rx)
 		return;
 	}
 	io_uring_prep_readv(sqe, rx->net->tap.fd, rx->iov, n, 0);
+	rx->read_iov = n;
 	evl_set_op(rx->loop, sqe, &rx->read_op, rx_read_done);
 	rx->reading = true;
 	rx->cancelled = false;
@@ -313,6 +314,22 @@ static bool rx_hdr_ok(struct vnet_rx *rx, uint32_t frame)
 }
 
 /*
+ * The destination of the frame that landed, read once from the guest's
+ * buffer (the guest may change it; only its own filtering is at stake).
+ */
+static bool rx_filter(struct vnet_rx *rx)
+{
+	uint8_t dst[6];
+
+	if (rx->net->filter.promisc)
+		return true;
+	/* The frame's iovecs follow the header's (it may span chains). */
+	if (iov_to_buf(rx->iov + 1, rx->read_iov - 1, 0, dst, 6) != 6)
+		return false;
+	return vnet_filter_pass(rx->net, dst);
+}
+
+/*
  * A frame of @len bytes (header included) landed: complete the chains it
  * filled, oldest first, with num_buffers in the first one's header.
  */
@@ -327,6 +344,11 @@ static void rx_deliver(struct vnet_rx *rx, uint32_t len)
 	if (len > rx->room || len < VNET_HDR_LEN + VNET_ETH_HLEN ||
 	    !rx_hdr_ok(rx, len - VNET_HDR_LEN)) {
 		net->stats.rx_dropped++;
+		return;
+	}
+	/* Frames the guest did not ask for: its buffers stay for the next. */
+	if (!rx_filter(rx)) {
+		net->stats.rx_filtered++;
 		return;
 	}
 	/* len <= room: the chains that fit hold it, none of them empty. */

@@ -32,6 +32,9 @@
 #define VNET_CTRLQ 2u
 #define VNET_NR_VQS 3u
 
+/* MAC filter entries, unicast and multicast together (as QEMU's). */
+#define VNET_MAC_TABLE 64u
+
 #define VNET_QUEUE_MAX 1024u /* largest conf->queue_size accepted */
 #define VNET_DEFAULT_QUEUE 256u
 #define VNET_TX_BUDGET 256u   /* chains popped per run before yielding */
@@ -87,6 +90,7 @@ struct vnet_rx {
 					 guest */
 	uint8_t spill;		      /* a frame reaching it did not fit */
 	struct iovec iov[VNET_RX_MAX_IOV];
+	unsigned int read_iov; /* iov entries of the read in flight */
 
 	struct evl_op read_op, poll_op;
 	struct vnet_defer tick; /* budget spent: fill again from the loop */
@@ -143,6 +147,19 @@ struct vnet_tx {
 	bool stopping;
 };
 
+/*
+ * What the guest asked to receive (VIRTIO_NET_CTRL_RX, MAC_TABLE_SET):
+ * frames to other destinations are dropped before they reach its buffers.
+ * Until a driver says otherwise everything passes (promiscuous), as a
+ * driver without CTRL_RX expects.
+ */
+struct vnet_filter {
+	bool promisc, allmulti;
+	bool uni_all, multi_all; /* a table too long for ours: pass the class */
+	unsigned int nr_uni, nr_multi;
+	uint8_t mac[VNET_MAC_TABLE][6]; /* unicast entries, then multicast */
+};
+
 /* Control queue: commands are handled at once, nothing goes to the loop. */
 struct vnet_ctrl {
 	struct vnet *net;
@@ -161,8 +178,7 @@ struct vnet {
 	uint16_t mtu;	/* config space */
 	bool link_up;	/* VIRTIO_NET_S_LINK_UP */
 	bool tap_lost;	/* the TAP went away: the link stays down */
-	bool promisc;	/* VIRTIO_NET_CTRL_RX state, acknowledged only */
-	bool allmulti;
+	struct vnet_filter filter;
 	bool resetting;	       /* inside ops->reset */
 	unsigned int offloads; /* TUN_F_* in force */
 	struct vnet_stats stats;
@@ -225,6 +241,10 @@ void vnet_tx_link_down(struct vnet_tx *tx);
 int vnet_tx_stop(struct vnet_tx *tx); /* as vnet_rx_stop */
 
 /* ctrl.c */
+/* Forgets the driver's filter: everything passes again. */
+void vnet_filter_reset(struct vnet_filter *f);
+/* True if a frame to @dst passes the filter. */
+bool vnet_filter_pass(const struct vnet *net, const uint8_t dst[6]);
 void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq);
 void vnet_ctrl_run(struct vnet_ctrl *ctrl);
 int vnet_ctrl_stop(struct vnet_ctrl *ctrl); /* as vnet_rx_stop */

@@ -43,6 +43,8 @@ struct vnet_stats {
 	uint64_t rx_errors;   /* reads that failed */
 	uint64_t rx_bad_bufs; /* receive chains returned unused (tiny, readable)
 			       */
+	uint64_t rx_filtered; /* frames the guest's RX mode and MAC filter
+				 refused */
 	uint64_t ctrl_cmds, ctrl_errs;
 };
 

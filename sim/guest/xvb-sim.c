@@ -35,6 +35,7 @@
 
 #include "blkdrv.h"
 #include "netdrv.h"
+#include "netstack.h"
 #include "script.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"
@@ -58,7 +59,6 @@ struct opts {
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
-	unsigned int queues; /* xvda's queues driven, one thread each */
 	unsigned int size_mib, ram_mib;
 	uint64_t disk_bytes; /* each disk: size_mib, or the --image's size */
 	unsigned int verify_blocks;
@@ -68,12 +68,14 @@ struct opts {
 	bool load_mode;	   /* --load: measure one workload, skip verifying */
 	struct load load;  /* its parameters */
 	const char *image; /* serve this file (one disk) instead of a new one */
+	/* --netns: the NIC drives a guest network stack (netstack.c). */
+	struct nstack_conf ns;
+	/* xvbd's namespace, and the bridge for its TAP */
+	const char *xvbd_netns, *bridge;
 };
 
 struct disk {
-	struct blkdrv drv;		   /* queue 0 */
-	struct blkdrv *qdrv[GDRV_MAX_VQS]; /* queue q > 0, attached */
-	unsigned int nr_queues;
+	struct blkdrv drv;
 	char image[PATH_MAX];
 	uint64_t base;
 	unsigned int irq, vcpu;
@@ -159,6 +161,12 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 		return pid;
 	setenv("LD_LIBRARY_PATH", o->libdir, 1);
 	setenv("XVB_SIM_SOCKET", sock, 1);
+	/* Its TAP is created where it runs: a peer namespace, for --netns. */
+	if (o->xvbd_netns && nstack_enter(o->xvbd_netns)) {
+		fprintf(stderr, "xvb-sim: namespace %s: %s\n", o->xvbd_netns,
+			strerror(errno));
+		_exit(127);
+	}
 	if (o->quiet) {
 		/* Keep xvbd's log out of the test output, but not lost. */
 		if (!freopen("/dev/null", "w", stdout))
@@ -379,154 +387,6 @@ static void *verify_disk(void *arg)
 	return NULL;
 }
 
-/* ---- several queues ------------------------------------------------------ */
-
-/*
- * xvda with --queues N: drivers for queues 1.. of the device blkdrv_up_mq
- * set up, issuing from the next vCPUs. Returns 0 or -errno (checked).
- */
-static int mq_attach(struct disk *d, const struct opts *o)
-{
-	unsigned int q;
-	int rc = 0;
-
-	d->nr_queues = d->drv.nr_queues;
-	if (o->queues > 1)
-		check(d->nr_queues == o->queues,
-		      "%s: %u queues negotiated (VIRTIO_BLK_F_MQ), %u asked",
-		      d->vdev, d->nr_queues, o->queues);
-	for (q = 1; q < d->nr_queues && !rc; q++) {
-		d->qdrv[q] = calloc(1, sizeof(*d->qdrv[q]));
-		rc = d->qdrv[q] ?
-			     blkdrv_attach(d->qdrv[q], &d->drv, q,
-					   (d->vcpu + q) % o->vcpus, o->qd) :
-			     -ENOMEM;
-	}
-	if (rc)
-		check(false, "%s: queue %u: %s", d->vdev, q - 1, strerror(-rc));
-	return rc;
-}
-
-static void mq_detach(struct disk *d)
-{
-	for (unsigned int q = 1; q < GDRV_MAX_VQS; q++) {
-		if (d->qdrv[q])
-			blkdrv_down(d->qdrv[q]);
-		free(d->qdrv[q]);
-		d->qdrv[q] = NULL;
-	}
-}
-
-#define MQ_BLOCKS 256u /* per queue */
-
-/* One queue's thread: writes its blocks, then reads back its neighbour's. */
-struct mq_ver {
-	pthread_t tid;
-	struct disk *d;
-	struct blkdrv *b;
-	unsigned int q;
-	pthread_barrier_t *bar;
-	uint64_t first; /* the region's first block */
-	unsigned int bad;
-	int rc;
-};
-
-static uint32_t mq_seed(uint64_t blk)
-{
-	return 0x5a000000u ^ (uint32_t)(blk * 2654435761u);
-}
-
-static void mq_done(struct blkdrv *b, struct blkreq *r, void *arg)
-{
-	struct mq_ver *v = arg;
-
-	if (r->status != VIRTIO_BLK_S_OK ||
-	    (r->type == VIRTIO_BLK_T_IN && !blkdrv_data_is(b, r, r->seed)))
-		v->bad++;
-}
-
-/* Keeps the queue full with @type on blocks first + k * nq + q. */
-static int mq_pass(struct mq_ver *v, uint32_t type, unsigned int q)
-{
-	unsigned int nq = v->d->nr_queues, issued = 0;
-	struct blkdrv *b = v->b;
-	uint64_t blk;
-	int rc;
-
-	while (issued < MQ_BLOCKS || b->inflight) {
-		while (issued < MQ_BLOCKS) {
-			blk = v->first + (uint64_t)issued * nq + q;
-			if (!blkdrv_queue(b, type, blk * (BLOCK / 512), BLOCK,
-					  mq_seed(blk)))
-				break;
-			issued++;
-		}
-		blkdrv_kick(b);
-		rc = blkdrv_reap(b, 5000, mq_done, v);
-		if (rc <= 0)
-			return rc ? rc : -ETIMEDOUT;
-	}
-	return 0;
-}
-
-static void *mq_verify_main(void *arg)
-{
-	struct mq_ver *v = arg;
-	unsigned int nq = v->d->nr_queues;
-
-	v->rc = mq_pass(v, VIRTIO_BLK_T_OUT, v->q);
-	pthread_barrier_wait(v->bar);
-	if (!v->rc)
-		v->rc = mq_pass(v, VIRTIO_BLK_T_IN, (v->q + 1) % nq);
-	return NULL;
-}
-
-/*
- * Every queue busy at once from its own vCPU: each writes its own blocks,
- * then reads back those another queue wrote.
- */
-static void mq_verify(struct disk *d)
-{
-	struct mq_ver v[GDRV_MAX_VQS];
-	pthread_barrier_t bar;
-	unsigned int nq = d->nr_queues, q, bad = 0;
-	uint64_t reqs = 0, irqs = 0;
-	int rc = 0;
-
-	pthread_barrier_init(&bar, NULL, nq);
-	for (q = 0; q < nq; q++) {
-		v[q] = (struct mq_ver){
-			.d = d,
-			.b = q ? d->qdrv[q] : &d->drv,
-			.q = q,
-			.bar = &bar,
-			.first = d->drv.capacity / 8 / 2,
-		};
-		pthread_create(&v[q].tid, NULL, mq_verify_main, &v[q]);
-	}
-	for (q = 0; q < nq; q++) {
-		pthread_join(v[q].tid, NULL);
-		if (v[q].rc && !rc)
-			rc = v[q].rc;
-		bad += v[q].bad;
-		reqs += v[q].b->nr_reqs;
-		irqs += v[q].b->nr_irqs;
-	}
-	pthread_barrier_destroy(&bar);
-	check(!rc && !bad && reqs >= 2 * MQ_BLOCKS * nq,
-	      "%s: %u queues at once, %u blocks each written and read back "
-	      "through another queue: %s (%" PRIu64 " requests, %" PRIu64
-	      " interrupts)",
-	      d->vdev, nq, MQ_BLOCKS,
-	      rc  ? strerror(-rc) :
-	      bad ? "MISMATCH" :
-		    "verified",
-	      reqs, irqs);
-	for (q = 1; q < nq; q++)
-		check(!v[q].b->drv.errors, "%s: queue %u's used ring sane",
-		      d->vdev, q);
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -558,7 +418,6 @@ struct load_snap {
 
 struct load_run {
 	struct disk *d;
-	struct blkdrv *b; /* the queue this run fills */
 	const struct load *l;
 	pid_t worker;	  /* xvbd's worker process for this guest */
 	uint64_t seed;	  /* random offsets */
@@ -594,7 +453,7 @@ static void load_done(struct blkdrv *b, struct blkreq *r, void *arg)
 
 static void load_snap(struct load_run *lr, struct load_snap *s)
 {
-	struct blkdrv *b = lr->b;
+	struct blkdrv *b = &lr->d->drv;
 
 	s->t = now_s();
 	s->guest_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
@@ -617,7 +476,7 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 static bool load_fill(struct load_run *lr)
 {
 	const struct load *l = lr->l;
-	struct blkdrv *b = lr->b;
+	struct blkdrv *b = &lr->d->drv;
 	uint32_t type = l->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
 	uint64_t blk;
 
@@ -642,7 +501,7 @@ static bool load_fill(struct load_run *lr)
 /* Reaps one batch of completions. 0, or -errno (-ETIMEDOUT after 5 s). */
 static int load_reap(struct load_run *lr)
 {
-	int rc = blkdrv_reap(lr->b, 5000, load_done, lr);
+	int rc = blkdrv_reap(&lr->d->drv, 5000, load_done, lr);
 
 	return rc > 0 ? 0 : rc ? rc : -ETIMEDOUT;
 }
@@ -652,17 +511,15 @@ static int load_reap(struct load_run *lr)
  * threads), then the measured window of l->seconds with l->qd requests kept
  * in flight, then a drain. Fills @lr. Returns 0 or -errno.
  */
-static int load_measure_on(struct disk *d, struct blkdrv *b,
-			   const struct load *l, pid_t worker,
-			   struct load_run *lr)
+static int load_measure(struct disk *d, const struct load *l, pid_t worker,
+			struct load_run *lr)
 {
+	struct blkdrv *b = &d->drv;
 	bool measuring = false, fill = b->no_fill;
 	double start, end, t;
 	int rc = 0;
 
-	*lr = (struct load_run){
-		.d = d, .b = b, .l = l, .worker = worker, .seed = 42 + b->q
-	};
+	*lr = (struct load_run){ .d = d, .l = l, .worker = worker, .seed = 42 };
 	lr->nblocks = b->capacity * 512 / l->bs;
 	if (!lr->nblocks || !l->qd || l->qd > b->qd)
 		return -EINVAL;
@@ -695,31 +552,6 @@ static int load_measure_on(struct disk *d, struct blkdrv *b,
 	return rc;
 }
 
-static int load_measure(struct disk *d, const struct load *l, pid_t worker,
-			struct load_run *lr)
-{
-	return load_measure_on(d, &d->drv, l, worker, lr);
-}
-
-/* One queue's share of a multiqueue run, on a thread (a vCPU) of its own. */
-struct mq_load {
-	pthread_t tid;
-	struct disk *d;
-	struct blkdrv *b;
-	struct load l; /* qd: this queue's share */
-	pid_t worker;
-	struct load_run lr;
-	int rc;
-};
-
-static void *mq_load_main(void *arg)
-{
-	struct mq_load *m = arg;
-
-	m->rc = load_measure_on(m->d, m->b, &m->l, m->worker, &m->lr);
-	return NULL;
-}
-
 static void load_result(struct load_run *lr, struct load_result *r)
 {
 	const struct load_snap *a = &lr->s0, *z = &lr->s1;
@@ -732,7 +564,7 @@ static void load_result(struct load_run *lr, struct load_result *r)
 	n = r->ios ? (double)r->ios : 1;
 	r->iops = r->ios / r->secs;
 	r->mib_s = (z->bytes - a->bytes) / r->secs / (1 << 20);
-	percentile(lr->b, z->lat_n, &r->p50_us, &r->p99_us);
+	percentile(&lr->d->drv, z->lat_n, &r->p50_us, &r->p99_us);
 	r->mean_us = z->lat_n ? (z->lat_sum_ns - a->lat_sum_ns) / 1e3 /
 					(double)z->lat_n :
 				0;
@@ -754,100 +586,12 @@ static void load_result(struct load_run *lr, struct load_result *r)
 		1e6 / n;
 }
 
-/*
- * A load over every queue of @d at once, l->qd requests shared among them,
- * each queue filled by its own thread from its own vCPU; one result for
- * the whole device. Returns 0 or -errno.
- */
-static int load_mq(struct disk *d, const struct load *l, pid_t worker,
-		   struct load_result *r)
-{
-	struct mq_load m[GDRV_MAX_VQS];
-	unsigned int nq = d->nr_queues, i;
-	uint64_t nlat = 0, *lat = NULL, kicks = 0, mmio = 0;
-	double guest = 0, trap = 0, wait = 0, n;
-	const struct load_snap *a, *z;
-	struct load_result q;
-	int rc = 0;
-
-	memset(m, 0, sizeof(m));
-	for (i = 0; i < nq; i++) {
-		m[i].d = d;
-		m[i].b = i ? d->qdrv[i] : &d->drv;
-		m[i].l = *l;
-		m[i].l.qd = l->qd / nq + (i < l->qd % nq);
-		if (!m[i].l.qd)
-			m[i].l.qd = 1;
-		m[i].worker = worker;
-		if (pthread_create(&m[i].tid, NULL, mq_load_main, &m[i]))
-			m[i].rc = -EAGAIN;
-	}
-	for (i = 0; i < nq; i++) {
-		if (m[i].rc != -EAGAIN)
-			pthread_join(m[i].tid, NULL);
-		if (m[i].rc && !rc)
-			rc = m[i].rc;
-	}
-	if (rc)
-		return rc;
-	memset(r, 0, sizeof(*r));
-	for (i = 0; i < nq; i++) {
-		struct blkdrv *b = m[i].b;
-		uint64_t k = m[i].lr.s1.lat_n, *p;
-
-		load_result(&m[i].lr, &q);
-		r->ios += q.ios;
-		r->flushes += q.flushes;
-		r->errors += q.errors;
-		r->iops += q.iops;
-		r->mib_s += q.mib_s;
-		if (q.secs > r->secs)
-			r->secs = q.secs;
-		kicks += (uint64_t)(q.kick * q.ios + 0.5);
-		mmio += m[i].lr.s1.mmio - m[i].lr.s0.mmio;
-		guest += q.guest_us * q.ios;
-		trap += q.trap_frac / nq;
-		wait += q.irq_wait_frac / nq;
-		p = realloc(lat, (nlat + k) * sizeof(*lat));
-		if (!p) {
-			free(lat);
-			return -ENOMEM;
-		}
-		lat = p;
-		memcpy(lat + nlat, b->lat_ns, k * sizeof(*lat));
-		nlat += k;
-	}
-	n = r->ios ? (double)r->ios : 1;
-	if (nlat) {
-		qsort(lat, nlat, sizeof(*lat), cmp_u64);
-		r->p50_us = lat[nlat / 2] / 1000.0;
-		r->p99_us = lat[nlat * 99 / 100] / 1000.0;
-	}
-	free(lat);
-	/* The line, the worker and the process are the device's: one view. */
-	a = &m[0].lr.s0;
-	z = &m[0].lr.s1;
-	r->irq = (z->irqs - a->irqs) / n;
-	r->kick = kicks / n;
-	r->ioreq = mmio / n;
-	r->xvbd_us = z->xvbd_cpu < 0 || a->xvbd_cpu < 0 ?
-			     -1 :
-			     (z->xvbd_cpu - a->xvbd_cpu) * 1e6 / n;
-	r->xvbd_util = r->xvbd_us < 0 ? -1 :
-					(z->xvbd_cpu - a->xvbd_cpu) / r->secs;
-	r->guest_us = guest / n;
-	r->sim_us = (z->proc_cpu - a->proc_cpu) * 1e6 / n - r->guest_us;
-	r->trap_frac = trap;
-	r->irq_wait_frac = wait;
-	return 0;
-}
-
 /* One JSON line: the workload, what it measured, and who used the CPU. */
 static void load_print_json(const struct load *l, const struct load_result *r,
-			    pid_t worker, unsigned int queues)
+			    pid_t worker)
 {
 	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,"
-	       "\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,"
+	       "\"queues\":1,\"ramp_s\":%.3f,\"seconds\":%.3f,"
 	       "\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",\"errors\":%" PRIu64
 	       ",\"iops\":%.1f,\"mib_s\":%.2f,"
 	       "\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,"
@@ -857,11 +601,11 @@ static void load_print_json(const struct load *l, const struct load_result *r,
 	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
 	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
 	       "\"worker_pid\":%d}\n",
-	       l->rw, l->bs, l->qd, l->flush_every, queues, l->ramp, r->secs,
-	       r->ios, r->flushes, r->errors, r->iops, r->mib_s, r->p50_us,
-	       r->p99_us, r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us,
-	       r->xvbd_util, r->guest_us, r->sim_us, r->mmio_rtt_us,
-	       r->trap_frac, r->irq_wait_frac, (int)worker);
+	       l->rw, l->bs, l->qd, l->flush_every, l->ramp, r->secs, r->ios,
+	       r->flushes, r->errors, r->iops, r->mib_s, r->p50_us, r->p99_us,
+	       r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us, r->xvbd_util,
+	       r->guest_us, r->sim_us, r->mmio_rtt_us, r->trap_frac,
+	       r->irq_wait_frac, (int)worker);
 }
 
 /*
@@ -1149,11 +893,8 @@ static int run(struct opts *o, const char *dir)
 	    sock);
 	/* NICs: no bridge here; the guest's TAP is reached directly. */
 	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
-	snprintf(path, sizeof(path), "[net]\nbridge = none\n");
-	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
-	if (o->queues > 1)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "[blk]\nqueues = %u\n", o->queues);
+	snprintf(path, sizeof(path), "[net]\nbridge = %s\n",
+		 o->bridge ? o->bridge : "none");
 	rc = write_file(conf, path);
 	if (rc) {
 		fprintf(stderr, "xvb-sim: %s: %s\n", conf, strerror(-rc));
@@ -1226,8 +967,8 @@ static int run(struct opts *o, const char *dir)
 		d->irq = xd[i].irq;
 		d->vcpu = i % o->vcpus;
 		d->vdev = vdevs[i];
-		rc = blkdrv_up_mq(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
-				  fg, o->qd, 128 << 10, i ? 1 : o->queues);
+		rc = blkdrv_up(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
+			       fg, o->qd, 128 << 10);
 		check(!rc,
 		      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: "
 		      "%" PRIu64 " sectors, features 0x%" PRIx64 "%s%s",
@@ -1239,35 +980,35 @@ static int run(struct opts *o, const char *dir)
 			goto out_destroy;
 		check(d->drv.capacity == o->disk_bytes / 512,
 		      "%s: capacity matches the image", vdevs[i]);
-		rc = mq_attach(d, o);
-		if (rc)
-			goto out_destroy;
 		d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
 	}
 	/* The guest's worker: its CPU time is the backend's cost. */
 	worker = find_worker(xvbd);
+	if (o->ns.netns && fg) {
+		snprintf(path, sizeof(path), "vxb%u.%u", DOMID, nic.devid);
+		o->ns.tap = path;
+		o->ns.worker = worker;
+		o->ns.workdir = dir;
+		o->ns.check = check;
+		rc = nstack_run(&o->ns, sim, DOMID, nic.base, nic.irq, fg);
+		goto out_destroy;
+	}
 	if (o->load_mode) {
 		struct load_result r = { 0 };
 		struct load_run lr;
 		double rtt = mmio_rtt_us(&disks[0], 200);
 
-		if (disks[0].nr_queues > 1) {
-			rc = load_mq(&disks[0], &o->load, worker, &r);
-		} else {
-			rc = load_measure(&disks[0], &o->load, worker, &lr);
-			if (!rc)
-				load_result(&lr, &r);
-		}
+		rc = load_measure(&disks[0], &o->load, worker, &lr);
+		if (!rc)
+			load_result(&lr, &r);
 		check(!rc && !r.errors && worker > 0,
-		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: "
-		      "%" PRIu64 " requests, %" PRIu64 " errors%s%s",
-		      o->load.rw, o->load.bs, o->load.qd, disks[0].nr_queues,
-		      r.secs, r.ios, r.errors, rc ? ": " : "",
-		      rc ? strerror(-rc) : "");
+		      "load: %s %u bytes QD%u for %.1f s: %" PRIu64
+		      " requests, %" PRIu64 " errors%s%s",
+		      o->load.rw, o->load.bs, o->load.qd, r.secs, r.ios,
+		      r.errors, rc ? ": " : "", rc ? strerror(-rc) : "");
 		r.mmio_rtt_us = rtt;
 		if (!rc)
-			load_print_json(&o->load, &r, worker,
-					disks[0].nr_queues);
+			load_print_json(&o->load, &r, worker);
 		goto out_destroy;
 	}
 
@@ -1310,8 +1051,6 @@ static int run(struct opts *o, const char *dir)
 		      vdevs[i]);
 		check(!blkdrv_needs_reset(&d->drv), "%s: device healthy",
 		      vdevs[i]);
-		if (d->nr_queues > 1)
-			mq_verify(d);
 	}
 
 	if (o->nic)
@@ -1332,7 +1071,6 @@ static int run(struct opts *o, const char *dir)
 
 out_destroy:
 	for (i = 0; i < o->disks; i++) {
-		mq_detach(&disks[i]);
 		if (disks[i].drv.slots)
 			blkdrv_down(&disks[i].drv);
 		free(disks[i].stamp);
@@ -1356,7 +1094,7 @@ out_destroy:
 			break;
 		usleep(50000);
 	}
-	if (o->nic) {
+	if (o->nic && !o->xvbd_netns) {
 		snprintf(path, sizeof(path), "/sys/class/net/vxb%u.%u", DOMID,
 			 nic.devid);
 		for (i = 0; i < 100 && !access(path, F_OK); i++)
@@ -1401,8 +1139,6 @@ static void usage(FILE *f)
 		"  --xvbd PATH      the xvbd binary (default: ../xvbd beside xvb-sim)\n"
 		"  --libdir DIR     the simulator's libxen*.so (default: lib/ beside xvb-sim)\n"
 		"  --vcpus N        guest vCPUs (default 2)\n"
-		"  --queues N       xvda's request queues driven, one vCPU each\n"
-		"                   (default 1; the device must offer as many)\n"
 		"  --disks N        virtio disks (default 1, at most %d)\n"
 		"  --size MIB       each disk image (default 64)\n"
 		"  --blocks N       4 KiB blocks written and verified per disk (default 512)\n"
@@ -1420,7 +1156,18 @@ static void usage(FILE *f)
 		"  --bs SIZE        bytes per request, 512 to 128k in sectors (default 4k)\n"
 		"  --flush-every N  writes: a FLUSH after every N writes (default 0: none)\n"
 		"  --ramp S         warm-up before the measured window (default 0.5)\n"
-		"  --image PATH     serve this existing file (one disk) instead of a new one\n",
+		"  --image PATH     serve this existing file (one disk) instead of a new one\n"
+		"guest network stack (instead of the workload; needs 2 vCPUs, root):\n"
+		"  --netns NS       forward between the NIC and a TAP in namespace NS\n"
+		"                   (its kernel's TCP/IP is the guest's), run the\n"
+		"                   command after --, or until SIGTERM\n"
+		"  --net-if NAME    that TAP's name (default eth0)\n"
+		"  --xvbd-netns NS  run xvbd in namespace NS (its TAP appears there)\n"
+		"  --bridge BR      xvbd puts its TAP on bridge BR\n"
+		"  --net-off LIST   features not negotiated: mrg,tso,csum,ctrl,mac,mtu,\n"
+		"                   status,event-idx\n"
+		"  --net-rxbuf N    mergeable RX buffer bytes (default 4096)\n"
+		"  --net-rx-off     post no RX buffers until SIGUSR2\n",
 		MAX_DISKS);
 }
 
@@ -1468,13 +1215,45 @@ static int load_opts(struct opts *o)
 	return 0;
 }
 
+/* The --netns family of options. 0, or -EINVAL with a message. */
+static int net_opt(struct opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 1000:
+		o->ns.netns = arg;
+		return 0;
+	case 1001:
+		o->ns.ifname = arg;
+		return 0;
+	case 1002:
+		o->xvbd_netns = arg;
+		return 0;
+	case 1003:
+		o->bridge = arg;
+		return 0;
+	case 1004:
+		if (!nstack_parse_off(arg, &o->ns.feat_off))
+			return 0;
+		break;
+	case 1005:
+		o->ns.rxbuf = atoi(arg);
+		if (o->ns.rxbuf >= 64 && o->ns.rxbuf <= 65536)
+			return 0;
+		break;
+	case 1006:
+		o->ns.rx_off = true;
+		return 0;
+	}
+	fprintf(stderr, "xvb-sim: bad value '%s'\n", arg);
+	return -EINVAL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "xvbd", required_argument, NULL, 'x' },
 		{ "libdir", required_argument, NULL, 'l' },
 		{ "vcpus", required_argument, NULL, 'c' },
-		{ "queues", required_argument, NULL, 1100 },
 		{ "disks", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "blocks", required_argument, NULL, 'b' },
@@ -1491,11 +1270,17 @@ int main(int argc, char **argv)
 		{ "flush-every", required_argument, NULL, 'F' },
 		{ "ramp", required_argument, NULL, 'P' },
 		{ "image", required_argument, NULL, 'I' },
+		{ "netns", required_argument, NULL, 1000 },
+		{ "net-if", required_argument, NULL, 1001 },
+		{ "xvbd-netns", required_argument, NULL, 1002 },
+		{ "bridge", required_argument, NULL, 1003 },
+		{ "net-off", required_argument, NULL, 1004 },
+		{ "net-rxbuf", required_argument, NULL, 1005 },
+		{ "net-rx-off", no_argument, NULL, 1006 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .vcpus = 2,
-			  .queues = 1,
 			  .disks = 1,
 			  .qd = 32,
 			  .size_mib = 64,
@@ -1526,9 +1311,6 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.vcpus = atoi(optarg);
-			break;
-		case 1100:
-			o.queues = atoi(optarg);
 			break;
 		case 'd':
 			o.disks = atoi(optarg);
@@ -1578,6 +1360,10 @@ int main(int argc, char **argv)
 		case 'I':
 			o.image = optarg;
 			break;
+		case 1000 ... 1006:
+			if (net_opt(&o, opt, optarg))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1587,11 +1373,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.queues || o.queues > GDRV_MAX_VQS || !o.size_mib ||
-	    o.size_mib > 4096 || !o.qd || o.qd > 256 || load_opts(&o)) {
+	    !o.size_mib || o.size_mib > 4096 || !o.qd || o.qd > 256 ||
+	    load_opts(&o)) {
 		usage(stderr);
 		return 2;
 	}
+	if (o.ns.netns && optind < argc)
+		o.ns.argv = argv + optind;
 	if (access(o.xvbd, X_OK)) {
 		fprintf(stderr, "xvb-sim: %s: %s\n", o.xvbd, strerror(errno));
 		return 2;
@@ -1604,6 +1392,14 @@ int main(int argc, char **argv)
 	/* A NIC needs a TAP: root and /dev/net/tun. */
 	o.nic = !no_nic && !o.load_mode && !o.script && !geteuid() &&
 		!access("/dev/net/tun", R_OK | W_OK);
+	if (o.ns.netns) {
+		if (!o.nic || o.vcpus < 2) {
+			fprintf(stderr, "xvb-sim: --netns needs root, "
+					"/dev/net/tun and 2 vCPUs\n");
+			return 2;
+		}
+		o.ram_mib += NSTACK_RAM_MIB;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir)) {
 		perror("xvb-sim: mkdtemp");
