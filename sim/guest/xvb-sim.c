@@ -59,6 +59,7 @@ struct opts {
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
+	unsigned int queues; /* xvda's queues driven, one thread each */
 	unsigned int size_mib, ram_mib;
 	uint64_t disk_bytes; /* each disk: size_mib, or the --image's size */
 	unsigned int verify_blocks;
@@ -75,7 +76,9 @@ struct opts {
 };
 
 struct disk {
-	struct blkdrv drv;
+	struct blkdrv drv;		   /* queue 0 */
+	struct blkdrv *qdrv[GDRV_MAX_VQS]; /* queue q > 0, attached */
+	unsigned int nr_queues;
 	char image[PATH_MAX];
 	uint64_t base;
 	unsigned int irq, vcpu;
@@ -387,6 +390,154 @@ static void *verify_disk(void *arg)
 	return NULL;
 }
 
+/* ---- several queues ------------------------------------------------------ */
+
+/*
+ * xvda with --queues N: drivers for queues 1.. of the device blkdrv_up_mq
+ * set up, issuing from the next vCPUs. Returns 0 or -errno (checked).
+ */
+static int mq_attach(struct disk *d, const struct opts *o)
+{
+	unsigned int q;
+	int rc = 0;
+
+	d->nr_queues = d->drv.nr_queues;
+	if (o->queues > 1)
+		check(d->nr_queues == o->queues,
+		      "%s: %u queues negotiated (VIRTIO_BLK_F_MQ), %u asked",
+		      d->vdev, d->nr_queues, o->queues);
+	for (q = 1; q < d->nr_queues && !rc; q++) {
+		d->qdrv[q] = calloc(1, sizeof(*d->qdrv[q]));
+		rc = d->qdrv[q] ?
+			     blkdrv_attach(d->qdrv[q], &d->drv, q,
+					   (d->vcpu + q) % o->vcpus, o->qd) :
+			     -ENOMEM;
+	}
+	if (rc)
+		check(false, "%s: queue %u: %s", d->vdev, q - 1, strerror(-rc));
+	return rc;
+}
+
+static void mq_detach(struct disk *d)
+{
+	for (unsigned int q = 1; q < GDRV_MAX_VQS; q++) {
+		if (d->qdrv[q])
+			blkdrv_down(d->qdrv[q]);
+		free(d->qdrv[q]);
+		d->qdrv[q] = NULL;
+	}
+}
+
+#define MQ_BLOCKS 256u /* per queue */
+
+/* One queue's thread: writes its blocks, then reads back its neighbour's. */
+struct mq_ver {
+	pthread_t tid;
+	struct disk *d;
+	struct blkdrv *b;
+	unsigned int q;
+	pthread_barrier_t *bar;
+	uint64_t first; /* the region's first block */
+	unsigned int bad;
+	int rc;
+};
+
+static uint32_t mq_seed(uint64_t blk)
+{
+	return 0x5a000000u ^ (uint32_t)(blk * 2654435761u);
+}
+
+static void mq_done(struct blkdrv *b, struct blkreq *r, void *arg)
+{
+	struct mq_ver *v = arg;
+
+	if (r->status != VIRTIO_BLK_S_OK ||
+	    (r->type == VIRTIO_BLK_T_IN && !blkdrv_data_is(b, r, r->seed)))
+		v->bad++;
+}
+
+/* Keeps the queue full with @type on blocks first + k * nq + q. */
+static int mq_pass(struct mq_ver *v, uint32_t type, unsigned int q)
+{
+	unsigned int nq = v->d->nr_queues, issued = 0;
+	struct blkdrv *b = v->b;
+	uint64_t blk;
+	int rc;
+
+	while (issued < MQ_BLOCKS || b->inflight) {
+		while (issued < MQ_BLOCKS) {
+			blk = v->first + (uint64_t)issued * nq + q;
+			if (!blkdrv_queue(b, type, blk * (BLOCK / 512), BLOCK,
+					  mq_seed(blk)))
+				break;
+			issued++;
+		}
+		blkdrv_kick(b);
+		rc = blkdrv_reap(b, 5000, mq_done, v);
+		if (rc <= 0)
+			return rc ? rc : -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static void *mq_verify_main(void *arg)
+{
+	struct mq_ver *v = arg;
+	unsigned int nq = v->d->nr_queues;
+
+	v->rc = mq_pass(v, VIRTIO_BLK_T_OUT, v->q);
+	pthread_barrier_wait(v->bar);
+	if (!v->rc)
+		v->rc = mq_pass(v, VIRTIO_BLK_T_IN, (v->q + 1) % nq);
+	return NULL;
+}
+
+/*
+ * Every queue busy at once from its own vCPU: each writes its own blocks,
+ * then reads back those another queue wrote.
+ */
+static void mq_verify(struct disk *d)
+{
+	struct mq_ver v[GDRV_MAX_VQS];
+	pthread_barrier_t bar;
+	unsigned int nq = d->nr_queues, q, bad = 0;
+	uint64_t reqs = 0, irqs = 0;
+	int rc = 0;
+
+	pthread_barrier_init(&bar, NULL, nq);
+	for (q = 0; q < nq; q++) {
+		v[q] = (struct mq_ver){
+			.d = d,
+			.b = q ? d->qdrv[q] : &d->drv,
+			.q = q,
+			.bar = &bar,
+			.first = d->drv.capacity / 8 / 2,
+		};
+		pthread_create(&v[q].tid, NULL, mq_verify_main, &v[q]);
+	}
+	for (q = 0; q < nq; q++) {
+		pthread_join(v[q].tid, NULL);
+		if (v[q].rc && !rc)
+			rc = v[q].rc;
+		bad += v[q].bad;
+		reqs += v[q].b->nr_reqs;
+		irqs += v[q].b->nr_irqs;
+	}
+	pthread_barrier_destroy(&bar);
+	check(!rc && !bad && reqs >= 2 * MQ_BLOCKS * nq,
+	      "%s: %u queues at once, %u blocks each written and read back "
+	      "through another queue: %s (%" PRIu64 " requests, %" PRIu64
+	      " interrupts)",
+	      d->vdev, nq, MQ_BLOCKS,
+	      rc  ? strerror(-rc) :
+	      bad ? "MISMATCH" :
+		    "verified",
+	      reqs, irqs);
+	for (q = 1; q < nq; q++)
+		check(!v[q].b->drv.errors, "%s: queue %u's used ring sane",
+		      d->vdev, q);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -418,6 +569,7 @@ struct load_snap {
 
 struct load_run {
 	struct disk *d;
+	struct blkdrv *b; /* the queue this run fills */
 	const struct load *l;
 	pid_t worker;	  /* xvbd's worker process for this guest */
 	uint64_t seed;	  /* random offsets */
@@ -453,7 +605,7 @@ static void load_done(struct blkdrv *b, struct blkreq *r, void *arg)
 
 static void load_snap(struct load_run *lr, struct load_snap *s)
 {
-	struct blkdrv *b = &lr->d->drv;
+	struct blkdrv *b = lr->b;
 
 	s->t = now_s();
 	s->guest_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
@@ -476,7 +628,7 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 static bool load_fill(struct load_run *lr)
 {
 	const struct load *l = lr->l;
-	struct blkdrv *b = &lr->d->drv;
+	struct blkdrv *b = lr->b;
 	uint32_t type = l->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
 	uint64_t blk;
 
@@ -501,7 +653,7 @@ static bool load_fill(struct load_run *lr)
 /* Reaps one batch of completions. 0, or -errno (-ETIMEDOUT after 5 s). */
 static int load_reap(struct load_run *lr)
 {
-	int rc = blkdrv_reap(&lr->d->drv, 5000, load_done, lr);
+	int rc = blkdrv_reap(lr->b, 5000, load_done, lr);
 
 	return rc > 0 ? 0 : rc ? rc : -ETIMEDOUT;
 }
@@ -511,15 +663,17 @@ static int load_reap(struct load_run *lr)
  * threads), then the measured window of l->seconds with l->qd requests kept
  * in flight, then a drain. Fills @lr. Returns 0 or -errno.
  */
-static int load_measure(struct disk *d, const struct load *l, pid_t worker,
-			struct load_run *lr)
+static int load_measure_on(struct disk *d, struct blkdrv *b,
+			   const struct load *l, pid_t worker,
+			   struct load_run *lr)
 {
-	struct blkdrv *b = &d->drv;
 	bool measuring = false, fill = b->no_fill;
 	double start, end, t;
 	int rc = 0;
 
-	*lr = (struct load_run){ .d = d, .l = l, .worker = worker, .seed = 42 };
+	*lr = (struct load_run){
+		.d = d, .b = b, .l = l, .worker = worker, .seed = 42 + b->q
+	};
 	lr->nblocks = b->capacity * 512 / l->bs;
 	if (!lr->nblocks || !l->qd || l->qd > b->qd)
 		return -EINVAL;
@@ -552,6 +706,31 @@ static int load_measure(struct disk *d, const struct load *l, pid_t worker,
 	return rc;
 }
 
+static int load_measure(struct disk *d, const struct load *l, pid_t worker,
+			struct load_run *lr)
+{
+	return load_measure_on(d, &d->drv, l, worker, lr);
+}
+
+/* One queue's share of a multiqueue run, on a thread (a vCPU) of its own. */
+struct mq_load {
+	pthread_t tid;
+	struct disk *d;
+	struct blkdrv *b;
+	struct load l; /* qd: this queue's share */
+	pid_t worker;
+	struct load_run lr;
+	int rc;
+};
+
+static void *mq_load_main(void *arg)
+{
+	struct mq_load *m = arg;
+
+	m->rc = load_measure_on(m->d, m->b, &m->l, m->worker, &m->lr);
+	return NULL;
+}
+
 static void load_result(struct load_run *lr, struct load_result *r)
 {
 	const struct load_snap *a = &lr->s0, *z = &lr->s1;
@@ -564,7 +743,7 @@ static void load_result(struct load_run *lr, struct load_result *r)
 	n = r->ios ? (double)r->ios : 1;
 	r->iops = r->ios / r->secs;
 	r->mib_s = (z->bytes - a->bytes) / r->secs / (1 << 20);
-	percentile(&lr->d->drv, z->lat_n, &r->p50_us, &r->p99_us);
+	percentile(lr->b, z->lat_n, &r->p50_us, &r->p99_us);
 	r->mean_us = z->lat_n ? (z->lat_sum_ns - a->lat_sum_ns) / 1e3 /
 					(double)z->lat_n :
 				0;
@@ -586,12 +765,100 @@ static void load_result(struct load_run *lr, struct load_result *r)
 		1e6 / n;
 }
 
+/*
+ * A load over every queue of @d at once, l->qd requests shared among them,
+ * each queue filled by its own thread from its own vCPU; one result for
+ * the whole device. Returns 0 or -errno.
+ */
+static int load_mq(struct disk *d, const struct load *l, pid_t worker,
+		   struct load_result *r)
+{
+	struct mq_load m[GDRV_MAX_VQS];
+	unsigned int nq = d->nr_queues, i;
+	uint64_t nlat = 0, *lat = NULL, kicks = 0, mmio = 0;
+	double guest = 0, trap = 0, wait = 0, n;
+	const struct load_snap *a, *z;
+	struct load_result q;
+	int rc = 0;
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < nq; i++) {
+		m[i].d = d;
+		m[i].b = i ? d->qdrv[i] : &d->drv;
+		m[i].l = *l;
+		m[i].l.qd = l->qd / nq + (i < l->qd % nq);
+		if (!m[i].l.qd)
+			m[i].l.qd = 1;
+		m[i].worker = worker;
+		if (pthread_create(&m[i].tid, NULL, mq_load_main, &m[i]))
+			m[i].rc = -EAGAIN;
+	}
+	for (i = 0; i < nq; i++) {
+		if (m[i].rc != -EAGAIN)
+			pthread_join(m[i].tid, NULL);
+		if (m[i].rc && !rc)
+			rc = m[i].rc;
+	}
+	if (rc)
+		return rc;
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < nq; i++) {
+		struct blkdrv *b = m[i].b;
+		uint64_t k = m[i].lr.s1.lat_n, *p;
+
+		load_result(&m[i].lr, &q);
+		r->ios += q.ios;
+		r->flushes += q.flushes;
+		r->errors += q.errors;
+		r->iops += q.iops;
+		r->mib_s += q.mib_s;
+		if (q.secs > r->secs)
+			r->secs = q.secs;
+		kicks += (uint64_t)(q.kick * q.ios + 0.5);
+		mmio += m[i].lr.s1.mmio - m[i].lr.s0.mmio;
+		guest += q.guest_us * q.ios;
+		trap += q.trap_frac / nq;
+		wait += q.irq_wait_frac / nq;
+		p = realloc(lat, (nlat + k) * sizeof(*lat));
+		if (!p) {
+			free(lat);
+			return -ENOMEM;
+		}
+		lat = p;
+		memcpy(lat + nlat, b->lat_ns, k * sizeof(*lat));
+		nlat += k;
+	}
+	n = r->ios ? (double)r->ios : 1;
+	if (nlat) {
+		qsort(lat, nlat, sizeof(*lat), cmp_u64);
+		r->p50_us = lat[nlat / 2] / 1000.0;
+		r->p99_us = lat[nlat * 99 / 100] / 1000.0;
+	}
+	free(lat);
+	/* The line, the worker and the process are the device's: one view. */
+	a = &m[0].lr.s0;
+	z = &m[0].lr.s1;
+	r->irq = (z->irqs - a->irqs) / n;
+	r->kick = kicks / n;
+	r->ioreq = mmio / n;
+	r->xvbd_us = z->xvbd_cpu < 0 || a->xvbd_cpu < 0 ?
+			     -1 :
+			     (z->xvbd_cpu - a->xvbd_cpu) * 1e6 / n;
+	r->xvbd_util = r->xvbd_us < 0 ? -1 :
+					(z->xvbd_cpu - a->xvbd_cpu) / r->secs;
+	r->guest_us = guest / n;
+	r->sim_us = (z->proc_cpu - a->proc_cpu) * 1e6 / n - r->guest_us;
+	r->trap_frac = trap;
+	r->irq_wait_frac = wait;
+	return 0;
+}
+
 /* One JSON line: the workload, what it measured, and who used the CPU. */
 static void load_print_json(const struct load *l, const struct load_result *r,
-			    pid_t worker)
+			    pid_t worker, unsigned int queues)
 {
 	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,"
-	       "\"queues\":1,\"ramp_s\":%.3f,\"seconds\":%.3f,"
+	       "\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,"
 	       "\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",\"errors\":%" PRIu64
 	       ",\"iops\":%.1f,\"mib_s\":%.2f,"
 	       "\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,"
@@ -601,11 +868,11 @@ static void load_print_json(const struct load *l, const struct load_result *r,
 	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
 	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
 	       "\"worker_pid\":%d}\n",
-	       l->rw, l->bs, l->qd, l->flush_every, l->ramp, r->secs, r->ios,
-	       r->flushes, r->errors, r->iops, r->mib_s, r->p50_us, r->p99_us,
-	       r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us, r->xvbd_util,
-	       r->guest_us, r->sim_us, r->mmio_rtt_us, r->trap_frac,
-	       r->irq_wait_frac, (int)worker);
+	       l->rw, l->bs, l->qd, l->flush_every, queues, l->ramp, r->secs,
+	       r->ios, r->flushes, r->errors, r->iops, r->mib_s, r->p50_us,
+	       r->p99_us, r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us,
+	       r->xvbd_util, r->guest_us, r->sim_us, r->mmio_rtt_us,
+	       r->trap_frac, r->irq_wait_frac, (int)worker);
 }
 
 /*
@@ -895,6 +1162,10 @@ static int run(struct opts *o, const char *dir)
 	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
 	snprintf(path, sizeof(path), "[net]\nbridge = %s\n",
 		 o->bridge ? o->bridge : "none");
+	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
+	if (o->queues > 1)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "[blk]\nqueues = %u\n", o->queues);
 	rc = write_file(conf, path);
 	if (rc) {
 		fprintf(stderr, "xvb-sim: %s: %s\n", conf, strerror(-rc));
@@ -967,8 +1238,8 @@ static int run(struct opts *o, const char *dir)
 		d->irq = xd[i].irq;
 		d->vcpu = i % o->vcpus;
 		d->vdev = vdevs[i];
-		rc = blkdrv_up(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
-			       fg, o->qd, 128 << 10);
+		rc = blkdrv_up_mq(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
+				  fg, o->qd, 128 << 10, i ? 1 : o->queues);
 		check(!rc,
 		      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: "
 		      "%" PRIu64 " sectors, features 0x%" PRIx64 "%s%s",
@@ -980,6 +1251,9 @@ static int run(struct opts *o, const char *dir)
 			goto out_destroy;
 		check(d->drv.capacity == o->disk_bytes / 512,
 		      "%s: capacity matches the image", vdevs[i]);
+		rc = mq_attach(d, o);
+		if (rc)
+			goto out_destroy;
 		d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
 	}
 	/* The guest's worker: its CPU time is the backend's cost. */
@@ -998,17 +1272,23 @@ static int run(struct opts *o, const char *dir)
 		struct load_run lr;
 		double rtt = mmio_rtt_us(&disks[0], 200);
 
-		rc = load_measure(&disks[0], &o->load, worker, &lr);
-		if (!rc)
-			load_result(&lr, &r);
+		if (disks[0].nr_queues > 1) {
+			rc = load_mq(&disks[0], &o->load, worker, &r);
+		} else {
+			rc = load_measure(&disks[0], &o->load, worker, &lr);
+			if (!rc)
+				load_result(&lr, &r);
+		}
 		check(!rc && !r.errors && worker > 0,
-		      "load: %s %u bytes QD%u for %.1f s: %" PRIu64
-		      " requests, %" PRIu64 " errors%s%s",
-		      o->load.rw, o->load.bs, o->load.qd, r.secs, r.ios,
-		      r.errors, rc ? ": " : "", rc ? strerror(-rc) : "");
+		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: "
+		      "%" PRIu64 " requests, %" PRIu64 " errors%s%s",
+		      o->load.rw, o->load.bs, o->load.qd, disks[0].nr_queues,
+		      r.secs, r.ios, r.errors, rc ? ": " : "",
+		      rc ? strerror(-rc) : "");
 		r.mmio_rtt_us = rtt;
 		if (!rc)
-			load_print_json(&o->load, &r, worker);
+			load_print_json(&o->load, &r, worker,
+					disks[0].nr_queues);
 		goto out_destroy;
 	}
 
@@ -1051,6 +1331,8 @@ static int run(struct opts *o, const char *dir)
 		      vdevs[i]);
 		check(!blkdrv_needs_reset(&d->drv), "%s: device healthy",
 		      vdevs[i]);
+		if (d->nr_queues > 1)
+			mq_verify(d);
 	}
 
 	if (o->nic)
@@ -1071,6 +1353,7 @@ static int run(struct opts *o, const char *dir)
 
 out_destroy:
 	for (i = 0; i < o->disks; i++) {
+		mq_detach(&disks[i]);
 		if (disks[i].drv.slots)
 			blkdrv_down(&disks[i].drv);
 		free(disks[i].stamp);
@@ -1139,6 +1422,8 @@ static void usage(FILE *f)
 		"  --xvbd PATH      the xvbd binary (default: ../xvbd beside xvb-sim)\n"
 		"  --libdir DIR     the simulator's libxen*.so (default: lib/ beside xvb-sim)\n"
 		"  --vcpus N        guest vCPUs (default 2)\n"
+		"  --queues N       xvda's request queues driven, one vCPU each\n"
+		"                   (default 1; the device must offer as many)\n"
 		"  --disks N        virtio disks (default 1, at most %d)\n"
 		"  --size MIB       each disk image (default 64)\n"
 		"  --blocks N       4 KiB blocks written and verified per disk (default 512)\n"
@@ -1254,6 +1539,7 @@ int main(int argc, char **argv)
 		{ "xvbd", required_argument, NULL, 'x' },
 		{ "libdir", required_argument, NULL, 'l' },
 		{ "vcpus", required_argument, NULL, 'c' },
+		{ "queues", required_argument, NULL, 1100 },
 		{ "disks", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "blocks", required_argument, NULL, 'b' },
@@ -1281,6 +1567,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .vcpus = 2,
+			  .queues = 1,
 			  .disks = 1,
 			  .qd = 32,
 			  .size_mib = 64,
@@ -1311,6 +1598,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.vcpus = atoi(optarg);
+			break;
+		case 1100:
+			o.queues = atoi(optarg);
 			break;
 		case 'd':
 			o.disks = atoi(optarg);
@@ -1373,8 +1663,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.size_mib || o.size_mib > 4096 || !o.qd || o.qd > 256 ||
-	    load_opts(&o)) {
+	    !o.queues || o.queues > GDRV_MAX_VQS || !o.size_mib ||
+	    o.size_mib > 4096 || !o.qd || o.qd > 256 || load_opts(&o)) {
 		usage(stderr);
 		return 2;
 	}
