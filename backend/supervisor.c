@@ -813,6 +813,15 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 			reap(s);
 			continue;
 		}
+		if (si.ssi_signo == SIGHUP) {
+			/* systemctl reload: disks re-read their stores' sizes.
+			 */
+			log_info(&s->log, "SIGHUP: disks re-read their sizes");
+			for (struct sup_dom *dom = s->doms; dom;
+			     dom = dom->next)
+				send_line(dom, "resize\n");
+			continue;
+		}
 		log_info(&s->log, "signal %u: shutting down", si.ssi_signo);
 		evl_stop(&s->loop);
 	}
@@ -892,6 +901,7 @@ static int setup(struct sup *s)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sigfd < 0)

@@ -383,14 +383,31 @@ static void on_evtchn(struct evl_watch *wt, unsigned int revents)
 	serve(container_of(wt, struct xb_worker, evtchn_w));
 }
 
+/* Every disk re-reads its store's size: "resize", or SIGHUP. */
+static void resize_all(struct xb_worker *w)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
+		if (w->devs[i].live && w->devs[i].blk &&
+		    vblk_resize(w->devs[i].blk) > 0)
+			n++;
+	log_info(&w->log, "sizes re-read: %u disk(s) changed", n);
+}
+
 static void on_signal(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_worker, sig_w);
 	struct signalfd_siginfo si;
 
-	if (read(w->sigfd, &si, sizeof(si)) == sizeof(si))
+	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			resize_all(w);
+			continue;
+		}
 		log_info(&w->log, "signal %u: shutting down", si.ssi_signo);
-	evl_stop(&w->loop);
+		evl_stop(&w->loop);
+	}
 }
 
 static struct xb_dev *find_dev(struct xb_worker *w, unsigned int devid)
@@ -464,6 +481,10 @@ static void ctl_line(struct xb_worker *w, char *line)
 	}
 	if (!strncmp(line, "add ", 4)) {
 		ctl_add(w, line + 4);
+		return;
+	}
+	if (!strcmp(line, "resize")) {
+		resize_all(w);
 		return;
 	}
 	if (sscanf(line, "close %u", &devid) == 1) {

@@ -298,6 +298,32 @@ err_free:
 	return rc;
 }
 
+int vblk_resize(struct vblk *blk)
+{
+	uint64_t size, cap, old = blk->capacity;
+	int rc = vblk_store_size(&blk->store, &size);
+
+	if (rc) {
+		log_err(&blk->vdev.log, "size of the store: %s", strerror(-rc));
+		return rc;
+	}
+	cap = size / VBLK_SECTOR;
+	if (cap == old)
+		return 0;
+	blk->store.size = size;
+	WRITE_ONCE(blk->capacity, cap);
+	blk->cfg.capacity = htole64(cap);
+	log_info(&blk->vdev.log, "capacity %llu -> %llu sectors%s",
+		 (unsigned long long)old, (unsigned long long)cap,
+		 cap < old ? ": requests past the new end fail" : "");
+	/* The driver learns it from the config interrupt once it is up. */
+	if (vdev_status(&blk->vdev) & VIRTIO_CONFIG_S_DRIVER_OK)
+		vdev_config_changed(&blk->vdev);
+	else
+		__atomic_fetch_add(&blk->vdev.config_gen, 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
 struct vdev *vblk_vdev(struct vblk *blk)
 {
 	return &blk->vdev;

@@ -308,9 +308,11 @@ static void vblk_backlog_run(struct vblk_queue *q)
 /* Whole sectors, starting and ending inside the disk. */
 static bool vblk_range_ok(const struct vblk *blk, uint64_t sector, uint64_t len)
 {
-	if (len % VBLK_SECTOR || sector >= blk->capacity)
+	uint64_t cap = READ_ONCE(blk->capacity); /* vblk_resize may change it */
+
+	if (len % VBLK_SECTOR || sector >= cap)
 		return false;
-	return len / VBLK_SECTOR <= blk->capacity - sector;
+	return len / VBLK_SECTOR <= cap - sector;
 }
 
 static void vblk_rw_start(struct vblk_queue *q, struct vblk_req *req,

@@ -78,6 +78,18 @@ static bool vblk_bdev_discards(dev_t rdev)
 	return false;
 }
 
+int vblk_store_size(const struct vblk_store *st, uint64_t *size)
+{
+	struct stat sb;
+
+	if (st->bdev)
+		return ioctl(st->fd, BLKGETSIZE64, size) ? -errno : 0;
+	if (fstat(st->fd, &sb))
+		return -errno;
+	*size = sb.st_size;
+	return 0;
+}
+
 /* Block devices: sizes and topology from the block layer's ioctls. */
 static int vblk_probe_bdev(struct vblk_store *st, const struct stat *sb)
 {

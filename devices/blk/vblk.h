@@ -145,7 +145,7 @@ struct vblk {
 	struct vdev vdev;
 	struct vblk_store store;
 	struct virtio_blk_config cfg; /* little-endian, as the guest reads it */
-	uint64_t capacity;	      /* sectors */
+	uint64_t capacity;   /* sectors; READ_ONCE on queue threads (resize) */
 	uint8_t wce_default; /* conf->writethrough ? 0 : 1, restored at reset */
 	uint8_t wce;	     /* the writeback byte */
 	/*
@@ -171,6 +171,8 @@ static inline struct vblk *vblk_from_vdev(struct vdev *vdev)
  */
 int vblk_store_open(struct vblk_store *st, const struct vblk_conf *conf,
 		    struct log_ctx *log);
+/* The store's size now, in bytes (a file's length, a device's size). */
+int vblk_store_size(const struct vblk_store *st, uint64_t *size);
 /* Closes the descriptor; accepts a store that never opened. */
 void vblk_store_close(struct vblk_store *st);
 

@@ -50,6 +50,15 @@ struct vblk_conf {
 int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 		const struct gmem *gm, struct evl *loop);
 
+/*
+ * Re-reads the store's size (it grew or shrank: the file was extended, the
+ * logical volume resized). A changed capacity goes into the config space
+ * and the driver gets a config-change interrupt; requests past a smaller
+ * end fail. Returns 1 if the capacity changed, 0 if not, or -errno. On the
+ * device's thread.
+ */
+int vblk_resize(struct vblk *blk);
+
 /* The device's transport half, for vmmio_read/vmmio_write/vdev_kick. */
 struct vdev *vblk_vdev(struct vblk *blk);
 

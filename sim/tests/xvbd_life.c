@@ -243,6 +243,51 @@ static void many_devices_and_guests(void)
 	T_ASSERT(!stop());
 }
 
+/*
+ * The image grows while the guest runs; SIGHUP to xvbd (systemctl reload)
+ * makes the disk re-read it: the guest gets a config interrupt, reads the
+ * new capacity, and writes its new last block.
+ */
+static void resize_on_sighup(void)
+{
+	struct xsim_libxl_disk d;
+	struct fakeguest *fg;
+	struct blkdrv b;
+	struct blkreq *r;
+	char path[128];
+	uint64_t cap = 0;
+	int rc = -1;
+
+	T_ASSERT(!start());
+	T_ASSERT(!make_image("grow", path, sizeof(path)));
+	disk(&d, "xvda", path);
+	T_EQ(create(1, &d, 1), 0);
+	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
+		     RAM);
+	T_ASSERT(fg);
+	if (!blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096) &&
+	    b.capacity == (8 << 20) / 512 && !truncate(path, 16 << 20) &&
+	    !kill(xvbd, SIGHUP) && !xsim_irq_wait(sim, 1, d.irq, 5000)) {
+		/* Config space, as the driver's config handler reads it. */
+		cap = gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG, 4) |
+		      gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
+		if ((gdrv_ack_irq(&b.drv) & VIRTIO_MMIO_INT_CONFIG) &&
+		    cap == (16 << 20) / 512 &&
+		    !blkdrv_sync(&b, VIRTIO_BLK_T_OUT, cap - 8, 4096, 5,
+				 NULL) &&
+		    !blkdrv_sync(&b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r) &&
+		    blkdrv_data_is(&b, r, 5))
+			rc = 0;
+	}
+	blkdrv_down(&b);
+	fg_free(fg);
+	T_EQ(rc, 0);
+	T_EQ_U64(cap, (16 << 20) / 512);
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!settled());
+	T_ASSERT(!stop());
+}
+
 /* Each bad device is refused (state 6) while a good one beside it works. */
 static void malformed_nodes_refused(void)
 {
@@ -697,6 +742,7 @@ int main(int argc, char **argv)
 		T_CASE(grant_mode_disk),
 		T_CASE(nics_served_on_taps),
 		T_CASE(static_mode_disk),
+		T_CASE(resize_on_sighup),
 	};
 	char self[200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);

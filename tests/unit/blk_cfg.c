@@ -205,6 +205,51 @@ static void capacity_rounds_down(void)
 	T_BR_FINI(&r);
 }
 
+/*
+ * The store grows: vblk_resize puts the new capacity in config space, bumps
+ * the generation and raises a config interrupt, and the new sectors serve
+ * I/O. It shrinks: past the new end fails. Unchanged: nothing happens.
+ */
+static void resize_grow_and_shrink(void)
+{
+	struct brig_opts o = { .size = 1u << 20 };
+	uint64_t irqs;
+	uint32_t gen;
+	struct brig r;
+
+	T_BR_START(&r, &o);
+	T_EQ(vblk_resize(r.blk), 0);
+	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 2048);
+	gen = gdrv_r32(&r.drv, VIRTIO_MMIO_CONFIG_GENERATION);
+	irqs = r.drv.nr_irqs;
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 4000, r.data, 512),
+	     VIRTIO_BLK_S_IOERR);
+
+	T_ASSERT(!ftruncate(r.fd, 4u << 20));
+	T_EQ(vblk_resize(r.blk), 1);
+	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 8192);
+	T_ASSERT(gdrv_r32(&r.drv, VIRTIO_MMIO_CONFIG_GENERATION) != gen);
+	T_ASSERT(r.drv.nr_irqs > irqs);
+	T_ASSERT(gdrv_r32(&r.drv, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		 VIRTIO_MMIO_INT_CONFIG);
+	gdrv_ack_irq(&r.drv);
+	fg_fill(r.fg, r.data, 4096, 99);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, 8184, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(br_file_check(&r, 8184 * 512ULL, 4096, 99));
+	T_EQ(vblk_resize(r.blk), 0); /* no change, no interrupt */
+	T_ASSERT(!(gdrv_r32(&r.drv, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		   VIRTIO_MMIO_INT_CONFIG));
+
+	T_ASSERT(!ftruncate(r.fd, 512u << 10));
+	T_EQ(vblk_resize(r.blk), 1);
+	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 1024);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 1024, r.data, 512),
+	     VIRTIO_BLK_S_IOERR);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 1023, r.data, 512), VIRTIO_BLK_S_OK);
+	T_ASSERT(!br_needs_reset(&r));
+	T_BR_FINI(&r);
+}
+
 static void empty_disk_refuses_io(void)
 {
 	struct brig_opts o = { .size = 100 };
@@ -303,5 +348,5 @@ T_MAIN(T_CASE(config_fields), T_CASE(features_offered),
        T_CASE(writethrough_default_from_conf),
        T_CASE(wce_without_flush_is_writethrough),
        T_CASE(wce_not_negotiated_read_only), T_CASE(capacity_rounds_down),
-       T_CASE(empty_disk_refuses_io), T_CASE(queue_size_from_conf),
-       T_CASE(create_refuses_bad_conf))
+       T_CASE(resize_grow_and_shrink), T_CASE(empty_disk_refuses_io),
+       T_CASE(queue_size_from_conf), T_CASE(create_refuses_bad_conf))
