@@ -27,11 +27,10 @@ static void *gnt_map(void *opaque, uint64_t addr, size_t *len, int prot)
 	if (!(addr & XB_GRANT_BIT) || !want)
 		return NULL;
 	first = (addr & ~XB_GRANT_BIT) >> 12;
+	/* Clamps before adding: a length near SIZE_MAX must not wrap. */
+	if (want > XB_GRANT_MAX_PAGES * PAGE - off)
+		want = XB_GRANT_MAX_PAGES * PAGE - off;
 	n = (off + want + PAGE - 1) / PAGE;
-	if (n > XB_GRANT_MAX_PAGES) {
-		n = XB_GRANT_MAX_PAGES;
-		want = n * PAGE - off;
-	}
 	/* Rejects references past the 32-bit grant space. */
 	if (first + n - 1 > UINT32_MAX)
 		return NULL;
@@ -45,7 +44,8 @@ static void *gnt_map(void *opaque, uint64_t addr, size_t *len, int prot)
 			  (unsigned long long)first, n, strerror(errno));
 		return NULL;
 	}
-	g->live += n;
+	/* Queue threads map and unmap concurrently. */
+	__atomic_fetch_add(&g->live, n, __ATOMIC_RELAXED);
 	*len = want;
 	return p + off;
 }
@@ -60,7 +60,7 @@ static void gnt_unmap(void *opaque, void *hva, size_t len)
 		log_err(g->log, "unmapping %zu grant pages: %s", n,
 			strerror(errno));
 	else
-		g->live -= n;
+		__atomic_fetch_sub(&g->live, n, __ATOMIC_RELAXED);
 }
 
 const struct gmem_ops xb_gnt_ops = {

@@ -199,17 +199,56 @@ int xb_ioreq_enable(struct xb_ioreq *io)
 	return 0;
 }
 
-static struct xb_window *find_window(struct xb_ioreq *io, uint64_t addr,
-				     unsigned int size)
+/* The window wholly holding [addr, addr + size), or -1. */
+static int find_window(const struct xb_ioreq *io, uint64_t addr,
+		       unsigned int size)
 {
 	for (unsigned int i = 0; i < io->nr_windows; i++) {
-		struct xb_window *w = &io->windows[i];
+		const struct xb_window *w = &io->windows[i];
 
 		if (addr >= w->base && addr - w->base < w->size &&
 		    size <= w->size - (addr - w->base))
-			return w;
+			return i;
 	}
-	return NULL;
+	return -1;
+}
+
+enum xb_ioreq_verdict xb_ioreq_check(const struct xb_ioreq *io,
+				     const ioreq_t *copy, struct xb_req *req,
+				     int *win, uint64_t *answer)
+{
+	*win = -1;
+	*answer = 0;
+	if (copy->type == IOREQ_TYPE_INVALIDATE)
+		return XB_IOREQ_INVALIDATE;
+	/* Arm sends single, direct MMIO accesses of 1, 2, 4 or 8 bytes. */
+	if (copy->type != IOREQ_TYPE_COPY || copy->count != 1 ||
+	    copy->data_is_ptr ||
+	    (copy->size != 1 && copy->size != 2 && copy->size != 4 &&
+	     copy->size != 8)) {
+		*answer = ~0ULL;
+		return XB_IOREQ_BAD;
+	}
+	/* Rejects accesses not wholly inside one of our windows. */
+	*win = find_window(io, copy->addr, copy->size);
+	if (*win < 0) {
+		*answer = copy->dir == IOREQ_READ ? ~0ULL : 0;
+		return XB_IOREQ_OUTSIDE;
+	}
+	req->addr = copy->addr;
+	req->size = copy->size;
+	req->write = copy->dir == IOREQ_WRITE;
+	req->data = req->write ? copy->data : 0;
+	return XB_IOREQ_MMIO;
+}
+
+uint64_t xb_ioreq_answer(const ioreq_t *copy, const struct xb_req *req)
+{
+	if (req->write)
+		return copy->data;
+	if (copy->size >= 8)
+		return req->data;
+	return req->data & ((1ULL << (8 * copy->size)) - 1);
 }
 
 /*
@@ -220,10 +259,10 @@ static bool serve_slot(struct xb_ioreq *io, unsigned int v,
 		       struct xb_window **wp, int *kick)
 {
 	ioreq_t *slot = &io->page->vcpu_ioreq[v];
-	struct xb_window *w = NULL;
 	ioreq_t copy;
 	struct xb_req req;
-	uint64_t answer = 0;
+	uint64_t answer;
+	int win;
 
 	*kick = -1;
 	*wp = NULL;
@@ -237,49 +276,35 @@ static bool serve_slot(struct xb_ioreq *io, unsigned int v,
 		copy.dir == IOREQ_READ ? "read" : "write",
 		(unsigned long long)copy.addr, copy.size);
 
-	if (copy.type == IOREQ_TYPE_INVALIDATE) {
+	switch (xb_ioreq_check(io, &copy, &req, &win, &answer)) {
+	case XB_IOREQ_INVALIDATE:
 		io->nr_invalidate++;
 		if (io->invalidate)
 			io->invalidate(io->invalidate_opaque);
-		goto answer;
-	}
-	/* Arm sends single, direct MMIO accesses of 1, 2, 4 or 8 bytes. */
-	if (copy.type != IOREQ_TYPE_COPY || copy.count != 1 ||
-	    copy.data_is_ptr ||
-	    (copy.size != 1 && copy.size != 2 && copy.size != 4 &&
-	     copy.size != 8)) {
+		break;
+	case XB_IOREQ_BAD:
 		io->nr_bad++;
 		log_guest(io->log,
 			  "vCPU %u: unexpected ioreq type %u count %u "
 			  "size %u ptr %u",
 			  v, copy.type, copy.count, copy.size,
 			  copy.data_is_ptr);
-		answer = ~0ULL;
-		goto answer;
-	}
-	w = find_window(io, copy.addr, copy.size);
-	if (!w) {
+		break;
+	case XB_IOREQ_OUTSIDE:
 		io->nr_bad++;
 		log_guest(io->log,
 			  "vCPU %u: access at 0x%llx outside our "
 			  "windows",
 			  v, (unsigned long long)copy.addr);
-		answer = copy.dir == IOREQ_READ ? ~0ULL : 0;
-		goto answer;
+		break;
+	case XB_IOREQ_MMIO:
+		*kick = io->mmio(io->windows[win].cookie, &req);
+		answer = xb_ioreq_answer(&copy, &req);
+		if (*kick >= 0)
+			*wp = &io->windows[win];
+		break;
 	}
-	req.addr = copy.addr;
-	req.size = copy.size;
-	req.write = copy.dir == IOREQ_WRITE;
-	req.data = req.write ? copy.data : 0;
-	*kick = io->mmio(w->cookie, &req);
-	answer = req.write ? copy.data : req.data;
-	if (!req.write && copy.size < 8)
-		answer &= (1ULL << (8 * copy.size)) - 1;
-
-answer:
 	slot_answer(slot, answer);
-	if (*kick >= 0)
-		*wp = w;
 	return true;
 }
 

@@ -95,6 +95,31 @@ int xb_ioreq_enable(struct xb_ioreq *io);
  */
 int xb_ioreq_serve(struct xb_ioreq *io, unsigned int budget);
 
+/* What a private copy of one slot asks for (xb_ioreq_check). */
+enum xb_ioreq_verdict {
+	XB_IOREQ_INVALIDATE, /* drop cached guest mappings; answer 0 */
+	XB_IOREQ_BAD,	     /* not a single direct MMIO access; answer ~0 */
+	XB_IOREQ_OUTSIDE,    /* outside every window: reads ~0, writes 0 */
+	XB_IOREQ_MMIO,	     /* an access to window *win, in *req */
+};
+
+/*
+ * Validates @copy, a private copy of a slot, against @io's windows. Pure:
+ * reads nothing else, calls nothing, logs nothing (the fuzz target calls
+ * it directly). For XB_IOREQ_MMIO fills @req and *win (the index into
+ * io->windows); otherwise *win is -1 and *answer is what the slot must be
+ * answered with.
+ */
+enum xb_ioreq_verdict xb_ioreq_check(const struct xb_ioreq *io,
+				     const ioreq_t *copy, struct xb_req *req,
+				     int *win, uint64_t *answer);
+
+/*
+ * The answer to access @copy once the window's owner handled it as @req:
+ * a write echoes the guest's data, a read is masked to its size.
+ */
+uint64_t xb_ioreq_answer(const ioreq_t *copy, const struct xb_req *req);
+
 /* Serves vCPU @v's slot if it holds a request. */
 void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v);
 

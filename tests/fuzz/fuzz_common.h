@@ -51,6 +51,13 @@ static inline uint32_t fz_u32(struct fz_in *in)
 	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+static inline uint64_t fz_u64(struct fz_in *in)
+{
+	uint64_t lo = fz_u32(in);
+
+	return lo | (uint64_t)fz_u32(in) << 32;
+}
+
 /* An invariant broke: report and abort, so libFuzzer keeps the input. */
 #define FZ_CHECK(cond)                                                   \
 	do {                                                             \

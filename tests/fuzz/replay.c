@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as with libFuzzer: a target's one-time setup. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static unsigned long replayed;
 
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 {
 	int rc = 0;
 
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc && !rc; i++) {
 		struct stat st;
 
