@@ -14,7 +14,7 @@ BENCH_SIZE_MIB ?= 512
 BENCH_ONLY ?=
 BENCH_PERF ?= 1
 
-.PHONY: bench-blk
+.PHONY: bench-blk bench-net
 
 # xvbd serving xvb-sim's load generator against fio on the same file.
 # `all`, as for `run`: this fragment is read before sim/module.mk defines
@@ -28,4 +28,27 @@ bench-blk: all
 		$(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') \
 		$(if $(filter 0,$(BENCH_PERF)),--no-perf)
 
-bench: bench-blk
+# The simulated guest's kernel TCP/IP through virtio-net, xvbd and its TAP
+# against a veth pair between two namespaces (bench/net-bench). Needs root.
+# NET_BENCH_SECONDS/NET_BENCH_RAMP: iperf3 -t/-O; BENCH_ONLY names workloads;
+# NET_BENCH_SIM_ARGS goes to xvb-sim (e.g. --net-off mrg).
+NET_BENCH_SECONDS ?= 3
+NET_BENCH_RAMP ?= 1
+NET_BENCH_SIM_ARGS ?=
+bench-net: all
+	$(Q)scripts/install-deps --bench
+	$(Q)dpkg-query -W -f='$${Status}' iperf3 2>/dev/null | grep -q "ok installed" || \
+		{ echo "bench-net: installing iperf3"; \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends iperf3 || \
+		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends iperf3; }; }
+	$(Q)python3 bench/net-bench --sim $(O)/sim/xvb-sim \
+		--nettool $(O)/tests/net/nettool --out $(O)/bench \
+		--rounds $(BENCH_ROUNDS) --seconds $(NET_BENCH_SECONDS) \
+		--ramp $(NET_BENCH_RAMP) \
+		$(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') \
+		$(if $(NET_BENCH_SIM_ARGS),--sim-args '$(NET_BENCH_SIM_ARGS)') \
+		$(if $(filter 0,$(BENCH_PERF)),--no-perf)
+
+bench: bench-blk bench-net
