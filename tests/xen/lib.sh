@@ -43,5 +43,18 @@ need_root() {
 	return 1
 }
 
+# Set by `make check` when the real-Xen run is off (XVB_XEN=0, a sanitizer
+# or cross build): every step skips with that reason, and records nothing.
+skip_if_off() {
+	[ -z "${XVB_XEN_SKIP:-}" ] || SKIP_RECORD=0 skip_all "$1" "$XVB_XEN_SKIP"
+}
+
+# Kilobytes free on the file system of $1 (which may not exist yet).
+kb_free() {
+	local d=$1
+	while [ ! -d "$d" ]; do d=$(dirname "$d"); done
+	df -Pk "$d" | awk 'NR == 2 { print $4 }'
+}
+
 # The kernel version recorded by setup (the arm64 linux-image package).
 kver() { cat "$C/kver"; }

@@ -27,7 +27,34 @@ param() { tr ' ' '\n' </proc/cmdline | sed -n "s/^xvb\.$1=//p"; }
 vdisk() { echo "backendtype=standalone,specification=virtio,vdev=$1,format=raw,access=$2,target=$3"; }
 pvdisk() { echo "backendtype=phy,vdev=$1,format=raw,access=$2,script=/etc/xen/scripts/xvbt-block,target=$3"; }
 
-# mkcfg NAME STEP VCPUS "PARAMS" [DISK...]: writes /srv/cfg/NAME.cfg.
+# A PV NIC on netback for the side-by-side runs (Debian's vif-bridge needs
+# bash: tests/xen/dom0/vif puts the vif on the bridge).
+pvnic() { echo "mac=$1,bridge=xenbr0,script=/etc/xen/scripts/xvbt-vif"; }
+
+# nic_target MAC: the target of a Xen 4.17 virtio NIC disk slot, created.
+# libxl stat()s every standalone disk's target before anything else
+# ("Disk vdev=xvdb failed to stat: xvb-net:...: No such file or
+# directory"), and refuses script= for that backend: the target, a relative
+# path, must name an existing file in xl's working directory.
+nic_target() {
+	echo "xvb-net:bridge=xenbr0,mac=$1"
+	: >"xvb-net:bridge=xenbr0,mac=$1"
+}
+
+# dom0's bridge xenbr0, 10.99.0.1/24 (busybox ip, or brctl).
+bridge_up() {
+	ip link add xenbr0 type bridge 2>/tmp/br.err || brctl addbr xenbr0 2>>/tmp/br.err ||
+		return 1
+	ip addr add 10.99.0.1/24 dev xenbr0
+	ip link set xenbr0 up
+}
+bridge_down() {
+	ip link set xenbr0 down
+	ip link del xenbr0 2>/dev/null || brctl delbr xenbr0
+}
+
+# mkcfg NAME STEP VCPUS "PARAMS" [DISK...]: writes /srv/cfg/NAME.cfg; VIF,
+# if set, is its vif line.
 mkcfg() {
 	name=$1 step=$2 vcpus=$3 params=$4
 	shift 4
@@ -43,6 +70,7 @@ memory = 192
 vcpus = $vcpus
 disk = [ $disks ]
 CFG
+	[ -z "${VIF:-}" ] || echo "vif = [ '$VIF' ]" >>/srv/cfg/$name.cfg
 }
 
 # create NAME [xl options]: `xl create`, timed (CREATE_T); DOMID is set.
@@ -50,7 +78,8 @@ create() {
 	n=$1
 	shift
 	t=$(up)
-	xl create "$@" /srv/cfg/$n.cfg >/tmp/create-$n.log 2>&1
+	# libxl has its own 10 s limits; 180 s is for a create that hangs.
+	timeout 180 xl create "$@" /srv/cfg/$n.cfg >/tmp/create-$n.log 2>&1
 	rc=$?
 	CREATE_T=$(dt "$t")
 	DOMID=$(xl domid "$n" 2>/dev/null)
@@ -134,15 +163,31 @@ teardown_clean() {
 	while :; do
 		w=$(workers "$1")
 		n=$(xenstore-list /local/domain/0/backend/virtio_disk/$1 2>/dev/null | tr '\n' ' ')
-		[ -z "$w" ] && [ -z "$n" ] && break
+		f=$(xenstore-list /local/domain/$1 2>/dev/null | tr '\n' ' ')
+		[ -z "$w" ] && [ -z "$n" ] && [ -z "$f" ] && break
 		if [ "$(cut -d. -f1 /proc/uptime)" -ge $end ]; then
-			WHY="after $2 s: workers '$w', backend nodes '$n'"
+			WHY="after $2 s: workers '$w', backend nodes '$n', /local/domain/$1: '$f'"
 			return 1
 		fi
 		sleep 0.2
 	done
 	GONE_T=$(dt "$t")
 	return 0
+}
+
+# xvbd's footprint in dom0, as "evtchn E maps M fds F": the event channels
+# bound by xvbd processes (the evtchn driver names a bound port's interrupt
+# "evtchn:<comm of the opener>"; a worker, started through /proc/self/exe,
+# is "exe"), privcmd mappings of all xvbd processes, and the supervisor's
+# open files.
+footprint() {
+	e=$(grep -c -E 'evtchn:(xvbd|exe)( |$)' /proc/interrupts)
+	m=0
+	for p in $(pidof xvbd); do
+		c=$(grep -c privcmd /proc/$p/maps 2>/dev/null)
+		m=$((m + ${c:-0}))
+	done
+	echo "evtchn $e maps $m fds $(ls /proc/$XVBD_PID/fd | wc -l)"
 }
 
 # A fresh sparse image file of $2 bytes.

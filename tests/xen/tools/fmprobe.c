@@ -7,7 +7,11 @@
  * MAP_FIXED inside a PROT_NONE reservation). One line per probe:
  *   fmprobe: NAME: works | fails: ERROR
  *
- *   fmprobe DOMID BLOCKDEV FILE
+ * Then it times the ways of mapping (per request, per 2 MiB bucket, all RAM
+ * at once) and the copies and reads around them:
+ *   fmprobe: time NAME: X us
+ *
+ *   fmprobe DOMID BLOCKDEV FILE [RAM_MIB]
  * BLOCKDEV is overwritten at offset 0 (64 KiB); FILE is only read.
  */
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenforeignmemory.h>
 
@@ -146,6 +151,97 @@ static void probe_fixed(xenforeignmemory_handle *fm, uint32_t dom)
 	munmap(res, 2 * bucket);
 }
 
+/* ---- what each way of mapping costs ---- */
+
+static double mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void timed(const char *name, double us, unsigned int n)
+{
+	printf("fmprobe: time %s: %.1f us\n", name, us / n);
+	fflush(stdout);
+}
+
+/* @n maps of @npages guest pages (from 8 MiB into RAM), each unmapped. */
+static void time_maps(xenforeignmemory_handle *fm, uint32_t dom,
+		      unsigned int npages, unsigned int n, const char *name)
+{
+	xen_pfn_t *pfns = calloc(npages, sizeof(*pfns));
+	int *err = calloc(npages, sizeof(*err));
+	double t0;
+	void *p;
+
+	for (unsigned int i = 0; i < npages; i++)
+		pfns[i] = GUEST_RAM0_PFN + 0x800 + i;
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++) {
+		p = xenforeignmemory_map(fm, dom, PROT_READ | PROT_WRITE,
+					 npages, pfns, err);
+		if (!p) {
+			result(name, errno);
+			goto out;
+		}
+		xenforeignmemory_unmap(fm, p, npages);
+	}
+	timed(name, mono_us() - t0, n);
+out:
+	free(pfns);
+	free(err);
+}
+
+/* The data path's other half: copies and 4 KiB reads, per call. */
+static void time_io(char *map, char *anon, int dfd, int bfd)
+{
+	const unsigned int n = 2000;
+	double t0;
+
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++)
+		memcpy(map + (k % NPAGES) * PAGE, anon, PAGE);
+	timed("memcpy 4 KiB into the mapping (a bounce buffer's copy)",
+	      mono_us() - t0, n);
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++)
+		if (pread(dfd, map + (k % NPAGES) * PAGE, PAGE,
+			  (k % NPAGES) * PAGE) != PAGE) {
+			result("buffered 4 KiB pread timing", errno);
+			return;
+		}
+	timed("buffered 4 KiB pread into the mapping", mono_us() - t0, n);
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++)
+		if (pread(dfd, anon, PAGE, (k % NPAGES) * PAGE) != PAGE) {
+			result("buffered 4 KiB pread timing", errno);
+			return;
+		}
+	timed("buffered 4 KiB pread into anonymous memory", mono_us() - t0, n);
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++)
+		if (pread(bfd, anon, PAGE, (k % NPAGES) * PAGE) != PAGE) {
+			result("O_DIRECT 4 KiB pread timing", errno);
+			return;
+		}
+	timed("O_DIRECT 4 KiB pread into anonymous memory", mono_us() - t0, n);
+}
+
+static void probe_timing(xenforeignmemory_handle *fm, uint32_t dom,
+			 unsigned long ram_pages)
+{
+	time_maps(fm, dom, 1, 500, "map + unmap 1 page (per 4 KiB request)");
+	time_maps(fm, dom, 32, 200,
+		  "map + unmap 32 pages (per 128 KiB request)");
+	time_maps(fm, dom, 512, 50,
+		  "map + unmap 512 pages (a 2 MiB bucket, once per bucket)");
+	if (ram_pages > 0x800)
+		time_maps(fm, dom, ram_pages - 0x800, 3,
+			  "map + unmap all the guest's RAM but 8 MiB (once)");
+}
+
 int main(int argc, char **argv)
 {
 	xenforeignmemory_handle *fm;
@@ -155,8 +251,9 @@ int main(int argc, char **argv)
 	struct iovec reg;
 	uint32_t dom;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: fmprobe DOMID BLOCKDEV FILE\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr,
+			"usage: fmprobe DOMID BLOCKDEV FILE [RAM_MIB]\n");
 		return 2;
 	}
 	dom = strtoul(argv[1], NULL, 0);
@@ -231,6 +328,8 @@ int main(int argc, char **argv)
 		     uring_io(bfd, map, LEN, false, true, &reg)));
 
 	probe_fixed(fm, dom);
+	time_io(map, anon, dfd, bfd);
+	probe_timing(fm, dom, argc == 5 ? strtoul(argv[4], NULL, 0) << 8 : 0);
 	xenforeignmemory_unmap(fm, map, NPAGES);
 	xenforeignmemory_close(fm);
 	return 0;

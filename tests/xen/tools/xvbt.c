@@ -12,6 +12,16 @@
  *   xvbt zero DEV OFF LEN                    reads back all zeroes
  *   xvbt discard DEV OFF LEN                 BLKDISCARD
  *   xvbt bench DEV read|write|randread BS QD SECONDS
+ *   xvbt mmio GPA COUNT                      COUNT 32-bit reads of guest-
+ *                                            physical GPA via /dev/mem: the
+ *                                            mean time of one trap
+ *   xvbt sysread PATH COUNT                  COUNT reads of a sysfs file:
+ *                                            with /sys/hypervisor/version/
+ *                                            major, a hypercall each
+ *   xvbt send HOST PORT LEN SEED             pattern over TCP (connects for
+ *                                            up to 30 s), MB/s
+ *   xvbt recv PORT LEN SEED                  one connection's LEN bytes,
+ *                                            verified, MB/s
  *
  * OFF and LEN take k/M/G suffixes and must be multiples of 4 KiB. Exit 0 on
  * success, 1 on a failure (said on stderr), 2 on bad usage.
@@ -25,7 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -327,12 +342,188 @@ static int cmd_bench(const char *dev, const char *mode, size_t bs,
 	return 0;
 }
 
+/* ---- traps and TCP ---- */
+
+/*
+ * Reads the 32-bit register at guest-physical @gpa @count times through
+ * /dev/mem (a region no driver claimed: CONFIG_IO_STRICT_DEVMEM); each read
+ * traps to Xen, and to the device model if one serves @gpa.
+ */
+static int cmd_mmio(uint64_t gpa, uint64_t count)
+{
+	int fd = open("/dev/mem", O_RDONLY | O_SYNC | O_CLOEXEC);
+	uint64_t page = gpa & ~(uint64_t)(ALIGN - 1);
+	volatile uint32_t *reg;
+	uint32_t v = 0;
+	double t0, t;
+	void *p;
+
+	if (fd < 0)
+		return fail("open /dev/mem", errno);
+	p = mmap(NULL, ALIGN, PROT_READ, MAP_SHARED, fd, page);
+	if (p == MAP_FAILED)
+		return fail("mmap /dev/mem", errno);
+	reg = (volatile uint32_t *)((char *)p + (gpa - page));
+	t0 = mono();
+	for (uint64_t i = 0; i < count; i++)
+		v = *reg;
+	t = mono() - t0;
+	printf("mmio 0x%" PRIx64 " = 0x%08x: %" PRIu64 " reads, %.1f us each\n",
+	       gpa, v, count, t / count * 1e6);
+	munmap(p, ALIGN);
+	close(fd);
+	return 0;
+}
+
+/*
+ * @count reads of sysfs file @path from offset 0 (each runs the attribute's
+ * show()): /sys/hypervisor/version/major makes a xen_version hypercall,
+ * /sys/hypervisor/type does not. (privcmd's hypercall ioctl is refused in
+ * an unprivileged domU.)
+ */
+static int cmd_sysread(const char *path, uint64_t count)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[64];
+	ssize_t n = 0;
+	double t0, t;
+
+	if (fd < 0)
+		return fail(path, errno);
+	t0 = mono();
+	for (uint64_t i = 0; i < count; i++) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			return fail(path, errno);
+	}
+	t = mono() - t0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("sysread %s = %s: %" PRIu64 " reads, %.1f us each\n", path, buf,
+	       count, t / count * 1e6);
+	close(fd);
+	return 0;
+}
+
+#define NET_CHUNK 65536
+
+static int cmd_send(const char *host, int port, uint64_t len, uint64_t seed)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	uint64_t *buf = abuf(NET_CHUNK);
+	double t0, t;
+	int fd = -1;
+	char c;
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return fail("address", EINVAL);
+	/* The receiver may not listen yet. */
+	for (t0 = mono(); mono() - t0 < 30; usleep(100000)) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return fail("socket", errno);
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		return fail("connect", errno);
+	t0 = mono();
+	for (uint64_t done = 0; done < len; done += NET_CHUNK) {
+		size_t n = len - done < NET_CHUNK ? len - done : NET_CHUNK;
+		size_t off = 0;
+
+		pat_fill(buf, n, seed, done);
+		while (off < n) {
+			ssize_t w = write(fd, (char *)buf + off, n - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return fail("send", errno);
+			off += w;
+		}
+	}
+	/* Done when the receiver, having it all, closes. */
+	shutdown(fd, SHUT_WR);
+	if (read(fd, &c, 1) < 0)
+		return fail("waiting for the receiver", errno);
+	t = mono() - t0;
+	printf("send %" PRIu64 " bytes in %.2f s: %.2f MB/s\n", len, t,
+	       len / t / 1e6);
+	close(fd);
+	return 0;
+}
+
+static int cmd_recv(int port, uint64_t len, uint64_t seed)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
+	uint64_t *buf = abuf(NET_CHUNK + 16), *want = abuf(NET_CHUNK + 16);
+	int lfd, fd, one = 1;
+	uint64_t done = 0;
+	double t0 = 0, t;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return fail("socket", errno);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return fail("listen", errno);
+	printf("listening on %d\n", port);
+	fflush(stdout);
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return fail("accept", errno);
+	/* Reads end anywhere: compare from the word that holds the first. */
+	while (done < len) {
+		size_t want_n = len - done < NET_CHUNK ? len - done : NET_CHUNK;
+		size_t skew = done % 8;
+		ssize_t n = read(fd, (char *)buf + skew, want_n);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail("recv", errno);
+		if (!n) {
+			fprintf(stderr,
+				"xvbt: connection closed after %" PRIu64
+				" of %" PRIu64 " bytes\n",
+				done, len);
+			return 1;
+		}
+		if (!done)
+			t0 = mono();
+		pat_fill(want, skew + n + 8, seed, done - skew);
+		if (memcmp((char *)buf + skew, (char *)want + skew, n)) {
+			fprintf(stderr,
+				"xvbt: data differ within bytes %" PRIu64
+				"-%" PRIu64 "\n",
+				done, done + n);
+			return 1;
+		}
+		done += n;
+	}
+	t = mono() - t0;
+	printf("recv %" PRIu64 " bytes verified in %.2f s: %.2f MB/s\n", len, t,
+	       len / t / 1e6);
+	close(fd);
+	close(lfd);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: xvbt size DEV | write DEV SEED OFF LEN [buffered|nosync] |\n"
 		"       verify DEV SEED OFF LEN | zero DEV OFF LEN |\n"
-		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS\n");
+		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS |\n"
+		"       mmio GPA COUNT | sysread PATH COUNT |\n"
+		"       send HOST PORT LEN SEED |\n"
+		"       recv PORT LEN SEED\n");
 	exit(2);
 }
 
@@ -358,6 +549,16 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "bench") && argc == 7)
 		return cmd_bench(dev, argv[3], parse_size(argv[4]),
 				 atoi(argv[5]), atof(argv[6]));
+	if (!strcmp(cmd, "mmio") && argc == 4)
+		return cmd_mmio(parse_size(argv[2]), parse_size(argv[3]));
+	if (!strcmp(cmd, "sysread") && argc == 4)
+		return cmd_sysread(argv[2], parse_size(argv[3]));
+	if (!strcmp(cmd, "send") && argc == 6)
+		return cmd_send(argv[2], atoi(argv[3]), parse_size(argv[4]),
+				parse_size(argv[5]));
+	if (!strcmp(cmd, "recv") && argc == 5)
+		return cmd_recv(atoi(argv[2]), parse_size(argv[3]),
+				parse_size(argv[4]));
 	usage();
 	return 2;
 }

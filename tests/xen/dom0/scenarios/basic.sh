@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Scenario a: `xl create` with a virtio disk; size, data written and read
-# back, the data across a reboot (destroy + create: a new domain), a
-# read-only disk, flush, discard.
+# back, the data across a reboot (destroy + create: a new domain; and
+# `xl reboot`), a read-only disk, flush, discard.
 size=67108864
 mkimg /srv/a.img $size
 mkcfg ga1 write 1 "xvb.seed=11 xvb.size=$size" "$(vdisk xvda rw /srv/a.img)"
@@ -42,6 +42,41 @@ else
 	for t in xen_vda xen_vda_size xen_readback xen_poweroff_teardown xen_data_in_image xen_reboot_data; do
 		skip $t "xl create failed"
 	done
+fi
+
+# `xl reboot`: libxl destroys the domain and creates it again from the same
+# configuration (a new domid, the disk set up anew); the guest's first boot
+# wrote the data, the second must find it.
+mkimg /srv/r.img 16777216
+mkcfg grb reboot 1 "xvb.seed=15" "$(vdisk xvda rw /srv/r.img)"
+if ! create grb; then
+	fail xen_xl_reboot "xl create failed: $(tail -2 /tmp/create-grb.log | tr '\n' ' ')"
+elif ! wait_console grb "XVBG: written" 150; then
+	result xen_xl_reboot grb reboot
+	xl destroy grb 2>/dev/null
+else
+	d1=$DOMID
+	t=$(up)
+	if ! timeout 60 xl reboot grb >/tmp/reboot.log 2>&1; then
+		fail xen_xl_reboot "xl reboot: $(tail -2 /tmp/reboot.log | tr '\n' ' ')"
+		xl destroy grb 2>/dev/null
+	elif ! wait_console grb "XVBG: [a-zA-Z]* reboot" 200; then
+		fail xen_xl_reboot "no result from the rebooted guest; console: $(console grb | grep -v '^\[' | tail -3 | tr '\n' '|')"
+		xl destroy grb 2>/dev/null
+	else
+		d2=$(xl domid grb 2>/dev/null)
+		phase xl_reboot_to_result "$(dt "$t")"
+		if [ "$d2" = "$d1" ]; then
+			fail xen_xl_reboot "the rebooted domain kept id $d1"
+		elif ! teardown_clean "$d1" 15; then
+			fail xen_xl_reboot "the first domain $d1: $WHY"
+		elif ! wait_gone grb 60; then
+			fail xen_xl_reboot "the rebooted guest did not power off"
+		else
+			result xen_xl_reboot grb reboot
+		fi
+		xl destroy grb 2>/dev/null
+	fi
 fi
 
 # access=ro: refused writes, and the image unchanged.

@@ -2,28 +2,23 @@
 # Scenario f: a virtio NIC served by xvbd. Xen 4.17's xl has no virtio NIC
 # syntax; a virtio disk slot whose target starts with "xvb-net:" is one.
 # xvbd makes TAP vxb<domid>.<devid> on bridge xenbr0 (10.99.0.1 here); the
-# guest pings 10.99.0.1 and sends 1 MiB over TCP, whose md5sum dom0 checks.
+# guest pings 10.99.0.1 and sends 1 MiB over TCP, whose md5sum dom0 checks,
+# and receives 4 MiB from dom0, which it verifies.
 mac=00:16:3e:00:00:42
 port=5000
-if ! ip link add xenbr0 type bridge 2>/tmp/br.err && ! brctl addbr xenbr0 2>>/tmp/br.err; then
+if ! bridge_up; then
 	fail xen_nic_create "no bridge xenbr0: $(tr '\n' ' ' </tmp/br.err)"
 	skip xen_nic_ping "no bridge"
 	skip xen_nic_tcp "no bridge"
+	skip xen_nic_rx "no bridge"
 	return 0 2>/dev/null || exit 0
 fi
-ip addr add 10.99.0.1/24 dev xenbr0
-ip link set xenbr0 up
 rm -f /tmp/rx
 # nc's stdin must not end: busybox nc answers EOF on stdin with a FIN, and
 # the guest's nc then quits with most of its data still unsent.
 sleep 300 | nc -l -p $port >/tmp/rx 2>/tmp/nc-l.err &
 ncpid=$!
-# libxl stat()s every standalone disk's target before anything else
-# ("Disk vdev=xvdb failed to stat: xvb-net:...: No such file or
-# directory"), and refuses script= for that backend: the target, a relative
-# path, must name an existing file in xl's working directory.
-target="xvb-net:bridge=xenbr0,mac=$mac"
-: >"$target"
+target=$(nic_target $mac)
 mkcfg gnet net 1 "xvb.mac=$mac xvb.ip=10.99.0.2 xvb.peer=10.99.0.1 xvb.port=$port" \
 	"$(vdisk xvdb rw "$target")"
 if create gnet; then
@@ -41,8 +36,14 @@ if create gnet; then
 	else
 		result xen_nic_create gnet nic
 	fi
+	# dom0 to the guest: 4 MiB of a pattern the guest verifies.
+	if wait_console gnet "XVBG: listening rx" 150; then
+		timeout 120 xvbt send 10.99.0.2 $((port + 1)) 4M 77 >/tmp/tx.out 2>&1
+		echo "XVBT: net: dom0 $(tail -1 /tmp/tx.out)"
+	fi
 	wait_console gnet "XVBG-DONE" 120
 	result xen_nic_ping gnet ping
+	result xen_nic_rx gnet rx
 	# The data: until 1 MiB has come (or 60 s).
 	sum=$(console gnet | sed -n 's/^XVBG: txsum \([0-9a-f]*\) .*/\1/p' | head -1)
 	i=0
@@ -74,8 +75,8 @@ else
 	fail xen_nic_create "xl create failed: $(tail -2 /tmp/create-gnet.log | tr '\n' ' ')"
 	skip xen_nic_ping "no guest"
 	skip xen_nic_tcp "no guest"
+	skip xen_nic_rx "no guest"
 fi
 kill $ncpid 2>/dev/null
 rm -f "$target"
-ip link set xenbr0 down
-ip link del xenbr0 2>/dev/null || brctl delbr xenbr0
+bridge_down

@@ -6,7 +6,7 @@ loop=$(losetup -f)
 losetup "$loop" /srv/probe.img
 mkcfg gpr none 1 ""
 if create gpr -p; then
-	fmprobe "$DOMID" "$loop" /srv/probe.img >/tmp/probe.out 2>&1
+	fmprobe "$DOMID" "$loop" /srv/probe.img 192 >/tmp/probe.out 2>&1
 	rc=$?
 	sed 's/^/XVBT: /' /tmp/probe.out
 	xl destroy gpr

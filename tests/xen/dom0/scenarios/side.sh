@@ -5,7 +5,21 @@
 # "XVBT: bench BACKEND ROUND MODE ... MB/s ... IOPS".
 rounds=$(param rounds)
 secs=$(param secs)
+count=$(param count)
 dd if=/dev/zero of=/srv/bench.img bs=1M count=128 2>/dev/null
+
+# What one trap costs from the guest: a register xvbd serves (an ioreq
+# round trip through dom0) and a hypercall Xen answers; no drivers loaded.
+n=300
+[ "${count:-0}" = 1 ] && n=2000
+mkcfg grtt rtt 1 "xvb.nomods=1 xvb.count=$n" "$(vdisk xvda rw /srv/bench.img)"
+if create grtt && run_guest grtt 200; then
+	console grtt | sed -n 's/^XVBG: rtt /XVBT: rtt: /p'
+	console grtt | grep '^XVBG: FAIL' | sed 's/^XVBG: /XVBT: rtt: /'
+	[ "${count:-0}" = 1 ] && worker_counts "$DOMID" rtt 0
+else
+	echo "XVBT: rtt: no result (${WHY:-xl create failed})"
+fi
 okc=0
 r=1
 while [ $r -le "${rounds:-1}" ]; do
@@ -26,6 +40,21 @@ while [ $r -le "${rounds:-1}" ]; do
 	done
 	r=$((r + 1))
 done
+# Bench runs: one xvb guest per workload, so that xvbcount.so's counts
+# (ioreqs by register, interrupts, time in xvbd) are per workload.
+if [ "${count:-0}" = 1 ]; then
+	k=0
+	for w in read+1M+4 write+1M+4 randread+4k+32; do
+		k=$((k + 1))
+		g=gprof$k
+		mkcfg $g bench 1 "xvb.secs=${secs:-3} xvb.dev=vda xvb.work=$w" "$(vdisk xvda rw /srv/bench.img)"
+		if create $g && run_guest $g $((120 + 2 * ${secs:-3})); then
+			console $g | sed -n "s/^XVBG: bench /XVBT: bench prof $k /p"
+			worker_counts "$DOMID" prof $k
+		fi
+	done
+fi
+
 if [ $okc = $((2 * ${rounds:-1})) ]; then
 	ok xen_side_by_side
 else

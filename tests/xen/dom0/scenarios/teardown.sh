@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-# Scenario c: `xl shutdown` and `xl destroy` leave no worker for the guest
-# and no backend nodes, and neither waits for libxl's 10 s timeout.
+# Scenario c: `xl shutdown` and `xl destroy` leave no worker for the guest,
+# no event channel, mapping or open file of xvbd's, no xenstore nodes of the
+# guest, and neither waits for libxl's 10 s timeout. No other guest runs.
 mkimg /srv/t.img 16777216
 for how in shutdown destroy; do
 	g=gt$how
 	mkcfg $g idle 1 "" "$(vdisk xvda rw /srv/t.img)"
+	before=$(footprint)
 	if ! create $g; then
 		fail xen_${how}_teardown "xl create failed"
 		continue
@@ -15,6 +17,8 @@ for how in shutdown destroy; do
 		xl destroy $g 2>/dev/null
 		continue
 	fi
+	during=$(footprint)
+	echo "XVBT: footprint $how: event channels by name: $(grep -o 'evtchn:[^ ]*' /proc/interrupts | sort | uniq -c | tr -s ' \n' ' ')"
 	t=$(up)
 	if [ $how = shutdown ]; then
 		timeout 60 xl shutdown -w $g >/tmp/$how.log 2>&1
@@ -33,6 +37,20 @@ for how in shutdown destroy; do
 		fail xen_${how}_teardown "$WHY"
 	else
 		phase worker_gone_after_$how "$GONE_T"
-		ok xen_${how}_teardown
+		# The supervisor closes its side of the worker's socket when it
+		# reaps it: allow it a few seconds.
+		i=0
+		while after=$(footprint) && [ "$after" != "$before" ] && [ $i -lt 20 ]; do
+			sleep 0.25
+			i=$((i + 1))
+		done
+		echo "XVBT: footprint $how: before $before, guest up $during, after $after"
+		if [ "$after" != "$before" ]; then
+			fail xen_${how}_teardown "xvbd's footprint was '$before', is '$after'"
+		elif [ "$during" = "$before" ]; then
+			fail xen_${how}_teardown "the footprint did not change while the guest ran ('$during'): the check sees nothing"
+		else
+			ok xen_${how}_teardown
+		fi
 	fi
 done

@@ -27,3 +27,52 @@ wait_dev() {
 # Runs xvbt, keeping its complaint for the result line.
 x() { xvbt "$@" 2>/tmp/xvbt.err; }
 why() { tr '\n' ' ' </tmp/xvbt.err; }
+
+# find_nic MAC: sets DEV to the interface with MAC, waiting up to 15 s.
+find_nic() {
+	DEV=
+	i=0
+	while [ -z "$DEV" ] && [ $i -lt 150 ]; do
+		for a in /sys/class/net/*/address; do
+			[ "$(cat "$a" 2>/dev/null)" = "$1" ] && DEV=${a%/address} && DEV=${DEV##*/}
+		done
+		[ -n "$DEV" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$DEV" ]
+}
+
+# net_up IP PEER: DEV up with IP/24; pings PEER until 3 of 3 answer (the
+# first packets may go while the bridge port is still learning). Leaves
+# ping's output in /tmp/ping.out.
+net_up() {
+	ip link set lo up
+	ip link set "$DEV" up
+	ip addr add "$1/24" dev "$DEV"
+	n=0
+	i=0
+	while [ $i -lt 5 ]; do
+		ping -c 3 -W 3 "$2" >/tmp/ping.out 2>&1 && n=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' /tmp/ping.out)
+		[ "${n:-0}" -ge 3 ] && return 0
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# recv_from_dom0 NAME PORT LEN SEED: listens, says "XVBG: listening NAME"
+# for dom0 to send, and receives LEN bytes of pattern SEED, verified. Sets
+# OUT to xvbt's last line.
+recv_from_dom0() {
+	xvbt recv "$2" "$3" "$4" >/tmp/$1.out 2>&1 &
+	p=$!
+	i=0
+	while ! grep -q listening /tmp/$1.out && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "XVBG: listening $1"
+	wait $p
+	r=$?
+	OUT=$(tail -1 /tmp/$1.out)
+	return $r
+}

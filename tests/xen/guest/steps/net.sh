@@ -2,40 +2,23 @@
 # The virtio NIC xvbd serves from a disk slot ("xvb-net:" target): finds the
 # interface with MAC xvb.mac, gives it xvb.ip/24, pings xvb.peer, then sends
 # 1 MiB over TCP to xvb.peer:xvb.port (busybox nc) and prints its md5sum for
-# dom0 to compare. Stays up (STAY=1): dom0 destroys it once it has the data.
+# dom0 to compare; then receives 4 MiB from dom0 on xvb.port + 1, verified.
+# Stays up (STAY=1): dom0 destroys it once it has the data.
 mac=$(param mac)
 ip=$(param ip)
 peer=$(param peer)
 port=$(param port)
 STAY=1
-dev=
-i=0
-while [ -z "$dev" ] && [ $i -lt 150 ]; do
-	for a in /sys/class/net/*/address; do
-		[ "$(cat "$a" 2>/dev/null)" = "$mac" ] && dev=${a%/address} && dev=${dev##*/}
-	done
-	[ -n "$dev" ] || sleep 0.1
-	i=$((i + 1))
-done
-if [ -z "$dev" ]; then
+if ! find_nic "$mac"; then
 	fail nic "no interface with MAC $mac: $(ls /sys/class/net | tr '\n' ' ') $(dmesg | grep -i -E 'virtio|net' | tail -3 | tr '\n' '|')"
 	fail ping "no NIC"
 	fail tcp "no NIC"
+	fail rx "no NIC"
 else
+	dev=$DEV
 	ok nic
 	info "nic $dev ($(readlink /sys/class/net/$dev/device/driver 2>/dev/null | sed 's,.*/,,'))"
-	ip link set lo up
-	ip link set "$dev" up
-	ip addr add "$ip/24" dev "$dev"
-	# The first packets may go while the bridge port is still learning.
-	n=0
-	i=0
-	while [ $i -lt 5 ]; do
-		ping -c 3 -W 3 "$peer" >/tmp/ping.out 2>&1 && n=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' /tmp/ping.out)
-		[ "${n:-0}" -ge 3 ] && break
-		i=$((i + 1))
-	done
-	if [ "${n:-0}" -ge 3 ]; then
+	if net_up "$ip" "$peer"; then
 		ok ping
 		info "$(grep -E 'round-trip|packets' /tmp/ping.out | tr '\n' ' ')"
 	else
@@ -56,4 +39,11 @@ else
 		dmesg | grep -i -E 'virtio|net|eth0' | tail -5 | sed 's/^/XVBG: info dmesg /'
 	) &
 	ok tcp_sent
+	# The other way: dom0 sends 4 MiB of a pattern, checked as it comes.
+	if recv_from_dom0 rx $((port + 1)) 4M 77; then
+		ok rx
+		info "rx: $OUT"
+	else
+		fail rx "$(tr '\n' ' ' </tmp/rx.out)"
+	fi
 fi
