@@ -208,8 +208,10 @@ CHECK_JOBS += format-check:scripts/format-check
 CHECK_JOBS += $(foreach b,$(UNIT_BINS),$(notdir $(b)):$(b))
 CHECK_JOBS += $(foreach t,$(FUZZ_NAMES),corpus_$(t):$(O)/tests/fuzz/replay_$(t)@tests/fuzz/corpus/$(t))
 
+# The real-Xen jobs (tests/xen/module.mk) run last: they take minutes.
 check: all
-	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_LOGDIR=$(O)/test-logs tests/run-tests $(CHECK_JOBS)
+	$(Q)$(XEN_CHECK_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_LOGDIR=$(O)/test-logs \
+		tests/run-tests $(CHECK_JOBS) $(XEN_CHECK_JOBS)
 
 # The demo: xvbd serving a simulated Xen guest's virtio disk.
 run: all
