@@ -181,6 +181,10 @@ int evl_run_once(struct evl *l, bool wait)
 {
 	int rc;
 
+	if (!l->tid_set || !pthread_equal(l->tid, pthread_self())) {
+		l->tid = pthread_self();
+		l->tid_set = true;
+	}
 	evl_rearm_pending(l);
 	if (wait && l->rearm) /* a watch is down: do not sleep for long */
 		rc = evl_wait(l, EVL_REARM_RETRY_NS);
@@ -473,6 +477,10 @@ static void *evl_thread_main(void *arg)
 {
 	struct evl_thread *t = arg;
 
+	/* Ours before the starter returns: evl_is_mine() holds from now. */
+	t->loop.tid = pthread_self();
+	t->loop.tid_set = true;
+	sem_post(&t->started);
 	t->rc = evl_run(&t->loop);
 	return NULL;
 }
@@ -491,12 +499,17 @@ int evl_thread_start(struct evl_thread *t, const char *name,
 	/* Signals stay with the thread that reads its signalfd. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sem_init(&t->started, 0, 0);
 	rc = -pthread_create(&t->tid, NULL, evl_thread_main, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
+		sem_destroy(&t->started);
 		evl_exit(&t->loop);
 		return rc;
 	}
+	while (sem_wait(&t->started) && errno == EINTR)
+		;
+	sem_destroy(&t->started);
 	pthread_setname_np(t->tid, t->name);
 	t->running = true;
 	return 0;

@@ -10,6 +10,7 @@
 #define XVB_LIB_EVL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <liburing.h>
@@ -74,6 +75,8 @@ struct evl {
 	struct evl_watch *rearm; /* watches waiting for an SQE to re-arm */
 	struct evl_msg *mbox;	 /* atomic: posted messages, newest first */
 	bool mbox_running;	 /* inside evl_mbox_run */
+	pthread_t tid;		 /* the thread that last ran it, if tid_set */
+	bool tid_set;
 	bool ready; /* evl_init() succeeded and evl_exit() has not run */
 };
 
@@ -167,6 +170,15 @@ int evl_cancel(struct evl *l, struct evl_op *op);
 void evl_post(struct evl *l, struct evl_msg *m, evl_msg_fn *fn);
 
 /*
+ * True if the calling thread is @l's: the one that last ran it, or any
+ * thread before it ever ran.
+ */
+static inline bool evl_is_mine(const struct evl *l)
+{
+	return !l->tid_set || pthread_equal(l->tid, pthread_self());
+}
+
+/*
  * From a thread other than @l's: runs @fn(@arg) on @l's thread, after every
  * message posted before, and returns when it has. @l's thread must be in
  * evl_run and must not wait for the caller.
@@ -177,6 +189,7 @@ void evl_call(struct evl *l, void (*fn)(void *arg), void *arg);
 struct evl_thread {
 	struct evl loop;
 	pthread_t tid;
+	sem_t started;
 	bool running;
 	int rc; /* evl_run's result once the thread ended */
 	char name[16];
