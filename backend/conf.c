@@ -80,6 +80,9 @@ int xb_check_devconf(const struct xb_devconf *c, char *err, size_t errlen)
 	if (c->irq < XB_SPI_FIRST || c->irq > XB_SPI_LAST)
 		return fail(err, errlen, "irq %u is not a virtio SPI (%d..%d)",
 			    c->irq, XB_SPI_FIRST, XB_SPI_LAST);
+	if (c->type == XB_DEV_NET && c->queues > XB_MAX_PAIRS)
+		return fail(err, errlen, "a NIC takes 1 to %u queue pairs",
+			    XB_MAX_PAIRS);
 	if (c->type != XB_DEV_BLK)
 		return 0;
 	if (!c->path[0])
@@ -131,10 +134,11 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 		if (strcmp(val, "r") && strcmp(val, "w"))
 			return fail(err, errlen, "mode must be r or w");
 		c->readonly = !strcmp(val, "r");
-	} else if (c->type == XB_DEV_BLK && !strcmp(key, "queues")) {
+	} else if (!strcmp(key, "queues")) {
 		if (xb_parse_u64(val, 1, XB_MAX_QUEUES, &v))
 			return fail(err, errlen, "queues must be 1 to %u",
-				    XB_MAX_QUEUES);
+				    c->type == XB_DEV_NET ? XB_MAX_PAIRS :
+							    XB_MAX_QUEUES);
 		c->queues = v;
 	} else if (c->type == XB_DEV_BLK && !strcmp(key, "serial")) {
 		if (copy_str(c->serial, sizeof(c->serial), val))

@@ -18,6 +18,8 @@ enum xb_devtype {
 
 /* Most request queues a virtio-blk device takes (VBLK_MAX_QUEUES). */
 #define XB_MAX_QUEUES 16u
+/* Most queue pairs a virtio-net device takes (VNET_MAX_PAIRS). */
+#define XB_MAX_PAIRS 8u
 
 struct xb_devconf {
 	enum xb_devtype type;
@@ -28,7 +30,7 @@ struct xb_devconf {
 	bool grants;	       /* grant_usage=1: addresses are grants */
 	char path[PATH_MAX];   /* blk: backing file or block device */
 	char serial[21];       /* blk: GET_ID, at most 20 bytes */
-	unsigned int queues;   /* blk: request queues, 0: automatic */
+	unsigned int queues;   /* blk: queues, net: queue pairs; 0: auto */
 	char bridge[IFNAMSIZ]; /* net */
 	char ifname[IFNAMSIZ]; /* net: the TAP's name */
 	uint8_t mac[6];	       /* net */
@@ -43,8 +45,9 @@ int xb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
  * Parses "key=value,key=value" for a device of @type into @c (keys: base,
- * irq, grants=0|1, devid; blk: mode=r|w, serial, queues=1..16, path (last:
- * it takes the rest); net: bridge, mac). Checks ranges and
+ * irq, grants=0|1, devid, queues (blk: 1..16 request queues, net: 1..8
+ * queue pairs); blk: mode=r|w, serial, path (last: it takes the rest);
+ * net: bridge, mac). Checks ranges and
  * alignment and, for blk, that path names a regular file or block device.
  * On error writes a message for the user into @err and returns -EINVAL.
  */

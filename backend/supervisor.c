@@ -185,6 +185,35 @@ static int blk_queues(struct sup *s, uint32_t domid, struct sup_dev *d,
 }
 
 /*
+ * The queue pairs of NIC @index from xvbd.conf: nicN.queues in [guest
+ * NAME], then queues in [net]; "auto" or absent leaves it to the worker.
+ */
+static int nic_queues(struct sup *s, const char *name, unsigned int index,
+		      char *out, size_t outlen, char *err, size_t errlen)
+{
+	char section[80], key[32];
+	const char *v;
+	uint64_t n;
+
+	snprintf(section, sizeof(section), "guest %s", name);
+	snprintf(key, sizeof(key), "nic%u.queues", index);
+	v = xb_config_get(&s->cfg, section, key);
+	if (!v)
+		v = xb_config_get(&s->cfg, "net", "queues");
+	out[0] = '\0';
+	if (!v || !strcmp(v, "auto"))
+		return 0;
+	if (xb_parse_u64(v, 1, XB_MAX_PAIRS, &n)) {
+		snprintf(err, errlen,
+			 "xvbd.conf: NIC queues '%s' is not auto or 1 to %u", v,
+			 XB_MAX_PAIRS);
+		return -EINVAL;
+	}
+	snprintf(out, outlen, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+/*
  * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
  * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
  * target). Returns 0 or -EINVAL (logged).
@@ -194,7 +223,7 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		   const char *opts)
 {
 	char name[64] = "", home[64], bridge[IFNAMSIZ], err[128];
-	char mac_s[18];
+	char mac_s[18], queues[8];
 	uint8_t mac[6];
 	struct xb_devconf o;
 
@@ -219,14 +248,18 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		if (o.has_mac)
 			memcpy(mac, o.mac, sizeof(mac));
 	}
+	if (nic_queues(s, name, d->devid, queues, sizeof(queues), err,
+		       sizeof(err)))
+		goto bad;
 	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5]);
 	snprintf(d->msg, sizeof(d->msg),
 		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
-		 "ifname=vxb%u.%u%s%s\n",
+		 "ifname=vxb%u.%u%s%s%s%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
 		 (int)grants, mac_s, domid, d->devid,
-		 bridge[0] ? ",bridge=" : "", bridge);
+		 bridge[0] ? ",bridge=" : "", bridge,
+		 queues[0] ? ",queues=" : "", queues);
 	log_info(&s->log, "d%u %s: NIC %s on %s", domid, d->be, mac_s,
 		 bridge[0] ? bridge : "(no bridge)");
 	return 0;

@@ -168,16 +168,36 @@ static int open_gnttab(struct xb_worker *w)
 }
 
 /* A virtio-net device on a TAP named conf.ifname (default vxb<dom>.<id>). */
+static void io_threads(struct xb_worker *w, unsigned int want);
+
+/* Queues past the first on the worker's queue threads, as far as there are. */
+static void queue_loops(struct xb_worker *w, unsigned int n, struct evl **loops)
+{
+	if (n > 1)
+		io_threads(w, n - 1);
+	for (unsigned int i = 1; w->nr_io && i < n; i++)
+		loops[i] = &w->qthr[(i - 1) % w->nr_io].loop;
+}
+
+static unsigned int auto_queues(const struct xb_worker *w);
+
 static int net_open(struct xb_worker *w, struct xb_dev *d,
 		    const struct gmem *gm, const char *name)
 {
 	const struct xb_devconf *c = &d->conf;
+	struct evl *loops[XB_MAX_PAIRS] = { NULL };
 	struct vnet_conf nc = {
 		.tap_fd = -1,
+		.nr_pairs = c->queues ? c->queues : auto_queues(w),
+		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,
 	};
 	int rc;
+
+	if (nc.nr_pairs > XB_MAX_PAIRS)
+		nc.nr_pairs = XB_MAX_PAIRS;
+	queue_loops(w, nc.nr_pairs, loops);
 
 	if (c->ifname[0])
 		memcpy(nc.ifname, c->ifname, sizeof(nc.ifname));
@@ -195,9 +215,12 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 		return rc;
 	}
 	d->vdev = vnet_vdev(d->net);
-	log_info(&d->log, "TAP %s%s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+	log_info(&d->log,
+		 "TAP %s%s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u queue "
+		 "pair(s)",
 		 nc.ifname, nc.bridge[0] ? " on " : "", nc.bridge, nc.mac[0],
-		 nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5]);
+		 nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5],
+		 nc.nr_pairs);
 	return 0;
 }
 
@@ -250,11 +273,7 @@ static int blk_open(struct xb_worker *w, struct xb_dev *d,
 	};
 	int rc;
 
-	/* Queues past the first each get a thread, as far as there are. */
-	if (bc.nr_queues > 1)
-		io_threads(w, bc.nr_queues - 1);
-	for (unsigned int i = 1; w->nr_io && i < bc.nr_queues; i++)
-		loops[i] = &w->qthr[(i - 1) % w->nr_io].loop;
+	queue_loops(w, bc.nr_queues, loops);
 
 	rc = vblk_create(&d->blk, &bc, gm, &w->loop);
 	if (rc) {

@@ -38,10 +38,12 @@ static uint8_t ctrl_rx_mode(struct vnet_ctrl *ctrl, uint8_t cmd,
 	     cmd != VIRTIO_NET_CTRL_RX_ALLMULTI))
 		return VIRTIO_NET_ERR;
 	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN, &on, 1);
+	pthread_mutex_lock(&net->filter_lock);
 	if (cmd == VIRTIO_NET_CTRL_RX_PROMISC)
 		net->filter.promisc = on;
 	else
 		net->filter.allmulti = on;
+	pthread_mutex_unlock(&net->filter_lock);
 	return VIRTIO_NET_OK;
 }
 
@@ -60,7 +62,7 @@ static bool filter_has(const struct vnet_filter *f, unsigned int from,
 	return false;
 }
 
-bool vnet_filter_pass(const struct vnet *net, const uint8_t dst[6])
+static bool filter_pass(const struct vnet *net, const uint8_t dst[6])
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	const struct vnet_filter *f = &net->filter;
@@ -72,6 +74,17 @@ bool vnet_filter_pass(const struct vnet *net, const uint8_t dst[6])
 		       filter_has(f, f->nr_uni, f->nr_multi, dst);
 	return f->uni_all || !memcmp(dst, net->mac, 6) ||
 	       filter_has(f, 0, f->nr_uni, dst);
+}
+
+/* Every pair's receive path asks; the control queue changes it. */
+bool vnet_filter_pass(struct vnet *net, const uint8_t dst[6])
+{
+	bool pass;
+
+	pthread_mutex_lock(&net->filter_lock);
+	pass = filter_pass(net, dst);
+	pthread_mutex_unlock(&net->filter_lock);
+	return pass;
 }
 
 /*
@@ -121,7 +134,9 @@ static uint8_t ctrl_mac_table(struct vnet *net, const struct vq_chain *c,
 	ctrl_table_copy(&f, c, at[0], n[0], 0, &f.nr_uni, &f.uni_all);
 	ctrl_table_copy(&f, c, at[1], n[1], f.nr_uni, &f.nr_multi,
 			&f.multi_all);
+	pthread_mutex_lock(&net->filter_lock);
 	net->filter = f;
+	pthread_mutex_unlock(&net->filter_lock);
 	return VIRTIO_NET_OK;
 }
 
@@ -144,8 +159,29 @@ static uint8_t ctrl_mac(struct vnet_ctrl *ctrl, uint8_t cmd,
 	/* Rejects a multicast address as the NIC's own. */
 	if (mac[0] & 1)
 		return VIRTIO_NET_ERR;
+	pthread_mutex_lock(&net->filter_lock);
 	memcpy(net->mac, mac, sizeof(mac));
+	pthread_mutex_unlock(&net->filter_lock);
 	return VIRTIO_NET_OK;
+}
+
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: how many pairs the driver uses. */
+static uint8_t ctrl_mq(struct vnet_ctrl *ctrl, uint8_t cmd,
+		       const struct vq_chain *c, uint32_t dlen)
+{
+	struct vnet *net = ctrl->net;
+	struct virtio_net_ctrl_mq mq;
+	uint16_t n;
+
+	if (!vdev_has(&net->vdev, VIRTIO_NET_F_MQ) ||
+	    cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || dlen != sizeof(mq))
+		return VIRTIO_NET_ERR;
+	iov_to_buf(c->iov, c->nr_out, CTRL_HDR_LEN, &mq, sizeof(mq));
+	n = le16toh(mq.virtqueue_pairs);
+	/* Rejects 0 and more pairs than max_virtqueue_pairs. */
+	if (n < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || n > net->nr_pairs)
+		return VIRTIO_NET_ERR;
+	return vnet_set_pairs(net, n) ? VIRTIO_NET_ERR : VIRTIO_NET_OK;
 }
 
 static void ctrl_handle(struct vnet_ctrl *ctrl, struct vq_chain *c)
@@ -168,6 +204,8 @@ static void ctrl_handle(struct vnet_ctrl *ctrl, struct vq_chain *c)
 		ack = ctrl_rx_mode(ctrl, h.cmd, c, dlen);
 	else if (h.class == VIRTIO_NET_CTRL_MAC)
 		ack = ctrl_mac(ctrl, h.cmd, c, dlen);
+	else if (h.class == VIRTIO_NET_CTRL_MQ)
+		ack = ctrl_mq(ctrl, h.cmd, c, dlen);
 	net->stats.ctrl_cmds++;
 	if (ack != VIRTIO_NET_OK) {
 		net->stats.ctrl_errs++;

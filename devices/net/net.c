@@ -29,14 +29,149 @@
 	 F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) |       \
 	 F(VIRTIO_NET_F_CTRL_MAC_ADDR))
 
-/* Without a MAC (all zeroes) the driver picks one itself. */
+/*
+ * Without a MAC (all zeroes) the driver picks one itself; MQ with more
+ * than one pair.
+ */
 static uint64_t vnet_features(const struct vnet_conf *conf)
 {
 	static const uint8_t none[6];
+	uint64_t f = VNET_FEATURES;
 
 	if (!memcmp(conf->mac, none, sizeof(none)))
-		return VNET_FEATURES & ~F(VIRTIO_NET_F_MAC);
-	return VNET_FEATURES;
+		f &= ~F(VIRTIO_NET_F_MAC);
+	if (conf->nr_pairs > 1)
+		f |= F(VIRTIO_NET_F_MQ);
+	return f;
+}
+
+/* The control queue's index for the features the driver took. */
+static unsigned int vnet_ctrl_index(const struct vnet *net)
+{
+	return VNET_CTRLQ(
+		vdev_has(&net->vdev, VIRTIO_NET_F_MQ) ? net->nr_pairs : 1);
+}
+
+/* ---- pairs on their threads ---- */
+
+/* Runs @fn(@m) on @p's thread: now if that is this one, else posted. */
+static void pair_exec(struct vnet_pair *p, struct evl_msg *m, evl_msg_fn *fn)
+{
+	if (evl_is_mine(p->loop))
+		fn(m);
+	else
+		evl_post(p->loop, m, fn);
+}
+
+static void pair_rx_msg(struct evl_msg *m)
+{
+	vnet_rx_kick(&container_of(m, struct vnet_pair, rx_msg)->rx);
+}
+
+static void pair_tx_msg(struct evl_msg *m)
+{
+	vnet_tx_run(&container_of(m, struct vnet_pair, tx_msg)->tx);
+}
+
+/* The link went down: frames waiting to be retried are dropped. */
+static void pair_link_msg(struct evl_msg *m)
+{
+	vnet_tx_link_down(&container_of(m, struct vnet_pair, link_msg)->tx);
+}
+
+/* Runs @fn(@p) on @p's thread and returns once it ran. */
+static void pair_call(struct vnet_pair *p, void (*fn)(void *))
+{
+	if (evl_is_mine(p->loop))
+		fn(p);
+	else
+		evl_call(p->loop, fn, p);
+}
+
+static void pair_start(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	vnet_rx_setup(&p->rx);
+	vnet_rx_run(&p->rx);
+	vnet_tx_run(&p->tx);
+}
+
+/* Both queues of the pair stop; chains go back, nothing stays in flight. */
+static void pair_stop(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	p->rx.stopping = p->tx.stopping = true;
+	vnet_rx_stop(&p->rx);
+	vnet_tx_stop(&p->tx);
+	p->rx.stopping = p->tx.stopping = false;
+}
+
+static void pair_off(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	p->tx.disabled = true;
+	vnet_rx_disable(&p->rx);
+}
+
+static void pair_on(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	p->tx.disabled = p->rx.disabled = false;
+	vnet_rx_setup(&p->rx);
+	vnet_rx_run(&p->rx);
+	vnet_tx_run(&p->tx);
+}
+
+/*
+ * Turns pair @i on or off: off, its reads stop first and its TAP queue is
+ * detached after, so the kernel steers no flow to it; on, the queue is
+ * attached first. Returns 0 or -errno (the TAP refused).
+ */
+static int vnet_pair_enable(struct vnet *net, unsigned int i, bool on)
+{
+	struct vnet_pair *p = &net->pairs[i];
+	int rc = 0;
+
+	if (p->enabled == on)
+		return 0;
+	if (on) {
+		if (!net->tap_lost)
+			rc = vnet_tap_queue(&net->tap, i, true);
+		if (rc)
+			return rc;
+		pair_call(p, pair_on);
+	} else {
+		pair_call(p, pair_off);
+		if (!net->tap_lost)
+			rc = vnet_tap_queue(&net->tap, i, false);
+	}
+	p->enabled = on;
+	return rc;
+}
+
+int vnet_set_pairs(struct vnet *net, unsigned int n)
+{
+	unsigned int i;
+	int rc = 0;
+
+	if (!n || n > net->nr_pairs)
+		return -EINVAL;
+	for (i = 0; i < net->nr_pairs && !rc; i++)
+		rc = vnet_pair_enable(net, i, i < n);
+	if (rc) {
+		log_err(&net->vdev.log, "%u queue pairs: TAP queue %u: %s", n,
+			i - 1, strerror(-rc));
+		return rc;
+	}
+	if (n != net->cur_pairs)
+		log_info(&net->vdev.log, "%u of %u queue pairs in use", n,
+			 net->nr_pairs);
+	net->cur_pairs = n;
+	return 0;
 }
 
 int vnet_defer(struct evl *loop, struct vnet_defer *d, evl_cb *cb)
@@ -64,8 +199,8 @@ static void vnet_cfg_read(struct vdev *vdev, unsigned int off, void *buf,
 
 	memset(&c, 0, sizeof(c));
 	memcpy(c.mac, net->mac, sizeof(c.mac));
-	c.status = htole16(net->link_up ? VIRTIO_NET_S_LINK_UP : 0);
-	c.max_virtqueue_pairs = htole16(1);
+	c.status = htole16(vnet_link_up(net) ? VIRTIO_NET_S_LINK_UP : 0);
+	c.max_virtqueue_pairs = htole16(net->nr_pairs);
 	c.mtu = htole16(net->mtu);
 	/* The transport checked against VNET_CFG_SIZE; belt and braces. */
 	if (off > sizeof(c) || len > sizeof(c) - off) {
@@ -103,6 +238,8 @@ static int vnet_features_ok(struct vdev *vdev, uint64_t f)
 		  (F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_MAC_ADDR))) &&
 		 !(f & F(VIRTIO_NET_F_CTRL_VQ)))
 		why = "control features without CTRL_VQ";
+	else if ((f & F(VIRTIO_NET_F_MQ)) && !(f & F(VIRTIO_NET_F_CTRL_VQ)))
+		why = "MQ without CTRL_VQ";
 	if (!why)
 		return 0;
 	log_guest(&net->vdev.log, "features 0x%llx refused: %s",
@@ -139,9 +276,10 @@ static int vnet_start(struct vdev *vdev)
 		}
 		net->offloads = fl;
 	}
-	vnet_rx_setup(&net->rx);
-	vnet_rx_run(&net->rx);
-	vnet_tx_run(&net->tx);
+	/* Where the control queue is depends on MQ, now negotiated. */
+	net->ctrl.vq = &vdev->vqs[vnet_ctrl_index(net)];
+	/* The first pair only, until VQ_PAIRS_SET says more. */
+	pair_call(&net->pairs[0], pair_start);
 	return 0;
 }
 
@@ -149,15 +287,24 @@ static void vnet_kick(struct vdev *vdev, struct vq *vq)
 {
 	struct vnet *net = vnet_from_vdev(vdev);
 
+	unsigned int ctrlq = vnet_ctrl_index(net);
+	struct vnet_pair *p;
+
 	/* Kicks while a reset runs the loop are dropped: the rings go. */
 	if (net->resetting)
 		return;
-	if (vq->index == VNET_RXQ)
-		vnet_rx_kick(&net->rx);
-	else if (vq->index == VNET_TXQ)
-		vnet_tx_run(&net->tx);
-	else if (vq->index == VNET_CTRLQ)
+	if (vq->index == ctrlq) {
 		vnet_ctrl_run(&net->ctrl);
+		return;
+	}
+	/* Without MQ only the first pair exists for the driver. */
+	if (vq->index > ctrlq)
+		return;
+	p = &net->pairs[vq->index / 2];
+	if (vq->index % 2 == VNET_RXQ)
+		pair_exec(p, &p->rx_msg, pair_rx_msg);
+	else
+		pair_exec(p, &p->tx_msg, pair_tx_msg);
 }
 
 static void vnet_reset(struct vdev *vdev)
@@ -167,21 +314,33 @@ static void vnet_reset(struct vdev *vdev)
 	/* Re-entered from a callback while this reset runs the loop: no-op. */
 	if (net->resetting)
 		return;
+	unsigned int i;
+
 	net->resetting = true;
 	/*
-	 * Every queue stops before any runs the loop: a completion of one
-	 * queue reaped while another drains must not push to the old rings.
+	 * Every queue of this loop stops before any runs it: a completion of
+	 * one reaped while another drains must not push to the old rings.
+	 * Pairs on other threads stop there, with their own loops.
 	 */
-	net->rx.stopping = net->tx.stopping = net->ctrl.stopping = true;
-	vnet_rx_stop(&net->rx);
-	vnet_tx_stop(&net->tx);
+	net->ctrl.stopping = true;
+	for (i = 0; i < net->nr_pairs; i++)
+		if (!net->pairs[i].remote)
+			net->pairs[i].rx.stopping = net->pairs[i].tx.stopping =
+				true;
+	for (i = 0; i < net->nr_pairs; i++)
+		pair_call(&net->pairs[i], pair_stop);
 	vnet_ctrl_stop(&net->ctrl);
-	net->rx.stopping = net->tx.stopping = net->ctrl.stopping = false;
+	net->ctrl.stopping = false;
+	/* One pair again, the others off, their TAP queues detached. */
+	if (net->nr_pairs > 1)
+		vnet_set_pairs(net, 1);
 	/* No offloads for frames queued before the next driver says so. */
 	if (net->offloads && !net->tap_lost && !vnet_tap_offload(&net->tap, 0))
 		net->offloads = 0;
+	pthread_mutex_lock(&net->filter_lock);
 	memcpy(net->mac, net->mac_default, sizeof(net->mac));
 	vnet_filter_reset(&net->filter);
+	pthread_mutex_unlock(&net->filter_lock);
 	net->resetting = false;
 }
 
@@ -201,34 +360,46 @@ static const struct vdev_ops vnet_ops = {
 static void vnet_link_changed(struct vnet *net)
 {
 	/* The driver reads status once it has features: tell it only then. */
-	if (net->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK)
+	if (vdev_status(&net->vdev) & VIRTIO_CONFIG_S_DRIVER_OK)
 		vdev_config_changed(&net->vdev);
+}
+
+/* Link down: every pair drops what waits, on its own thread. */
+static void vnet_link_down(struct vnet *net)
+{
+	for (unsigned int i = 0; i < net->nr_pairs; i++)
+		pair_exec(&net->pairs[i], &net->pairs[i].link_msg,
+			  pair_link_msg);
 }
 
 void vnet_set_link(struct vnet *net, bool up)
 {
-	if (net->tap_lost)
+	if (__atomic_load_n(&net->tap_lost, __ATOMIC_ACQUIRE))
 		up = false;
-	if (net->link_up == up)
+	if (__atomic_exchange_n(&net->link_up, up, __ATOMIC_ACQ_REL) == up)
 		return;
-	net->link_up = up;
 	if (!up)
-		vnet_tx_link_down(&net->tx);
+		vnet_link_down(net);
 	vnet_link_changed(net);
-	if (up) {
-		vnet_rx_run(&net->rx);
-		vnet_tx_run(&net->tx);
+	for (unsigned int i = 0; up && i < net->nr_pairs; i++) {
+		struct vnet_pair *p = &net->pairs[i];
+
+		pair_exec(p, &p->rx_msg, pair_rx_msg);
+		pair_exec(p, &p->tx_msg, pair_tx_msg);
 	}
 }
 
+/* From any pair's thread: the first to see the TAP gone tells everyone. */
 void vnet_tap_lost(struct vnet *net, int err)
 {
-	if (net->tap_lost)
+	if (__atomic_exchange_n(&net->tap_lost, true, __ATOMIC_ACQ_REL))
 		return;
 	log_err(&net->vdev.log, "TAP %s lost (%d): link down", net->tap.ifname,
 		err);
-	vnet_set_link(net, false);
-	net->tap_lost = true;
+	if (__atomic_exchange_n(&net->link_up, false, __ATOMIC_ACQ_REL)) {
+		vnet_link_down(net);
+		vnet_link_changed(net);
+	}
 }
 
 /* ---- life cycle ---- */
@@ -242,6 +413,10 @@ static int vnet_conf_check(const struct vnet_conf *conf, const struct gmem *gm,
 		return -EINVAL;
 	if (conf->mtu && conf->mtu < VNET_MIN_MTU)
 		return -EINVAL;
+	/* More pairs than we serve, or several on an adopted descriptor. */
+	if (conf->nr_pairs > VNET_MAX_PAIRS ||
+	    (conf->nr_pairs > 1 && conf->tap_fd >= 0))
+		return -EINVAL;
 	/* Rejects interface names without their NUL. */
 	if (!memchr(conf->ifname, 0, sizeof(conf->ifname)) ||
 	    !memchr(conf->bridge, 0, sizeof(conf->bridge)))
@@ -252,21 +427,50 @@ static int vnet_conf_check(const struct vnet_conf *conf, const struct gmem *gm,
 	return 0;
 }
 
-static int vnet_queues_init(struct vnet *net, uint16_t qsize)
+static int vnet_queues_init(struct vnet *net, uint16_t qsize,
+			    struct evl *const *loops)
 {
 	struct vq *vqs = net->vdev.vqs;
 	unsigned int cap = qsize < VNET_RX_MAX_CHAINS ? qsize :
 							VNET_RX_MAX_CHAINS;
+	struct vnet_pair *p;
 	int rc;
 
-	rc = vnet_rx_init(&net->rx, net, &vqs[VNET_RXQ], net->loop, cap);
-	if (rc)
-		return rc;
-	rc = vnet_tx_init(&net->tx, net, &vqs[VNET_TXQ], net->loop, qsize);
-	if (rc)
-		return rc;
-	vnet_ctrl_init(&net->ctrl, net, &vqs[VNET_CTRLQ]);
+	for (unsigned int i = 0; i < net->nr_pairs; i++) {
+		p = &net->pairs[i];
+		p->loop = loops && loops[i] ? loops[i] : net->loop;
+		p->remote = p->loop != net->loop;
+		rc = vnet_rx_init(&p->rx, net, &vqs[2 * i + VNET_RXQ], p->loop,
+				  cap);
+		if (rc)
+			return rc;
+		rc = vnet_tx_init(&p->tx, net, &vqs[2 * i + VNET_TXQ], p->loop,
+				  qsize);
+		if (rc)
+			return rc;
+		p->rx.fd = p->tx.fd = net->tap.qfd[i];
+		p->rx.stats = p->tx.stats = &p->stats;
+		/* Pairs past the first start off, their TAP queues detached. */
+		p->enabled = i == 0;
+		p->rx.disabled = p->tx.disabled = i > 0;
+		if (i > 0) {
+			rc = vnet_tap_queue(&net->tap, i, false);
+			if (rc)
+				return rc;
+		}
+	}
+	vnet_ctrl_init(&net->ctrl, net, &vqs[VNET_CTRLQ(net->nr_pairs)]);
 	return 0;
+}
+
+static void vnet_pairs_fini(struct vnet *net)
+{
+	for (unsigned int i = 0; net->pairs && i < net->nr_pairs; i++) {
+		vnet_tx_fini(&net->pairs[i].tx);
+		vnet_rx_fini(&net->pairs[i].rx);
+	}
+	free(net->pairs);
+	net->pairs = NULL;
 }
 
 static uint16_t vnet_mtu(const struct vnet_tap *tap)
@@ -294,6 +498,10 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 	if (!net)
 		return -ENOMEM;
 	net->loop = loop;
+	net->nr_pairs = net->cur_pairs = 1;
+	if (conf->nr_pairs > 1)
+		net->nr_pairs = conf->nr_pairs;
+	pthread_mutex_init(&net->filter_lock, NULL);
 	log_ctx_init(&log, conf->domid, name);
 	rc = vnet_tap_open(&net->tap, conf, &log);
 	if (rc)
@@ -304,12 +512,17 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 	net->link_up = true;
 	vnet_filter_reset(&net->filter);
 
-	rc = vdev_init(&net->vdev, &vnet_ops, gm, VNET_NR_VQS, qsize,
+	net->pairs = calloc(net->nr_pairs, sizeof(*net->pairs));
+	if (!net->pairs) {
+		rc = -ENOMEM;
+		goto err_tap;
+	}
+	rc = vdev_init(&net->vdev, &vnet_ops, gm, 2 * net->nr_pairs + 1, qsize,
 		       VNET_CFG_SIZE, vnet_features(conf));
 	if (rc)
 		goto err_tap;
 	net->vdev.log = log;
-	rc = vnet_queues_init(net, qsize);
+	rc = vnet_queues_init(net, qsize, conf->loops);
 	if (rc)
 		goto err_vdev;
 	net->tap.own_fd = true; /* an adopted descriptor is ours from here */
@@ -318,11 +531,11 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 
 err_vdev:
 	vdev_destroy(&net->vdev);
-	vnet_tx_fini(&net->tx);
-	vnet_rx_fini(&net->rx);
 err_tap:
+	vnet_pairs_fini(net);
 	vnet_tap_close(&net->tap, &log); /* an adopted fd stays the caller's */
 err_free:
+	pthread_mutex_destroy(&net->filter_lock);
 	free(net);
 	return rc;
 }
@@ -344,14 +557,32 @@ const char *vnet_ifname(const struct vnet *net)
 
 void vnet_get_stats(const struct vnet *net, struct vnet_stats *st)
 {
+#define VNET_ADD(f) st->f += __atomic_load_n(&p->f, __ATOMIC_RELAXED)
 	*st = net->stats;
+	for (unsigned int i = 0; i < net->nr_pairs; i++) {
+		const struct vnet_stats *p = &net->pairs[i].stats;
+
+		VNET_ADD(tx_packets);
+		VNET_ADD(tx_bytes);
+		VNET_ADD(tx_dropped);
+		VNET_ADD(tx_errors);
+		VNET_ADD(rx_packets);
+		VNET_ADD(rx_bytes);
+		VNET_ADD(rx_dropped);
+		VNET_ADD(rx_filtered);
+		VNET_ADD(rx_errors);
+		VNET_ADD(rx_bad_bufs);
+	}
+#undef VNET_ADD
 }
 
 /* One line of counters when the device goes, for logs and tests. */
 static void vnet_log_stats(const struct vnet *net)
 {
-	const struct vnet_stats *s = &net->stats;
+	struct vnet_stats st;
+	const struct vnet_stats *s = &st;
 
+	vnet_get_stats(net, &st);
 	log_info(&net->vdev.log,
 		 "%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), "
 		 "RX %llu frames %llu bytes (%llu dropped, %llu filtered, "
@@ -372,18 +603,22 @@ static void vnet_log_stats(const struct vnet *net)
 
 void vnet_destroy(struct vnet *net)
 {
+	bool held = false;
+
 	if (!net)
 		return;
-	vnet_log_stats(net);
 	/* Resets the device: reads, writes and polls cancelled and reaped. */
 	vdev_destroy(&net->vdev);
-	if (net->rx.nr_ops || net->tx.nr_ops || net->ctrl.tick.busy) {
+	vnet_log_stats(net);
+	for (unsigned int i = 0; i < net->nr_pairs; i++)
+		held |= net->pairs[i].rx.nr_ops || net->pairs[i].tx.nr_ops;
+	if (held || net->ctrl.tick.busy) {
 		/* The ring failed with I/O in flight: freeing would be UAF. */
 		log_err(&net->vdev.log, "I/O still in flight; device leaked");
 		return;
 	}
-	vnet_tx_fini(&net->tx);
-	vnet_rx_fini(&net->rx);
+	vnet_pairs_fini(net);
 	vnet_tap_close(&net->tap, &net->vdev.log);
+	pthread_mutex_destroy(&net->filter_lock);
 	free(net);
 }

@@ -162,7 +162,7 @@ static bool rx_fill(struct vnet_rx *rx)
 			if (!rc)
 				break;
 			if (!rx_chain_ok(rx, c)) {
-				rx->net->stats.rx_bad_bufs++;
+				vnet_count(&rx->stats->rx_bad_bufs, 1);
 				log_guest(&rx->net->vdev.log,
 					  "vq%u: receive chain of %u/%u bytes "
 					  "returned unused",
@@ -220,7 +220,7 @@ static void rx_read(struct vnet_rx *rx)
 		rx_pause(rx);
 		return;
 	}
-	io_uring_prep_readv(sqe, rx->net->tap.fd, rx->iov, n, 0);
+	io_uring_prep_readv(sqe, rx->fd, rx->iov, n, 0);
 	rx->read_iov = n;
 	evl_set_op(rx->loop, sqe, &rx->read_op, rx_read_done);
 	rx->reading = true;
@@ -237,7 +237,7 @@ static void rx_poll(struct vnet_rx *rx)
 		rx_pause(rx);
 		return;
 	}
-	io_uring_prep_poll_add(sqe, rx->net->tap.fd, POLLIN);
+	io_uring_prep_poll_add(sqe, rx->fd, POLLIN);
 	evl_set_op(rx->loop, sqe, &rx->poll_op, rx_poll_done);
 	rx->polling = true;
 	rx->cancelled = false;
@@ -249,10 +249,11 @@ void vnet_rx_run(struct vnet_rx *rx)
 	struct vnet *net = rx->net;
 
 	if (rx->running || rx->reading || rx->polling || rx->stopping ||
-	    rx->paused || rx->tick.busy)
+	    rx->paused || rx->disabled || rx->tick.busy)
 		return;
-	if (!rx->vq->ready || !(net->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-	    !net->link_up)
+	if (!rx->vq->ready ||
+	    !(vdev_status(&net->vdev) & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    !vnet_link_up(net))
 		return;
 	rx->running = true;
 	rx->budget = 0;
@@ -321,8 +322,6 @@ static bool rx_filter(struct vnet_rx *rx)
 {
 	uint8_t dst[6];
 
-	if (rx->net->filter.promisc)
-		return true;
 	/* The frame's iovecs follow the header's (it may span chains). */
 	if (iov_to_buf(rx->iov + 1, rx->read_iov - 1, 0, dst, 6) != 6)
 		return false;
@@ -335,7 +334,6 @@ static bool rx_filter(struct vnet_rx *rx)
  */
 static void rx_deliver(struct vnet_rx *rx, uint32_t len)
 {
-	struct vnet *net = rx->net;
 	uint32_t left = len, put;
 	struct vq_chain *c;
 	unsigned int i, n;
@@ -343,12 +341,12 @@ static void rx_deliver(struct vnet_rx *rx, uint32_t len)
 	/* Rejects frames that reached the spill byte, runts, bad headers. */
 	if (len > rx->room || len < VNET_HDR_LEN + VNET_ETH_HLEN ||
 	    !rx_hdr_ok(rx, len - VNET_HDR_LEN)) {
-		net->stats.rx_dropped++;
+		vnet_count(&rx->stats->rx_dropped, 1);
 		return;
 	}
 	/* Frames the guest did not ask for: its buffers stay for the next. */
 	if (!rx_filter(rx)) {
-		net->stats.rx_filtered++;
+		vnet_count(&rx->stats->rx_filtered, 1);
 		return;
 	}
 	/* len <= room: the chains that fit hold it, none of them empty. */
@@ -370,8 +368,8 @@ static void rx_deliver(struct vnet_rx *rx, uint32_t len)
 	rx->count -= n;
 	rx_measure(rx);
 	rx->pushed = true;
-	net->stats.rx_packets++;
-	net->stats.rx_bytes += len - VNET_HDR_LEN;
+	vnet_count(&rx->stats->rx_packets, 1);
+	vnet_count(&rx->stats->rx_bytes, len - VNET_HDR_LEN);
 }
 
 /* A read failed: a lost TAP takes the link down, anything else pauses. */
@@ -379,7 +377,7 @@ static void rx_error(struct vnet_rx *rx, int err)
 {
 	struct vnet *net = rx->net;
 
-	net->stats.rx_errors++;
+	vnet_count(&rx->stats->rx_errors, 1);
 	if (err == -EBADFD || err == -ENODEV || err == -ENXIO) {
 		vnet_tap_lost(net, err);
 		return;
@@ -400,7 +398,7 @@ static void rx_read_done(struct evl_op *op, int res, unsigned int flags)
 		rx_deliver(rx, res);
 	else if (res == -EAGAIN)
 		rx->readable = false;
-	else if (res != -EINTR)
+	else if (res != -EINTR && !rx->disabled)
 		rx_error(rx, res ? res : -EPIPE); /* 0: end of file */
 	rx_publish(rx);
 	vnet_rx_run(rx);
@@ -412,11 +410,11 @@ static void rx_poll_done(struct evl_op *op, int res, unsigned int flags)
 
 	rx->polling = false;
 	rx->nr_ops--;
-	if (rx->stopping)
+	if (rx->stopping || rx->disabled)
 		return;
 	/* POLLERR: the TAP was deleted under us. */
 	if (res < 0 || (res & (POLLERR | POLLHUP | POLLNVAL))) {
-		rx->net->stats.rx_errors++;
+		vnet_count(&rx->stats->rx_errors, 1);
 		vnet_tap_lost(rx->net, res < 0 ? res : -EBADFD);
 		return;
 	}
@@ -435,7 +433,21 @@ static void rx_tick_done(struct evl_op *op, int res, unsigned int flags)
 	vnet_rx_run(rx);
 }
 
-/* ---- reset ---- */
+/* ---- its pair off, reset ---- */
+
+void vnet_rx_disable(struct vnet_rx *rx)
+{
+	rx->disabled = true;
+	while (rx->reading || rx->polling) {
+		if (!rx->cancelled)
+			rx->cancelled = !evl_cancel(rx->loop,
+						    rx->reading ? &rx->read_op :
+								  &rx->poll_op);
+		if (evl_run_once(rx->loop, true) < 0)
+			break;
+	}
+	rx->readable = true;
+}
 
 int vnet_rx_stop(struct vnet_rx *rx)
 {

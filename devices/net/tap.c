@@ -28,27 +28,68 @@ static void tap_ifr(struct ifreq *ifr, const char *name)
 	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
 }
 
-/* Opens /dev/net/tun and attaches to (or creates) the interface @name. */
-static int tap_create(struct vnet_tap *tap, const char *name)
+/* One descriptor on /dev/net/tun attached to the interface @name. */
+static int tap_open_queue(const char *name, bool multi, char *got)
 {
 	struct ifreq ifr;
-	int rc;
+	int fd, rc;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	tap_ifr(&ifr, name);
+	ifr.ifr_flags = TAP_FLAGS | (multi ? IFF_MULTI_QUEUE : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (got)
+		snprintf(got, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
+/*
+ * Attaches to (or creates) the interface @name with @nr queues: with more
+ * than one, IFF_MULTI_QUEUE and a descriptor per queue.
+ */
+static int tap_create(struct vnet_tap *tap, const char *name, unsigned int nr)
+{
+	int fd;
 
 	/* Absent now: TUNSETIFF creates it, and closing the fd removes it. */
 	tap->created = !name[0] || !if_nametoindex(name);
-	tap->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (tap->fd < 0)
-		return -errno;
-	tap_ifr(&ifr, name);
-	ifr.ifr_flags = TAP_FLAGS;
-	if (ioctl(tap->fd, TUNSETIFF, &ifr)) {
-		rc = -errno;
-		close(tap->fd);
-		tap->fd = -1;
-		return rc;
-	}
-	snprintf(tap->ifname, sizeof(tap->ifname), "%s", ifr.ifr_name);
+	tap->multi = nr > 1;
+	fd = tap_open_queue(name, tap->multi, tap->ifname);
+	if (fd < 0)
+		return fd;
+	tap->fd = tap->qfd[0] = fd;
+	tap->nr_q = 1;
 	tap->own_fd = true;
+	while (tap->nr_q < nr) {
+		fd = tap_open_queue(tap->ifname, true, NULL);
+		if (fd < 0) {
+			while (tap->nr_q > 1)
+				close(tap->qfd[--tap->nr_q]);
+			close(tap->fd);
+			tap->fd = tap->qfd[0] = -1;
+			return fd;
+		}
+		tap->qfd[tap->nr_q++] = fd;
+	}
+	return 0;
+}
+
+int vnet_tap_queue(struct vnet_tap *tap, unsigned int q, bool attach)
+{
+	struct ifreq ifr;
+
+	if (q >= tap->nr_q || !tap->multi)
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = attach ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(tap->qfd[q], TUNSETQUEUE, &ifr))
+		return -errno;
 	return 0;
 }
 
@@ -66,7 +107,8 @@ static int tap_adopt(struct vnet_tap *tap, int fd)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK))
 		return -errno;
-	tap->fd = fd;
+	tap->fd = tap->qfd[0] = fd;
+	tap->nr_q = 1;
 	tap->created = false;
 	snprintf(tap->ifname, sizeof(tap->ifname), "%s", ifr.ifr_name);
 	return 0;
@@ -217,11 +259,12 @@ int vnet_tap_open(struct vnet_tap *tap, const struct vnet_conf *conf,
 	int rc, s = -1;
 
 	memset(tap, 0, sizeof(*tap));
-	tap->fd = -1;
+	tap->fd = tap->qfd[0] = -1;
 	if (conf->tap_fd >= 0)
 		rc = tap_adopt(tap, conf->tap_fd);
 	else
-		rc = tap_create(tap, conf->ifname);
+		rc = tap_create(tap, conf->ifname,
+				conf->nr_pairs ? conf->nr_pairs : 1);
 	if (rc) {
 		log_err(log, "TAP %s: %s", conf->ifname, strerror(-rc));
 		return rc;
@@ -253,9 +296,11 @@ err_close:
 	if (s >= 0)
 		close(s);
 	/* An adopted descriptor stays the caller's on failure. */
+	while (tap->nr_q > 1)
+		close(tap->qfd[--tap->nr_q]);
 	if (tap->own_fd)
 		close(tap->fd);
-	tap->fd = -1;
+	tap->fd = tap->qfd[0] = -1;
 	return rc;
 }
 
@@ -266,7 +311,9 @@ void vnet_tap_close(struct vnet_tap *tap, struct log_ctx *log)
 	/* A TAP we created goes with its descriptor, bridge port included. */
 	if (tap->bridged && !(tap->created && tap->own_fd))
 		tap_bridge_del(tap, log);
+	while (tap->nr_q > 1)
+		close(tap->qfd[--tap->nr_q]);
 	if (tap->own_fd)
 		close(tap->fd);
-	tap->fd = -1;
+	tap->fd = tap->qfd[0] = -1;
 }

@@ -102,7 +102,7 @@ static void __printf(2, 3) tx_bad(struct vnet_txreq *req, const char *fmt, ...)
 	va_end(ap);
 	log_guest(&net->vdev.log, "vq%u: frame dropped: %s", req->tx->vq->index,
 		  msg);
-	net->stats.tx_dropped++;
+	vnet_count(&req->tx->stats->tx_dropped, 1);
 	req->done = true;
 }
 
@@ -113,12 +113,14 @@ static void tx_finish(struct vnet_txreq *req, int res)
 
 	req->done = true;
 	if (res >= 0) {
-		net->stats.tx_packets++;
-		net->stats.tx_bytes += req->len;
+		vnet_count(&req->tx->stats->tx_packets, 1);
+		vnet_count(&req->tx->stats->tx_bytes, req->len);
 		return;
 	}
-	net->stats.tx_errors++;
-	if (res == -EBADFD || res == -ENODEV || res == -ENXIO)
+	vnet_count(&req->tx->stats->tx_errors, 1);
+	/* A queue detached under a write is its pair going off, not a loss. */
+	if ((res == -EBADFD || res == -ENODEV || res == -ENXIO) &&
+	    !req->tx->disabled)
 		vnet_tap_lost(net, res);
 	else
 		log_guest(&net->vdev.log, "TAP write of %u bytes failed: %d",
@@ -133,7 +135,7 @@ static bool tx_try_issue(struct vnet_tx *tx, struct vnet_txreq *req)
 
 	if (!sqe)
 		return false;
-	io_uring_prep_writev(sqe, tx->net->tap.fd, req->iov, req->nr_iov, 0);
+	io_uring_prep_writev(sqe, tx->fd, req->iov, req->nr_iov, 0);
 	evl_set_op(tx->loop, sqe, &req->op, tx_write_done);
 	req->busy = true;
 	req->cancelled = false;
@@ -178,7 +180,7 @@ static void tx_poll(struct vnet_tx *tx)
 	sqe = evl_get_sqe(tx->loop);
 	if (!sqe)
 		return; /* the next kick or completion retries */
-	io_uring_prep_poll_add(sqe, tx->net->tap.fd, POLLOUT);
+	io_uring_prep_poll_add(sqe, tx->fd, POLLOUT);
 	evl_set_op(tx->loop, sqe, &tx->poll_op, tx_poll_done);
 	tx->polling = true;
 	tx->poll_cancelled = false;
@@ -191,7 +193,7 @@ void vnet_tx_link_down(struct vnet_tx *tx)
 
 	while ((req = tx->wait)) {
 		tx->wait = req->next;
-		tx->net->stats.tx_dropped++;
+		vnet_count(&tx->stats->tx_dropped, 1);
 		req->done = true;
 	}
 	tx->wait_tail = NULL;
@@ -257,8 +259,9 @@ static void tx_start(struct vnet_tx *tx, struct vnet_txreq *req)
 	req->busy = req->done = false;
 	req->retries = 0;
 	req->len = 0;
-	if (!tx->net->link_up) {
-		tx->net->stats.tx_dropped++;
+	/* Link down, or a pair VQ_PAIRS_SET turned off: nowhere to send. */
+	if (!vnet_link_up(tx->net) || tx->disabled) {
+		vnet_count(&tx->stats->tx_dropped, 1);
 		req->done = true;
 		return;
 	}
@@ -301,7 +304,7 @@ void vnet_tx_run(struct vnet_tx *tx)
 	int rc;
 
 	if (tx->running || tx->stopping || !vq->ready ||
-	    !(tx->net->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK))
+	    !(vdev_status(&tx->net->vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	tx->running = true;
 	if (!tx->polling)
@@ -348,7 +351,7 @@ static void tx_write_done(struct evl_op *op, int res, unsigned int flags)
 	if (tx->stopping)
 		return;
 	if ((res == -EAGAIN || res == -EINTR || res == -ENOBUFS) &&
-	    req->retries++ < VNET_TX_MAX_RETRY && tx->net->link_up) {
+	    req->retries++ < VNET_TX_MAX_RETRY && vnet_link_up(tx->net)) {
 		tx_wait_add(tx, req);
 		tx_poll(tx);
 		return;
@@ -369,7 +372,7 @@ static void tx_poll_done(struct evl_op *op, int res, unsigned int flags)
 		return;
 	/* POLLERR: the TAP was deleted under us. */
 	if (res < 0 || (res & (POLLERR | POLLHUP | POLLNVAL))) {
-		tx->net->stats.tx_errors++;
+		vnet_count(&tx->stats->tx_errors, 1);
 		vnet_tap_lost(tx->net, res < 0 ? res : -EBADFD);
 		return;
 	}

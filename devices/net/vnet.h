@@ -27,10 +27,14 @@
 #define VNET_MAX_MTU (VNET_MAX_FRAME - VNET_ETH_HLEN - VNET_VLAN_HLEN)
 #define VNET_DEFAULT_MTU 1500u
 
+/*
+ * Queue pair i: receiveq 2i, transmitq 2i + 1; the control queue after the
+ * last pair, which is the first unless the driver took MQ (virtio 1.2,
+ * 5.1.2): index 2 without MQ, 2 * max_virtqueue_pairs with it.
+ */
 #define VNET_RXQ 0u
 #define VNET_TXQ 1u
-#define VNET_CTRLQ 2u
-#define VNET_NR_VQS 3u
+#define VNET_CTRLQ(pairs) (2u * (pairs))
 
 /* MAC filter entries, unicast and multicast together (as QEMU's). */
 #define VNET_MAC_TABLE 64u
@@ -53,9 +57,15 @@ struct vnet_defer {
 	bool busy;
 };
 
-/* The TAP: one descriptor, and what we did to the interface. */
+/*
+ * The TAP: one descriptor per queue pair (IFF_MULTI_QUEUE with more than
+ * one), and what we did to the interface.
+ */
 struct vnet_tap {
-	int fd;
+	int fd; /* qfd[0] */
+	int qfd[VNET_MAX_PAIRS];
+	unsigned int nr_q;
+	bool multi; /* IFF_MULTI_QUEUE */
 	char ifname[IFNAMSIZ];
 	bool own_fd;  /* close fd at vnet_tap_close */
 	bool created; /* we made the interface: closing fd removes it */
@@ -73,6 +83,8 @@ struct vnet_rx {
 	struct vnet *net;
 	struct vq *vq;
 	struct evl *loop;
+	int fd;			  /* its pair's TAP queue */
+	struct vnet_stats *stats; /* its pair's counters */
 
 	struct vq_chain *chains; /* FIFO of popped chains, cap slots */
 	unsigned int cap;
@@ -101,6 +113,7 @@ struct vnet_rx {
 	bool cancelled; /* reset asked the kernel to cancel read and poll */
 	bool readable;	/* no -EAGAIN since the last POLLIN */
 	bool paused;	/* a read failed oddly: wait for the guest's kick */
+	bool disabled;	/* its pair is off (VQ_PAIRS_SET): no reads */
 	bool running;
 	bool stopping;
 	bool pushed;
@@ -130,6 +143,9 @@ struct vnet_tx {
 	struct vnet *net;
 	struct vq *vq;
 	struct evl *loop;
+	int fd;			  /* its pair's TAP queue */
+	struct vnet_stats *stats; /* its pair's counters */
+	bool disabled;		  /* its pair is off: frames are dropped */
 
 	struct vnet_txreq *reqs;
 	unsigned int nr;
@@ -169,21 +185,39 @@ struct vnet_ctrl {
 	struct vq_chain chain;
 };
 
+/*
+ * A queue pair and the loop its I/O runs on. A pair on another thread's
+ * loop (remote) is reached with messages: everything in it but the
+ * messages is touched by that thread only.
+ */
+struct vnet_pair {
+	struct vnet_rx rx;
+	struct vnet_tx tx;
+	struct evl *loop;
+	bool remote;
+	bool enabled; /* the device's thread's view (VQ_PAIRS_SET) */
+	struct evl_msg rx_msg, tx_msg, link_msg;
+	struct vnet_stats stats;
+};
+
 struct vnet {
 	struct vdev vdev;
 	struct vnet_tap tap;
-	struct evl *loop;
+	struct evl *loop; /* the device's thread: transport, control queue */
 	uint8_t mac_default[6];
+	uint16_t mtu;  /* config space */
+	bool link_up;  /* VIRTIO_NET_S_LINK_UP; atomic: pairs read it */
+	bool tap_lost; /* atomic; the TAP went away: the link stays down */
+	/* Written by the control queue, read by every pair's receive path. */
+	pthread_mutex_t filter_lock;
 	uint8_t mac[6]; /* config space; CTRL_MAC_ADDR_SET changes it */
-	uint16_t mtu;	/* config space */
-	bool link_up;	/* VIRTIO_NET_S_LINK_UP */
-	bool tap_lost;	/* the TAP went away: the link stays down */
 	struct vnet_filter filter;
-	bool resetting;	       /* inside ops->reset */
-	unsigned int offloads; /* TUN_F_* in force */
-	struct vnet_stats stats;
-	struct vnet_rx rx;
-	struct vnet_tx tx;
+	bool resetting;		 /* inside ops->reset */
+	unsigned int offloads;	 /* TUN_F_* in force */
+	struct vnet_stats stats; /* the control queue's; pairs keep theirs */
+	unsigned int nr_pairs;	 /* > 1: VIRTIO_NET_F_MQ offered */
+	unsigned int cur_pairs;	 /* in use: 1 until VQ_PAIRS_SET */
+	struct vnet_pair *pairs;
 	struct vnet_ctrl ctrl;
 };
 
@@ -203,9 +237,26 @@ int vnet_tap_open(struct vnet_tap *tap, const struct vnet_conf *conf,
 void vnet_tap_close(struct vnet_tap *tap, struct log_ctx *log);
 /* TUNSETOFFLOAD with TUN_F_* @flags. Returns 0 or -errno. */
 int vnet_tap_offload(struct vnet_tap *tap, unsigned int flags);
+/* Attaches or detaches TAP queue @q (multiqueue). Returns 0 or -errno. */
+int vnet_tap_queue(struct vnet_tap *tap, unsigned int q, bool attach);
 
-/* net.c: the TAP is gone (-EBADFD, POLLERR): link down for good. */
+/* net.c: the TAP is gone (-EBADFD, POLLERR): link down for good. Any thread. */
 void vnet_tap_lost(struct vnet *net, int err);
+/* Sets the pairs in use (VQ_PAIRS_SET, checked). Device's thread. */
+int vnet_set_pairs(struct vnet *net, unsigned int n);
+/*
+ * A pair's counter, written by its thread only, read by others (stats):
+ * relaxed atomics, no lock prefix.
+ */
+static inline void vnet_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+static inline bool vnet_link_up(const struct vnet *net)
+{
+	return __atomic_load_n(&net->link_up, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Queues a NOP on @loop whose completion calls @cb (which clears d->busy).
@@ -221,6 +272,11 @@ void vnet_rx_fini(struct vnet_rx *rx);
 void vnet_rx_setup(struct vnet_rx *rx);
 /* Fills the FIFO and reads from the TAP, or waits for buffers. */
 void vnet_rx_run(struct vnet_rx *rx);
+/*
+ * Its pair goes off: the read or poll in flight is cancelled and reaped
+ * (running the loop), the chains it holds stay for when it comes back on.
+ */
+void vnet_rx_disable(struct vnet_rx *rx);
 /* The guest kicked the queue: new buffers, maybe. */
 void vnet_rx_kick(struct vnet_rx *rx);
 /*
@@ -244,7 +300,7 @@ int vnet_tx_stop(struct vnet_tx *tx); /* as vnet_rx_stop */
 /* Forgets the driver's filter: everything passes again. */
 void vnet_filter_reset(struct vnet_filter *f);
 /* True if a frame to @dst passes the filter. */
-bool vnet_filter_pass(const struct vnet *net, const uint8_t dst[6]);
+bool vnet_filter_pass(struct vnet *net, const uint8_t dst[6]);
 void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq);
 void vnet_ctrl_run(struct vnet_ctrl *ctrl);
 int vnet_ctrl_stop(struct vnet_ctrl *ctrl); /* as vnet_rx_stop */

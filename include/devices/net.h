@@ -15,6 +15,8 @@
 
 struct vnet;
 
+#define VNET_MAX_PAIRS 8u
+
 struct vnet_conf {
 	char ifname[IFNAMSIZ]; /* TAP name, e.g. "vxb5.0"; created if absent */
 	char bridge[IFNAMSIZ]; /* attach to this bridge; "" to leave alone */
@@ -28,6 +30,18 @@ struct vnet_conf {
 	 * failure it stays the caller's.
 	 */
 	int tap_fd;
+	/*
+	 * Queue pairs: 0 or 1 for one, up to VNET_MAX_PAIRS with
+	 * VIRTIO_NET_F_MQ offered (and a multiqueue TAP; not with tap_fd).
+	 */
+	unsigned int nr_pairs;
+	/*
+	 * Where pair i does its I/O: loops[i], or the device's loop where
+	 * the array or the entry is NULL. Another thread's loop (evl_thread)
+	 * is reached with evl_post / evl_call and must keep running until
+	 * vnet_destroy returned.
+	 */
+	struct evl *const *loops;
 	int domid;	  /* for log prefixes; -1 if none */
 	const char *name; /* device name in logs, e.g. "vnet0" */
 };
@@ -70,7 +84,10 @@ int vnet_tap_fd(struct vnet *net);
 /* The TAP interface's name (the kernel's choice if conf->ifname was ""). */
 const char *vnet_ifname(const struct vnet *net);
 
-/* Copies the counters. Loop thread only. */
+/*
+ * Adds up the counters: exact once the device is reset; while pairs on
+ * other threads run, each counter is as of a moment. Device's thread.
+ */
 void vnet_get_stats(const struct vnet *net, struct vnet_stats *st);
 
 /*

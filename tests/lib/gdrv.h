@@ -16,7 +16,7 @@
 #include "fakeguest.h"
 #include "virtio/vdev.h"
 
-#define GDRV_MAX_VQS 8
+#define GDRV_MAX_VQS 17
 
 struct gdrv_vq {
 	uint16_t num; /* 0: not set up */

@@ -106,8 +106,12 @@ static void test_blk_queues(void)
 		 img);
 	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
 	T_EQ(c.queues, 1);
-	/* Not a NIC's key. */
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=2", XB_DEV_NET, &c,
+	/* A NIC's: queue pairs, at most 8. */
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=8", XB_DEV_NET, &c,
+			      err, sizeof(err)),
+	     0);
+	T_EQ(c.queues, 8);
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=9", XB_DEV_NET, &c,
 			      err, sizeof(err)),
 	     -EINVAL);
 }

@@ -57,6 +57,8 @@ struct nrig_opts {
 	uint16_t mtu;	      /* conf->mtu */
 	bool clamp;	      /* 4 KiB map clamping */
 	bool no_up;	      /* stop before the driver: the test drives it */
+	unsigned int pairs; /* conf->nr_pairs: > 1, the device makes the TAP */
+	bool threads;	    /* pairs past the first on threads of their own */
 };
 
 struct nrig {
@@ -67,6 +69,8 @@ struct nrig {
 	int ifindex;
 	struct fakeguest *fg;
 	struct evl loop;
+	struct evl_thread thr[VNET_MAX_PAIRS];
+	struct evl *loops[VNET_MAX_PAIRS];
 	struct vnet *net;
 	struct vdev *vdev;
 	struct gdrv drv;
@@ -228,7 +232,9 @@ static inline uint64_t nr_want(const struct nrig *r)
 static inline int nrig_up(struct nrig *r)
 {
 	uint64_t want = nr_want(r);
-	unsigned int nvq = want & NR_F(VIRTIO_NET_F_CTRL_VQ) ? 3 : 2;
+	unsigned int pairs = r->o.pairs > 1 ? r->o.pairs : 1;
+	unsigned int nvq =
+		2 * pairs + (want & NR_F(VIRTIO_NET_F_CTRL_VQ) ? 1 : 0);
 
 	gdrv_init(&r->drv, r->vdev, r->fg);
 	if (gdrv_up(&r->drv, want, nvq, r->o.num ? r->o.num : 256))
@@ -252,13 +258,30 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 		r->o = *o;
 	nr_netns();
 	r->fds = nr_count_fds();
-	r->tap = nr_open_tap(r->ifname, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
-	if (r->tap == -EPERM || r->tap == -EACCES || r->tap == -ENOENT ||
-	    r->tap == -ENODEV)
-		return nr_skip(r, "no /dev/net/tun or no CAP_NET_ADMIN");
-	if (r->tap < 0)
-		return nr_fail(r, "TUNSETIFF");
-	r->ifindex = if_nametoindex(r->ifname);
+	if (r->o.pairs > 1) {
+		/* A multiqueue TAP the device makes: the test has no fd of it.
+		 */
+		if (!nr_tap_ok())
+			return nr_skip(r,
+				       "no /dev/net/tun or no CAP_NET_ADMIN");
+		snprintf(conf.ifname, sizeof(conf.ifname), "xvbq%%d");
+		conf.nr_pairs = r->o.pairs;
+		for (unsigned int i = 1; r->o.threads && i < r->o.pairs; i++) {
+			if (evl_thread_start(&r->thr[i], "net-test-q", 256))
+				return nr_fail(r, "evl_thread_start");
+			r->loops[i] = &r->thr[i].loop;
+		}
+		conf.loops = r->loops;
+	} else {
+		r->tap = nr_open_tap(r->ifname,
+				     IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
+		if (r->tap == -EPERM || r->tap == -EACCES ||
+		    r->tap == -ENOENT || r->tap == -ENODEV)
+			return nr_skip(r, "no /dev/net/tun or no "
+					  "CAP_NET_ADMIN");
+		if (r->tap < 0)
+			return nr_fail(r, "TUNSETIFF");
+	}
 	r->fg = fg_new(256u << 20);
 	if (!r->fg)
 		return nr_fail(r, "fg_new");
@@ -270,13 +293,21 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 	memcpy(conf.mac, nr_guest_mac, 6);
 	conf.mtu = r->o.mtu;
 	conf.queue_size = r->o.queue_size;
-	conf.tap_fd = fcntl(r->tap, F_DUPFD_CLOEXEC, 0);
+	if (r->tap >= 0)
+		conf.tap_fd = fcntl(r->tap, F_DUPFD_CLOEXEC, 0);
 	rc = vnet_create(&r->net, &conf, &r->fg->gmem, &r->loop);
 	if (rc) {
-		close(conf.tap_fd);
+		if (conf.tap_fd >= 0)
+			close(conf.tap_fd);
 		return nr_fail(r, "vnet_create");
 	}
 	r->vdev = vnet_vdev(r->net);
+	if (r->tap < 0) {
+		snprintf(r->ifname, sizeof(r->ifname), "%s",
+			 vnet_ifname(r->net));
+		nr_no_ipv6(r->ifname);
+	}
+	r->ifindex = if_nametoindex(r->ifname);
 	/* Bound once the device brought the TAP up (else: -ENETDOWN once). */
 	r->ps = nr_open_ps(r->ifindex);
 	if (r->ps < 0)
@@ -300,6 +331,11 @@ static inline int nrig_fini(struct nrig *r)
 
 	vnet_destroy(r->net);
 	r->net = NULL;
+	for (unsigned int i = 0; i < VNET_MAX_PAIRS; i++) {
+		if (evl_thread_stop(&r->thr[i]))
+			rc = nr_fail(r, "pair thread's loop failed");
+		r->loops[i] = NULL;
+	}
 	gdrv_fini(&r->drv);
 	if (r->fg && (fg_live(r->fg) || !fg_ok(r->fg)))
 		rc = nr_fail(r, "guest mappings leaked or bogus unmaps");
@@ -403,6 +439,8 @@ static inline void nr_tap_drain(struct nrig *r)
 {
 	static uint8_t buf[NR_MAX_FRAME + NR_HDR];
 
+	if (r->tap < 0)
+		return;
 	while (read(r->tap, buf, sizeof(buf)) > 0)
 		;
 }
