@@ -106,6 +106,8 @@ CHECK_JOBS += sim_e2e_1vcpu:$(XVB_SIM)@-q@--vcpus@1
 CHECK_JOBS += sim_e2e_4vcpu:$(XVB_SIM)@-q@--vcpus@4@--disks@2
 # Four request queues on xvda, each driven from its own vCPU at once.
 CHECK_JOBS += sim_e2e_mq:$(XVB_SIM)@-q@--vcpus@4@--queues@4@--no-nic
+# Four NIC queue pairs (VQ_PAIRS_SET): frames from each, flows spread over them.
+CHECK_JOBS += sim_e2e_nic_mq:$(XVB_SIM)@-q@--vcpus@2@--nic-pairs@4
 # xvbd's lifecycle: many devices, malformed nodes, kill -9, domid reuse.
 XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
 $(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(O)/sim/guest/blkdrv.o \

@@ -18,6 +18,8 @@
 #define NETDRV_BUF 2048 /* one RX/TX buffer: header + a full frame */
 #define NETDRV_SLOTS 64 /* buffers per queue */
 
+#define NETDRV_MAX_PAIRS 8
+
 struct netdrv {
 	struct xsim *sim;
 	uint32_t domid;
@@ -27,12 +29,18 @@ struct netdrv {
 	struct gdrv drv;
 	struct fakeguest *fg;
 	uint8_t mac[6];
-	uint64_t rx_buf[NETDRV_SLOTS]; /* indexed by descriptor head ... */
-	uint16_t rx_head_slot[256];    /* ... through this map */
-	uint64_t tx_buf[NETDRV_SLOTS];
-	uint16_t tx_free; /* TX slots not in flight */
-	uint16_t tx_head_slot[256];
-	uint16_t tx_slot_free[NETDRV_SLOTS];
+	unsigned int pairs;   /* in use (VQ_PAIRS_SET with more than one) */
+	unsigned int ctrlq;   /* the control queue's index, with MQ */
+	unsigned int last_rx; /* the pair netdrv_recv's frame came on */
+	/* Per pair: RX buffers by descriptor head through a map, TX slots. */
+	uint64_t rx_buf[NETDRV_MAX_PAIRS][NETDRV_SLOTS];
+	uint16_t rx_head_slot[NETDRV_MAX_PAIRS][256];
+	uint64_t tx_buf[NETDRV_MAX_PAIRS][NETDRV_SLOTS];
+	uint16_t tx_free[NETDRV_MAX_PAIRS]; /* TX slots not in flight */
+	uint16_t tx_head_slot[NETDRV_MAX_PAIRS][256];
+	uint16_t tx_slot_free[NETDRV_MAX_PAIRS][NETDRV_SLOTS];
+	uint64_t rx_frames[NETDRV_MAX_PAIRS];
+	uint64_t ctl; /* a page for control commands */
 	uint64_t nr_irqs;
 };
 
@@ -41,6 +49,19 @@ int netdrv_up(struct netdrv *n, struct xsim *sim, uint32_t domid,
 	      unsigned int vcpu, uint64_t base, unsigned int spi,
 	      struct fakeguest *fg);
 void netdrv_down(struct netdrv *n);
+
+/*
+ * netdrv_up with up to @pairs queue pairs: with more than one it takes
+ * VIRTIO_NET_F_MQ and the control queue and sends VQ_PAIRS_SET; n->pairs
+ * says how many the device gave (1 without MQ).
+ */
+int netdrv_up_mq(struct netdrv *n, struct xsim *sim, uint32_t domid,
+		 unsigned int vcpu, uint64_t base, unsigned int spi,
+		 struct fakeguest *fg, unsigned int pairs);
+
+/* netdrv_send on pair @pair's transmit queue. */
+int netdrv_send_on(struct netdrv *n, unsigned int pair, const void *frame,
+		   unsigned int len);
 
 /* Queues one frame for transmission and kicks. 0 or -ENOSPC. */
 int netdrv_send(struct netdrv *n, const void *frame, unsigned int len);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/if_ether.h>
 #include <netpacket/packet.h>
 #include <sys/socket.h>
 #include <fcntl.h>
@@ -59,7 +60,8 @@ struct opts {
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
-	unsigned int queues; /* xvda's queues driven, one thread each */
+	unsigned int queues;	/* xvda's queues driven, one thread each */
+	unsigned int nic_pairs; /* the NIC's queue pairs (VQ_PAIRS_SET) */
 	unsigned int size_mib, ram_mib;
 	uint64_t disk_bytes; /* each disk: size_mib, or the --image's size */
 	unsigned int verify_blocks;
@@ -1017,6 +1019,110 @@ static bool frame_ok(const uint8_t *f, unsigned int len, unsigned int *i)
 	       !memcmp(want + 12, f + 12, len - 12);
 }
 
+/*
+ * A UDP/IPv4 frame from the host to the guest, flow @flow (its source
+ * port): a TAP with several queues steers it by that flow's hash.
+ */
+static unsigned int udp_frame(uint8_t *f, const uint8_t dst[6],
+			      const uint8_t src[6], unsigned int flow)
+{
+	unsigned int len = 14 + 20 + 8 + 64, sum = 0;
+	uint8_t *ip = f + 14, *udp = ip + 20;
+
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[3] = len - 14;
+	ip[8] = 64;
+	ip[9] = 17;
+	ip[12] = ip[16] = 10;
+	ip[13] = ip[17] = 99;
+	ip[15] = 1;
+	ip[19] = 2;
+	for (unsigned int k = 0; k < 20; k += 2)
+		sum += ip[k] << 8 | ip[k + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = ~sum >> 8;
+	ip[11] = ~sum & 0xff;
+	udp[0] = (20000 + flow) >> 8;
+	udp[1] = (20000 + flow) & 0xff;
+	udp[3] = 9;
+	udp[5] = len - 34;
+	for (unsigned int k = 42; k < len; k++)
+		f[k] = (uint8_t)(k + flow);
+	return len;
+}
+
+/*
+ * --nic-pairs N: frames from every pair's transmit queue reach the TAP,
+ * and flows from the host spread over several pairs' receive queues.
+ */
+static void net_mq_phase(struct netdrv *n, int sk, struct sockaddr_ll *sll,
+			 const char *ifname)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	enum { PER_PAIR = 20, FLOWS = 64 };
+	unsigned int p, i, k, got = 0, bad = 0, used = 0;
+	bool seen[NETDRV_MAX_PAIRS * PER_PAIR] = { false };
+	uint8_t f[2048], want[2048];
+	uint64_t before[NETDRV_MAX_PAIRS];
+	struct sockaddr_ll ip4;
+	int len;
+
+	for (p = 0; p < n->pairs; p++)
+		for (i = 0; i < PER_PAIR; i++) {
+			len = make_frame(f, bcast, n->mac,
+					 1000 + p * PER_PAIR + i);
+			if (netdrv_send_on(n, p, f, len))
+				bad++;
+		}
+	while (got + bad < n->pairs * PER_PAIR) {
+		len = recv(sk, f, sizeof(f), 0);
+		if (len <= 0)
+			break;
+		if (!frame_ok(f, len, &k) || k < 1000 ||
+		    k - 1000 >= n->pairs * PER_PAIR || seen[k - 1000]) {
+			bad++;
+			continue;
+		}
+		seen[k - 1000] = true;
+		got++;
+	}
+	check(got == n->pairs * PER_PAIR && !bad,
+	      "NIC: %u queue pairs in use; %u frames sent from every pair's "
+	      "transmit queue arrived on %s, byte for byte (%u bad)",
+	      n->pairs, got, ifname, bad);
+
+	got = bad = 0;
+	memcpy(before, n->rx_frames, sizeof(before));
+	/* As IPv4: the flow dissector then finds the ports to hash. */
+	ip4 = *sll;
+	ip4.sll_protocol = htons(ETH_P_IP);
+	memcpy(ip4.sll_addr, n->mac, 6);
+	for (i = 0; i < FLOWS; i++) {
+		len = udp_frame(f, n->mac, host, i);
+		sendto(sk, f, len, 0, (struct sockaddr *)&ip4, sizeof(ip4));
+	}
+	while (got + bad < FLOWS &&
+	       (len = netdrv_recv(n, f, sizeof(f), 2000)) > 0) {
+		k = (f[34] << 8 | f[35]) - 20000;
+		if (f[12] != 0x08 || k >= FLOWS)
+			continue; /* the host's own traffic */
+		udp_frame(want, n->mac, host, k);
+		memcmp(f, want, len) ? bad++ : got++;
+	}
+	for (p = 0; p < n->pairs; p++)
+		used += n->rx_frames[p] > before[p];
+	check(got == FLOWS && !bad && used >= 2,
+	      "NIC: %u UDP flows into %s reached the guest on %u of %u "
+	      "pairs' receive queues, byte for byte (%u bad)",
+	      got, ifname, used, n->pairs, bad);
+}
+
 /* Frames both ways between the guest's driver and its TAP in this host. */
 static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 		      const struct xsim_libxl_virtio *nic)
@@ -1035,7 +1141,8 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 	int sk, rc, len;
 
 	snprintf(ifname, sizeof(ifname), "vxb%u.%u", DOMID, nic->devid);
-	rc = netdrv_up(&n, sim, DOMID, 0, nic->base, nic->irq, fg);
+	rc = netdrv_up_mq(&n, sim, DOMID, 0, nic->base, nic->irq, fg,
+			  o->nic_pairs);
 	check(!rc,
 	      "NIC: probed at 0x%" PRIx64 " irq %u, MAC "
 	      "%02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
@@ -1117,6 +1224,13 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 	      "NIC: %u of %u frames sent into %s reached the guest, byte for "
 	      "byte (%.0f frames/s, %" PRIu64 " interrupts)",
 	      got, NET_FRAMES, ifname, got / (now_s() - t0), n.nr_irqs);
+	if (o->nic_pairs > 1) {
+		check(n.pairs == o->nic_pairs,
+		      "NIC: %u queue pairs (VIRTIO_NET_F_MQ, VQ_PAIRS_SET), %u "
+		      "asked",
+		      n.pairs, o->nic_pairs);
+		net_mq_phase(&n, sk, &sll, ifname);
+	}
 	close(sk);
 out:
 	netdrv_down(&n);
@@ -1162,6 +1276,9 @@ static int run(struct opts *o, const char *dir)
 	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
 	snprintf(path, sizeof(path), "[net]\nbridge = %s\n",
 		 o->bridge ? o->bridge : "none");
+	if (o->nic_pairs > 1)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "queues = %u\n", o->nic_pairs);
 	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
 	if (o->queues > 1)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path),
@@ -1424,6 +1541,8 @@ static void usage(FILE *f)
 		"  --vcpus N        guest vCPUs (default 2)\n"
 		"  --queues N       xvda's request queues driven, one vCPU each\n"
 		"                   (default 1; the device must offer as many)\n"
+		"  --nic-pairs N    the NIC's queue pairs, asked of xvbd and taken\n"
+		"                   with VQ_PAIRS_SET (default 1)\n"
 		"  --disks N        virtio disks (default 1, at most %d)\n"
 		"  --size MIB       each disk image (default 64)\n"
 		"  --blocks N       4 KiB blocks written and verified per disk (default 512)\n"
@@ -1540,6 +1659,7 @@ int main(int argc, char **argv)
 		{ "libdir", required_argument, NULL, 'l' },
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "queues", required_argument, NULL, 1100 },
+		{ "nic-pairs", required_argument, NULL, 1101 },
 		{ "disks", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "blocks", required_argument, NULL, 'b' },
@@ -1568,6 +1688,7 @@ int main(int argc, char **argv)
 	};
 	struct opts o = { .vcpus = 2,
 			  .queues = 1,
+			  .nic_pairs = 1,
 			  .disks = 1,
 			  .qd = 32,
 			  .size_mib = 64,
@@ -1601,6 +1722,9 @@ int main(int argc, char **argv)
 			break;
 		case 1100:
 			o.queues = atoi(optarg);
+			break;
+		case 1101:
+			o.nic_pairs = atoi(optarg);
 			break;
 		case 'd':
 			o.disks = atoi(optarg);
@@ -1663,7 +1787,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.queues || o.queues > GDRV_MAX_VQS || !o.size_mib ||
+	    !o.queues || o.queues > GDRV_MAX_VQS || !o.nic_pairs ||
+	    o.nic_pairs > NETDRV_MAX_PAIRS || !o.size_mib ||
 	    o.size_mib > 4096 || !o.qd || o.qd > 256 || load_opts(&o)) {
 		usage(stderr);
 		return 2;
