@@ -152,12 +152,13 @@ static bool plain(const char *v)
 #define NIC_TARGET "xvb-net:"
 
 /*
- * The request queues of a disk from xvbd.conf: "queues" in [guest NAME],
- * then in [blk]; "auto" or absent leaves the choice to the worker (@out
- * empty). Returns 0, or -EINVAL (logged) for a bad value.
+ * A disk's @key from xvbd.conf: in [guest NAME], then in [blk], appended to
+ * @out as ",key=N"; "auto" or absent leaves the choice to the worker.
+ * Returns 0, or -EINVAL (logged) for a value outside [@min, @max].
  */
-static int blk_queues(struct sup *s, uint32_t domid, struct sup_dev *d,
-		      char *out, size_t outlen)
+static int blk_key(struct sup *s, uint32_t domid, struct sup_dev *d,
+		   const char *key, uint64_t min, uint64_t max, char *out,
+		   size_t outlen)
 {
 	char name[64] = "", home[72], section[80];
 	const char *v;
@@ -167,20 +168,21 @@ static int blk_queues(struct sup *s, uint32_t domid, struct sup_dev *d,
 	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
 		snprintf(name, sizeof(name), "domain%u", domid);
 	snprintf(section, sizeof(section), "guest %s", name);
-	v = xb_config_get(&s->cfg, section, "queues");
+	v = xb_config_get(&s->cfg, section, key);
 	if (!v)
-		v = xb_config_get(&s->cfg, "blk", "queues");
-	out[0] = '\0';
+		v = xb_config_get(&s->cfg, "blk", key);
 	if (!v || !strcmp(v, "auto"))
 		return 0;
-	if (xb_parse_u64(v, 1, XB_MAX_QUEUES, &n)) {
+	if (xb_parse_u64(v, min, max, &n)) {
 		log_err(&s->log,
-			"d%u %s: refused: xvbd.conf: queues '%s' is not auto "
-			"or 1 to %u",
-			domid, d->be, v, XB_MAX_QUEUES);
+			"d%u %s: refused: xvbd.conf: %s '%s' is not auto or "
+			"%llu to %llu",
+			domid, d->be, key, v, (unsigned long long)min,
+			(unsigned long long)max);
 		return -EINVAL;
 	}
-	snprintf(out, outlen, "%llu", (unsigned long long)n);
+	snprintf(out + strlen(out), outlen - strlen(out), ",%s=%llu", key,
+		 (unsigned long long)n);
 	return 0;
 }
 
@@ -272,7 +274,7 @@ bad:
 static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
 	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
-	char queues[8];
+	char opts[48] = "";
 	const char *nic;
 	uint64_t base, irq, grants = 0;
 	const char *why = NULL;
@@ -312,15 +314,17 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
 	if (!strcmp(dtype, "cdrom"))
 		strcpy(mode, "r");
-	if (blk_queues(s, domid, d, queues, sizeof(queues)))
+	if (blk_key(s, domid, d, "queues", 1, XB_MAX_QUEUES, opts,
+		    sizeof(opts)) ||
+	    blk_key(s, domid, d, "poll_us", 0, XB_MAX_POLL_US, opts,
+		    sizeof(opts)))
 		return -EINVAL;
 	snprintf(d->msg, sizeof(d->msg),
-		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s%s%s,"
+		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s%s,"
 		 "path=%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
 		 mode, (int)grants, dev[0] && plain(dev) ? ",serial=" : "",
-		 dev[0] && plain(dev) ? dev : "", queues[0] ? ",queues=" : "",
-		 queues, params);
+		 dev[0] && plain(dev) ? dev : "", opts, params);
 	return 0;
 }
 

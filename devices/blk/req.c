@@ -22,6 +22,7 @@
 
 static void vblk_req_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags);
+static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_req_issue(struct vblk_req *req);
 
 /* ---- lists and the pool ---- */
@@ -171,11 +172,14 @@ static void vblk_req_complete(struct vblk_req *req, uint8_t status)
 	q->pushed = true;
 	if (q->running)
 		return; /* vblk_queue_run publishes as it ends */
+	/* The guest does not kick now: the round's end looks at the ring. */
+	if (q->kicks_off)
+		q->resume = true;
 	/*
 	 * With nothing else of ours in flight no other completion can join
 	 * this round: publish now instead of one io_uring_enter later.
 	 */
-	if (!q->nr_ops && !q->stopping)
+	if (!q->nr_ops && !q->stopping && !q->resume)
 		vblk_publish(q);
 	else
 		vblk_tick(q);
@@ -709,6 +713,36 @@ static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags)
 	vblk_publish(q);
 }
 
+/* Arms the look-again timer. False without an SQE (kicks go back on). */
+static bool vblk_poll_arm(struct vblk_queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->poll_busy)
+		return true;
+	sqe = evl_get_sqe(q->loop);
+	if (!sqe)
+		return false;
+	q->poll_ts.tv_sec = 0;
+	q->poll_ts.tv_nsec = q->blk->poll_ns;
+	io_uring_prep_timeout(sqe, &q->poll_ts, 0, 0);
+	evl_set_op(q->loop, sqe, &q->poll_op, vblk_poll_done);
+	q->poll_busy = true;
+	q->nr_ops++;
+	return true;
+}
+
+static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vblk_queue *q = container_of(op, struct vblk_queue, poll_op);
+
+	q->poll_busy = false;
+	q->nr_ops--;
+	if (q->stopping)
+		return;
+	vblk_queue_run(q);
+}
+
 /*
  * Pops and starts chains until the ring is empty, the budget is spent, or
  * the pool or the SQ runs dry; in the last three cases the queue resumes
@@ -739,12 +773,27 @@ void vblk_queue_run(struct vblk_queue *q)
 				break;
 			}
 			budget--;
+			q->idle_polls = 0;
 			vblk_req_start(q, req);
 		}
 		if (!budget || !q->free || q->backlog) {
 			q->resume = true;
 			break;
 		}
+		/*
+		 * Busy, or just drained: completions and the timer look at
+		 * the ring again, the guest need not kick.
+		 */
+		if (q->blk->poll_ns &&
+		    (q->nr_active || q->idle_polls < VBLK_IDLE_POLLS)) {
+			if (!q->nr_active)
+				q->idle_polls++;
+			if (vblk_poll_arm(q)) {
+				q->kicks_off = true;
+				break;
+			}
+		}
+		q->kicks_off = false;
 		if (!vq_kick_enable(vq))
 			break;
 	}
@@ -769,6 +818,8 @@ static void vblk_queue_cancel(struct vblk_queue *q)
 		if (req->busy && !req->cancelled)
 			req->cancelled = !evl_cancel(q->loop, &req->op);
 	}
+	if (q->poll_busy)
+		evl_cancel(q->loop, &q->poll_op);
 }
 
 int vblk_queue_stop(struct vblk_queue *q)
@@ -803,6 +854,8 @@ int vblk_queue_stop(struct vblk_queue *q)
 	q->ep_cur = q->ep_head = 0;
 	memset(q->ep_cnt, 0, q->nr_ep * sizeof(*q->ep_cnt));
 	q->resume = q->pushed = false;
+	q->kicks_off = false;
+	q->idle_polls = 0;
 	q->stopping = false;
 	return rc < 0 ? rc : 0;
 }

@@ -23,6 +23,12 @@ struct vblk_conf {
 	const char *serial;  /* GET_ID answer, at most 20 bytes used */
 	uint16_t queue_size; /* QueueNumMax: a power of two <= 1024; 0: 256 */
 	/*
+	 * Busy queues look at the ring without kicks, every poll_us (at most
+	 * 1000) while requests are in flight and a few times after it
+	 * drained; 0: the driver is asked to kick as soon as it drained.
+	 */
+	unsigned int poll_us;
+	/*
 	 * Request queues: 0 or 1 for one (no VIRTIO_BLK_F_MQ), up to
 	 * VBLK_MAX_QUEUES with VIRTIO_BLK_F_MQ offered.
 	 */

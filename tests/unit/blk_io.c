@@ -412,6 +412,53 @@ static void flush_completes_after_earlier_writes(void)
 	T_BR_FINI(&r);
 }
 
+/*
+ * With poll_us, the guest need not kick while the queue is busy: a request
+ * added just after another completed is seen without a kick, and once the
+ * queue stayed idle for a few polls the guest is asked to kick again.
+ */
+static void poll_spares_kicks(void)
+{
+	struct brig_opts o = { .poll_us = 200 };
+	uint16_t h;
+	struct brig r;
+	int head;
+
+	T_BR_START(&r, &o);
+	fg_fill(r.fg, r.data, 4096, 3);
+	T_ASSERT(br_add(&r, 0, VIRTIO_BLK_T_OUT, 0, r.data, 4096, 0, 0) >= 0);
+	T_ASSERT(gdrv_kick(&r.drv, BQ));
+	/* Only until it completed: the idle polls are still to come. */
+	for (int i = 0; i < 100000 && br_collect(&r, &h, NULL, 1) < 1; i++)
+		T_ASSERT(evl_run_once(&r.loop, true) >= 0);
+	T_EQ(br_status(&r, br_st(&r, 0)), VIRTIO_BLK_S_OK);
+	/* Right after: kicks are still off, the poll finds the request. */
+	head = br_add(&r, 1, VIRTIO_BLK_T_IN, 0, r.data2, 4096, 0, 0);
+	T_ASSERT(head >= 0);
+	T_ASSERT(!gdrv_kick(&r.drv, BQ));
+	T_EQ(br_run(&r), 0); /* runs the loop until the polls are over */
+	T_EQ(br_collect(&r, &h, NULL, 1), 1);
+	T_EQ(h, head);
+	T_ASSERT(fg_check(r.fg, r.data2, 4096, 3));
+	/* Idle long enough: the driver is asked to kick again. */
+	head = br_add(&r, 2, VIRTIO_BLK_T_IN, 0, r.data2, 4096, 0, 0);
+	T_ASSERT(head >= 0);
+	T_ASSERT(gdrv_kick(&r.drv, BQ));
+	T_EQ(br_run(&r), 0);
+	T_EQ(br_collect(&r, &h, NULL, 1), 1);
+	T_EQ(h, head);
+	T_BR_FINI(&r);
+
+	/* Without poll_us the driver kicks every time the queue drained. */
+	T_BR_START(&r, NULL);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, 0, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(br_add(&r, 1, VIRTIO_BLK_T_IN, 0, r.data2, 4096, 0, 0) >= 0);
+	T_ASSERT(gdrv_kick(&r.drv, BQ));
+	T_EQ(br_run(&r), 0);
+	T_EQ(br_collect(&r, &h, NULL, 1), 1);
+	T_BR_FINI(&r);
+}
+
 T_MAIN(T_CASE(rw_sizes_direct), T_CASE(rw_sizes_indirect),
        T_CASE(rw_clamped_unaligned), T_CASE(rw_clamped_indirect),
        T_CASE(rw_many_descriptors), T_CASE(rw_last_sector),
@@ -421,4 +468,4 @@ T_MAIN(T_CASE(rw_sizes_direct), T_CASE(rw_sizes_indirect),
        T_CASE(batch_over_budget), T_CASE(read_past_eof_zero_fills),
        T_CASE(flush_writeback), T_CASE(flush_writethrough),
        T_CASE(flush_without_flush_feature),
-       T_CASE(flush_completes_after_earlier_writes))
+       T_CASE(flush_completes_after_earlier_writes), T_CASE(poll_spares_kicks))

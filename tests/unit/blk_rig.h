@@ -44,6 +44,7 @@ struct brig_opts {
 	const char *path;    /* use this store instead of a new file */
 	unsigned int queues; /* conf->nr_queues; the driver sets all up */
 	bool threads;	     /* queues past the first on threads of their own */
+	unsigned int poll_us; /* conf->poll_us */
 };
 
 struct brig {
@@ -119,6 +120,7 @@ static inline int brig_up(struct brig *r)
 		.serial = r->o.serial,
 		.queue_size = r->o.queue_size,
 		.nr_queues = r->o.queues,
+		.poll_us = r->o.poll_us,
 		.loops = r->o.threads ? r->loops : NULL,
 		.domid = 7,
 		.name = "vblk-test",
