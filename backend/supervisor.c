@@ -596,6 +596,24 @@ static void bury(struct sup *s)
 /* ---- scanning xenstore ------------------------------------------------------
  */
 
+/* True if an exiting worker of domain id @domid has not been reaped. */
+static bool old_worker(const struct sup *s, uint32_t domid)
+{
+	for (const struct sup_dom *dom = s->doms; dom; dom = dom->next)
+		if (dom->domid == domid && dom->exiting && dom->pid > 0)
+			return true;
+	return false;
+}
+
+/* True if some device of @dom is being added, served or closed. */
+static bool dom_live(const struct sup_dom *dom)
+{
+	for (const struct sup_dev *d = dom->devs; d; d = d->next)
+		if (d->st != SD_DONE)
+			return true;
+	return false;
+}
+
 static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 		    unsigned int devid, const char *be)
 {
@@ -618,6 +636,29 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 			return;
 		}
 	} else {
+		/*
+		 * A worker whose devices are all done is about to be told to
+		 * exit, and may serve a guest already destroyed whose id a new
+		 * guest reuses (its @releaseDomain not seen yet): it gets no
+		 * new device. A fresh worker does.
+		 */
+		dom = get_dom(s, domid, false);
+		if (dom && !dom_live(dom)) {
+			dom->exiting = true;
+			send_line(dom, "exit\n");
+		}
+		/*
+		 * Until that worker is gone, a new one for the same domain id
+		 * could have its ioreq server destroyed by the old one's
+		 * teardown (server ids restart with the domain). The device
+		 * stays in state 1; reap() scans again.
+		 */
+		if (old_worker(s, domid)) {
+			log_info(&s->log, "d%u %s: waiting for the old worker",
+				 domid, be);
+			free(d);
+			return;
+		}
 		dom = get_dom(s, domid, true);
 		if (!dom) {
 			free(d);
@@ -792,9 +833,17 @@ static void readd(struct sup *s, struct sup_dom *dom)
 	}
 }
 
-static void reap(struct sup *s)
+static void scan(struct sup *s);
+
+/*
+ * Reaps exited workers, respawning those whose guest lives. With @rescan,
+ * scans xenstore again once one is gone: a new guest reusing its domain id
+ * may be waiting for it.
+ */
+static void reap(struct sup *s, bool rescan)
 {
 	struct sup_dom *dom;
+	bool freed = false;
 	int status;
 	pid_t pid;
 
@@ -836,7 +885,10 @@ static void reap(struct sup *s)
 			if (d->st != SD_DONE)
 				write_state(s, d, 6);
 		free_dom(s, dom);
+		freed = true;
 	}
+	if (freed && rescan)
+		scan(s);
 }
 
 static void on_signal(struct evl_watch *w, unsigned int revents)
@@ -847,7 +899,7 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 	bury(s);
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
-			reap(s);
+			reap(s, true);
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
@@ -873,7 +925,7 @@ static void stop_workers(struct sup *s)
 	for (dom = s->doms; dom; dom = dom->next)
 		send_line(dom, "exit\n");
 	for (i = 0; i < 100 && s->doms; i++) {
-		reap(s);
+		reap(s, false);
 		if (s->doms)
 			usleep(50000);
 	}
