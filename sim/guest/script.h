@@ -13,6 +13,7 @@ struct script_dev {
 	uint64_t base;
 	unsigned int spi;
 	struct fakeguest *fg;
+	unsigned int nr_vcpus; /* 0: found out by probing */
 };
 
 /*

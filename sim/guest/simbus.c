@@ -16,8 +16,13 @@ static uint64_t now_ns(void)
 
 static void account(struct simbus *sb, int rc, uint64_t t0)
 {
-	sb->ns += now_ns() - t0;
+	uint64_t ns = now_ns() - t0;
+
+	sb->ns += ns;
 	sb->nr++;
+	if (ns > sb->max_ns)
+		sb->max_ns = ns;
+	sb->nr_slow += ns > 10000000;
 	if (rc && !sb->err)
 		sb->err = rc;
 }

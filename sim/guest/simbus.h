@@ -20,6 +20,8 @@ struct simbus {
 	int err;	     /* first failed access (-errno), 0 if none */
 	uint64_t nr;	     /* accesses (ioreqs) */
 	uint64_t ns;	     /* wall time blocked in them */
+	uint64_t max_ns;     /* the slowest one */
+	uint64_t nr_slow;    /* answered after more than 10 ms */
 	struct gdrv_bus bus; /* for gdrv_init_bus(); opaque is this */
 };
 
