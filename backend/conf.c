@@ -140,7 +140,7 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 				    c->type == XB_DEV_NET ? XB_MAX_PAIRS :
 							    XB_MAX_QUEUES);
 		c->queues = v;
-	} else if (c->type == XB_DEV_BLK && !strcmp(key, "poll_us")) {
+	} else if (!strcmp(key, "poll_us")) {
 		if (xb_parse_u64(val, 0, XB_MAX_POLL_US, &v))
 			return fail(err, errlen, "poll_us must be 0 to %u",
 				    XB_MAX_POLL_US);

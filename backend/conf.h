@@ -34,7 +34,7 @@ struct xb_devconf {
 	char path[PATH_MAX];   /* blk: backing file or block device */
 	char serial[21];       /* blk: GET_ID, at most 20 bytes */
 	unsigned int queues;   /* blk: queues, net: queue pairs; 0: auto */
-	int poll_us;	       /* blk: kick-free polling; -1: the default */
+	int poll_us;	       /* kick-free polling (us); -1: the default */
 	char bridge[IFNAMSIZ]; /* net */
 	char ifname[IFNAMSIZ]; /* net: the TAP's name */
 	uint8_t mac[6];	       /* net */
@@ -50,7 +50,7 @@ int xb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /*
  * Parses "key=value,key=value" for a device of @type into @c (keys: base,
  * irq, grants=0|1, devid, queues (blk: 1..16 request queues, net: 1..8
- * queue pairs); blk: mode=r|w, serial, poll_us=0..1000, path (last: it
+ * queue pairs), poll_us=0..1000; blk: mode=r|w, serial, path (last: it
  * takes the rest);
  * net: bridge, mac). Checks ranges and
  * alignment and, for blk, that path names a regular file or block device.

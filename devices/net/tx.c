@@ -21,6 +21,7 @@
 static void tx_write_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_tick_done(struct evl_op *op, int res, unsigned int flags);
+static void tx_look_done(struct evl_op *op, int res, unsigned int flags);
 
 int vnet_tx_init(struct vnet_tx *tx, struct vnet *net, struct vq *vq,
 		 struct evl *loop, unsigned int nr)
@@ -297,6 +298,36 @@ static void tx_start(struct vnet_tx *tx, struct vnet_txreq *req)
  * spent or every request is in flight; in the last two cases the queue
  * resumes from the loop (tick or completions) with kicks still off.
  */
+/* Arms the look-again timer. False without an SQE (kicks go back on). */
+static bool tx_look_arm(struct vnet_tx *tx)
+{
+	struct io_uring_sqe *sqe;
+
+	if (tx->look_busy)
+		return true;
+	sqe = evl_get_sqe(tx->loop);
+	if (!sqe)
+		return false;
+	tx->look_ts.tv_sec = 0;
+	tx->look_ts.tv_nsec = tx->net->poll_ns;
+	io_uring_prep_timeout(sqe, &tx->look_ts, 0, 0);
+	evl_set_op(tx->loop, sqe, &tx->look_op, tx_look_done);
+	tx->look_busy = true;
+	tx->nr_ops++;
+	return true;
+}
+
+static void tx_look_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vnet_tx *tx = container_of(op, struct vnet_tx, look_op);
+
+	tx->look_busy = false;
+	tx->nr_ops--;
+	if (tx->stopping)
+		return;
+	vnet_tx_run(tx);
+}
+
 void vnet_tx_run(struct vnet_tx *tx)
 {
 	unsigned int budget = VNET_TX_BUDGET;
@@ -321,10 +352,18 @@ void vnet_tx_run(struct vnet_tx *tx)
 				break;
 			tx->count++;
 			budget--;
+			tx->idle_looks = 0;
 			tx_start(tx, req);
 		}
 		if (!budget || tx->count == tx->nr) {
 			tx->resume = true;
+			break;
+		}
+		/* Just drained: a timer looks again, the guest need not kick.
+		 */
+		if (tx->net->poll_ns && tx->idle_looks < VNET_IDLE_LOOKS &&
+		    tx_look_arm(tx)) {
+			tx->idle_looks++;
 			break;
 		}
 		if (!vq_kick_enable(vq))
@@ -412,6 +451,8 @@ static void tx_cancel(struct vnet_tx *tx)
 	}
 	if (tx->polling && !tx->poll_cancelled)
 		tx->poll_cancelled = !evl_cancel(tx->loop, &tx->poll_op);
+	if (tx->look_busy)
+		evl_cancel(tx->loop, &tx->look_op);
 }
 
 int vnet_tx_stop(struct vnet_tx *tx)
@@ -441,5 +482,6 @@ int vnet_tx_stop(struct vnet_tx *tx)
 	}
 	tx->head = tx->count = 0;
 	tx->resume = tx->pushed = false;
+	tx->idle_looks = 0;
 	return 0;
 }

@@ -44,6 +44,8 @@
 #define VNET_TX_BUDGET 256u   /* chains popped per run before yielding */
 #define VNET_CTRL_BUDGET 64u  /* control commands per run */
 #define VNET_TX_MAX_RETRY 16u /* -EAGAIN rounds before a frame is dropped */
+#define VNET_IDLE_LOOKS 4u    /* transmit: timer looks after a burst */
+#define VNET_MAX_POLL_US 1000u
 #define VNET_RX_MAX_CHAINS 256u
 #define VNET_RX_BUDGET 256u /* chains popped per run before yielding */
 /* iovecs of one TAP read: UIO_MAXIOV, the header and the spill byte included */
@@ -154,7 +156,12 @@ struct vnet_tx {
 
 	struct vnet_defer tick; /* publishes used, resumes popping */
 	struct evl_op poll_op;	/* POLLOUT while frames wait */
-	unsigned int nr_ops;	/* writes, tick and poll in flight */
+	/* With net->poll_ns: after a burst, look again before asking kicks. */
+	struct evl_op look_op;
+	struct __kernel_timespec look_ts;
+	bool look_busy;
+	unsigned int idle_looks;
+	unsigned int nr_ops; /* writes, tick and poll in flight */
 	bool polling;
 	bool poll_cancelled;
 	bool running;
@@ -212,8 +219,9 @@ struct vnet {
 	pthread_mutex_t filter_lock;
 	uint8_t mac[6]; /* config space; CTRL_MAC_ADDR_SET changes it */
 	struct vnet_filter filter;
-	bool resetting;		 /* inside ops->reset */
-	unsigned int offloads;	 /* TUN_F_* in force */
+	bool resetting;	       /* inside ops->reset */
+	unsigned int offloads; /* TUN_F_* in force */
+	uint32_t poll_ns;      /* conf->poll_us: transmit looks without kicks */
 	struct vnet_stats stats; /* the control queue's; pairs keep theirs */
 	unsigned int nr_pairs;	 /* > 1: VIRTIO_NET_F_MQ offered */
 	unsigned int cur_pairs;	 /* in use: 1 until VQ_PAIRS_SET */

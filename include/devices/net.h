@@ -36,6 +36,12 @@ struct vnet_conf {
 	 */
 	unsigned int nr_pairs;
 	/*
+	 * After a burst the transmit queues look at their rings a few more
+	 * times, poll_us apart (at most 1000), before asking the guest to
+	 * kick (a synchronous trap); 0: kicks back on at once.
+	 */
+	unsigned int poll_us;
+	/*
 	 * Where pair i does its I/O: loops[i], or the device's loop where
 	 * the array or the entry is NULL. Another thread's loop (evl_thread)
 	 * is reached with evl_post / evl_call and must keep running until
