@@ -20,9 +20,9 @@ XVB_XEN ?= 1
 # Per job, in seconds: a cold setup downloads ~100 MB (and host packages)
 # and builds the hypervisor; a run may boot twice (a hung boot is retried)
 # after waiting for another run on the machine.
-XEN_SETUP_TIMEOUT ?= 1500
+XEN_SETUP_TIMEOUT ?= 1200
 XEN_BUILD_TIMEOUT ?= 600
-XEN_RUN_TIMEOUT ?= 2800
+XEN_RUN_TIMEOUT ?= 2400
 XEN_ENV = TEST_TIMEOUT_xen_setup=$(XEN_SETUP_TIMEOUT) \
 	TEST_TIMEOUT_xen_build=$(XEN_BUILD_TIMEOUT) TEST_TIMEOUT_xen_e2e=$(XEN_RUN_TIMEOUT) \
 	TEST_TIMEOUT_xen_bench=$(XEN_RUN_TIMEOUT)
