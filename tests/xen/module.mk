@@ -23,9 +23,10 @@ XVB_XEN ?= 1
 XEN_SETUP_TIMEOUT ?= 1200
 XEN_BUILD_TIMEOUT ?= 600
 XEN_RUN_TIMEOUT ?= 2400
+XEN_BENCH_TIMEOUT ?= 3600
 XEN_ENV = TEST_TIMEOUT_xen_setup=$(XEN_SETUP_TIMEOUT) \
 	TEST_TIMEOUT_xen_build=$(XEN_BUILD_TIMEOUT) TEST_TIMEOUT_xen_e2e=$(XEN_RUN_TIMEOUT) \
-	TEST_TIMEOUT_xen_bench=$(XEN_RUN_TIMEOUT)
+	TEST_TIMEOUT_xen_bench=$(XEN_BENCH_TIMEOUT)
 XEN_PREP_JOBS := xen_setup:tests/xen/setup xen_build:tests/xen/build@$(XEN_O)@$(MAKE)
 
 # What `make check` runs after CHECK_JOBS, and why it might not.
