@@ -189,7 +189,8 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 	struct vnet_conf nc = {
 		.tap_fd = -1,
 		.nr_pairs = c->queues ? c->queues : auto_queues(w),
-		.poll_us = c->poll_us < 0 ? XB_DEFAULT_POLL_US : c->poll_us,
+		/* Off unless asked: not yet proven on real Xen for NICs. */
+		.poll_us = c->poll_us < 0 ? 0 : c->poll_us,
 		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,
