@@ -108,6 +108,8 @@ struct fn_run {
 	bool ctl_live[256];
 	uint32_t ctl_writable[256];
 	uint64_t ctl_ack[256]; /* gpa of the command's writable part */
+	uint8_t ctl_slot[256]; /* its slot in the control area */
+	bool slot_busy[32];    /* a command there not collected yet */
 	unsigned int ctl_next;
 	bool up;
 };
@@ -391,13 +393,16 @@ static void op_ctrl(struct fn_run *r, uint8_t a, uint16_t b, uint64_t d)
 {
 	uint8_t cmd[2 + 64] = { a, (uint8_t)b }, ack = 0xaa;
 	uint32_t dlen = (b >> 8) % 64;
-	uint64_t slot = r->ctl + 128 * (r->ctl_next++ % 32);
+	unsigned int k = r->ctl_next % 32;
+	uint64_t slot = r->ctl + 128 * k;
 	struct gdrv_buf bufs[3];
 	unsigned int n = 0;
 	int head;
 
-	if (r->nvq < 3)
+	/* A slot is reused only once its command came back. */
+	if (r->nvq < 3 || r->slot_busy[k])
 		return;
+	r->ctl_next++;
 	for (uint32_t i = 0; i < dlen; i++)
 		cmd[2 + i] = d >> (8 * (i % 8));
 	fg_write(fn.fg, slot, cmd, 2 + dlen);
@@ -418,6 +423,8 @@ static void op_ctrl(struct fn_run *r, uint8_t a, uint16_t b, uint64_t d)
 	r->ctl_live[head] = true;
 	r->ctl_writable[head] = bufs[n - 1].write ? bufs[n - 1].len : 0;
 	r->ctl_ack[head] = slot + 96;
+	r->ctl_slot[head] = k;
+	r->slot_busy[k] = true;
 	gdrv_notify(&r->drv, CTRLQ);
 }
 
@@ -520,6 +527,7 @@ static void collect(struct fn_run *r)
 
 		FZ_CHECK(r->ctl_live[head] && len <= r->ctl_writable[head]);
 		r->ctl_live[head] = false;
+		r->slot_busy[r->ctl_slot[head]] = false;
 		if (!len)
 			continue; /* no room for an ack: returned as it was */
 		/* The ack is the last writable byte. */
@@ -556,6 +564,7 @@ static void reset(struct fn_run *r)
 	memset(r->tx_live, 0, sizeof(r->tx_live));
 	memset(r->rx, 0, sizeof(r->rx));
 	memset(r->ctl_live, 0, sizeof(r->ctl_live));
+	memset(r->slot_busy, 0, sizeof(r->slot_busy));
 	r->tx_seen = r->nr_tx; /* frames of the old rings: not checked */
 	drain_host(r);
 }
