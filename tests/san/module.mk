@@ -9,10 +9,11 @@
 SAN_CHECK ?= 1
 
 # Inside a sanitizer build: the jobs of make check, or only SAN_ONLY's
-# (then only its program is built).
-SAN_JOBS = $(if $(SAN_ONLY),$(filter $(SAN_ONLY):%,$(CHECK_JOBS)),\
+# (for one job, only its program is built).
+# SAN_ONLY may name several jobs; then everything is built.
+SAN_JOBS = $(if $(SAN_ONLY),$(filter $(addsuffix :%,$(SAN_ONLY)),$(CHECK_JOBS)),\
 	$(filter-out format-check:% xen_%,$(CHECK_JOBS)))
-SAN_NEEDS = $(if $(SAN_ONLY),$(firstword $(subst @, ,$(patsubst \
+SAN_NEEDS = $(if $(filter 1,$(words $(SAN_ONLY))),$(firstword $(subst @, ,$(patsubst \
 	$(SAN_ONLY):%,%,$(SAN_JOBS)))),all)
 # (Recipes, not prerequisites: the unit jobs join CHECK_JOBS after this
 # fragment is read.)
