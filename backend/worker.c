@@ -235,7 +235,8 @@ static void io_threads(struct xb_worker *w, unsigned int want)
 	if (want > XB_MAX_IO_THREADS)
 		want = XB_MAX_IO_THREADS;
 	while (w->nr_io < want) {
-		snprintf(name, sizeof(name), "xvbd-q%u", w->nr_io + 1);
+		snprintf(name, sizeof(name), "xvbd-d%u-q%u", w->domid,
+			 w->nr_io + 1);
 		rc = evl_thread_start(&w->qthr[w->nr_io], name, 256);
 		if (rc) {
 			log_warn(&w->log, "queue thread %u: %s", w->nr_io + 1,
@@ -733,6 +734,7 @@ static void worker_teardown(struct xb_worker *w)
 int xb_worker_run(const struct xb_worker_args *a)
 {
 	struct xb_worker *w;
+	char name[16];
 	int rc, code;
 
 	w = calloc(1, sizeof(*w));
@@ -742,6 +744,9 @@ int xb_worker_run(const struct xb_worker_args *a)
 	w->domid = a->domid;
 	w->sigfd = -1;
 	log_ctx_init(&w->log, (int)a->domid, NULL);
+	/* Exec'd through /proc/self/exe, ps and top would call it "exe". */
+	snprintf(name, sizeof(name), "xvbd-d%u", a->domid);
+	prctl(PR_SET_NAME, name);
 
 	rc = worker_setup(w);
 	if (rc) {

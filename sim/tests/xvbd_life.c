@@ -401,6 +401,26 @@ static pid_t worker_of(uint32_t domid)
 	return -1;
 }
 
+/* Whether process @pid's name (/proc/PID/comm) is @name. */
+static bool comm_is(pid_t pid, const char *name)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	if (strcmp(comm, name))
+		fprintf(stderr, "process %d is called \"%s\", not \"%s\"\n",
+			(int)pid, comm, name);
+	return !strcmp(comm, name);
+}
+
 /*
  * Guest 1's worker killed with -9: the supervisor respawns it and the
  * device works after a re-probe; guest 2 is served throughout.
@@ -423,6 +443,8 @@ static void worker_killed_and_restarted(void)
 	w = worker_of(1);
 	other = worker_of(2);
 	T_ASSERT(w > 0 && other > 0 && w != other);
+	/* ps and top name each worker by its guest, not "exe". */
+	T_ASSERT(comm_is(w, "xvbd-d1") && comm_is(other, "xvbd-d2"));
 	T_EQ(kill(w, SIGKILL), 0);
 	T_ASSERT(!canary(2, &e, 0)); /* the other guest does not notice */
 	for (int i = 0; i < 150; i++) {
