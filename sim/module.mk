@@ -110,7 +110,8 @@ CHECK_JOBS += sim_e2e_mq:$(XVB_SIM)@-q@--vcpus@4@--queues@4@--no-nic
 CHECK_JOBS += sim_e2e_nic_mq:$(XVB_SIM)@-q@--vcpus@2@--nic-pairs@4
 # xvbd's lifecycle: many devices, malformed nodes, kill -9, domid reuse.
 XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
-$(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(O)/sim/guest/blkdrv.o \
+$(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(SIM_TEST_T)/xvbd_rig.o \
+		$(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/simbus.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
 	$(call say,LD,$@)

@@ -33,163 +33,22 @@
 #include <net/if.h>
 
 #include "../guest/blkdrv.h"
-#include "sim/libxl.h"
-#include "sim/sim.h"
 #include "t.h"
+#include "xvbd_rig.h"
 
 #define RAM (64ULL << 20)
 #define TMO_MS 5000
 #define IMG_BYTES (16ULL << 20)
 #define BLOCK 4096u
 
-static struct xsim *sim;
-static pid_t xvbd = -1;
-static char dir[64], sock[96], xvbd_path[256], libdir[256];
-
 /* ---- xvbd and the simulator -------------------------------------------- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* What a failed case left running: its xvbd, its simulator, its files. */
-static void cleanup(void)
-{
-	char cmd[200];
-
-	if (xvbd > 0) {
-		kill(xvbd, SIGKILL);
-		waitpid(xvbd, NULL, 0);
-		xvbd = -1;
-	}
-	xsim_destroy(sim); /* the workers exit once their socket closes */
-	sim = NULL;
-	if (dir[0]) {
-		/* A failed case's xvbd log goes to the test's output. */
-		snprintf(cmd, sizeof(cmd), "cat %s/xvbd.log >&2; rm -rf %s",
-			 dir, dir);
-		if (system(cmd))
-			fprintf(stderr, "could not remove %s\n", dir);
-		dir[0] = '\0';
-	}
-}
 
 static int start(void)
 {
-	struct xsim_config cfg = { .libxl_timeout_ms = TMO_MS, .quiet = true };
-	struct xsim_stats st;
-	char conf[128];
-	FILE *f;
+	static const struct rig_opts o = { .tag = "hostile",
+					   .libxl_ms = TMO_MS };
 
-	cleanup();
-
-	snprintf(dir, sizeof(dir), "/tmp/xvbd-hostile-XXXXXX");
-	T_CHECK(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
-	cfg.socket_path = sock;
-	T_CHECK(xsim_create(&cfg, &sim) == 0);
-	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
-	f = fopen(conf, "w");
-	T_CHECK(f);
-	fputs("[net]\nbridge = none\n", f);
-	fclose(f);
-	xvbd = fork();
-	T_CHECK(xvbd >= 0);
-	if (!xvbd) {
-		char log[128];
-
-		snprintf(log, sizeof(log), "%s/xvbd.log", dir);
-		if (!freopen(log, "w", stderr))
-			_exit(127);
-		setenv("LD_LIBRARY_PATH", libdir, 1);
-		setenv("XVB_SIM_SOCKET", sock, 1);
-		execl(xvbd_path, "xvbd", "--config", conf, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (st.watches >= 3)
-			return 0;
-		usleep(20000);
-	}
-	T_CHECK(!"xvbd set its watches");
-	return -1;
-}
-
-/* Nothing held for guests any more (the supervisor's own handles stay). */
-static int settled(void)
-{
-	struct xsim_stats st;
-
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (!st.servers && !st.fmem_pages && !st.resources &&
-		    !st.ports && !st.grant_maps)
-			return 0;
-		usleep(20000);
-	}
-	t_fail(__FILE__, __LINE__,
-	       "left behind: %u servers, %llu pages, %u resources, %u ports",
-	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
-	       st.ports);
-	return -1;
-}
-
-/* SIGTERM must be enough; then every handle is closed and the log clean. */
-static int stop(void)
-{
-	struct xsim_stats st;
-	char cmd[400], err[256] = "";
-	int status = -1;
-
-	kill(xvbd, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
-			break;
-		usleep(50000);
-	}
-	if (status == -1) {
-		kill(xvbd, SIGKILL);
-		waitpid(xvbd, NULL, 0);
-	}
-	xvbd = -1;
-	xsim_get_stats(sim, &st);
-	xsim_last_error(sim, err, sizeof(err));
-	xsim_destroy(sim);
-	sim = NULL;
-	/* Sanitizer reports of xvbd land in its log: keep it if any. */
-	snprintf(cmd, sizeof(cmd),
-		 "%s grep -q -e 'Sanitizer' -e 'runtime error' %s/xvbd.log && "
-		 "cat %s/xvbd.log >&2; rm -rf %s",
-		 getenv("XVB_HOSTILE_LOG") ? "true ||" : "", dir, dir, dir);
-	dir[0] = '\0';
-	if (system(cmd))
-		return -1;
-	T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	T_CHECK(!st.conns && !st.watches);
-	if (err[0])
-		t_fail(__FILE__, __LINE__, "the simulated Xen saw: %s", err);
-	return err[0] ? -1 : 0;
-}
-
-static int make_image(const char *name, char *path, size_t len)
-{
-	int fd;
-
-	snprintf(path, len, "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, IMG_BYTES)) {
-		close(fd);
-		return -errno;
-	}
-	close(fd);
-	return 0;
+	return rig_start(&o);
 }
 
 static int create(uint32_t domid, unsigned int vcpus, struct xsim_libxl_disk *d,
@@ -200,13 +59,6 @@ static int create(uint32_t domid, unsigned int vcpus, struct xsim_libxl_disk *d,
 					 .ram_bytes = RAM };
 
 	return xsim_libxl_create(sim, &dc, d, n, NULL, 0);
-}
-
-static void disk(struct xsim_libxl_disk *d, const char *vdev, const char *path)
-{
-	*d = (struct xsim_libxl_disk){ .vdev = vdev,
-				       .target = path,
-				       .grant_usage = -1 };
 }
 
 static struct fakeguest *guest_ram(uint32_t domid)
@@ -289,77 +141,6 @@ static int count_fds(pid_t pid)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
-}
-
-/* Children of xvbd, live or zombie; the one serving @domid if >= 0. */
-static int xvbd_children(int domid, pid_t *found)
-{
-	char path[80], cmd[256], want[16];
-	int pid, n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)xvbd,
-		 (int)xvbd);
-	snprintf(want, sizeof(want), "%d", domid);
-	if (found)
-		*found = -1;
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%d", &pid) == 1) {
-		FILE *c;
-		size_t len;
-
-		n++;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		c = fopen(path, "r");
-		if (!c)
-			continue;
-		len = fread(cmd, 1, sizeof(cmd) - 1, c);
-		fclose(c);
-		cmd[len] = '\0';
-		for (size_t i = 0; found && i + 9 < len;
-		     i += strlen(cmd + i) + 1)
-			if (!strcmp(cmd + i, "--domain") &&
-			    !strcmp(cmd + i + 9, want))
-				*found = pid;
-	}
-	fclose(f);
-	return n;
-}
-
-/* Lines of xvbd's log holding @needle (its stderr goes to dir/xvbd.log). */
-static int log_count(const char *needle)
-{
-	char path[96], line[512];
-	int n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/xvbd.log", dir);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
-/* Waits until every worker exited and was reaped (at most 5 s). */
-static int no_workers(void)
-{
-	for (int i = 0; i < 250 && xvbd_children(-1, NULL) > 0; i++)
-		usleep(20000);
-	T_CHECK(xvbd_children(-1, NULL) == 0);
-	return 0;
-}
-
-static pid_t worker_of(uint32_t domid)
-{
-	pid_t pid;
-
-	xvbd_children(domid, &pid);
-	return pid;
 }
 
 /* ---- a guest's disk --------------------------------------------------------
@@ -462,7 +243,7 @@ static void *storm_run(void *arg)
 
 	while (!__atomic_load_n(s->stop, __ATOMIC_RELAXED) && !s->err) {
 		for (unsigned int i = 0; i < ARRAY_SIZE(regs) && !s->err; i++) {
-			t0 = now_ms();
+			t0 = rig_now_ms();
 			if (s->notify)
 				s->err = xsim_mmio_write(
 					sim, s->domid, s->vcpu,
@@ -472,7 +253,7 @@ static void *storm_run(void *arg)
 				s->err = xsim_mmio_read(sim, s->domid, s->vcpu,
 							s->base + regs[i], 4,
 							&v, TMO_MS);
-			ms = now_ms() - t0;
+			ms = rig_now_ms() - t0;
 			if (ms > s->max_ms)
 				s->max_ms = ms;
 			s->n++;
@@ -536,13 +317,13 @@ static void register_storm_during_io(void)
 	pid_t w;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("a", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("a", IMG_BYTES, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 4, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
 	T_EQ(drv_up(&b, 1, fg, &d, 0, 8), 0);
-	w = worker_of(1);
+	w = rig_worker_of(1);
 	storms_start(s, 3, 1, 1, d.base, false, &halt);
 	v.b = &b;
 	verify_io(&v);
@@ -551,12 +332,12 @@ static void register_storm_during_io(void)
 	T_EQ(v.bad, 0);
 	T_EQ(v.done, 300);
 	T_ASSERT(s[0].n > 100 && s[1].n > 100 && s[2].n > 100);
-	T_EQ(worker_of(1), w);
+	T_EQ(rig_worker_of(1), w);
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -578,10 +359,10 @@ static void notify_storm_other_guest_unaffected(void)
 	pid_t w1;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("s1", i1, sizeof(i1)));
-	T_ASSERT(!make_image("s2", i2, sizeof(i2)));
-	disk(&d1, "xvda", i1);
-	disk(&d2, "xvda", i2);
+	T_ASSERT(!rig_image("s1", IMG_BYTES, i1, sizeof(i1)));
+	T_ASSERT(!rig_image("s2", IMG_BYTES, i2, sizeof(i2)));
+	rig_disk(&d1, "xvda", i1);
+	rig_disk(&d2, "xvda", i2);
 	T_EQ(create(1, 4, &d1, 1), 0);
 	T_EQ(create(2, 1, &d2, 1), 0);
 	fg1 = guest_ram(1);
@@ -589,20 +370,20 @@ static void notify_storm_other_guest_unaffected(void)
 	T_ASSERT(fg1 && fg2);
 	T_EQ(drv_up(&b1, 1, fg1, &d1, 0, 8), 0);
 	T_EQ(drv_up(&b2, 2, fg2, &d2, 0, 8), 0);
-	w1 = worker_of(1);
+	w1 = rig_worker_of(1);
 	T_ASSERT(w1 > 0);
 	/* Something to walk: the storm kicks a ring with work in it. */
 	for (int i = 0; i < 4; i++)
 		T_ASSERT(blkdrv_queue(&b1, VIRTIO_BLK_T_IN, i * 8, BLOCK, 0));
 	c0 = cpu_s(w1);
-	t0 = now_ms() / 1e3;
+	t0 = rig_now_ms() / 1e3;
 	storms_start(s, 4, 1, 0, d1.base, true, &halt);
 	v.b = &b2;
 	verify_io(&v);
-	while (now_ms() / 1e3 - t0 < 2)
+	while (rig_now_ms() / 1e3 - t0 < 2)
 		usleep(10000);
 	T_EQ(storms_stop(s, 4, &halt), 0);
-	t1 = now_ms() / 1e3;
+	t1 = rig_now_ms() / 1e3;
 	c1 = cpu_s(w1);
 	T_EQ(v.rc, 0);
 	T_EQ(v.bad, 0);
@@ -614,7 +395,7 @@ static void notify_storm_other_guest_unaffected(void)
 	printf("  notify storm: %llu notifies in %.2f s, worker CPU %.2f s\n",
 	       (unsigned long long)(s[0].n + s[1].n + s[2].n + s[3].n), t1 - t0,
 	       c1 - c0);
-	T_EQ(worker_of(1), w1);
+	T_EQ(rig_worker_of(1), w1);
 	T_ASSERT(!recover(&b1, 1, fg1, &d1, 0));
 	blkdrv_down(&b1);
 	blkdrv_down(&b2);
@@ -622,8 +403,8 @@ static void notify_storm_other_guest_unaffected(void)
 	fg_free(fg2);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_EQ(xsim_libxl_destroy(sim, 2), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* A thread of the guest scribbling over its own rings. */
@@ -698,13 +479,13 @@ static void guest_rewrites_rings_while_read(void)
 	int fds;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("r", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("r", IMG_BYTES, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 2, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
 	T_EQ(drv_up(&b, 1, fg, &d, 0, 8), 0);
-	w = worker_of(1);
+	w = rig_worker_of(1);
 	fds = count_fds(w);
 	s = (struct scribble){ .fg = fg,
 			       .g = &b.drv,
@@ -713,8 +494,8 @@ static void guest_rewrites_rings_while_read(void)
 			       .stop = &halt };
 	T_ASSERT(s.ind && s.hdr);
 	pthread_create(&th, NULL, scribble_run, &s);
-	end = now_ms() + 2000;
-	while (now_ms() < end && !b.sb.err) {
+	end = rig_now_ms() + 2000;
+	while (rig_now_ms() < end && !b.sb.err) {
 		/* A FLUSH chain, direct or indirect, then a kick. */
 		uint16_t head = rounds % b.drv.vqs[0].num;
 
@@ -751,14 +532,14 @@ static void guest_rewrites_rings_while_read(void)
 	printf("  %llu requests published, %llu rewrites, %llu resets\n",
 	       (unsigned long long)rounds, (unsigned long long)s.n,
 	       (unsigned long long)nr);
-	T_EQ(worker_of(1), w);
+	T_EQ(rig_worker_of(1), w);
 	T_ASSERT(!recover(&b, 1, fg, &d, 0));
 	T_EQ(count_fds(w), fds);
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -775,15 +556,15 @@ static void reset_races_io_from_another_vcpu(void)
 	pid_t w;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("z", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("z", IMG_BYTES, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 2, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
 	T_EQ(drv_up(&b, 1, fg, &d, 0, 8), 0);
-	w = worker_of(1);
-	end = now_ms() + 2000;
-	while (now_ms() < end) {
+	w = rig_worker_of(1);
+	end = rig_now_ms() + 2000;
+	while (rig_now_ms() < end) {
 		for (int i = 0; i < 8; i++)
 			blkdrv_queue(&b,
 				     i & 1 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT,
@@ -803,13 +584,13 @@ static void reset_races_io_from_another_vcpu(void)
 	T_EQ(b.sb.err, 0);
 	printf("  %llu resets from vCPU 1, %llu set-ups\n",
 	       (unsigned long long)resets, (unsigned long long)ups);
-	T_EQ(worker_of(1), w);
+	T_EQ(rig_worker_of(1), w);
 	T_ASSERT(!recover(&b, 1, fg, &d, 0));
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -828,8 +609,8 @@ static void invalidate_storm_during_io(void)
 	unsigned int n = 0;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("i", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("i", IMG_BYTES, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 1, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
@@ -851,8 +632,8 @@ static void invalidate_storm_during_io(void)
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* ---- cases: lifecycle and faults --------------------------------------- */
@@ -870,12 +651,12 @@ static void destroy_mid_io_100_times(void)
 	int fds0 = 0, fds1;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("m", img, sizeof(img)));
+	T_ASSERT(!rig_image("m", IMG_BYTES, img, sizeof(img)));
 	for (int round = 0; round < 100; round++) {
 		struct fakeguest *fg;
 		struct blkdrv b;
 
-		disk(&d, "xvda", img);
+		rig_disk(&d, "xvda", img);
 		T_EQ(create(1, 1, &d, 1), 0);
 		fg = guest_ram(1);
 		T_ASSERT(fg);
@@ -891,21 +672,21 @@ static void destroy_mid_io_100_times(void)
 		fg_free(fg);
 		if (round == 9) {
 			/* Measured once the first rounds warmed things up. */
-			T_ASSERT(!settled());
-			T_ASSERT(!no_workers());
+			T_ASSERT(!rig_settled());
+			T_ASSERT(!rig_no_workers());
 			rss0 = rss_kb(xvbd);
 			fds0 = count_fds(xvbd);
 		}
 	}
-	T_ASSERT(!settled());
-	T_ASSERT(!no_workers()); /* exited and reaped */
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_no_workers()); /* exited and reaped */
 	rss1 = rss_kb(xvbd);
 	fds1 = count_fds(xvbd);
 	printf("  supervisor: %d -> %d descriptors, %lld -> %lld KiB RSS\n",
 	       fds0, fds1, rss0, rss1);
 	T_EQ(fds1, fds0);
 	T_ASSERT(rss1 - rss0 < rss_slack_kb(2048));
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_stop());
 }
 
 /* ---- the data-integrity oracle ------------------------------------------ */
@@ -958,10 +739,10 @@ static void oracle_done(struct blkdrv *b, struct blkreq *r, void *arg)
 static unsigned int oracle_write(struct oracle *o, struct blkdrv *b,
 				 uint64_t *seed, uint64_t ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = rig_now_ms() + ms;
 	unsigned int batches = 0;
 
-	while (now_ms() < end) {
+	while (rig_now_ms() < end) {
 		struct batch bt = { .o = o };
 		unsigned int issued = 0;
 		int rc = 0;
@@ -1144,13 +925,13 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 
 	memset(&o, 0, sizeof(o));
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("o", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("o", IMG_BYTES, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 2, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
 	for (int round = 0; round < 3; round++) {
-		int served = log_count(": serving ");
+		int served = rig_log_count(": serving ");
 		pid_t w, w2 = -1;
 		unsigned int batches;
 		uint64_t magic = 0;
@@ -1158,7 +939,7 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 		fg_alloc_reset(fg);
 		T_EQ(drv_up(&b, 1, fg, &d, 0, 16), 0);
 		T_ASSERT(!oracle_check_guest(&o, &b, fg));
-		w = worker_of(1);
+		w = rig_worker_of(1);
 		T_ASSERT(w > 0);
 		batches = oracle_write(&o, &b, &seed, 150 + round * 70);
 		/* Mid-batch: writes in flight, then the kill. */
@@ -1168,7 +949,7 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 		       batches);
 		for (int i = 0; i < 250 && (w2 <= 0 || w2 == w); i++) {
 			usleep(20000);
-			w2 = worker_of(1);
+			w2 = rig_worker_of(1);
 		}
 		T_ASSERT(w2 > 0 && w2 != w);
 		b.sb.err = -EIO; /* the old device is gone: no reset */
@@ -1178,10 +959,10 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 		 * wait on the dead one's server (design.md): the guest keeps
 		 * off it meanwhile, as a reset device's driver would.
 		 */
-		for (int i = 0; i < 250 && log_count(": serving ") <= served;
-		     i++)
+		for (int i = 0;
+		     i < 250 && rig_log_count(": serving ") <= served; i++)
 			usleep(20000);
-		T_ASSERT(log_count(": serving ") > served);
+		T_ASSERT(rig_log_count(": serving ") > served);
 		for (int i = 0; i < 250; i++) {
 			if (!xsim_mmio_read(sim, 1, 1, d.base, 4, &magic,
 					    100) &&
@@ -1201,8 +982,8 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -1227,9 +1008,9 @@ static void xenstore_watch_storm(void)
 
 	T_ASSERT(!start());
 	fds0 = count_fds(xvbd); /* no guest yet */
-	T_ASSERT(!make_image("w", img, sizeof(img)));
-	T_ASSERT(!make_image("w2", img2, sizeof(img2)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("w", IMG_BYTES, img, sizeof(img)));
+	T_ASSERT(!rig_image("w2", IMG_BYTES, img2, sizeof(img2)));
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, 1, &d, 1), 0);
 	fg = guest_ram(1);
 	T_ASSERT(fg);
@@ -1239,7 +1020,7 @@ static void xenstore_watch_storm(void)
 	v.b = &b;
 	pthread_create(&th, NULL, verify_io, &v);
 	xsim_libxl_be_path(be, sizeof(be), "virtio_disk", 0, 1, d.devid);
-	t0 = now_ms();
+	t0 = rig_now_ms();
 	for (int i = 0; i < 20000; i++) {
 		switch (i % 4) {
 		case 0:
@@ -1268,13 +1049,13 @@ static void xenstore_watch_storm(void)
 	T_EQ(v.rc, 0);
 	T_EQ(v.bad, 0);
 	/* A new guest right after: served within libxl's timeout. */
-	disk(&e, "xvda", img2);
+	rig_disk(&e, "xvda", img2);
 	T_EQ(create(2, 1, &e, 1), 0);
 	c1 = cpu_s(xvbd);
 	rss1 = rss_kb(xvbd);
 	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld "
 	       "-> %lld KiB\n",
-	       (unsigned long long)(now_ms() - t0), c1 - c0, rss0, rss1);
+	       (unsigned long long)(rig_now_ms() - t0), c1 - c0, rss0, rss1);
 	T_ASSERT(rss1 - rss0 < rss_slack_kb(4096));
 	T_ASSERT(!canary(&b, 5, 0xabc));
 	blkdrv_down(&b);
@@ -1284,11 +1065,11 @@ static void xenstore_watch_storm(void)
 	/* The storm's own nodes stay in xenstore; clear them so the
 	 * supervisor's handle count returns to its baseline. */
 	xsim_xs_rm(sim, 0, "/local/domain/0/backend/virtio_disk/7");
-	T_ASSERT(!settled());
-	T_ASSERT(!no_workers());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_no_workers());
 	fds1 = count_fds(xvbd);
 	T_EQ(fds1, fds0);
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -1307,13 +1088,13 @@ static void readonly_disk_refuses_writes(void)
 	int fd;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("ro", img, sizeof(img)));
+	T_ASSERT(!rig_image("ro", IMG_BYTES, img, sizeof(img)));
 	fd = open(img, O_RDWR | O_CLOEXEC);
 	T_ASSERT(fd >= 0);
 	memset(buf, 0x5a, sizeof(buf));
 	T_EQ(pwrite(fd, buf, BLOCK, 8 * BLOCK), BLOCK);
 	T_ASSERT(!fstat(fd, &st0));
-	disk(&d, "xvda", img);
+	rig_disk(&d, "xvda", img);
 	d.readonly = true;
 	T_EQ(create(1, 1, &d, 1), 0);
 	fg = guest_ram(1);
@@ -1338,8 +1119,8 @@ static void readonly_disk_refuses_writes(void)
 	blkdrv_down(&b);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* ---- a NIC ------------------------------------------------------------------
@@ -1374,10 +1155,10 @@ static int tap_socket(const char *ifname)
 static int frames_seen(int s, unsigned int ms)
 {
 	uint8_t buf[70000];
-	uint64_t end = now_ms() + ms;
+	uint64_t end = rig_now_ms() + ms;
 	int n = 0;
 
-	while (now_ms() < end) {
+	while (rig_now_ms() < end) {
 		struct pollfd p = { s, POLLIN, 0 };
 		ssize_t len;
 
@@ -1494,8 +1275,8 @@ static void nic_hostile_tx_dropped(void)
 	fg_free(n.fg);
 	close(s);
 	T_EQ(xsim_libxl_destroy(sim, 3), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -1545,16 +1326,16 @@ static void nic_rx_without_buffers_no_spin(void)
 	gdrv_init_bus(&n.g, &n.sb.bus, n.fg);
 	T_EQ(gdrv_up(&n.g, 1ULL << VIRTIO_F_VERSION_1, 2, 64), 0);
 	n.area = fg_alloc(n.fg, 1 << 20, 4096);
-	w = worker_of(4);
+	w = rig_worker_of(4);
 	memset(frame, 0xff, 6);
 	memset(frame + 6, 0x02, 6);
 	frame[12] = 0x88;
 	frame[13] = 0xb5;
 	rss0 = rss_kb(w);
 	c0 = cpu_s(w);
-	t0 = now_ms();
+	t0 = rig_now_ms();
 	/* 1 s of frames towards a guest that has no buffers. */
-	while (now_ms() - t0 < 1000) {
+	while (rig_now_ms() - t0 < 1000) {
 		sent += sendto(s, frame, sizeof(frame), 0,
 			       (struct sockaddr *)&to, sizeof(to)) > 0;
 		if (!(sent % 64))
@@ -1578,7 +1359,7 @@ static void nic_rx_without_buffers_no_spin(void)
 	rss1 = rss_kb(w);
 	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, "
 	       "RSS %lld -> %lld KiB\n",
-	       sent, c1 - c0, (now_ms() - t0) / 1e3, rss0, rss1);
+	       sent, c1 - c0, (rig_now_ms() - t0) / 1e3, rss0, rss1);
 	T_EQ(back, 16);
 	T_ASSERT(c1 - c0 < 0.5); /* waiting, not spinning */
 	T_ASSERT(rss1 - rss0 < rss_slack_kb(4096));
@@ -1597,15 +1378,15 @@ static void nic_rx_without_buffers_no_spin(void)
 			got += len == NIC_HDR + sizeof(frame);
 	}
 	T_ASSERT(got > 0);
-	T_EQ(worker_of(4), w);
+	T_EQ(rig_worker_of(4), w);
 	T_EQ(n.sb.err, 0);
 	gdrv_reset(&n.g);
 	gdrv_fini(&n.g);
 	fg_free(n.fg);
 	close(s);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 int main(int argc, char **argv)
@@ -1623,18 +1404,12 @@ int main(int argc, char **argv)
 		T_CASE(nic_hostile_tx_dropped),
 		T_CASE(nic_rx_without_buffers_no_spin),
 	};
-	char self[200];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int rc;
 
-	if (n < 0)
+	if (rig_init())
 		return 1;
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
-	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
-	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
-	cleanup();
+	rig_cleanup();
 	return rc;
 }

@@ -17,21 +17,32 @@
 #include <linux/virtio_blk.h>
 
 #include "../guest/blkdrv.h"
-#include "sim/libxl.h"
-#include "sim/sim.h"
 #include "t.h"
+#include "xvbd_rig.h"
 
 #define RAM (32ULL << 20)
 #define TMO_MS 3000
-
-static struct xsim *sim;
-static pid_t xvbd = -1;
-static char dir[64], sock[96], xvbd_path[256], libdir[256];
 
 /* Set for a static-mode case: xvbd's whole argv (NULL-terminated). */
 static const char *static_args[12];
 /* A guest to create before xvbd starts (static mode needs it to exist). */
 static const struct xsim_domain_config *precreate;
+
+/* A simulator and the xvbd supervisor on it (or xvbd in static mode). */
+static int start(void)
+{
+	/* NICs: no bridge on a test machine; guest "nic" gets a fixed MAC. */
+	const struct rig_opts o = {
+		.tag = "life",
+		.conf = "[net]\nbridge = none\n[guest nic]\n"
+			"nic0.mac = 00:16:3e:00:00:07\n",
+		.libxl_ms = TMO_MS,
+		.precreate = precreate,
+		.argv = static_args[0] ? static_args : NULL,
+	};
+
+	return rig_start(&o);
+}
 
 static int truncate_new(const char *path)
 {
@@ -43,128 +54,6 @@ static int truncate_new(const char *path)
 	rc = ftruncate(fileno(f), 8 << 20) ? -errno : 0;
 	fclose(f);
 	return rc;
-}
-
-static int make_image(const char *name, char *path, size_t len)
-{
-	FILE *f;
-
-	snprintf(path, len, "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	if (ftruncate(fileno(f), 8 << 20)) {
-		fclose(f);
-		return -errno;
-	}
-	fclose(f);
-	return 0;
-}
-
-/* A simulator, and the xvbd supervisor on it, with its watches set. */
-static int start(void)
-{
-	struct xsim_config cfg = { .libxl_timeout_ms = TMO_MS, .quiet = true };
-	struct xsim_stats st;
-	char conf[128];
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "/tmp/xvbd-life-XXXXXX");
-	T_CHECK(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
-	cfg.socket_path = sock;
-	T_CHECK(xsim_create(&cfg, &sim) == 0);
-	if (precreate)
-		T_CHECK(xsim_domain_create(sim, precreate) == 0);
-	/* NICs: no bridge on a test machine; guest "nic" gets a fixed MAC. */
-	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
-	f = fopen(conf, "w");
-	T_CHECK(f);
-	fputs("[net]\nbridge = none\n[guest nic]\nnic0.mac = "
-	      "00:16:3e:00:00:07\n",
-	      f);
-	fclose(f);
-	xvbd = fork();
-	T_CHECK(xvbd >= 0);
-	if (!xvbd) {
-		char log[128];
-
-		snprintf(log, sizeof(log), "%s/xvbd.log", dir);
-		if (!freopen(log, "w", stderr))
-			_exit(127);
-		setenv("LD_LIBRARY_PATH", libdir, 1);
-		setenv("XVB_SIM_SOCKET", sock, 1);
-		if (static_args[0])
-			execv(xvbd_path, (char **)static_args);
-		else
-			execl(xvbd_path, "xvbd", "--config", conf,
-			      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (st.watches >= 3 || static_args[0])
-			return 0;
-		usleep(20000);
-	}
-	T_CHECK(!"xvbd set its watches");
-	return -1;
-}
-
-/* Waits until the simulator holds nothing for guests (the supervisor's
- * own handle and watches stay). */
-static int settled(void)
-{
-	struct xsim_stats st;
-
-	for (int i = 0; i < 200; i++) {
-		xsim_get_stats(sim, &st);
-		if (!st.servers && !st.fmem_pages && !st.resources &&
-		    !st.ports && !st.grant_maps)
-			return 0;
-		usleep(20000);
-	}
-	t_fail(__FILE__, __LINE__,
-	       "left behind: %u servers, %llu pages, %u resources, %u ports",
-	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
-	       st.ports);
-	return -1;
-}
-
-/* Stops xvbd (SIGTERM must be enough) and checks every handle closed. */
-static int stop(void)
-{
-	struct xsim_stats st;
-	int status = -1;
-	char cmd[128];
-
-	kill(xvbd, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
-			break;
-		usleep(50000);
-	}
-	if (status == -1) {
-		kill(xvbd, SIGKILL);
-		waitpid(xvbd, NULL, 0);
-	}
-	xvbd = -1;
-	xsim_get_stats(sim, &st);
-	xsim_destroy(sim);
-	sim = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		return -1;
-	T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	T_CHECK(!st.conns && !st.watches);
-	return 0;
-}
-
-static void disk(struct xsim_libxl_disk *d, const char *vdev, const char *path)
-{
-	*d = (struct xsim_libxl_disk){ .vdev = vdev,
-				       .target = path,
-				       .grant_usage = -1 };
 }
 
 static char *be_state(uint32_t domid, uint32_t devid)
@@ -221,16 +110,16 @@ static void many_devices_and_guests(void)
 
 	T_ASSERT(!start());
 	for (i = 0; i < 11; i++) {
-		T_ASSERT(!make_image(v[i], path[i], sizeof(path[i])));
-		disk(&d[i], v[i], path[i]);
+		T_ASSERT(!rig_image(v[i], 8 << 20, path[i], sizeof(path[i])));
+		rig_disk(&d[i], v[i], path[i]);
 	}
 	T_EQ(create(1, d, 11), 0);
 	for (i = 0; i < 2; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "g%u", i);
-		T_ASSERT(!make_image(name, p2[i], sizeof(p2[i])));
-		disk(&e[i], "xvda", p2[i]);
+		T_ASSERT(!rig_image(name, 8 << 20, p2[i], sizeof(p2[i])));
+		rig_disk(&e[i], "xvda", p2[i]);
 		T_EQ(create(2 + i, &e[i], 1), 0);
 	}
 	for (i = 0; i < 11; i++)
@@ -239,8 +128,8 @@ static void many_devices_and_guests(void)
 	T_ASSERT(!canary(3, &e[1], 1));
 	for (uint32_t dom = 1; dom <= 3; dom++)
 		T_EQ(xsim_libxl_destroy(sim, dom), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -259,8 +148,8 @@ static void resize_on_sighup(void)
 	int rc = -1;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("grow", path, sizeof(path)));
-	disk(&d, "xvda", path);
+	T_ASSERT(!rig_image("grow", 8 << 20, path, sizeof(path)));
+	rig_disk(&d, "xvda", path);
 	T_EQ(create(1, &d, 1), 0);
 	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
 		     RAM);
@@ -284,8 +173,8 @@ static void resize_on_sighup(void)
 	T_EQ(rc, 0);
 	T_EQ_U64(cap, (16 << 20) / 512);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* Each bad device is refused (state 6) while a good one beside it works. */
@@ -308,8 +197,8 @@ static void malformed_nodes_refused(void)
 	char big[4097];
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("good", img, sizeof(img)));
-	disk(&good, "xvda", img);
+	T_ASSERT(!rig_image("good", 8 << 20, img, sizeof(img)));
+	rig_disk(&good, "xvda", img);
 	T_EQ(create(1, &good, 1), 0);
 	for (unsigned int i = 0; i <= ARRAY_SIZE(bad); i++) {
 		/* The nodes xvbd reads, as libxl writes them: at once. */
@@ -360,67 +249,11 @@ static void malformed_nodes_refused(void)
 	}
 	T_ASSERT(!canary(1, &good, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* A worker killed with -9: restarted, the device works after a re-probe. */
-/* The pid of xvbd's worker for @domid (by its --domain argument), or -1. */
-static pid_t worker_of(uint32_t domid)
-{
-	char path[64], cmd[256], want[16];
-	int pid, n = snprintf(want, sizeof(want), "%u", domid);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)xvbd,
-		 (int)xvbd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%d", &pid) == 1) {
-		FILE *c;
-		size_t len;
-
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		c = fopen(path, "r");
-		if (!c)
-			continue;
-		len = fread(cmd, 1, sizeof(cmd) - 1, c);
-		fclose(c);
-		cmd[len] = '\0';
-		/* argv: xvbd --worker --domain N ... */
-		for (size_t i = 0; i + 9 < len; i += strlen(cmd + i) + 1) {
-			if (!strcmp(cmd + i, "--domain") &&
-			    !strncmp(cmd + i + 9, want, n + 1)) {
-				fclose(f);
-				return pid;
-			}
-		}
-	}
-	fclose(f);
-	return -1;
-}
-
-/* Whether process @pid's name (/proc/PID/comm) is @name. */
-static bool comm_is(pid_t pid, const char *name)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	if (strcmp(comm, name))
-		fprintf(stderr, "process %d is called \"%s\", not \"%s\"\n",
-			(int)pid, comm, name);
-	return !strcmp(comm, name);
-}
-
 /*
  * Guest 1's worker killed with -9: the supervisor respawns it and the
  * device works after a re-probe; guest 2 is served throughout.
@@ -433,22 +266,22 @@ static void worker_killed_and_restarted(void)
 	pid_t w, w2 = -1, other;
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("k", img, sizeof(img)));
-	T_ASSERT(!make_image("k2", img2, sizeof(img2)));
-	disk(&d, "xvda", img);
-	disk(&e, "xvda", img2);
+	T_ASSERT(!rig_image("k", 8 << 20, img, sizeof(img)));
+	T_ASSERT(!rig_image("k2", 8 << 20, img2, sizeof(img2)));
+	rig_disk(&d, "xvda", img);
+	rig_disk(&e, "xvda", img2);
 	T_EQ(create(1, &d, 1), 0);
 	T_EQ(create(2, &e, 1), 0);
 	T_ASSERT(!canary(1, &d, 0));
-	w = worker_of(1);
-	other = worker_of(2);
+	w = rig_worker_of(1);
+	other = rig_worker_of(2);
 	T_ASSERT(w > 0 && other > 0 && w != other);
 	/* ps and top name each worker by its guest, not "exe". */
-	T_ASSERT(comm_is(w, "xvbd-d1") && comm_is(other, "xvbd-d2"));
+	T_ASSERT(rig_comm_is(w, "xvbd-d1") && rig_comm_is(other, "xvbd-d2"));
 	T_EQ(kill(w, SIGKILL), 0);
 	T_ASSERT(!canary(2, &e, 0)); /* the other guest does not notice */
 	for (int i = 0; i < 150; i++) {
-		w2 = worker_of(1);
+		w2 = rig_worker_of(1);
 		if (w2 > 0 && w2 != w)
 			break;
 		usleep(20000);
@@ -468,12 +301,12 @@ static void worker_killed_and_restarted(void)
 	/* The dead worker's ioreq server was removed by its successor. */
 	xsim_get_stats(sim, &st);
 	T_EQ(st.servers, 2);
-	T_EQ(worker_of(2), other);
+	T_EQ(rig_worker_of(2), other);
 	T_ASSERT(!canary(2, &e, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_EQ(xsim_libxl_destroy(sim, 2), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* Domain 1 destroyed (with requests in flight) and created again. */
@@ -485,9 +318,9 @@ static void domid_reused_after_destroy_in_flight(void)
 	char img[128];
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("r", img, sizeof(img)));
+	T_ASSERT(!rig_image("r", 8 << 20, img, sizeof(img)));
 	for (int round = 0; round < 3; round++) {
-		disk(&d, "xvda", img);
+		rig_disk(&d, "xvda", img);
 		T_EQ(create(1, &d, 1), 0);
 		fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM),
 			     XSIM_RAM0_BASE, RAM);
@@ -502,15 +335,15 @@ static void domid_reused_after_destroy_in_flight(void)
 		b.sb.err = -ESRCH; /* no reset through a dead guest */
 		blkdrv_down(&b);
 		fg_free(fg);
-		T_ASSERT(!settled());
+		T_ASSERT(!rig_settled());
 	}
 	/* And the reused id works like new. */
-	disk(&d, "xvda", img);
+	rig_disk(&d, "xvda", img);
 	T_EQ(create(1, &d, 1), 0);
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* Grant DMA: the guest's addresses are grant references (bit 63). */
@@ -591,8 +424,8 @@ static void grant_mode_disk(void)
 	char img[128];
 
 	T_ASSERT(!start());
-	T_ASSERT(!make_image("gnt", img, sizeof(img)));
-	disk(&d, "xvda", img);
+	T_ASSERT(!rig_image("gnt", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
 	d.grant_usage = 1;
 	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
 	for (uint64_t p = 0; p < RAM / 4096; p++)
@@ -628,8 +461,8 @@ static void grant_mode_disk(void)
 	gdrv_fini(&g);
 	fg_free(fg);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!settled());
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
 }
 
 /* True if this process may create TAP devices. */
@@ -670,7 +503,7 @@ static void nics_served_on_taps(void)
 	/* Created (and introduced) paused; the devices follow. */
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
-	disk(&slot, "xvda", "/etc/xen/xvb-net:mac=00:16:3e:00:00:09");
+	rig_disk(&slot, "xvda", "/etc/xen/xvb-net:mac=00:16:3e:00:00:09");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
@@ -701,13 +534,13 @@ static void nics_served_on_taps(void)
 	T_ASSERT(if_exists("vxb5.51712"));
 	T_ASSERT(if_exists("vxb5.0"));
 	T_EQ(xsim_libxl_destroy(sim, 5), 0);
-	T_ASSERT(!settled());
+	T_ASSERT(!rig_settled());
 	for (int i = 0; i < 100 && if_exists("vxb5.0"); i++)
 		usleep(20000);
 	T_ASSERT(!if_exists("vxb5.51712"));
 	T_ASSERT(!if_exists("vxb5.0"));
 	free(st);
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_stop());
 }
 
 /*
@@ -745,12 +578,12 @@ static void static_mode_disk(void)
 		usleep(20000);
 	}
 	T_EQ(magic, 0x74726976);
-	disk(&d, "xvda", img);
+	rig_disk(&d, "xvda", img);
 	d.base = XSIM_VIRTIO_MMIO_BASE;
 	d.irq = 33;
 	T_ASSERT(!canary(6, &d, 1));
 	/* No xenstore at all: the worker never opened a handle to it. */
-	T_ASSERT(!stop());
+	T_ASSERT(!rig_stop());
 	unlink(img);
 }
 
@@ -766,20 +599,11 @@ int main(int argc, char **argv)
 		T_CASE(static_mode_disk),
 		T_CASE(resize_on_sighup),
 	};
-	char self[200];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int rc;
 
-	if (n < 0)
+	if (rig_init())
 		return 1;
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
-	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
-	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
 	rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
-	if (xvbd > 0) {
-		kill(xvbd, SIGKILL);
-		waitpid(xvbd, NULL, 0);
-	}
+	rig_cleanup();
 	return rc;
 }

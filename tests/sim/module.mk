@@ -8,7 +8,8 @@
 
 ifneq ($(XVBD),)
 XVBD_HOSTILE := $(SIM_TEST_T)/xvbd_hostile
-$(XVBD_HOSTILE): $(SIM_TEST_T)/xvbd_hostile.o $(O)/sim/guest/blkdrv.o \
+$(XVBD_HOSTILE): $(SIM_TEST_T)/xvbd_hostile.o $(SIM_TEST_T)/xvbd_rig.o \
+		$(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/simbus.o $(SIM_A) \
 		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
 	$(call say,LD,$@)

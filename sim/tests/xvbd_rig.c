@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/* The simulator and the real xvbd on it, for xvbd_life and xvbd_hostile. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "xvbd_rig.h"
+
+struct xsim *sim;
+pid_t xvbd = -1;
+char rig_dir[64];
+
+static char sock[96], xvbd_path[256], libdir[256];
+
+int rig_init(void)
+{
+	char self[200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
+	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
+	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
+	return 0;
+}
+
+uint64_t rig_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rig_cleanup(void)
+{
+	char cmd[200];
+
+	if (xvbd > 0) {
+		kill(xvbd, SIGKILL);
+		waitpid(xvbd, NULL, 0);
+		xvbd = -1;
+	}
+	xsim_destroy(sim); /* the workers exit once their socket closes */
+	sim = NULL;
+	if (rig_dir[0]) {
+		/* A failed case's xvbd log goes to the test's output. */
+		snprintf(cmd, sizeof(cmd), "cat %s/xvbd.log >&2; rm -rf %s",
+			 rig_dir, rig_dir);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", rig_dir);
+		rig_dir[0] = '\0';
+	}
+}
+
+int rig_start(const struct rig_opts *o)
+{
+	struct xsim_config cfg = { .libxl_timeout_ms = o->libxl_ms,
+				   .quiet = true };
+	struct xsim_stats st;
+	char conf[128];
+	FILE *f;
+
+	rig_cleanup();
+	snprintf(rig_dir, sizeof(rig_dir), "/tmp/xvbd-%s-XXXXXX", o->tag);
+	T_CHECK(mkdtemp(rig_dir));
+	snprintf(sock, sizeof(sock), "%s/xen.sock", rig_dir);
+	cfg.socket_path = sock;
+	T_CHECK(xsim_create(&cfg, &sim) == 0);
+	if (o->precreate)
+		T_CHECK(xsim_domain_create(sim, o->precreate) == 0);
+	snprintf(conf, sizeof(conf), "%s/xvbd.conf", rig_dir);
+	f = fopen(conf, "w");
+	T_CHECK(f);
+	fputs(o->conf ? o->conf : "[net]\nbridge = none\n", f);
+	fclose(f);
+	xvbd = fork();
+	T_CHECK(xvbd >= 0);
+	if (!xvbd) {
+		char log[128];
+
+		snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
+		if (!freopen(log, "w", stderr))
+			_exit(127);
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+		setenv("XVB_SIM_SOCKET", sock, 1);
+		if (o->argv)
+			execv(xvbd_path, (char **)o->argv);
+		else
+			execl(xvbd_path, "xvbd", "--config", conf,
+			      (char *)NULL);
+		_exit(127);
+	}
+	if (o->argv)
+		return 0;
+	for (int i = 0; i < 250; i++) {
+		xsim_get_stats(sim, &st);
+		if (st.watches >= 3)
+			return 0;
+		usleep(20000);
+	}
+	T_CHECK(!"xvbd set its watches");
+	return -1;
+}
+
+int rig_settled(void)
+{
+	struct xsim_stats st;
+
+	for (int i = 0; i < 250; i++) {
+		xsim_get_stats(sim, &st);
+		if (!st.servers && !st.fmem_pages && !st.resources &&
+		    !st.ports && !st.grant_maps)
+			return 0;
+		usleep(20000);
+	}
+	t_fail(__FILE__, __LINE__,
+	       "left behind: %u servers, %llu pages, %u resources, %u ports",
+	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
+	       st.ports);
+	return -1;
+}
+
+int rig_stop(void)
+{
+	struct xsim_stats st;
+	char cmd[400], err[256] = "";
+	int status = -1;
+
+	kill(xvbd, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
+			break;
+		usleep(50000);
+	}
+	if (status == -1) {
+		kill(xvbd, SIGKILL);
+		waitpid(xvbd, NULL, 0);
+	}
+	xvbd = -1;
+	xsim_get_stats(sim, &st);
+	xsim_last_error(sim, err, sizeof(err));
+	xsim_destroy(sim);
+	sim = NULL;
+	/* Sanitizer reports of xvbd land in its log: keep it if any. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s grep -q -e 'Sanitizer' -e 'runtime error' %s/xvbd.log && "
+		 "cat %s/xvbd.log >&2; rm -rf %s",
+		 getenv("XVB_RIG_LOG") ? "true ||" : "", rig_dir, rig_dir,
+		 rig_dir);
+	rig_dir[0] = '\0';
+	if (system(cmd))
+		return -1;
+	T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_CHECK(!st.conns && !st.watches);
+	if (err[0])
+		t_fail(__FILE__, __LINE__, "the simulated Xen saw: %s", err);
+	return err[0] ? -1 : 0;
+}
+
+int rig_image(const char *name, uint64_t bytes, char *path, size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "%s/%s", rig_dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)bytes)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+void rig_disk(struct xsim_libxl_disk *d, const char *vdev, const char *path)
+{
+	*d = (struct xsim_libxl_disk){ .vdev = vdev,
+				       .target = path,
+				       .grant_usage = -1 };
+}
+
+int rig_children(int domid, pid_t *found)
+{
+	char path[80], cmd[256], want[16];
+	int pid, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)xvbd,
+		 (int)xvbd);
+	snprintf(want, sizeof(want), "%d", domid);
+	if (found)
+		*found = -1;
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%d", &pid) == 1) {
+		FILE *c;
+		size_t len;
+
+		n++;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		if (!c)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, c);
+		fclose(c);
+		cmd[len] = '\0';
+		/* argv: xvbd --worker --domain N ... */
+		for (size_t i = 0; found && i + 9 < len;
+		     i += strlen(cmd + i) + 1)
+			if (!strcmp(cmd + i, "--domain") &&
+			    !strcmp(cmd + i + 9, want))
+				*found = pid;
+	}
+	fclose(f);
+	return n;
+}
+
+pid_t rig_worker_of(uint32_t domid)
+{
+	pid_t pid;
+
+	rig_children((int)domid, &pid);
+	return pid;
+}
+
+int rig_no_workers(void)
+{
+	for (int i = 0; i < 250 && rig_children(-1, NULL) > 0; i++)
+		usleep(20000);
+	T_CHECK(rig_children(-1, NULL) == 0);
+	return 0;
+}
+
+bool rig_comm_is(pid_t pid, const char *name)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	if (strcmp(comm, name))
+		fprintf(stderr, "process %d is called \"%s\", not \"%s\"\n",
+			(int)pid, comm, name);
+	return !strcmp(comm, name);
+}
+
+int rig_log_count(const char *needle)
+{
+	char path[96], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/xvbd.log", rig_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}

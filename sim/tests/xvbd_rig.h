@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated Xen and the real xvbd supervisor on it, for the test
+ * programs that drive xvbd through the xenstore route (xvbd_life,
+ * xvbd_hostile). One pair at a time: `sim` and `xvbd` are it.
+ */
+#ifndef XVB_SIM_TESTS_XVBD_RIG_H
+#define XVB_SIM_TESTS_XVBD_RIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sim/libxl.h"
+#include "sim/sim.h"
+
+extern struct xsim *sim;
+extern pid_t xvbd;
+/* The case's directory: socket, xvbd.conf, xvbd.log, images. */
+extern char rig_dir[64];
+
+struct rig_opts {
+	const char *tag;       /* the directory is /tmp/xvbd-TAG-XXXXXX */
+	const char *conf;      /* xvbd.conf's text; NULL: no bridge for NICs */
+	unsigned int libxl_ms; /* how long libxl waits for the backend */
+	/* A guest made before xvbd starts (static mode needs it). */
+	const struct xsim_domain_config *precreate;
+	/* Static mode: xvbd's whole argv, NULL-terminated; no watches. */
+	const char *const *argv;
+};
+
+/* Finds xvbd and the drop-in libraries beside the test program. */
+int rig_init(void);
+/* What an earlier case left is cleaned up first; then a simulator and
+ * xvbd on it, with its watches set. */
+int rig_start(const struct rig_opts *o);
+/* Waits until the simulator holds nothing for guests. */
+int rig_settled(void);
+/* SIGTERM must be enough: xvbd exits 0, every handle it had is closed,
+ * the simulated Xen saw no error; its log is kept on a sanitizer report
+ * (or always, with XVB_RIG_LOG set). */
+int rig_stop(void);
+/* Kills what a failed case left running and removes its files, printing
+ * xvbd's log to stderr. */
+void rig_cleanup(void);
+
+/* A sparse image of @bytes in the case's directory; its path in @path. */
+int rig_image(const char *name, uint64_t bytes, char *path, size_t len);
+void rig_disk(struct xsim_libxl_disk *d, const char *vdev, const char *path);
+
+/* xvbd's children, live or zombie; the one serving @domid if >= 0. */
+int rig_children(int domid, pid_t *found);
+/* The worker serving @domid, or -1. */
+pid_t rig_worker_of(uint32_t domid);
+/* Waits until every worker exited and was reaped (at most 5 s). */
+int rig_no_workers(void);
+/* Whether process @pid is called @name (/proc/PID/comm). */
+bool rig_comm_is(pid_t pid, const char *name);
+/* Lines of xvbd's log holding @needle. */
+int rig_log_count(const char *needle);
+uint64_t rig_now_ms(void);
+
+#endif
