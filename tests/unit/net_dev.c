@@ -695,6 +695,182 @@ static void dev_ctrl_commands(void)
 	T_NR_FINI(&r);
 }
 
+/* ---- the receive filter ---- */
+
+enum { F_OWN, F_A, F_B, F_M, F_N, F_BCAST, F_NR };
+static const uint8_t f_dst[F_NR][6] = {
+	[F_OWN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, /* nr_guest_mac */
+	[F_A] = { 0x02, 0, 0, 0, 0, 0x0a },
+	[F_B] = { 0x02, 0, 0, 0, 0, 0x0b },
+	[F_M] = { 0x01, 0x00, 0x5e, 0, 0, 0x01 },
+	[F_N] = { 0x01, 0x00, 0x5e, 0, 0, 0x02 },
+	[F_BCAST] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+};
+
+/*
+ * Sends a frame to each destination of f_dst, then a broadcast sentinel
+ * (frames of one TAP queue arrive in order: once it is in, every frame
+ * before it was passed or filtered). Returns the mask of destinations
+ * the guest got, or -1.
+ */
+static int filter_mask(struct nrig *r, uint64_t rx_at)
+{
+	static uint64_t gpa_of[1024]; /* by head */
+	uint8_t f[64], tag;
+	unsigned int got = 0;
+	uint16_t head;
+	uint32_t len;
+	int h;
+
+	for (unsigned int i = 0; i <= F_NR; i++) {
+		h = nr_rx_post(r, rx_at + 2048ULL * i, 2048, 0);
+		T_CHECK(h >= 0 && h < 1024);
+		gpa_of[h] = rx_at + 2048ULL * i;
+	}
+	gdrv_kick(&r->drv, NRXQ);
+	for (unsigned int i = 0; i <= F_NR; i++) {
+		nr_frame(f, sizeof(f), i, f_dst[i < F_NR ? i : F_BCAST]);
+		f[14] = (uint8_t)i; /* F_NR: the sentinel */
+		T_CHECK(!nr_host_send(r, NULL, f, sizeof(f)));
+	}
+	for (;;) {
+		T_CHECK(nr_collect(r, NRXQ, &head, &len, 1) == 1);
+		T_CHECK(len == NR_HDR + sizeof(f));
+		fg_read(r->fg, gpa_of[head] + NR_HDR + 14, &tag, 1);
+		if (tag == F_NR)
+			break;
+		T_CHECK(tag < F_NR && !(got & (1u << tag)));
+		got |= 1u << tag;
+	}
+	/* Buffers the filter spared stay posted for the next round. */
+	return (int)got;
+}
+
+#define FM(x) (1u << F_##x)
+#define F_ALL ((1u << F_NR) - 1)
+
+static void dev_rx_filter(void)
+{
+	static const uint8_t one = 1, zero = 0;
+	const uint8_t ok = VIRTIO_NET_OK;
+	uint8_t d[4 + 6 * 65 + 4 + 6];
+	/* Small buffers: no guest GSO (which wants room for 64 KiB). */
+	struct nrig_opts o = { .no_features = NF(GUEST_TSO4) | NF(GUEST_TSO6) };
+	uint64_t le, at;
+	struct nrig r;
+	int mask;
+
+	T_NR_START(&r, &o);
+	/* Promiscuous from reset (Linux turns it off when it sets up). */
+	mask = filter_mask(&r, r.rx);
+	T_EQ(mask, F_ALL);
+
+	/* Off, empty tables: the NIC's own address and broadcast only. */
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &zero, 1,
+		  1, false),
+	     ok);
+	gdrv_reset(&r.drv); /* the spared buffers back; the filter resets */
+	T_NR(&r, nrig_up(&r));
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &zero, 1,
+		  1, false),
+	     ok);
+	mask = filter_mask(&r, r.rx);
+	T_EQ(mask, FM(OWN) | FM(BCAST));
+	T_EQ(nr_stats(&r).rx_filtered, 4);
+
+	/* Tables: unicast {A}, multicast {M}. */
+	le = htole32(1);
+	memcpy(d, &le, 4);
+	memcpy(d + 4, f_dst[F_A], 6);
+	memcpy(d + 10, &le, 4);
+	memcpy(d + 14, f_dst[F_M], 6);
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d, 20,
+		  1, false),
+	     ok);
+	gdrv_reset(&r.drv);
+	T_NR(&r, nrig_up(&r));
+	/* A reset is back to promiscuous, the tables emptied. */
+	mask = filter_mask(&r, r.rx);
+	T_EQ(mask, F_ALL);
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &zero, 1,
+		  1, false),
+	     ok);
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d, 20,
+		  1, false),
+	     ok);
+	at = r.rx + 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(OWN) | FM(A) | FM(M) | FM(BCAST));
+
+	/* All-multicast lets N in too. */
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &one, 1,
+		  1, false),
+	     ok);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(OWN) | FM(A) | FM(M) | FM(N) | FM(BCAST));
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &zero, 1,
+		  1, false),
+	     ok);
+
+	/* A new address for the NIC: the old one is filtered. */
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+		  f_dst[F_B], 6, 1, false),
+	     ok);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(A) | FM(B) | FM(M) | FM(BCAST));
+
+	/* A unicast table longer than ours (65 > 64): every unicast passes;
+	 * an empty multicast table then lets no multicast in. */
+	le = htole32(65);
+	memcpy(d, &le, 4);
+	for (unsigned int i = 0; i < 65; i++) {
+		memcpy(d + 4 + 6 * i, f_dst[F_A], 6);
+		d[4 + 6 * i + 4] = (uint8_t)i;
+	}
+	le = htole32(0);
+	memcpy(d + 4 + 6 * 65, &le, 4);
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d,
+		  4 + 6 * 65 + 4, 1, false),
+	     ok);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(OWN) | FM(A) | FM(B) | FM(BCAST));
+
+	/* A refused table leaves the filter as it was. */
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d, 7,
+		  1, false),
+	     VIRTIO_NET_ERR);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(OWN) | FM(A) | FM(B) | FM(BCAST));
+
+	/* Exactly 64 fit: a table, not "every unicast" (the old address is
+	 * out again; B is the NIC's own). */
+	le = htole32(64);
+	memcpy(d, &le, 4);
+	le = htole32(0);
+	memcpy(d + 4 + 6 * 64, &le, 4);
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, d,
+		  4 + 6 * 64 + 4, 1, false),
+	     ok);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, FM(A) | FM(B) | FM(BCAST));
+
+	/* Promiscuous again: everything. */
+	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &one, 1,
+		  1, false),
+	     ok);
+	at += 2048ULL * 8;
+	mask = filter_mask(&r, at);
+	T_EQ(mask, F_ALL);
+	/* Every frame kept out was counted: 4 + 2 + 1 + 2 + 2 + 2 + 3. */
+	T_EQ(nr_stats(&r).rx_filtered, 16);
+	T_NR_FINI(&r);
+}
+
 /* Commands the driver did not negotiate are refused. */
 static void dev_ctrl_not_negotiated(void)
 {
@@ -788,4 +964,4 @@ T_MAIN(T_CASE(dev_features_offered), T_CASE(dev_no_mac),
        T_CASE(dev_tap_created_by_name), T_CASE(dev_tap_existing_and_bridge),
        T_CASE(dev_bad_conf), T_CASE(dev_ctrl_commands),
        T_CASE(dev_ctrl_not_negotiated), T_CASE(dev_ctrl_malformed),
-       T_CASE(dev_ctrl_flood))
+       T_CASE(dev_ctrl_flood), T_CASE(dev_rx_filter))
