@@ -187,32 +187,57 @@ static int blk_key(struct sup *s, uint32_t domid, struct sup_dev *d,
 }
 
 /*
- * The queue pairs of NIC @index from xvbd.conf: nicN.queues in [guest
- * NAME], then queues in [net]; "auto" or absent leaves it to the worker.
+ * A number @key of NIC @index from xvbd.conf (nicN.KEY in [guest NAME],
+ * then KEY in [net]), @min to @max, as ",KEY=N" in @out; absent (or
+ * "auto" where @can_auto) leaves @out empty, to the worker's default.
  */
-static int nic_queues(struct sup *s, const char *name, unsigned int index,
-		      char *out, size_t outlen, char *err, size_t errlen)
+static int nic_num(struct sup *s, const char *name, unsigned int index,
+		   const char *key, uint64_t min, uint64_t max, bool can_auto,
+		   char *out, size_t outlen, char *err, size_t errlen)
 {
-	char section[80], key[32];
+	char section[80], nkey[32];
 	const char *v;
 	uint64_t n;
 
 	snprintf(section, sizeof(section), "guest %s", name);
-	snprintf(key, sizeof(key), "nic%u.queues", index);
-	v = xb_config_get(&s->cfg, section, key);
+	snprintf(nkey, sizeof(nkey), "nic%u.%s", index, key);
+	v = xb_config_get(&s->cfg, section, nkey);
 	if (!v)
-		v = xb_config_get(&s->cfg, "net", "queues");
+		v = xb_config_get(&s->cfg, "net", key);
 	out[0] = '\0';
-	if (!v || !strcmp(v, "auto"))
+	if (!v || (can_auto && !strcmp(v, "auto")))
 		return 0;
-	if (xb_parse_u64(v, 1, XB_MAX_PAIRS, &n)) {
+	if (xb_parse_u64(v, min, max, &n)) {
 		snprintf(err, errlen,
-			 "xvbd.conf: NIC queues '%s' is not auto or 1 to %u", v,
-			 XB_MAX_PAIRS);
+			 "xvbd.conf: NIC %s '%s' is not %s%llu to %llu", key, v,
+			 can_auto ? "auto or " : "", (unsigned long long)min,
+			 (unsigned long long)max);
 		return -EINVAL;
 	}
-	snprintf(out, outlen, "%llu", (unsigned long long)n);
+	snprintf(out, outlen, ",%s=%llu", key, (unsigned long long)n);
 	return 0;
+}
+
+/*
+ * Keys of a NIC's disk-slot target that libxl owns (the slot's window,
+ * interrupt, grants and id): named there, they are refused, not ignored.
+ */
+static const char *slot_owned_key(const char *opts)
+{
+	static const char *const owned[] = { "base", "irq", "grants", "devid" };
+	const char *p = opts;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "=,");
+
+		for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
+			if (strlen(owned[i]) == n && !strncmp(p, owned[i], n))
+				return owned[i];
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return NULL;
 }
 
 /*
@@ -225,7 +250,8 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		   const char *opts)
 {
 	char name[64] = "", home[64], bridge[IFNAMSIZ], err[128];
-	char mac_s[18], queues[8];
+	char mac_s[18], queues[24], poll[24], ifname[IFNAMSIZ + 8] = "";
+	const char *owned;
 	uint8_t mac[6];
 	struct xb_devconf o;
 
@@ -233,12 +259,22 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
 		snprintf(name, sizeof(name), "domain%u", domid);
 	if (xb_config_nic(&s->cfg, name, d->devid, bridge, mac, err,
-			  sizeof(err)))
+			  sizeof(err)) ||
+	    nic_num(s, name, d->devid, "queues", 1, XB_MAX_PAIRS, true, queues,
+		    sizeof(queues), err, sizeof(err)) ||
+	    nic_num(s, name, d->devid, "poll_us", 0, XB_MAX_POLL_US, false,
+		    poll, sizeof(poll), err, sizeof(err)))
 		goto bad;
 	/* A disk slot's own options win over the file. */
 	if (opts && *opts) {
 		char spec[128];
 
+		owned = slot_owned_key(opts);
+		if (owned) {
+			snprintf(err, sizeof(err),
+				 "'%s' in the target: libxl sets it", owned);
+			goto bad;
+		}
 		snprintf(spec, sizeof(spec), "base=0x%llx,irq=%llu,%s",
 			 (unsigned long long)base, (unsigned long long)irq,
 			 opts);
@@ -249,19 +285,24 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 				 strcmp(o.bridge, "none") ? o.bridge : "");
 		if (o.has_mac)
 			memcpy(mac, o.mac, sizeof(mac));
+		if (o.queues)
+			snprintf(queues, sizeof(queues), ",queues=%u",
+				 o.queues);
+		if (o.poll_us >= 0)
+			snprintf(poll, sizeof(poll), ",poll_us=%d", o.poll_us);
+		if (o.ifname[0])
+			snprintf(ifname, sizeof(ifname), "%s", o.ifname);
 	}
-	if (nic_queues(s, name, d->devid, queues, sizeof(queues), err,
-		       sizeof(err)))
-		goto bad;
+	if (!ifname[0])
+		snprintf(ifname, sizeof(ifname), "vxb%u.%u", domid, d->devid);
 	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5]);
 	snprintf(d->msg, sizeof(d->msg),
 		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
-		 "ifname=vxb%u.%u%s%s%s%s\n",
+		 "ifname=%s%s%s%s%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
-		 (int)grants, mac_s, domid, d->devid,
-		 bridge[0] ? ",bridge=" : "", bridge,
-		 queues[0] ? ",queues=" : "", queues);
+		 (int)grants, mac_s, ifname, bridge[0] ? ",bridge=" : "",
+		 bridge, queues, poll);
 	log_info(&s->log, "d%u %s: NIC %s on %s", domid, d->be, mac_s,
 		 bridge[0] ? bridge : "(no bridge)");
 	return 0;

@@ -35,7 +35,7 @@ static int start(void)
 	const struct rig_opts o = {
 		.tag = "life",
 		.conf = "[net]\nbridge = none\n[guest nic]\n"
-			"nic0.mac = 00:16:3e:00:00:07\n",
+			"nic0.mac = 00:16:3e:00:00:07\nnic0.poll_us = 30\n",
 		.libxl_ms = TMO_MS,
 		.precreate = precreate,
 		.argv = static_args[0] ? static_args : NULL,
@@ -191,6 +191,12 @@ static void malformed_nodes_refused(void)
 		{ "mode", "x" },
 		{ "grant_usage", "2" },
 		{ "frontend-id", "9" }, /* not the guest's */
+		/* NIC slots: a key libxl owns, values out of range. */
+		{ "params", "/etc/xen/xvb-net:irq=40" },
+		{ "params", "/etc/xen/xvb-net:mac=00:16:3e:00:00:01,base=0" },
+		{ "params", "/etc/xen/xvb-net:queues=9" },
+		{ "params", "/etc/xen/xvb-net:poll_us=2000" },
+		{ "params", "/etc/xen/xvb-net:colour=blue" },
 	};
 	struct xsim_libxl_disk good;
 	char img[128], be[160], path[200], *st;
@@ -503,7 +509,8 @@ static void nics_served_on_taps(void)
 	/* Created (and introduced) paused; the devices follow. */
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
-	rig_disk(&slot, "xvda", "/etc/xen/xvb-net:mac=00:16:3e:00:00:09");
+	rig_disk(&slot, "xvda",
+		 "/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
@@ -530,7 +537,15 @@ static void nics_served_on_taps(void)
 		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x105, 1, &mac, TMO_MS),
 		     0);
 		T_EQ(mac, i ? 0x07 : 0x09); /* file for the NIC, slot's own */
+		/* max_virtqueue_pairs: the slot's queues=3; 1 vCPU, 1. */
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x108, 2, &mac, TMO_MS),
+		     0);
+		T_EQ(mac, i ? 1 : 3);
 	}
+	/* Transmit polling: the slot's poll_us=20, nic0.poll_us in the
+	 * file for the generic NIC. */
+	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us"), 1);
+	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us"), 1);
 	T_ASSERT(if_exists("vxb5.51712"));
 	T_ASSERT(if_exists("vxb5.0"));
 	T_EQ(xsim_libxl_destroy(sim, 5), 0);
