@@ -12,7 +12,7 @@ $(NETTOOL): $(O)/tests/net/nettool.o
 ALL_TARGETS += $(NETTOOL)
 ALL_OBJS += $(call objs,tests/net/nettool.c)
 
-NET_SCENARIOS := tcp nomrg nooffload ctrl norx taploss
+NET_SCENARIOS := tcp txpoll nomrg nooffload ctrl norx taploss
 ifneq ($(XVBD),)
 CHECK_JOBS += $(foreach s,$(NET_SCENARIOS),\
 	net_stack_$(s):tests/net/net-stack@$(O)@$(s))
