@@ -932,6 +932,28 @@ static void reap(struct sup *s, bool rescan)
 		scan(s);
 }
 
+/* SIGUSR1: the guests served, and each worker asked for its own state. */
+static void log_state(struct sup *s)
+{
+	unsigned int n = 0;
+
+	for (struct sup_dom *dom = s->doms; dom; dom = dom->next)
+		n++;
+	log_info(&s->log, "state: %u guest(s)", n);
+	for (struct sup_dom *dom = s->doms; dom; dom = dom->next) {
+		unsigned int devs = 0;
+
+		for (struct sup_dev *d = dom->devs; d; d = d->next)
+			devs++;
+		log_info(&s->log,
+			 "d%u: worker %d, %u device(s), %u restart(s)%s",
+			 dom->domid, (int)dom->pid, devs, dom->restarts,
+			 dom->exiting ? ", exiting" : "");
+		if (dom->pid > 0 && dom->ctlw && !dom->exiting)
+			send_line(dom, "state\n");
+	}
+}
+
 static void on_signal(struct evl_watch *w, unsigned int revents)
 {
 	struct sup *s = container_of(w, struct sup, sig_w);
@@ -950,6 +972,10 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 			for (struct sup_dom *dom = s->doms; dom;
 			     dom = dom->next)
 				send_line(dom, "resize\n");
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR1) {
+			log_state(s);
 			continue;
 		}
 		log_info(&s->log, "signal %u: shutting down", si.ssi_signo);
@@ -1032,6 +1058,7 @@ static int setup(struct sup *s)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sigfd < 0)

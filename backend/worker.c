@@ -421,6 +421,36 @@ static void resize_all(struct xb_worker *w)
 	log_info(&w->log, "sizes re-read: %u disk(s) changed", n);
 }
 
+/* SIGUSR1, or "state": what the worker and each device are doing. */
+static void log_state(struct xb_worker *w)
+{
+	unsigned int n = 0, buckets;
+
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
+		n += w->devs[i].live;
+	pthread_mutex_lock(&w->fmem.lock);
+	buckets = w->fmem.live_buckets;
+	pthread_mutex_unlock(&w->fmem.lock);
+	log_info(&w->log,
+		 "state: %u device(s), %u vCPU(s), %u queue thread(s); "
+		 "%llu ioreqs (%llu refused, %llu invalidations); %u 2 MiB "
+		 "mapping(s) cached (%llu made)",
+		 n, w->io.nr_vcpus, w->nr_io, (unsigned long long)w->io.nr_reqs,
+		 (unsigned long long)w->io.nr_bad,
+		 (unsigned long long)w->io.nr_invalidate, buckets,
+		 (unsigned long long)w->fmem.nr_bucket_maps);
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++) {
+		struct xb_dev *d = &w->devs[i];
+
+		if (!d->live)
+			continue;
+		if (d->blk)
+			vblk_log_state(d->blk);
+		if (d->net)
+			vnet_log_state(d->net);
+	}
+}
+
 static void on_signal(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_worker, sig_w);
@@ -429,6 +459,10 @@ static void on_signal(struct evl_watch *wt, unsigned int revents)
 	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			resize_all(w);
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR1) {
+			log_state(w);
 			continue;
 		}
 		log_info(&w->log, "signal %u: shutting down", si.ssi_signo);
@@ -513,6 +547,10 @@ static void ctl_line(struct xb_worker *w, char *line)
 		resize_all(w);
 		return;
 	}
+	if (!strcmp(line, "state")) {
+		log_state(w);
+		return;
+	}
 	if (sscanf(line, "close %u", &devid) == 1) {
 		d = find_dev(w, devid);
 		if (d)
@@ -593,6 +631,7 @@ static int setup_signals(struct xb_worker *w)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -217,3 +217,17 @@ void vdev_kick(struct vdev *vdev, unsigned int index)
 	if (vdev->ops->kick)
 		vdev->ops->kick(vdev, vq);
 }
+
+void vdev_log_state(struct vdev *vdev)
+{
+	log_info(&vdev->log,
+		 "status 0x%x%s, features 0x%llx, interrupt status 0x%x, "
+		 "%llu interrupts, %llu kicks",
+		 vdev_status(vdev), vdev_broken(vdev) ? " (broken)" : "",
+		 (unsigned long long)vdev->features,
+		 __atomic_load_n(&vdev->isr, __ATOMIC_ACQUIRE),
+		 (unsigned long long)__atomic_load_n(&vdev->nr_irqs,
+						     __ATOMIC_RELAXED),
+		 (unsigned long long)__atomic_load_n(&vdev->nr_kicks,
+						     __ATOMIC_RELAXED));
+}

@@ -8,6 +8,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -435,4 +436,44 @@ bool vq_kick_enable(struct vq *vq)
 	 */
 	smp_mb();
 	return vq_has_avail(vq);
+}
+
+void vq_log_state(struct vq *vq)
+{
+	const struct log_ctx *log = &vq->vdev->log;
+	bool ev = vdev_has(vq->vdev, VIRTIO_RING_F_EVENT_IDX);
+	char kicks[40], irqs[40];
+	uint16_t avail;
+
+	if (!vq->ready) {
+		log_info(log, "vq%u: not ready", vq->index);
+		return;
+	}
+	avail = le16toh(READ_ONCE(vq->avail->idx));
+	if (ev) {
+		/* avail_event (ours) after the used ring, used_event (the
+		 * driver's) after the avail ring. */
+		snprintf(kicks, sizeof(kicks), "asked at avail %u",
+			 le16toh(READ_ONCE(
+				 *(uint16_t *)&vq->used->ring[vq->num])));
+		snprintf(irqs, sizeof(irqs), "wanted at used %u",
+			 le16toh(READ_ONCE(vq->avail->ring[vq->num])));
+	} else {
+		snprintf(kicks, sizeof(kicks), "%s",
+			 le16toh(READ_ONCE(vq->used->flags)) &
+					 VRING_USED_F_NO_NOTIFY ?
+				 "off" :
+				 "on");
+		snprintf(irqs, sizeof(irqs), "%s",
+			 le16toh(READ_ONCE(vq->avail->flags)) &
+					 VRING_AVAIL_F_NO_INTERRUPT ?
+				 "off" :
+				 "on");
+	}
+	log_info(log,
+		 "vq%u: %u entries; avail %u (popped %u, %u in flight); used "
+		 "%u (published %u, last interrupt check at %u); kicks %s; "
+		 "interrupts %s",
+		 vq->index, vq->num, avail, vq->last_avail, vq->inflight,
+		 vq->used_idx, vq->used_pub, vq->signalled_used, kicks, irqs);
 }

@@ -326,6 +326,37 @@ int vblk_resize(struct vblk *blk)
 	return 1;
 }
 
+/* One queue's ring and its I/O, on the queue's thread. */
+static void vblk_queue_log_state(void *arg)
+{
+	struct vblk_queue *q = arg;
+
+	vq_log_state(q->vq);
+	log_info(&q->blk->vdev.log,
+		 "vq%u: %u requests active, %u ops in flight%s%s%s%s",
+		 q->vq->index, q->nr_active, q->nr_ops,
+		 q->backlog ? ", requests waiting for an SQE" : "",
+		 q->flush_wait ? ", a FLUSH waiting for writes" : "",
+		 q->kicks_off ? ", polling (kicks off)" : "",
+		 q->poll_busy ? ", a look-again timer armed" : "");
+}
+
+void vblk_log_state(struct vblk *blk)
+{
+	vdev_log_state(&blk->vdev);
+	log_info(&blk->vdev.log, "capacity %llu sectors%s",
+		 (unsigned long long)READ_ONCE(blk->capacity),
+		 blk->store.readonly ? ", read-only" : "");
+	for (unsigned int i = 0; blk->queues && i < blk->nr_queues; i++) {
+		struct vblk_queue *q = &blk->queues[i];
+
+		if (q->remote)
+			evl_call(q->loop, vblk_queue_log_state, q);
+		else
+			vblk_queue_log_state(q);
+	}
+}
+
 struct vdev *vblk_vdev(struct vblk *blk)
 {
 	return &blk->vdev;

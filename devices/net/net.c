@@ -603,6 +603,49 @@ static void vnet_log_stats(const struct vnet *net)
 		 net->tap_lost ? ", TAP lost" : "");
 }
 
+/* One pair's queues and their I/O, on the pair's thread. */
+static void pair_log_state(void *arg)
+{
+	struct vnet_pair *p = arg;
+	const struct vnet_rx *rx = &p->rx;
+	const struct vnet_tx *tx = &p->tx;
+	const struct log_ctx *log = &rx->net->vdev.log;
+
+	vq_log_state(rx->vq);
+	log_info(log,
+		 "vq%u receive: %u chains held (%llu bytes of room), %u ops "
+		 "in flight%s%s%s%s",
+		 rx->vq->index, rx->count, (unsigned long long)rx->room,
+		 rx->nr_ops, rx->reading ? ", reading the TAP" : "",
+		 rx->polling ? ", waiting for a frame" : "",
+		 rx->paused ? ", paused" : "", rx->disabled ? ", off" : "");
+	vq_log_state(tx->vq);
+	log_info(log,
+		 "vq%u transmit: %u frames popped, %u ops in flight%s%s%s%s",
+		 tx->vq->index, tx->count, tx->nr_ops,
+		 tx->wait ? ", frames waiting for room" : "",
+		 tx->polling ? ", waiting for TAP room" : "",
+		 tx->look_busy ? ", a look-again timer armed" : "",
+		 tx->disabled ? ", off" : "");
+}
+
+void vnet_log_state(struct vnet *net)
+{
+	unsigned int on = 0;
+
+	for (unsigned int i = 0; i < net->nr_pairs; i++)
+		on += net->pairs[i].enabled;
+	vdev_log_state(&net->vdev);
+	vnet_log_stats(net);
+	log_info(&net->vdev.log, "link %s, %u of %u pair(s) in use",
+		 vnet_link_up(net) ? "up" : "down", on, net->nr_pairs);
+	for (unsigned int i = 0; i < net->nr_pairs; i++)
+		if (net->pairs[i].enabled)
+			pair_call(&net->pairs[i], pair_log_state);
+	if (net->ctrl.vq)
+		vq_log_state(net->ctrl.vq);
+}
+
 void vnet_destroy(struct vnet *net)
 {
 	bool held = false;

@@ -65,6 +65,13 @@ int vblk_create(struct vblk **out, const struct vblk_conf *conf,
  */
 int vblk_resize(struct vblk *blk);
 
+/*
+ * Logs the device's state for an operator (xvbd's SIGUSR1): status,
+ * capacity, then each queue's ring and I/O in flight (on the queue's
+ * thread, waited for). Device's thread.
+ */
+void vblk_log_state(struct vblk *blk);
+
 /* The device's transport half, for vmmio_read/vmmio_write/vdev_kick. */
 struct vdev *vblk_vdev(struct vblk *blk);
 

@@ -97,6 +97,13 @@ const char *vnet_ifname(const struct vnet *net);
 void vnet_get_stats(const struct vnet *net, struct vnet_stats *st);
 
 /*
+ * Logs the device's state for an operator (xvbd's SIGUSR1): status and
+ * counters, then each pair's queues and I/O in flight (on the pair's
+ * thread, waited for). Device's thread.
+ */
+void vnet_log_state(struct vnet *net);
+
+/*
  * Sets the link state the guest sees (VIRTIO_NET_S_LINK_UP) and raises a
  * config interrupt if it changed; while down, frames are dropped both ways.
  * A link lost with its TAP stays down. Loop thread only.

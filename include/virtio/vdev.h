@@ -93,6 +93,12 @@ int vdev_init(struct vdev *vdev, const struct vdev_ops *ops,
  */
 void vdev_destroy(struct vdev *vdev);
 
+/*
+ * Logs one line on the device (status, features, InterruptStatus, counts);
+ * the device model logs its queues (vq_log_state) on their threads.
+ */
+void vdev_log_state(struct vdev *vdev);
+
 /* Where interrupts go. Without one they are only counted. */
 void vdev_set_irq(struct vdev *vdev, vdev_irq_fn *fn, void *opaque);
 

@@ -126,4 +126,11 @@ bool vq_kick_enable(struct vq *vq);
 /* True if the driver has made chains available that were not popped. */
 bool vq_has_avail(struct vq *vq);
 
+/*
+ * Logs one line on @vq's state (ring indices as the driver left them and
+ * as we keep them, in-flight chains, kick and interrupt suppression), for
+ * an operator asking what a queue is doing. Run on the queue's thread.
+ */
+void vq_log_state(struct vq *vq);
+
 #endif

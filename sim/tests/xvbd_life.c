@@ -177,6 +177,63 @@ static void resize_on_sighup(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* Waits up to 5 s for xvbd's log to hold a line with @needle. */
+static bool log_has(const char *needle)
+{
+	for (int i = 0; i < 250; i++) {
+		if (rig_log_count(needle) > 0)
+			return true;
+		usleep(20000);
+	}
+	fprintf(stderr, "xvbd's log has no \"%s\"\n", needle);
+	return false;
+}
+
+/*
+ * SIGUSR1 to the supervisor: it logs the guests it serves and each worker
+ * logs its devices, with every queue's ring indices as they are.
+ */
+static void state_on_sigusr1(void)
+{
+	struct xsim_libxl_disk d;
+	struct fakeguest *fg;
+	struct blkdrv b;
+	char path[128];
+	int up;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("st", 8 << 20, path, sizeof(path)));
+	rig_disk(&d, "xvda", path);
+	T_EQ(create(1, &d, 1), 0);
+	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
+		     RAM);
+	T_ASSERT(fg);
+	up = blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096);
+	if (!up)
+		for (int i = 0; i < 3 && !up; i++)
+			up = blkdrv_sync(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096, i,
+					 NULL);
+	if (!up)
+		kill(xvbd, SIGUSR1);
+	T_EQ(up, 0);
+	T_ASSERT(log_has("state: 1 guest(s)"));
+	T_ASSERT(log_has("d1: worker "));
+	T_ASSERT(log_has("state: 1 device(s), 2 vCPU(s)"));
+	T_ASSERT(log_has("capacity 16384 sectors"));
+	/* Three requests made, completed and published; none in flight. */
+	T_ASSERT(log_has("vq0: 256 entries; avail 3 (popped 3, 0 in flight); "
+			 "used 3 (published 3"));
+	T_ASSERT(log_has("vq0: 0 requests active"));
+	blkdrv_down(&b);
+	fg_free(fg);
+	/* After the reset the queue is not ready; the worker says so. */
+	T_EQ(kill(xvbd, SIGUSR1), 0);
+	T_ASSERT(log_has("vq0: not ready"));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 /* Each bad device is refused (state 6) while a good one beside it works. */
 static void malformed_nodes_refused(void)
 {
@@ -546,6 +603,13 @@ static void nics_served_on_taps(void)
 	 * file for the generic NIC. */
 	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us"), 1);
 	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us"), 1);
+	/* SIGUSR1: both NICs say what their pairs are doing. */
+	T_EQ(kill(xvbd, SIGUSR1), 0);
+	T_ASSERT(log_has("state: 2 device(s)"));
+	T_ASSERT(log_has("1 of 3 pair(s) in use"));
+	T_ASSERT(log_has("1 of 1 pair(s) in use"));
+	T_EQ(rig_log_count("vq1 transmit: 0 frames popped, 0 ops in flight"),
+	     2);
 	T_ASSERT(if_exists("vxb5.51712"));
 	T_ASSERT(if_exists("vxb5.0"));
 	T_EQ(xsim_libxl_destroy(sim, 5), 0);
@@ -613,6 +677,7 @@ int main(int argc, char **argv)
 		T_CASE(nics_served_on_taps),
 		T_CASE(static_mode_disk),
 		T_CASE(resize_on_sighup),
+		T_CASE(state_on_sigusr1),
 	};
 	int rc;
 
