@@ -177,11 +177,11 @@ teardown_clean() {
 
 # xvbd's footprint in dom0, as "evtchn E maps M fds F": the event channels
 # bound by xvbd processes (the evtchn driver names a bound port's interrupt
-# "evtchn:<comm of the opener>"; a worker, started through /proc/self/exe,
-# is "exe"), privcmd mappings of all xvbd processes, and the supervisor's
+# "evtchn:<comm of the opener>": a worker calls itself xvbd-dN before it
+# binds), privcmd mappings of all xvbd processes, and the supervisor's
 # open files.
 footprint() {
-	e=$(grep -c -E 'evtchn:(xvbd|exe)( |$)' /proc/interrupts)
+	e=$(grep -c -E 'evtchn:xvbd(-d[0-9]+)?( |$)' /proc/interrupts)
 	m=0
 	for p in $(pidof xvbd); do
 		c=$(grep -c privcmd /proc/$p/maps 2>/dev/null)

@@ -49,6 +49,8 @@ for how in shutdown destroy; do
 			fail xen_${how}_teardown "xvbd's footprint was '$before', is '$after'"
 		elif [ "$during" = "$before" ]; then
 			fail xen_${how}_teardown "the footprint did not change while the guest ran ('$during'): the check sees nothing"
+		elif [ "$(echo "$during" | awk '{ print $2 }')" = 0 ]; then
+			fail xen_${how}_teardown "no event channel named for xvbd while the guest ran ('$during'): the name check sees nothing"
 		else
 			ok xen_${how}_teardown
 		fi
