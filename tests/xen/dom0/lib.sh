@@ -114,11 +114,23 @@ wait_gone() {
 
 # run_guest NAME SECS: waits for the guest's XVBG-DONE and for it to go.
 # Returns non-zero (with WHY set) if it did not finish in time.
+# xvbd_state DOMID: xvbd's own account of that guest's devices and queues
+# (SIGUSR1), as "XVBT: state ..." lines, for a guest that hung.
+xvbd_state() {
+	[ -n "$XVBD_PID" ] && [ -n "$1" ] || return 0
+	n=$(wc -l </var/log/xvbd.log)
+	kill -USR1 "$XVBD_PID" 2>/dev/null || return 0
+	sleep 2
+	tail -n +$((n + 1)) /var/log/xvbd.log | grep -E "(info|warn|err) [a-z]*: d$1[: ]" |
+		head -40 | sed 's/^/XVBT: state /'
+}
+
 run_guest() {
 	t=$(up)
 	WHY=
 	if ! wait_console "$1" XVBG-DONE "$2"; then
 		WHY="no XVBG-DONE within $2 s; console: $(console "$1" | tail -4 | tr '\n' '|')"
+		xvbd_state "$DOMID"
 		xl destroy "$1" >/dev/null 2>&1
 		return 1
 	fi

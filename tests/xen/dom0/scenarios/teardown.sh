@@ -18,6 +18,17 @@ for how in shutdown destroy; do
 		continue
 	fi
 	during=$(footprint)
+	if [ $how = shutdown ]; then
+		# SIGUSR1: xvbd's account of the running guest's disk.
+		xvbd_state "$dom" >/tmp/state.txt
+		if grep -q "state: 1 device(s)" /tmp/state.txt &&
+			grep -q -E "vq0: [0-9]+ entries; avail [0-9]+ \(popped" /tmp/state.txt; then
+			ok xen_xvbd_state
+		else
+			fail xen_xvbd_state "no device or queue state after SIGUSR1: $(head -5 /tmp/state.txt | tr '\n' '|')"
+		fi
+		sed -n 's/^XVBT: state /XVBT: state sample /p' /tmp/state.txt | head -8
+	fi
 	echo "XVBT: footprint $how: event channels by name: $(grep -o 'evtchn:[^ ]*' /proc/interrupts | sort | uniq -c | tr -s ' \n' ' ')"
 	t=$(up)
 	if [ $how = shutdown ]; then
