@@ -27,16 +27,21 @@ static void usage(FILE *f)
 		"       xvbd --domain N --blk SPEC ... [--net SPEC ...]   static mode, no xenstore\n"
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
-		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI,path=FILE[,mode=r|w][,serial=S][,devid=N]\n"
-		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,devid=N]\n"
-		"  --config FILE     NIC bridges and MACs (default /etc/xen/xvbd.conf)\n"
+		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
+		"                    [,poll_us=0..1000][,grants=0|1][,devid=N],path=FILE\n"
+		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
+		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
+		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
+		"                    (default /etc/xen/xvbd.conf; see xvbd(8))\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     print the version\n"
 		"\n"
 		"ADDR is the 0x200-byte window's guest-physical base (0x%llx..0x%llx),\n"
-		"SPI one of %d..%d, both as xl's device tree gives them.\n",
+		"SPI one of %d..%d, both as xl's device tree gives them. path= comes last\n"
+		"and takes the rest, commas included.\n"
+		"Signals: TERM stops, HUP re-reads disk sizes, USR1 logs every queue's state.\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - 1, XB_SPI_FIRST,
 		XB_SPI_LAST);
 }
