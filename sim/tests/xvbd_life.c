@@ -350,6 +350,13 @@ static void worker_killed_and_restarted(void)
 		usleep(20000);
 	}
 	T_ASSERT(w2 > 0 && w2 != w);
+	/* An access before the successor removed the dead worker's ioreq
+	 * server would wait on it (the simulated Xen reports such a vCPU when
+	 * the server goes): probe once the new server is up. */
+	for (int i = 0; i < 250 && rig_log_count("d1: ioreq server up") < 2;
+	     i++)
+		usleep(20000);
+	T_EQ(rig_log_count("d1: ioreq server up"), 2);
 	/* The new worker serves the window again (until then an access is a
 	 * data abort): then a fresh probe works. */
 	for (int i = 0; i < 100; i++) { /* 10 s at most */
