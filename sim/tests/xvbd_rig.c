@@ -135,14 +135,20 @@ int rig_stop(void)
 	struct xsim_stats st;
 	char cmd[400], err[256] = "";
 	int status = -1;
+	uint64_t t0;
 
+	/* The supervisor gives its workers 5 s to exit before it kills them
+	 * (a worker under ASan checks for leaks as it exits): wait longer. */
 	kill(xvbd, SIGTERM);
-	for (int i = 0; i < 100; i++) {
+	t0 = rig_now_ms();
+	while (rig_now_ms() - t0 < 15000) {
 		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
 			break;
-		usleep(50000);
+		usleep(20000);
 	}
 	if (status == -1) {
+		t_fail(__FILE__, __LINE__,
+		       "xvbd did not exit within 15 s of SIGTERM");
 		kill(xvbd, SIGKILL);
 		waitpid(xvbd, NULL, 0);
 	}
