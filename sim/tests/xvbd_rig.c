@@ -136,6 +136,7 @@ int rig_stop(void)
 	char cmd[400], err[256] = "";
 	int status = -1;
 	uint64_t t0;
+	bool clean;
 
 	/* The supervisor gives its workers 5 s to exit before it kills them
 	 * (a worker under ASan checks for leaks as it exits): wait longer. */
@@ -150,23 +151,30 @@ int rig_stop(void)
 		t_fail(__FILE__, __LINE__,
 		       "xvbd did not exit within 15 s of SIGTERM");
 		kill(xvbd, SIGKILL);
-		waitpid(xvbd, NULL, 0);
+		waitpid(xvbd, &status, 0);
 	}
 	xvbd = -1;
+	clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!clean)
+		t_fail(__FILE__, __LINE__,
+		       "xvbd %s %d after SIGTERM (its log below)",
+		       WIFSIGNALED(status) ? "was killed by signal" :
+					     "exited with status",
+		       WIFSIGNALED(status) ? WTERMSIG(status) :
+					     WEXITSTATUS(status));
 	xsim_get_stats(sim, &st);
 	xsim_last_error(sim, err, sizeof(err));
 	xsim_destroy(sim);
 	sim = NULL;
-	/* Sanitizer reports of xvbd land in its log: keep it if any. */
+	/* xvbd's log is kept on a bad exit or a sanitizer report in it. */
 	snprintf(cmd, sizeof(cmd),
 		 "%s grep -q -e 'Sanitizer' -e 'runtime error' %s/xvbd.log && "
 		 "cat %s/xvbd.log >&2; rm -rf %s",
-		 getenv("XVB_RIG_LOG") ? "true ||" : "", rig_dir, rig_dir,
-		 rig_dir);
+		 getenv("XVB_RIG_LOG") || !clean ? "true ||" : "", rig_dir,
+		 rig_dir, rig_dir);
 	rig_dir[0] = '\0';
-	if (system(cmd))
+	if (system(cmd) || !clean)
 		return -1;
-	T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	T_CHECK(!st.conns && !st.watches);
 	if (err[0])
 		t_fail(__FILE__, __LINE__, "the simulated Xen saw: %s", err);
