@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,10 @@ int main(int argc, char **argv)
 
 	a.ctl_fd = -1;
 	a.stale_server = -1;
+	/* A peer gone (a worker, xenstored) is an error to handle where it
+	 * happens, never a signal that ends a daemon serving other guests.
+	 * Kept across the workers' exec. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "vhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DOMAIN:

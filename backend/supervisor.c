@@ -398,11 +398,13 @@ static int read_generic(struct sup *s, struct sup_dev *d, uint32_t domid)
 /* ---- workers ---------------------------------------------------------------
  */
 
+/* A worker that died has closed its end: EPIPE, logged, and no SIGPIPE. */
 static void send_line(struct sup_dom *dom, const char *line)
 {
 	size_t n = strlen(line);
 
-	if (dom->ctl >= 0 && write(dom->ctl, line, n) != (ssize_t)n)
+	if (dom->ctl >= 0 &&
+	    send(dom->ctl, line, n, MSG_NOSIGNAL) != (ssize_t)n)
 		log_err(&dom->sup->log, "d%u: worker control: %s", dom->domid,
 			strerror(errno));
 }

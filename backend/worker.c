@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/blk.h"
@@ -95,7 +96,7 @@ static void ctl_send(struct xb_worker *w, const char *fmt, ...)
 	if (n < 0 || n >= (int)sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	if (write(w->args->ctl_fd, line, n) != n)
+	if (send(w->args->ctl_fd, line, n, MSG_NOSIGNAL) != n)
 		log_warn(&w->log, "control socket: %s", strerror(errno));
 }
 

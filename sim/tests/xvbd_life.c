@@ -379,6 +379,62 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(!rig_stop());
 }
 
+/*
+ * A line to a worker that just died: the supervisor writes into a socket
+ * whose other end is gone, which must be an error it logs, not a SIGPIPE
+ * that kills it (and with it every guest's devices). Made certain by
+ * stopping the supervisor while the worker dies and the SIGHUP (a
+ * "resize" line to every worker) arrives: signalfd hands SIGHUP over
+ * before SIGCHLD.
+ */
+static void supervisor_survives_a_dead_workers_socket(void)
+{
+	struct xsim_libxl_disk d;
+	char img[128], path[64], state = 0;
+	pid_t w, w2 = -1;
+	FILE *f;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("p", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = rig_worker_of(1);
+	T_ASSERT(w > 0);
+	T_EQ(kill(xvbd, SIGSTOP), 0);
+	T_EQ(kill(w, SIGKILL), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w);
+	for (int i = 0; i < 250 && state != 'Z'; i++) {
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+				state = 0;
+			fclose(f);
+		}
+		if (state != 'Z')
+			usleep(20000);
+	}
+	T_EQ(state, 'Z'); /* dead, its socket closed, not yet reaped */
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_EQ(kill(xvbd, SIGCONT), 0);
+	for (int i = 0; i < 250; i++) {
+		w2 = rig_worker_of(1);
+		if (w2 > 0 && w2 != w)
+			break;
+		usleep(20000);
+	}
+	/* The supervisor lives (a zombie would still take kill(pid, 0)). */
+	T_EQ(waitpid(xvbd, NULL, WNOHANG), 0);
+	T_ASSERT(w2 > 0 && w2 != w);
+	for (int i = 0; i < 250 && rig_log_count("d1: ioreq server up") < 2;
+	     i++)
+		usleep(20000);
+	T_ASSERT(!canary(1, &d, 1));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 /* Domain 1 destroyed (with requests in flight) and created again. */
 static void domid_reused_after_destroy_in_flight(void)
 {
@@ -679,6 +735,7 @@ int main(int argc, char **argv)
 		T_CASE(many_devices_and_guests),
 		T_CASE(malformed_nodes_refused),
 		T_CASE(worker_killed_and_restarted),
+		T_CASE(supervisor_survives_a_dead_workers_socket),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
 		T_CASE(nics_served_on_taps),
