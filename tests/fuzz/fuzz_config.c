@@ -224,11 +224,18 @@ static void check_line(const char *msg)
 	FZ_CHECK(strchr(msg, '\n') == msg + n - 1);
 }
 
-/* Whether the last ifname= among a NIC slot target's options is @name. */
+/*
+ * Whether the last ifname= among a NIC slot target's options is @name: as
+ * the supervisor reads them, after "xvb-net:" at the start of the file name
+ * (the part after the last '/').
+ */
 static bool slot_ifname_is(const char *params, const char *name)
 {
-	const char *p = params ? strstr(params, "xvb-net:") : NULL;
-	const char *last = NULL;
+	const char *base = params ? strrchr(params, '/') : NULL;
+	const char *p, *last = NULL;
+
+	base = base ? base + 1 : params;
+	p = base && !strncmp(base, "xvb-net:", 8) ? base : NULL;
 
 	for (p = p ? p + 8 : NULL; p && *p;
 	     p = strchr(p, ','), p = p ? p + 1 : p)
