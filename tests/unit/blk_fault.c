@@ -648,6 +648,63 @@ static void flush_waits_for_slow_write(void)
 	T_BR_FINI(&r);
 }
 
+/*
+ * The backing file changes under a running disk (SECURITY.md: "a backing
+ * file truncated or unlinked"). Shrunk below the capacity: a read past the
+ * new end gets zeroes, not an endless resubmission of a 0-byte read; a
+ * write there extends the file again. Unlinked: the device keeps its open
+ * inode and I/O goes on. Resized (SIGHUP in xvbd) to the smaller size:
+ * requests past the new capacity fail, those before still work.
+ */
+static void store_truncated_then_unlinked(void)
+{
+	const uint64_t mib = 1 << 20, far = 4 * mib / 512;
+	struct brig r;
+
+	T_BR_START(&r, NULL);
+	fg_fill(r.fg, r.data, 4096, 1);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, 0, r.data, 4096), VIRTIO_BLK_S_OK);
+	fg_fill(r.fg, r.data, 4096, 2);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, far, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_FLUSH, 0, 0, 0), VIRTIO_BLK_S_OK);
+
+	/* Shrunk to 2 MiB under the device. */
+	T_EQ(truncate(r.path, 2 * mib), 0);
+	br_guest_set(&r, r.data, 4096, 0xee);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 0, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(fg_check(r.fg, r.data, 4096, 1));
+	br_guest_set(&r, r.data, 4096, 0xee);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, far, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(br_guest_is(&r, r.data, 4096, 0));
+	/* A read straddling the new end: data, then zeroes. */
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 2 * mib / 512 - 8, r.data, 8192),
+	     VIRTIO_BLK_S_OK);
+	T_ASSERT(br_guest_is(&r, r.data + 4096, 4096, 0));
+	fg_fill(r.fg, r.data, 4096, 3);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, far, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(br_file_check(&r, 4 * mib, 4096, 3));
+
+	/* Unlinked: the open inode serves on. */
+	T_EQ(unlink(r.path), 0);
+	fg_fill(r.fg, r.data, 4096, 4);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_OUT, 16, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_FLUSH, 0, 0, 0), VIRTIO_BLK_S_OK);
+	br_guest_set(&r, r.data, 4096, 0xee);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 16, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(fg_check(r.fg, r.data, 4096, 4));
+	T_ASSERT(br_file_check(&r, 16 * 512, 4096, 4));
+
+	/* Resized to 1 MiB: past the end fails, before it works. */
+	T_EQ(ftruncate(r.fd, mib), 0);
+	T_EQ(vblk_resize(r.blk), 1);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, far, r.data, 4096),
+	     VIRTIO_BLK_S_IOERR);
+	T_EQ(br_req(&r, VIRTIO_BLK_T_IN, 16, r.data, 4096), VIRTIO_BLK_S_OK);
+	T_ASSERT(fg_check(r.fg, r.data, 4096, 4));
+	T_ASSERT(!br_needs_reset(&r));
+	T_BR_FINI(&r);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -666,6 +723,7 @@ int main(int argc, char **argv)
 		T_CASE(short_reads_resubmitted),
 		T_CASE(short_writes_resubmitted),
 		T_CASE(flush_waits_for_slow_write),
+		T_CASE(store_truncated_then_unlinked),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
