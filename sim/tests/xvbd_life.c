@@ -318,6 +318,23 @@ static void malformed_nodes_refused(void)
 
 /* A worker killed with -9: restarted, the device works after a re-probe. */
 /*
+ * Whether a respawned worker serves @d's window again within 10 s (until
+ * it does, an access is a data abort): the magic value reads back.
+ */
+static bool served_again(uint32_t domid, const struct xsim_libxl_disk *d)
+{
+	for (int i = 0; i < 100; i++) {
+		uint64_t magic = 0;
+
+		if (!xsim_mmio_read(sim, domid, 1, d->base, 4, &magic, 100) &&
+		    magic == 0x74726976)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/*
  * Guest 1's worker killed with -9: the supervisor respawns it and the
  * device works after a re-probe; guest 2 is served throughout.
  */
@@ -357,16 +374,7 @@ static void worker_killed_and_restarted(void)
 	     i++)
 		usleep(20000);
 	T_EQ(rig_log_count("d1: ioreq server up"), 2);
-	/* The new worker serves the window again (until then an access is a
-	 * data abort): then a fresh probe works. */
-	for (int i = 0; i < 100; i++) { /* 10 s at most */
-		uint64_t magic = 0;
-
-		if (!xsim_mmio_read(sim, 1, 1, d.base, 4, &magic, 100) &&
-		    magic == 0x74726976)
-			break;
-		usleep(20000);
-	}
+	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
 	/* The dead worker's ioreq server was removed by its successor. */
 	xsim_get_stats(sim, &st);
@@ -429,6 +437,7 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	for (int i = 0; i < 250 && rig_log_count("d1: ioreq server up") < 2;
 	     i++)
 		usleep(20000);
+	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
