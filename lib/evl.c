@@ -466,6 +466,12 @@ void evl_call(struct evl *l, void (*fn)(void *arg), void *arg)
 {
 	struct evl_call_msg c = { .fn = fn, .arg = arg };
 
+	/* Waiting for our own loop would never end: it is a plain call. */
+	if (evl_is_mine(l)) {
+		fn(arg);
+		return;
+	}
+
 	sem_init(&c.done, 0, 0);
 	evl_post(l, &c.m, evl_call_run);
 	while (sem_wait(&c.done) && errno == EINTR)

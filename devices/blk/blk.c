@@ -173,8 +173,9 @@ static void vblk_stop_call(void *arg)
 }
 
 /*
- * Stops every queue, remote ones on their own threads: a kick posted before
- * runs first (messages keep their order), so none is left to run after.
+ * Stops every queue on its own thread (evl_call: a plain call for the
+ * queues on ours); on another thread a kick posted before runs first
+ * (messages keep their order), so none is left to run after.
  */
 static void vblk_reset(struct vdev *vdev)
 {
@@ -185,14 +186,8 @@ static void vblk_reset(struct vdev *vdev)
 	if (blk->resetting)
 		return;
 	blk->resetting = true;
-	for (i = 0; blk->queues && i < blk->nr_queues; i++) {
-		struct vblk_queue *q = &blk->queues[i];
-
-		if (q->remote)
-			evl_call(q->loop, vblk_stop_call, q);
-		else
-			vblk_queue_stop(q);
-	}
+	for (i = 0; blk->queues && i < blk->nr_queues; i++)
+		evl_call(blk->queues[i].loop, vblk_stop_call, &blk->queues[i]);
 	WRITE_ONCE(blk->wce, blk->wce_default);
 	blk->resetting = false;
 }
@@ -347,14 +342,9 @@ void vblk_log_state(struct vblk *blk)
 	log_info(&blk->vdev.log, "capacity %llu sectors%s",
 		 (unsigned long long)READ_ONCE(blk->capacity),
 		 blk->store.readonly ? ", read-only" : "");
-	for (unsigned int i = 0; blk->queues && i < blk->nr_queues; i++) {
-		struct vblk_queue *q = &blk->queues[i];
-
-		if (q->remote)
-			evl_call(q->loop, vblk_queue_log_state, q);
-		else
-			vblk_queue_log_state(q);
-	}
+	for (unsigned int i = 0; blk->queues && i < blk->nr_queues; i++)
+		evl_call(blk->queues[i].loop, vblk_queue_log_state,
+			 &blk->queues[i]);
 }
 
 struct vdev *vblk_vdev(struct vblk *blk)

@@ -79,15 +79,6 @@ static void pair_link_msg(struct evl_msg *m)
 	vnet_tx_link_down(&container_of(m, struct vnet_pair, link_msg)->tx);
 }
 
-/* Runs @fn(@p) on @p's thread and returns once it ran. */
-static void pair_call(struct vnet_pair *p, void (*fn)(void *))
-{
-	if (evl_is_mine(p->loop))
-		fn(p);
-	else
-		evl_call(p->loop, fn, p);
-}
-
 static void pair_start(void *arg)
 {
 	struct vnet_pair *p = arg;
@@ -143,9 +134,9 @@ static int vnet_pair_enable(struct vnet *net, unsigned int i, bool on)
 			rc = vnet_tap_queue(&net->tap, i, true);
 		if (rc)
 			return rc;
-		pair_call(p, pair_on);
+		evl_call(p->loop, pair_on, p);
 	} else {
-		pair_call(p, pair_off);
+		evl_call(p->loop, pair_off, p);
 		if (!net->tap_lost)
 			rc = vnet_tap_queue(&net->tap, i, false);
 	}
@@ -279,7 +270,7 @@ static int vnet_start(struct vdev *vdev)
 	/* Where the control queue is depends on MQ, now negotiated. */
 	net->ctrl.vq = &vdev->vqs[vnet_ctrl_index(net)];
 	/* The first pair only, until VQ_PAIRS_SET says more. */
-	pair_call(&net->pairs[0], pair_start);
+	evl_call(net->pairs[0].loop, pair_start, &net->pairs[0]);
 	return 0;
 }
 
@@ -328,7 +319,7 @@ static void vnet_reset(struct vdev *vdev)
 			net->pairs[i].rx.stopping = net->pairs[i].tx.stopping =
 				true;
 	for (i = 0; i < net->nr_pairs; i++)
-		pair_call(&net->pairs[i], pair_stop);
+		evl_call(net->pairs[i].loop, pair_stop, &net->pairs[i]);
 	vnet_ctrl_stop(&net->ctrl);
 	net->ctrl.stopping = false;
 	/* One pair again, the others off, their TAP queues detached. */
@@ -641,7 +632,8 @@ void vnet_log_state(struct vnet *net)
 		 vnet_link_up(net) ? "up" : "down", on, net->nr_pairs);
 	for (unsigned int i = 0; i < net->nr_pairs; i++)
 		if (net->pairs[i].enabled)
-			pair_call(&net->pairs[i], pair_log_state);
+			evl_call(net->pairs[i].loop, pair_log_state,
+				 &net->pairs[i]);
 	if (net->ctrl.vq)
 		vq_log_state(net->ctrl.vq);
 }

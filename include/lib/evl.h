@@ -179,9 +179,10 @@ static inline bool evl_is_mine(const struct evl *l)
 }
 
 /*
- * From a thread other than @l's: runs @fn(@arg) on @l's thread, after every
- * message posted before, and returns when it has. @l's thread must be in
- * evl_run and must not wait for the caller.
+ * Runs @fn(@arg) on @l's thread and returns when it has. From another
+ * thread, it runs after every message posted before; @l's thread must be
+ * in evl_run and must not wait for the caller. From @l's own thread it is
+ * a plain call, at once.
  */
 void evl_call(struct evl *l, void (*fn)(void *arg), void *arg);
 

@@ -770,6 +770,37 @@ static void tcall_fn(void *arg)
 	c->calls++;
 }
 
+struct tnest {
+	struct evl *loop;
+	struct tcall inner;
+};
+
+static void tnest_fn(void *arg)
+{
+	struct tnest *t = arg;
+
+	evl_call(t->loop, tcall_fn, &t->inner); /* from the loop's thread */
+}
+
+/* evl_call from the loop's own thread is a call at once, not a deadlock. */
+static void call_from_own_thread_runs_at_once(void)
+{
+	struct evl_thread th;
+	struct tnest t = { 0 };
+	int rc = evl_thread_start(&th, "evl-test", 8);
+
+	if (rc == -ENOSYS || rc == -EPERM) {
+		t_skip("io_uring unavailable: %s", strerror(-rc));
+		return;
+	}
+	T_EQ(rc, 0);
+	t.loop = &th.loop;
+	evl_call(&th.loop, tnest_fn, &t);
+	T_EQ(t.inner.calls, 1);
+	T_ASSERT(pthread_equal(t.inner.ran_on, th.tid));
+	T_EQ(evl_thread_stop(&th), 0);
+}
+
 /*
  * evl_call runs on the loop's thread, after what was posted before, and
  * returns only once it ran; the thread stops cleanly.
@@ -880,4 +911,5 @@ T_MAIN(T_CASE(nop_calls_back), T_CASE(read_returns_count),
        T_CASE(cancel_unknown_op), T_CASE(many_ops_overflow_sq),
        T_CASE(exit_leaks_no_fd), T_CASE(exit_accepts_zeroed_and_twice),
        T_CASE(post_runs_in_order_once), T_CASE(call_runs_on_loop_thread),
+       T_CASE(call_from_own_thread_runs_at_once),
        T_CASE(post_from_many_threads))
