@@ -426,11 +426,13 @@ static void resize_all(struct xb_worker *w)
 static void log_state(struct xb_worker *w)
 {
 	unsigned int n = 0, buckets;
+	uint64_t maps;
 
 	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
 		n += w->devs[i].live;
-	pthread_mutex_lock(&w->fmem.lock);
+	pthread_mutex_lock(&w->fmem.lock); /* queue threads map too */
 	buckets = w->fmem.live_buckets;
+	maps = w->fmem.nr_bucket_maps;
 	pthread_mutex_unlock(&w->fmem.lock);
 	log_info(&w->log,
 		 "state: %u device(s), %u vCPU(s), %u queue thread(s); "
@@ -439,7 +441,7 @@ static void log_state(struct xb_worker *w)
 		 n, w->io.nr_vcpus, w->nr_io, (unsigned long long)w->io.nr_reqs,
 		 (unsigned long long)w->io.nr_bad,
 		 (unsigned long long)w->io.nr_invalidate, buckets,
-		 (unsigned long long)w->fmem.nr_bucket_maps);
+		 (unsigned long long)maps);
 	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++) {
 		struct xb_dev *d = &w->devs[i];
 

@@ -375,6 +375,20 @@ void vq_push(struct vq *vq, struct vq_chain *c, uint32_t written)
 	vq->used_idx++;
 }
 
+/*
+ * EVENT_IDX words: used_event (the driver's) sits after the avail ring's
+ * num entries, avail_event (ours) after the used ring's.
+ */
+static inline uint16_t *vq_used_event(const struct vq *vq)
+{
+	return &vq->avail->ring[vq->num];
+}
+
+static inline uint16_t *vq_avail_event(const struct vq *vq)
+{
+	return (uint16_t *)&vq->used->ring[vq->num];
+}
+
 /* Has the driver asked for an interrupt for the entries up to used_idx? */
 static bool vq_need_irq(struct vq *vq)
 {
@@ -384,8 +398,7 @@ static bool vq_need_irq(struct vq *vq)
 	if (!vdev_has(vq->vdev, VIRTIO_RING_F_EVENT_IDX))
 		return !(le16toh(READ_ONCE(vq->avail->flags)) &
 			 VRING_AVAIL_F_NO_INTERRUPT);
-	/* used_event sits after the avail ring's num entries. */
-	ev = le16toh(READ_ONCE(vq->avail->ring[vq->num]));
+	ev = le16toh(READ_ONCE(*vq_used_event(vq)));
 	vq->signalled_used = new;
 	vq->signalled_valid = true;
 	return !valid || vring_need_event(ev, new, old);
@@ -423,10 +436,7 @@ bool vq_kick_enable(struct vq *vq)
 	if (!vq->ready)
 		return false;
 	if (vdev_has(vq->vdev, VIRTIO_RING_F_EVENT_IDX)) {
-		/* avail_event sits after the used ring's num entries. */
-		uint16_t *ev = (uint16_t *)&vq->used->ring[vq->num];
-
-		WRITE_ONCE(*ev, htole16(vq->last_avail));
+		WRITE_ONCE(*vq_avail_event(vq), htole16(vq->last_avail));
 	} else {
 		WRITE_ONCE(vq->used->flags, 0);
 	}
@@ -451,13 +461,10 @@ void vq_log_state(struct vq *vq)
 	}
 	avail = le16toh(READ_ONCE(vq->avail->idx));
 	if (ev) {
-		/* avail_event (ours) after the used ring, used_event (the
-		 * driver's) after the avail ring. */
 		snprintf(kicks, sizeof(kicks), "asked at avail %u",
-			 le16toh(READ_ONCE(
-				 *(uint16_t *)&vq->used->ring[vq->num])));
+			 le16toh(READ_ONCE(*vq_avail_event(vq))));
 		snprintf(irqs, sizeof(irqs), "wanted at used %u",
-			 le16toh(READ_ONCE(vq->avail->ring[vq->num])));
+			 le16toh(READ_ONCE(*vq_used_event(vq))));
 	} else {
 		snprintf(kicks, sizeof(kicks), "%s",
 			 le16toh(READ_ONCE(vq->used->flags)) &
