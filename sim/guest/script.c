@@ -27,6 +27,9 @@
 #define MAX_ARGS 7
 #define QD 256		     /* requests the driver can keep in flight */
 #define LIMIT_NS 10000000ULL /* one answered later fails the script */
+/* The storming vCPU's own accesses: a busy loop sharing 2 cores with the
+ * worker, the simulator and the script measures the scheduler there. */
+#define STORM_LIMIT_NS 250000000ULL
 #define MAX_FLOOD 256
 
 struct ctx {
@@ -441,7 +444,7 @@ static void storm_start(struct ctx *c)
 
 static void storm_end(struct ctx *c)
 {
-	char what[96];
+	char what[128];
 
 	if (!c->storming)
 		return;
@@ -449,9 +452,14 @@ static void storm_end(struct ctx *c)
 	pthread_join(c->storm, NULL);
 	c->storming = false;
 	snprintf(what, sizeof(what),
-		 "%llu accesses from vCPU %u meanwhile, all answered",
-		 (unsigned long long)c->storm_n, c->dev->vcpu + 1);
-	result(c, !c->storm_bus.err && c->storm_n, what);
+		 "%llu accesses from vCPU %u meanwhile, all answered, slowest "
+		 "%.1f ms (limit %llu ms)",
+		 (unsigned long long)c->storm_n, c->dev->vcpu + 1,
+		 c->storm_bus.max_ns / 1e6, STORM_LIMIT_NS / 1000000);
+	result(c,
+	       !c->storm_bus.err && c->storm_n &&
+		       c->storm_bus.max_ns < STORM_LIMIT_NS,
+	       what);
 }
 
 /* ---- the commands ---------------------------------------------------------
@@ -630,8 +638,8 @@ static void universal(struct ctx *c)
 		 "(pid %d, now %d)",
 		 (int)c->worker, (int)now);
 	result(c, c->worker > 0 && now == c->worker, what);
+	/* The script's own vCPU: the storm's were checked at its end. */
 	tally(c, &c->b->sb);
-	tally(c, &c->storm_bus);
 	c->b->sb.nr = c->b->sb.nr_slow = c->b->sb.max_ns = 0;
 	snprintf(what, sizeof(what),
 		 "universal: %llu register accesses answered, slowest %.1f ms, "
