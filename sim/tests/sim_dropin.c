@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "sim/sim.h"
+#include "hang.h"
 #include "t.h"
 
 #define DOM 3
 #define BASE XSIM_VIRTIO_MMIO_BASE
-#define TMO 10000
+#define TMO ((int)t_hang_ms())
 
 static pid_t spawn(const char *sock)
 {

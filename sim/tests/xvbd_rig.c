@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hang.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
@@ -102,12 +103,8 @@ int rig_start(const struct rig_opts *o)
 	}
 	if (o->argv)
 		return 0;
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (st.watches >= 3)
-			return 0;
-		usleep(20000);
-	}
+	if (T_WAIT((xsim_get_stats(sim, &st), st.watches >= 3)))
+		return 0;
 	T_CHECK(!"xvbd set its watches");
 	return -1;
 }
@@ -116,13 +113,10 @@ int rig_settled(void)
 {
 	struct xsim_stats st;
 
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (!st.servers && !st.fmem_pages && !st.resources &&
-		    !st.ports && !st.grant_maps)
-			return 0;
-		usleep(20000);
-	}
+	if (T_WAIT((xsim_get_stats(sim, &st),
+		    !st.servers && !st.fmem_pages && !st.resources &&
+			    !st.ports && !st.grant_maps)))
+		return 0;
 	t_fail(__FILE__, __LINE__,
 	       "left behind: %u servers, %llu pages, %u resources, %u ports",
 	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
@@ -135,21 +129,16 @@ int rig_stop(void)
 	struct xsim_stats st;
 	char cmd[400], err[256] = "";
 	int status = -1;
-	uint64_t t0;
 	bool clean;
 
 	/* The supervisor gives its workers 5 s to exit before it kills them
-	 * (a worker under ASan checks for leaks as it exits): wait longer. */
+	 * (a worker under ASan checks for leaks as it exits): wait longer,
+	 * up to the hang bound. */
 	kill(xvbd, SIGTERM);
-	t0 = rig_now_ms();
-	while (rig_now_ms() - t0 < 15000) {
-		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
-			break;
-		usleep(20000);
-	}
-	if (status == -1) {
+	if (!T_WAIT(waitpid(xvbd, &status, WNOHANG) == xvbd)) {
 		t_fail(__FILE__, __LINE__,
-		       "xvbd did not exit within 15 s of SIGTERM");
+		       "xvbd did not exit within %u ms of SIGTERM (hang bound)",
+		       t_hang_ms());
 		kill(xvbd, SIGKILL);
 		waitpid(xvbd, &status, 0);
 	}
@@ -251,9 +240,7 @@ pid_t rig_worker_of(uint32_t domid)
 
 int rig_no_workers(void)
 {
-	for (int i = 0; i < 250 && rig_children(-1, NULL) > 0; i++)
-		usleep(20000);
-	T_CHECK(rig_children(-1, NULL) == 0);
+	T_CHECK(T_WAIT(rig_children(-1, NULL) == 0));
 	return 0;
 }
 

@@ -53,7 +53,7 @@ void rig_disk(struct xsim_libxl_disk *d, const char *vdev, const char *path);
 int rig_children(int domid, pid_t *found);
 /* The worker serving @domid, or -1. */
 pid_t rig_worker_of(uint32_t domid);
-/* Waits until every worker exited and was reaped (at most 5 s). */
+/* Waits until every worker exited and was reaped (up to the hang bound). */
 int rig_no_workers(void);
 /* Whether process @pid is called @name (/proc/PID/comm). */
 bool rig_comm_is(pid_t pid, const char *name);

@@ -84,7 +84,7 @@ static void loop_down(struct loopdev *l)
 static void bdev_io_and_config_on(struct loopdev *l)
 {
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -119,7 +119,7 @@ static void bdev_write_zeroes_and_discard_on(struct loopdev *l)
 {
 	struct virtio_blk_discard_write_zeroes *seg;
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -163,7 +163,7 @@ static void bdev_write_zeroes_and_discard(void)
 static void bdev_4k_logical_blocks_on(struct loopdev *l)
 {
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -189,7 +189,7 @@ static void bdev_4k_logical_blocks(void)
 static void bdev_readonly_on(struct loopdev *l)
 {
 	struct brig_opts o = { .readonly = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);

@@ -23,7 +23,7 @@ static uint64_t cfg_rd(struct brig *r, uint64_t off, unsigned int size)
 static void config_fields(void)
 {
 	struct brig_opts o = { .size = (3u << 20) + 4096 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint64_t cap;
 
 	T_BR_START(&r, &o);
@@ -65,7 +65,7 @@ static void features_offered(void)
 		F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES) |
 		F(VIRTIO_F_VERSION_1);
 	struct brig_opts ro = { .readonly = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint64_t f;
 
 	T_BR_START(&r, NULL);
@@ -110,7 +110,7 @@ static void config_read_only_fields(void)
 		{ CFG(max_discard_seg), 4 },
 		{ CFG(write_zeroes_may_unmap), 1 },
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint8_t before[60], after[60];
 
 	T_BR_START(&r, NULL);
@@ -127,7 +127,7 @@ static void config_read_only_fields(void)
 
 static void writeback_byte_writable(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	gdrv_write(&r.drv, CFG(wce), 1, 0);
@@ -154,7 +154,7 @@ static void writeback_byte_writable(void)
 static void writethrough_default_from_conf(void)
 {
 	struct brig_opts o = { .writethrough = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ(cfg_rd(&r, CFG(wce), 1), 0);
@@ -169,7 +169,7 @@ static void writethrough_default_from_conf(void)
 static void wce_without_flush_is_writethrough(void)
 {
 	struct brig_opts o = { .no_features = F(VIRTIO_BLK_F_FLUSH) };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(r.drv.features & F(VIRTIO_BLK_F_CONFIG_WCE));
@@ -184,7 +184,7 @@ static void wce_without_flush_is_writethrough(void)
 static void wce_not_negotiated_read_only(void)
 {
 	struct brig_opts o = { .no_features = F(VIRTIO_BLK_F_CONFIG_WCE) };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	gdrv_write(&r.drv, CFG(wce), 1, 0);
@@ -195,7 +195,7 @@ static void wce_not_negotiated_read_only(void)
 static void capacity_rounds_down(void)
 {
 	struct brig_opts o = { .size = (1u << 20) + 300 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 2048);
@@ -215,7 +215,7 @@ static void resize_grow_and_shrink(void)
 	struct brig_opts o = { .size = 1u << 20 };
 	uint64_t irqs;
 	uint32_t gen;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ(vblk_resize(r.blk), 0);
@@ -253,7 +253,7 @@ static void resize_grow_and_shrink(void)
 static void empty_disk_refuses_io(void)
 {
 	struct brig_opts o = { .size = 100 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 0);
@@ -266,7 +266,7 @@ static void empty_disk_refuses_io(void)
 static void queue_size_from_conf(void)
 {
 	struct brig_opts o = { .queue_size = 64, .num = 64 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	gdrv_w32(&r.drv, VIRTIO_MMIO_QUEUE_SEL, 0);
@@ -300,7 +300,7 @@ static int try_create(const struct vblk_conf *conf)
 
 static void create_refuses_bad_conf(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct vblk_conf c = { 0 };
 	int fds, sock;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -21,6 +21,7 @@
 #include "devices/blk.h"
 #include "fakeguest.h"
 #include "gdrv.h"
+#include "hang.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -28,7 +29,7 @@
 #define BR_SLOTS 512u
 #define BR_DATA_SIZE (4u << 20)
 #define BR_STATUS_NONE 0xff /* status byte before the device writes it */
-#define BR_WAIT_MS 10000
+#define BR_WAIT_MS ((int)t_hang_ms()) /* hang detection, tests/lib/hang.h */
 
 struct brig_opts {
 	uint64_t size;	      /* backing file bytes; 0: 8 MiB */
@@ -207,6 +208,19 @@ static inline int brig_fini(struct brig *r)
 		rc = br_fail(r, "file descriptors leaked");
 	return rc;
 }
+
+/*
+ * brig_fini() if still set up, its verdict ignored: a failed case's way
+ * out. As a cleanup attribute (BRIG_SCOPED, on a zeroed struct) it tears
+ * the rig down however the case returns, so a failure reports itself, not
+ * the rig's leaks.
+ */
+static inline void brig_cleanup(struct brig *r)
+{
+	if (r->fg || r->blk)
+		brig_fini(r);
+}
+#define BRIG_SCOPED __attribute__((cleanup(brig_cleanup)))
 
 #define T_BR(r, expr)                                                     \
 	do {                                                              \

@@ -31,6 +31,7 @@
 #include "devices/net.h"
 #include "fakeguest.h"
 #include "gdrv.h"
+#include "hang.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -40,7 +41,7 @@
 #define NR_HDR 12u	/* struct virtio_net_hdr_v1 */
 #define NR_PS_HDR 10u	/* struct virtio_net_hdr, as packet sockets use */
 #define NR_ETYPE 0x88b5 /* IEEE local experimental: no host stack reads it */
-#define NR_WAIT_MS 5000 /* the longest any frame may take */
+#define NR_WAIT_MS ((int)t_hang_ms()) /* hang detection, tests/lib/hang.h */
 #define NR_TX_AREA (8u << 20)
 #define NR_RX_AREA (20u << 20)
 #define NR_MAX_FRAME (65535u + 18u)
@@ -355,6 +356,18 @@ static inline int nrig_fini(struct nrig *r)
 		rc = nr_fail(r, "file descriptors leaked");
 	return rc;
 }
+
+/*
+ * nrig_fini() if still set up, its verdict ignored: a failed case's way
+ * out. As a cleanup attribute (NRIG_SCOPED, on a zeroed struct) it tears
+ * the rig down however the case returns.
+ */
+static inline void nrig_cleanup(struct nrig *r)
+{
+	if (r->fg || r->net)
+		nrig_fini(r);
+}
+#define NRIG_SCOPED __attribute__((cleanup(nrig_cleanup)))
 
 #define T_NR(r, expr)                                                      \
 	do {                                                               \
