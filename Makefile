@@ -205,6 +205,7 @@ all: $(LIB_A) $(VIRTIO_A) $(XVBD) $(UNIT_BINS) $(REPLAY_BINS) $(ALL_TARGETS)
 
 # Each entry of CHECK_JOBS is one runner job: "name:command".
 CHECK_JOBS += format-check:scripts/format-check
+CHECK_JOBS += runner_selftest:tests/run-tests-selftest
 CHECK_JOBS += $(foreach b,$(UNIT_BINS),$(notdir $(b)):$(b))
 CHECK_JOBS += $(foreach t,$(FUZZ_NAMES),corpus_$(t):$(O)/tests/fuzz/replay_$(t)@tests/fuzz/corpus/$(t))
 
@@ -212,6 +213,14 @@ CHECK_JOBS += $(foreach t,$(FUZZ_NAMES),corpus_$(t):$(O)/tests/fuzz/replay_$(t)@
 check: all
 	$(Q)$(XEN_CHECK_ENV) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_LOGDIR=$(O)/test-logs \
 		tests/run-tests $(CHECK_JOBS) $(XEN_CHECK_JOBS)
+
+# make check-loaded: the same suite while stress-ng keeps every core busy
+# (tests/check-loaded); the real-Xen run is left out unless XVB_XEN=1 is
+# given (minutes of emulation that prove nothing more about load).
+.PHONY: check-loaded
+check-loaded:
+	$(Q)scripts/install-deps --loaded
+	$(Q)tests/check-loaded $(MAKE) O=$(O) XVB_XEN=$(if $(filter command line,$(origin XVB_XEN)),$(XVB_XEN),0)
 
 # The demo: xvbd serving a simulated Xen guest's virtio disk.
 run: all
