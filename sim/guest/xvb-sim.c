@@ -566,6 +566,7 @@ struct load_snap {
 	double guest_cpu, proc_cpu, xvbd_cpu; /* s of CPU */
 	uint64_t ios, bytes, flushes, errors, irqs, kicks, mmio, lat_n;
 	uint64_t lat_sum_ns, mmio_ns, irq_wait_ns;
+	uint64_t mmio_max_ns; /* the slowest access since the window opened */
 };
 
 struct load_run {
@@ -588,6 +589,7 @@ struct load_result {
 	double xvbd_us, guest_us, sim_us; /* CPU per request */
 	double xvbd_util;		  /* xvbd's CPU / wall time */
 	double mmio_rtt_us; /* one register read, trap to answer (idle) */
+	double mmio_max_us; /* the slowest access under this load */
 	double trap_frac, irq_wait_frac; /* of the guest's wall time */
 	uint64_t ios, flushes, errors;
 };
@@ -622,6 +624,7 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 	s->lat_n = b->nr_lat;
 	s->lat_sum_ns = b->lat_sum_ns;
 	s->mmio_ns = b->sb.ns;
+	s->mmio_max_ns = b->sb.max_ns;
 	s->irq_wait_ns = b->irq_wait_ns;
 }
 
@@ -686,6 +689,7 @@ static int load_measure_on(struct disk *d, struct blkdrv *b,
 		if (!measuring && t >= start) {
 			b->nr_lat = 0;
 			load_snap(lr, &lr->s0);
+			lr->b->sb.max_ns = 0; /* the window's own slowest */
 			measuring = true;
 		}
 		if (measuring && t >= end)
@@ -759,6 +763,7 @@ static void load_result(struct load_run *lr, struct load_result *r)
 	r->guest_us = (z->guest_cpu - a->guest_cpu) * 1e6 / n;
 	/* Where the guest's vCPU spent the window: trapped, or idle. */
 	r->trap_frac = (z->mmio_ns - a->mmio_ns) / 1e9 / r->secs;
+	r->mmio_max_us = z->mmio_max_ns / 1e3;
 	r->irq_wait_frac = (z->irq_wait_ns - a->irq_wait_ns) / 1e9 / r->secs;
 	/* The rest of this process: the simulated Xen's server thread. */
 	r->sim_us =
@@ -867,13 +872,14 @@ static void load_print_json(const struct load *l, const struct load_result *r,
 	       "\"ioreq_per_req\":%.4f,\"xvbd_cpu_us_per_req\":%.3f,"
 	       "\"xvbd_cpu_util\":%.3f,\"guest_cpu_us_per_req\":%.3f,"
 	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
+	       "\"mmio_max_us\":%.1f,"
 	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
 	       "\"worker_pid\":%d}\n",
 	       l->rw, l->bs, l->qd, l->flush_every, queues, l->ramp, r->secs,
 	       r->ios, r->flushes, r->errors, r->iops, r->mib_s, r->p50_us,
 	       r->p99_us, r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us,
 	       r->xvbd_util, r->guest_us, r->sim_us, r->mmio_rtt_us,
-	       r->trap_frac, r->irq_wait_frac, (int)worker);
+	       r->mmio_max_us, r->trap_frac, r->irq_wait_frac, (int)worker);
 }
 
 /*
