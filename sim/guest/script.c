@@ -24,6 +24,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "hang.h"
+#include "procfs.h"
 #include "script.h"
 
 #define SCRATCH_LEN (64 << 10)
@@ -181,23 +182,6 @@ static pid_t find_worker(void)
 	if (d)
 		closedir(d);
 	return found;
-}
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* vCPUs of the guest: the first that cannot issue an access is too far. */
@@ -652,7 +636,7 @@ static void universal(struct ctx *c)
 	}
 	result(c, canary(c),
 	       "universal: after a reset, a verified write, flush and read");
-	fds = count_fds(now);
+	fds = t_count_fds(now);
 	snprintf(what, sizeof(what),
 		 "universal: the worker holds %d descriptors, as at the start "
 		 "(%d)",
@@ -680,7 +664,7 @@ int script_run(struct script_dev *dev, const char *path)
 	fresh_ram(&c);
 	/* The guest's disk is served: its worker exists from the start. */
 	c.worker = find_worker();
-	c.worker_fds = count_fds(c.worker);
+	c.worker_fds = t_count_fds(c.worker);
 	while (!rc && fgets(buf, sizeof(buf), f)) {
 		char *hash = strchr(buf, '#');
 

@@ -38,6 +38,7 @@
 #include "blkdrv.h"
 #include "netdrv.h"
 #include "netstack.h"
+#include "procfs.h"
 #include "script.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"
@@ -140,24 +141,6 @@ static double now_s(void)
 
 /* ---- xvbd -------------------------------------------------------------------
  */
-
-/* Open file descriptors of process @pid, or -1. */
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
 
 static pid_t start_xvbd(const struct opts *o, const char *sock,
 			const char *conf)
@@ -1322,7 +1305,7 @@ static int run(struct opts *o, const char *dir)
 	/* The supervisor's descriptors once it watches, to compare at the end.
 	 */
 	T_WAIT(st_watching(sim));
-	fds0 = count_fds(xvbd);
+	fds0 = t_count_fds(xvbd);
 	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
 	t0 = now_s();
 	/* libxl does not wait for generic devices: xl create -p, unpause. */
@@ -1498,14 +1481,14 @@ out_destroy:
 	/* The worker exits once its guest is gone. */
 	T_WAIT((xsim_get_stats(sim, &st), !st.servers && !st.fmem_pages &&
 						  !st.resources && !st.ports &&
-						  count_fds(xvbd) == fds0));
+						  t_count_fds(xvbd) == fds0));
 	if (o->nic && !o->xvbd_netns) {
 		snprintf(path, sizeof(path), "/sys/class/net/vxb%u.%u", DOMID,
 			 nic.devid);
 		T_WAIT(access(path, F_OK));
 		check(access(path, F_OK), "NIC: the TAP went with the guest");
 	}
-	fds1 = count_fds(xvbd);
+	fds1 = t_count_fds(xvbd);
 	check(fds1 == fds0,
 	      "xvbd supervisor holds %d file descriptors, as before the guest "
 	      "(%d)",

@@ -34,6 +34,7 @@
 
 #include "../guest/blkdrv.h"
 #include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
@@ -124,23 +125,6 @@ static double cpu_s(pid_t pid)
 		       &ut, &st);
 	fclose(f);
 	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* ---- a guest's disk --------------------------------------------------------
@@ -525,7 +509,7 @@ static void guest_rewrites_rings_while_read(void)
 	T_ASSERT(fg);
 	T_EQ(drv_up(&b, 1, fg, &d, 0, 8), 0);
 	w = rig_worker_of(1);
-	fds = count_fds(w);
+	fds = t_count_fds(w);
 	s = (struct scribble){ .fg = fg,
 			       .g = &b.drv,
 			       .ind = fg_alloc(fg, 4096, 4096),
@@ -573,7 +557,7 @@ static void guest_rewrites_rings_while_read(void)
 	       (unsigned long long)nr);
 	T_EQ(rig_worker_of(1), w);
 	T_ASSERT(!recover(&b, 1, fg, &d, 0));
-	T_EQ(count_fds(w), fds);
+	T_EQ(t_count_fds(w), fds);
 	blkdrv_down(&b);
 	fg_release(&fg);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
@@ -714,13 +698,13 @@ static void destroy_mid_io_100_times(void)
 			T_ASSERT(!rig_settled());
 			T_ASSERT(!rig_no_workers());
 			rss0 = rss_kb(xvbd);
-			fds0 = count_fds(xvbd);
+			fds0 = t_count_fds(xvbd);
 		}
 	}
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_no_workers()); /* exited and reaped */
 	rss1 = rss_kb(xvbd);
-	fds1 = count_fds(xvbd);
+	fds1 = t_count_fds(xvbd);
 	printf("  supervisor: %d -> %d descriptors, %lld -> %lld KiB RSS\n",
 	       fds0, fds1, rss0, rss1);
 	T_EQ(fds1, fds0);
@@ -1033,7 +1017,7 @@ static void xenstore_watch_storm(void)
 	int fds0, fds1;
 
 	T_ASSERT(!start());
-	fds0 = count_fds(xvbd); /* no guest yet */
+	fds0 = t_count_fds(xvbd); /* no guest yet */
 	T_ASSERT(!rig_image("w", IMG_BYTES, img, sizeof(img)));
 	T_ASSERT(!rig_image("w2", IMG_BYTES, img2, sizeof(img2)));
 	rig_disk(&d, "xvda", img);
@@ -1093,7 +1077,7 @@ static void xenstore_watch_storm(void)
 	xsim_xs_rm(sim, 0, "/local/domain/0/backend/virtio_disk/7");
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_no_workers());
-	fds1 = count_fds(xvbd);
+	fds1 = t_count_fds(xvbd);
 	T_EQ(fds1, fds0);
 	T_ASSERT(!rig_stop());
 }

@@ -306,7 +306,7 @@ static void create_refuses_bad_conf(void)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	memset(&r, 0, sizeof(r));
-	fds = br_count_fds();
+	fds = t_count_fds(0);
 	T_ASSERT(!br_make_store(&r, 1u << 20));
 	c.path = r.path;
 	c.domid = -1;
@@ -340,7 +340,7 @@ static void create_refuses_bad_conf(void)
 	unlink(sa.sun_path);
 	unlink(r.path);
 	T_ASSERT(!rmdir(r.dir));
-	T_EQ(br_count_fds(), fds);
+	T_EQ(t_count_fds(0), fds);
 }
 
 T_MAIN(T_CASE(config_fields), T_CASE(features_offered),

@@ -174,7 +174,7 @@ static void reset_drops_waiting_flush(void)
 /* The guest goes away with 256 writes in flight, many times over. */
 static void destroy_mid_io_repeatedly(void)
 {
-	int fds = br_count_fds();
+	int fds = t_count_fds(0);
 
 	for (int round = 0; round < 100; round++) {
 		struct brig r BRIG_SCOPED = { 0 };
@@ -189,7 +189,7 @@ static void destroy_mid_io_repeatedly(void)
 			evl_run_once(&r.loop, false);
 		T_BR_FINI(&r);
 	}
-	T_EQ(br_count_fds(), fds);
+	T_EQ(t_count_fds(0), fds);
 }
 
 /* ---- failing fdatasync and writes ------------------------------------ */

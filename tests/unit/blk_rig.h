@@ -22,6 +22,7 @@
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -69,20 +70,6 @@ struct brig {
 	bool up;
 	const char *why;
 };
-
-static inline int br_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static inline int br_fail(struct brig *r, const char *why)
 {
@@ -152,7 +139,7 @@ static inline int brig_start(struct brig *r, const struct brig_opts *o)
 	r->fd = -1;
 	if (o)
 		r->o = *o;
-	r->fds = br_count_fds();
+	r->fds = t_count_fds(0);
 	if (r->o.path) {
 		snprintf(r->path, sizeof(r->path), "%s", r->o.path);
 	} else if (br_make_store(r, r->o.size ? r->o.size : 8u << 20)) {
@@ -204,7 +191,7 @@ static inline int brig_fini(struct brig *r)
 		if (rmdir(r->dir))
 			rc = br_fail(r, "temporary directory not empty");
 	}
-	if (br_count_fds() != r->fds)
+	if (t_count_fds(0) != r->fds)
 		rc = br_fail(r, "file descriptors leaked");
 	return rc;
 }

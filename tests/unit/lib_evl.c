@@ -17,6 +17,7 @@
 
 #include "lib/evl.h"
 #include "../lib/hang.h"
+#include "../lib/procfs.h"
 #include "../lib/t.h"
 
 /* An owner of one operation: remembers its last CQE. */
@@ -91,19 +92,6 @@ static bool loop_init(struct evl *l, unsigned int entries)
 static unsigned int owner_ops(const struct evl *l)
 {
 	return l->inflight - l->wake.armed - l->wake.cancelling;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static void nop_calls_back(void)
@@ -678,7 +666,7 @@ static void many_ops_overflow_sq(void)
 
 static void exit_leaks_no_fd(void)
 {
-	int before = count_fds(), efd;
+	int before = t_count_fds(0), efd;
 	struct evl l;
 	struct twatch t;
 
@@ -695,7 +683,7 @@ static void exit_leaks_no_fd(void)
 	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	evl_exit(&l);
 	close(efd);
-	T_EQ(count_fds(), before);
+	T_EQ(t_count_fds(0), before);
 	T_EQ(l.wake_fd, -1);
 }
 

@@ -182,7 +182,7 @@ static int solo_create_mac(struct solo *s, struct vnet_conf *conf,
 {
 	nr_netns();
 	memset(s, 0, sizeof(*s));
-	s->fds = nr_count_fds();
+	s->fds = t_count_fds(0);
 	s->fg = fg_new(1u << 20);
 	if (!s->fg || evl_init(&s->loop, 32))
 		return -ENOMEM;
@@ -205,7 +205,7 @@ static int solo_destroy(struct solo *s)
 	vnet_destroy(s->net);
 	evl_exit(&s->loop);
 	fg_free(s->fg);
-	return nr_count_fds() == s->fds ? 0 : -1;
+	return t_count_fds(0) == s->fds ? 0 : -1;
 }
 
 /* ---- features and config ---- */

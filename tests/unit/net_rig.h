@@ -32,6 +32,7 @@
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -85,20 +86,6 @@ struct nrig {
 	const char *why;
 	bool skip;
 };
-
-static inline int nr_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static inline int nr_fail(struct nrig *r, const char *why)
 {
@@ -259,7 +246,7 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 	if (o)
 		r->o = *o;
 	nr_netns();
-	r->fds = nr_count_fds();
+	r->fds = t_count_fds(0);
 	if (r->o.pairs > 1) {
 		/* A multiqueue TAP the device makes: the test has no fd of it.
 		 */
@@ -352,7 +339,7 @@ static inline int nrig_fini(struct nrig *r)
 	if (r->tap >= 0)
 		close(r->tap);
 	r->ps = r->tap = -1;
-	if (nr_count_fds() != r->fds)
+	if (t_count_fds(0) != r->fds)
 		rc = nr_fail(r, "file descriptors leaked");
 	return rc;
 }
