@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "conf.h"
 #include "layout.h"
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
 			if (xb_parse_u64(optarg, 1, 0x7fef, &v)) {
 				fprintf(stderr, "xvbd: bad domain '%s'\n",
 					optarg);
-				return 2;
+				return EX_USAGE;
 			}
 			a.domid = v;
 			have_domain = true;
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 		case OPT_NET:
 			if (add_dev(&a, optarg,
 				    opt == OPT_BLK ? XB_DEV_BLK : XB_DEV_NET))
-				return 2;
+				return EX_USAGE;
 			break;
 		case OPT_WORKER:
 			worker = true;
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
 		case OPT_CTL_FD:
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --ctl-fd\n");
-				return 2;
+				return EX_USAGE;
 			}
 			a.ctl_fd = v;
 			break;
@@ -169,7 +170,7 @@ int main(int argc, char **argv)
 		case OPT_STALE: /* internal: from the supervisor */
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --stale-server\n");
-				return 2;
+				return EX_USAGE;
 			}
 			a.stale_server = v;
 			break;
@@ -184,33 +185,33 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "xvbd: unexpected argument '%s'\n",
 			argv[optind]);
-		return 2;
+		return EX_USAGE;
 	}
 	log_setup("xvbd", level);
 
 	if (!have_domain) {
 		if (a.nr_devs || worker) {
 			fprintf(stderr, "xvbd: devices need --domain N\n");
-			return 2;
+			return EX_USAGE;
 		}
 		return xb_supervisor_run(config, level);
 	}
 	if (!a.nr_devs && !worker) {
 		fprintf(stderr,
 			"xvbd: --domain needs at least one --blk or --net\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (check_clashes(&a))
-		return 2;
+		return EX_USAGE;
 	if (worker && a.ctl_fd < 0) {
 		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
-		return 2;
+		return EX_USAGE;
 	}
 	return xb_worker_run(&a);
 }

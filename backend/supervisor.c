@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -83,6 +84,7 @@ struct sup {
 	uint32_t self;
 	char root[64]; /* /local/domain/<self>/backend */
 	struct evl loop;
+	bool loop_ok; /* evl_init done: sup_exit may drain it */
 	struct evl_watch xs_w, sig_w;
 	int sigfd;
 	bool verbose;
@@ -1013,30 +1015,48 @@ static void stop_workers(struct sup *s)
 
 static void sup_exit(struct sup *s)
 {
-	evl_watch_stop(&s->xs_w);
-	evl_watch_stop(&s->sig_w);
-	evl_drain(&s->loop, 1000);
-	bury(s);
-	evl_exit(&s->loop);
+	/* A startup failure may come before the loop exists. */
+	if (s->loop_ok) {
+		evl_watch_stop(&s->xs_w);
+		evl_watch_stop(&s->sig_w);
+		evl_drain(&s->loop, 1000);
+		bury(s);
+		evl_exit(&s->loop);
+		s->loop_ok = false;
+	}
 	if (s->sigfd >= 0)
 		close(s->sigfd);
+	s->sigfd = -1;
 	if (s->xs)
 		xs_close(s->xs);
+	s->xs = NULL;
 }
 
+/*
+ * Everything before the loop runs. Each failure is one log line naming the
+ * cause and what to do, and a sysexits(3) code; 0 once watching.
+ */
 static int setup(struct sup *s)
 {
-	char buf[16], path[128], err[200];
+	char buf[16], path[128], err[PATH_MAX + 200];
 	uint64_t self = 0;
 	sigset_t set;
 	unsigned int len, k;
 	char *v;
 	int rc;
 
+	rc = xb_config_load(&s->cfg, s->config_path, err, sizeof(err));
+	if (rc) {
+		log_err(&s->log, "%s", rc == -EINVAL ? err : strerror(-rc));
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
 	s->xs = xs_open(0);
 	if (!s->xs) {
-		log_err(&s->log, "cannot open xenstore: %s", strerror(errno));
-		return -errno;
+		log_err(&s->log,
+			"cannot open xenstore: %s: is xenstored running? "
+			"(and is this a Xen domain with xenfs at /proc/xen)",
+			strerror(errno));
+		return EX_UNAVAILABLE;
 	}
 	v = xs_read(s->xs, XBT_NULL, "domid", &len);
 	if (v && len < sizeof(buf)) {
@@ -1047,14 +1067,15 @@ static int setup(struct sup *s)
 	s->self = self;
 	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
 
-	rc = xb_config_load(&s->cfg, s->config_path, err, sizeof(err));
-	if (rc) {
-		log_err(&s->log, "%s", rc == -EINVAL ? err : strerror(-rc));
-		return rc;
-	}
 	rc = evl_init(&s->loop, 64);
-	if (rc)
-		return rc;
+	if (rc) {
+		log_err(&s->log,
+			"cannot set up io_uring: %s: xvbd needs a kernel with "
+			"io_uring enabled (sysctl kernel.io_uring_disabled=0)",
+			strerror(-rc));
+		return EX_OSERR;
+	}
+	s->loop_ok = true;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -1063,23 +1084,36 @@ static int setup(struct sup *s)
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (s->sigfd < 0)
-		return -errno;
+	if (s->sigfd < 0) {
+		log_err(&s->log, "signalfd: %s", strerror(errno));
+		return EX_OSERR;
+	}
 	rc = evl_watch_start(&s->loop, &s->sig_w, s->sigfd, POLLIN, on_signal);
-	if (rc)
-		return rc;
-
+	if (rc) {
+		log_err(&s->log, "watching signals: %s", strerror(-rc));
+		return EX_OSERR;
+	}
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
-		if (!xs_watch(s->xs, path, kinds[k]))
-			return -errno;
+		if (!xs_watch(s->xs, path, kinds[k])) {
+			log_err(&s->log,
+				"cannot watch %s in xenstore: %s: is xvbd "
+				"running in the backend domain, as root?",
+				path, strerror(errno));
+			return EX_UNAVAILABLE;
+		}
 	}
-	if (!xs_watch(s->xs, "@releaseDomain", "release"))
-		return -errno;
+	if (!xs_watch(s->xs, "@releaseDomain", "release")) {
+		log_err(&s->log, "cannot watch @releaseDomain: %s",
+			strerror(errno));
+		return EX_UNAVAILABLE;
+	}
 	rc = evl_watch_start(&s->loop, &s->xs_w, xs_fileno(s->xs), POLLIN,
 			     on_xs);
-	if (rc)
-		return rc;
+	if (rc) {
+		log_err(&s->log, "watching xenstore: %s", strerror(-rc));
+		return EX_OSERR;
+	}
 	log_info(&s->log, "watching %s/{virtio_disk,virtio}", s->root);
 	scan(s);
 	return 0;
@@ -1095,12 +1129,15 @@ int xb_supervisor_run(const char *config, enum log_level level)
 	s.verbose = level >= LOG_DBG;
 	log_ctx_init(&s.log, -1, NULL);
 	rc = setup(&s);
-	if (!rc)
+	if (!rc) {
 		rc = evl_run(&s.loop);
-	if (rc)
-		log_err(&s.log, "%s", strerror(-rc));
+		if (rc) {
+			log_err(&s.log, "event loop: %s", strerror(-rc));
+			rc = EX_SOFTWARE;
+		}
+	}
 	stop_workers(&s);
 	sup_exit(&s);
 	xb_config_free(&s.cfg);
-	return rc ? 1 : 0;
+	return rc;
 }
