@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "config.h"
 #include "layout.h"
 #include "lib/log.h"
 #include "supervisor.h"
@@ -43,7 +45,8 @@ static void usage(FILE *f)
 		"ADDR is the 0x200-byte window's guest-physical base (0x%llx..0x%llx),\n"
 		"SPI one of %d..%d, both as xl's device tree gives them. path= comes last\n"
 		"and takes the rest, commas included.\n"
-		"Signals: TERM stops, HUP re-reads disk sizes, USR1 logs every queue's state.\n",
+		"Signals: TERM stops, HUP re-reads the configuration file (for devices\n"
+		"added from then on) and disk sizes, USR1 logs every queue's state.\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - 1, XB_SPI_FIRST,
 		XB_SPI_LAST);
 }
@@ -57,6 +60,7 @@ enum {
 	OPT_NO_RESTRICT,
 	OPT_CONFIG,
 	OPT_STALE,
+	OPT_CHECK_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "no-restrict", no_argument, NULL, OPT_NO_RESTRICT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "stale-server", required_argument, NULL, OPT_STALE },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -118,11 +123,32 @@ static int add_dev(struct xb_worker_args *a, const char *spec,
 	return 0;
 }
 
+/* --check-config: loads @path (NULL: the default) as the supervisor would. */
+static int check_config(const char *path)
+{
+	const char *p = path ? path : XB_CONFIG_PATH;
+	char err[PATH_MAX + 200];
+	struct xb_config cfg;
+	int rc;
+
+	rc = xb_config_load(&cfg, p, path != NULL, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "xvbd: %s\n", err);
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
+	if (!path && access(p, F_OK))
+		printf("xvbd: no %s: the defaults apply\n", p);
+	else
+		printf("xvbd: %s: ok, %u setting(s)\n", p, cfg.n);
+	xb_config_free(&cfg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
 	const char *config = NULL;
-	bool have_domain = false, worker = false;
+	bool have_domain = false, worker = false, check = false;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
 	int opt;
@@ -167,6 +193,9 @@ int main(int argc, char **argv)
 		case OPT_CONFIG:
 			config = optarg;
 			break;
+		case OPT_CHECK_CONFIG:
+			check = true;
+			break;
 		case OPT_STALE: /* internal: from the supervisor */
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --stale-server\n");
@@ -188,10 +217,21 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* xvbd --check-config [FILE]: the file, --config's, or the default. */
+	if (check && optind < argc)
+		config = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "xvbd: unexpected argument '%s'\n",
 			argv[optind]);
 		return EX_USAGE;
+	}
+	if (check) {
+		if (have_domain || a.nr_devs || worker) {
+			fprintf(stderr, "xvbd: --check-config takes no "
+					"devices\n");
+			return EX_USAGE;
+		}
+		return check_config(config);
 	}
 	log_setup("xvbd", level);
 

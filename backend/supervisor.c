@@ -89,6 +89,7 @@ struct sup {
 	int sigfd;
 	bool verbose;
 	const char *config_path;
+	bool config_named; /* --config: the file must exist */
 	struct xb_config cfg;
 	struct log_ctx log;
 	struct sup_dom *doms;
@@ -958,6 +959,31 @@ static void log_state(struct sup *s)
 	}
 }
 
+/*
+ * SIGHUP: xvbd.conf again. Devices already served keep what they have; a
+ * file that does not load leaves the one before in force.
+ */
+static void reload(struct sup *s)
+{
+	struct xb_config cfg;
+	char err[PATH_MAX + 200];
+
+	if (xb_config_load(&cfg, s->config_path, s->config_named, err,
+			   sizeof(err))) {
+		log_err(&s->log,
+			"SIGHUP: %s: keeping the configuration "
+			"loaded before",
+			err);
+		return;
+	}
+	xb_config_free(&s->cfg);
+	s->cfg = cfg;
+	log_info(&s->log,
+		 "SIGHUP: %s re-read (%u setting(s)), for devices "
+		 "added from now on",
+		 s->config_path, cfg.n);
+}
+
 static void on_signal(struct evl_watch *w, unsigned int revents)
 {
 	struct sup *s = container_of(w, struct sup, sig_w);
@@ -970,8 +996,10 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			/* systemctl reload: disks re-read their stores' sizes.
+			/* systemctl reload: the file again, for devices added
+			 * from now on, and disks re-read their stores' sizes.
 			 */
+			reload(s);
 			log_info(&s->log, "SIGHUP: disks re-read their sizes");
 			for (struct sup_dom *dom = s->doms; dom;
 			     dom = dom->next)
@@ -1045,9 +1073,10 @@ static int setup(struct sup *s)
 	char *v;
 	int rc;
 
-	rc = xb_config_load(&s->cfg, s->config_path, err, sizeof(err));
+	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
+			    sizeof(err));
 	if (rc) {
-		log_err(&s->log, "%s", rc == -EINVAL ? err : strerror(-rc));
+		log_err(&s->log, "%s", err);
 		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
 	}
 	s->xs = xs_open(0);
@@ -1125,6 +1154,7 @@ int xb_supervisor_run(const char *config, enum log_level level)
 	int rc;
 
 	s.config_path = config ? config : XB_CONFIG_PATH;
+	s.config_named = config != NULL;
 	s.sigfd = -1;
 	s.verbose = level >= LOG_DBG;
 	log_ctx_init(&s.log, -1, NULL);

@@ -275,6 +275,155 @@ static void bad_command_line(void)
 	remove_dir();
 }
 
+/* --config naming what is not a readable file: EX_NOINPUT, and why. */
+static void start_with_missing_or_dir_config(void)
+{
+	char sock[128], conf[128];
+	const char *args[] = { "--config", conf, NULL };
+	struct run r;
+
+	T_ASSERT(!make_dir());
+	T_ASSERT(!sim_up(sock, sizeof(sock)));
+	snprintf(conf, sizeof(conf), "%s/nonexistent.conf", dir);
+	T_ASSERT(!run_xvbd(sock, args, false, &r));
+	T_ASSERT(!expect(&r, EX_NOINPUT,
+			 "nonexistent.conf: No such file or directory"));
+	snprintf(conf, sizeof(conf), "%s", dir);
+	T_ASSERT(!run_xvbd(sock, args, false, &r));
+	T_ASSERT(!expect(&r, EX_NOINPUT, ": it is a directory"));
+	sim_down();
+	remove_dir();
+}
+
+static void start_with_unknown_key(void)
+{
+	static const char text[] = "[net]\nbridge = none\n[blk]\nqeues = 2\n";
+
+	T_ASSERT(!bad_config(text, strlen(text), EX_CONFIG,
+			     "xvbd.conf:4: unknown key 'qeues' in [blk]"));
+}
+
+/* --check-config: no xenstore needed; 0, or the first mistake. */
+static void check_config(void)
+{
+	static const char good[] = "[net]\nbridge = br0\n[guest a]\n"
+				   "nic0.mac = 00:16:3e:00:00:01\n";
+	static const char dup[] = "[guest a]\nnic0.mac = 00:16:3e:00:00:01\n"
+				  "[guest b]\nnic0.mac = 00:16:3e:00:00:01\n";
+	char conf[128], bad[128];
+	const char *as_arg[] = { "--check-config", conf, NULL };
+	const char *via_config[] = { "--config", bad, "--check-config", NULL };
+	struct run r;
+
+	T_ASSERT(!make_dir());
+	T_ASSERT(!put("good.conf", good, strlen(good), conf, sizeof(conf)));
+	T_ASSERT(!put("bad.conf", dup, strlen(dup), bad, sizeof(bad)));
+	T_ASSERT(!run_xvbd("/nonexistent", as_arg, false, &r));
+	T_ASSERT(!expect(&r, 0, "good.conf: ok, 2 setting(s)"));
+	T_ASSERT(!run_xvbd("/nonexistent", via_config, false, &r));
+	T_ASSERT(!expect(&r, EX_CONFIG,
+			 "bad.conf:4: MAC 00:16:3e:00:00:01 is also given on "
+			 "line 2"));
+	snprintf(conf, sizeof(conf), "%s/missing.conf", dir);
+	T_ASSERT(!run_xvbd("/nonexistent", as_arg, false, &r));
+	T_ASSERT(!expect(&r, EX_NOINPUT, "missing.conf: No such file"));
+	remove_dir();
+}
+
+/* Waits up to 5 s until xvbd's log has @n lines holding @needle. */
+static bool log_has(const char *needle, int n)
+{
+	for (int i = 0; i < 250; i++) {
+		if (rig_log_count(needle) >= n)
+			return rig_log_count(needle) == n;
+		usleep(20000);
+	}
+	fprintf(stderr, "xvbd's log has %d \"%s\", not %d\n",
+		rig_log_count(needle), needle, n);
+	return false;
+}
+
+static int write_rig_conf(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	/* Replaced, not rewritten in place: xvbd never reads half a file. */
+	snprintf(path, sizeof(path), "%s/xvbd.conf.new", rig_dir);
+	f = fopen(path, "w");
+	T_CHECK(f);
+	fputs(text, f);
+	T_CHECK(!fclose(f));
+	{
+		char to[128];
+
+		snprintf(to, sizeof(to), "%s/xvbd.conf", rig_dir);
+		T_CHECK(!rename(path, to));
+	}
+	return 0;
+}
+
+/* Guest @domid with one disk; its worker logs the disk's queue count. */
+static int guest_with_disk(uint32_t domid)
+{
+	struct xsim_domain_config dc = { .domid = domid,
+					 .nr_vcpus = 4,
+					 .ram_bytes = 32ULL << 20 };
+	struct xsim_libxl_disk d;
+	char img[128], name[16];
+
+	snprintf(name, sizeof(name), "d%u.img", domid);
+	T_CHECK(!rig_image(name, 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_CHECK(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0) == 0);
+	return 0;
+}
+
+/*
+ * SIGHUP re-reads xvbd.conf for guests created afterwards; a bad file is
+ * refused with its reason and the one before stays in force.
+ */
+static void sighup_rereads_config(void)
+{
+	const struct rig_opts o = { .tag = "ops",
+				    .conf = "[net]\nbridge = none\n[blk]\n"
+					    "queues = 2\n",
+				    .libxl_ms = TMO_MS };
+
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!guest_with_disk(1));
+	T_ASSERT(log_has("2 queues on", 1));
+	T_ASSERT(!write_rig_conf("[net]\nbridge = none\n[blk]\nqueues = 3\n"));
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_ASSERT(log_has("xvbd.conf re-read (2 setting(s))", 1));
+	T_ASSERT(!guest_with_disk(2));
+	T_ASSERT(log_has("3 queues on", 1));
+	/* Guest 1 kept its two queues: nothing was re-served. */
+	T_ASSERT(log_has("2 queues on", 1));
+	T_ASSERT(!write_rig_conf("[net]\nbridge = none\n[blk]\nqueues = 99\n"));
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_ASSERT(log_has("SIGHUP: ", 4));
+	T_ASSERT(
+		log_has("xvbd.conf:4: a disk's queues must be auto or 1 to 16: "
+			"keeping the configuration loaded before",
+			1));
+	T_ASSERT(!guest_with_disk(3));
+	T_ASSERT(log_has("3 queues on", 2));
+	/* A file gone on SIGHUP, when it was named: the same. */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/xvbd.conf", rig_dir);
+		T_ASSERT(!unlink(path));
+	}
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_ASSERT(log_has("keeping the configuration loaded before", 2));
+	for (uint32_t d = 1; d <= 3; d++)
+		T_EQ(xsim_libxl_destroy(sim, d), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 static void cleanup(void)
 {
 	sim_down();
@@ -291,6 +440,10 @@ int main(int argc, char **argv)
 		T_CASE(start_with_a_long_line),
 		T_CASE(start_with_unreadable_config),
 		T_CASE(bad_command_line),
+		T_CASE(start_with_missing_or_dir_config),
+		T_CASE(start_with_unknown_key),
+		T_CASE(check_config),
+		T_CASE(sighup_rereads_config),
 	};
 	int rc;
 
