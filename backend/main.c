@@ -37,6 +37,9 @@ static void usage(FILE *f)
 		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
 		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
 		"                    (default /etc/xen/xvbd.conf; see xvbd(8))\n"
+		"  --run-dir DIR     the supervisor's lock file (default " XB_RUN_DIR
+		")\n"
+		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
@@ -61,6 +64,7 @@ enum {
 	OPT_CONFIG,
 	OPT_STALE,
 	OPT_CHECK_CONFIG,
+	OPT_RUN_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +77,7 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "stale-server", required_argument, NULL, OPT_STALE },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -147,7 +152,7 @@ static int check_config(const char *path)
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
-	const char *config = NULL;
+	const char *config = NULL, *run_dir = NULL;
 	bool have_domain = false, worker = false, check = false;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
@@ -196,6 +201,9 @@ int main(int argc, char **argv)
 		case OPT_CHECK_CONFIG:
 			check = true;
 			break;
+		case OPT_RUN_DIR:
+			run_dir = optarg;
+			break;
 		case OPT_STALE: /* internal: from the supervisor */
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --stale-server\n");
@@ -240,7 +248,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xvbd: devices need --domain N\n");
 			return EX_USAGE;
 		}
-		return xb_supervisor_run(config, level);
+		return xb_supervisor_run(config, run_dir, level);
 	}
 	if (!a.nr_devs && !worker) {
 		fprintf(stderr,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -90,6 +91,8 @@ struct sup {
 	bool verbose;
 	const char *config_path;
 	bool config_named; /* --config: the file must exist */
+	const char *run_dir;
+	int lock_fd; /* holds the supervisor lock, or -1 */
 	struct xb_config cfg;
 	struct log_ctx log;
 	struct sup_dom *doms;
@@ -1061,6 +1064,63 @@ static void sup_exit(struct sup *s)
 }
 
 /*
+ * One supervisor per backend domain: two would both serve each guest (two
+ * ioreq servers on one window) and open its images twice. A POSIX lock on
+ * RUN_DIR/supervisor.lock: the kernel drops it when the process dies, the
+ * workers do not inherit it, and F_GETLK names the holder.
+ */
+static int take_lock(struct sup *s)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(s->run_dir, 0755) && errno != EEXIST) {
+		log_err(&s->log,
+			"cannot create %s: %s (--run-dir names "
+			"another directory)",
+			s->run_dir, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	snprintf(path, sizeof(path), "%s/" XB_LOCK_NAME, s->run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_err(&s->log, "cannot open %s: %s", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if (fcntl(fd, F_SETLK, &fl)) {
+		int e = errno;
+		struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		if (e != EAGAIN && e != EACCES) {
+			log_err(&s->log, "cannot lock %s: %s", path,
+				strerror(e));
+			close(fd);
+			return EX_OSERR;
+		}
+		if (fcntl(fd, F_GETLK, &q) || q.l_type == F_UNLCK)
+			q.l_pid = 0;
+		if (q.l_pid > 0)
+			log_err(&s->log,
+				"another xvbd supervisor (pid %d) holds %s: one "
+				"serves this backend domain; stop it first",
+				(int)q.l_pid, path);
+		else
+			log_err(&s->log,
+				"another xvbd supervisor holds %s: one serves "
+				"this backend domain; stop it first",
+				path);
+		close(fd);
+		return EX_TEMPFAIL;
+	}
+	/* For a human reading it; the lock is what counts. */
+	if (!ftruncate(fd, 0))
+		dprintf(fd, "%d\n", (int)getpid());
+	s->lock_fd = fd;
+	return 0;
+}
+
+/*
  * Everything before the loop runs. Each failure is one log line naming the
  * cause and what to do, and a sysexits(3) code; 0 once watching.
  */
@@ -1079,6 +1139,9 @@ static int setup(struct sup *s)
 		log_err(&s->log, "%s", err);
 		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
 	}
+	rc = take_lock(s);
+	if (rc)
+		return rc;
 	s->xs = xs_open(0);
 	if (!s->xs) {
 		log_err(&s->log,
@@ -1148,11 +1211,14 @@ static int setup(struct sup *s)
 	return 0;
 }
 
-int xb_supervisor_run(const char *config, enum log_level level)
+int xb_supervisor_run(const char *config, const char *run_dir,
+		      enum log_level level)
 {
 	static struct sup s;
 	int rc;
 
+	s.run_dir = run_dir ? run_dir : XB_RUN_DIR;
+	s.lock_fd = -1;
 	s.config_path = config ? config : XB_CONFIG_PATH;
 	s.config_named = config != NULL;
 	s.sigfd = -1;
@@ -1169,5 +1235,7 @@ int xb_supervisor_run(const char *config, enum log_level level)
 	stop_workers(&s);
 	sup_exit(&s);
 	xb_config_free(&s.cfg);
+	if (s.lock_fd >= 0)
+		close(s.lock_fd); /* the lock goes with it */
 	return rc;
 }

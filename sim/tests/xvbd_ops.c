@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <linux/fs.h>
+#include <linux/virtio_blk.h>
 
 #include "t.h"
 #include "xvbd_rig.h"
@@ -41,10 +44,9 @@ static int find_bins(void)
 static void remove_dir(void);
 static void sim_down(void);
 
-/* A fresh directory (what a failed case left is removed first). */
+/* A fresh directory (the one a failed case left is removed first). */
 static int make_dir(void)
 {
-	sim_down();
 	remove_dir();
 	snprintf(dir, sizeof(dir), "/tmp/xvbd-ops-XXXXXX");
 	T_CHECK(mkdtemp(dir));
@@ -160,6 +162,7 @@ static int sim_up(char *sock, size_t size)
 {
 	struct xsim_config cfg = { .quiet = true };
 
+	sim_down(); /* what a failed case left */
 	snprintf(sock, size, "%s/xen.sock", dir);
 	cfg.socket_path = sock;
 	T_CHECK(xsim_create(&cfg, &sim) == 0);
@@ -424,8 +427,134 @@ static void sighup_rereads_config(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* Guest @domid with a disk on @img; what xl create returned. */
+static int guest_on(uint32_t domid, const char *img, bool readonly,
+		    struct xsim_libxl_disk *d)
+{
+	struct xsim_domain_config dc = { .domid = domid,
+					 .nr_vcpus = 1,
+					 .ram_bytes = 32ULL << 20 };
+
+	rig_disk(d, "xvda", img);
+	d->readonly = readonly;
+	return xsim_libxl_create(sim, &dc, d, 1, NULL, 0);
+}
+
+/* One supervisor per backend domain: a second says who holds the lock. */
+static void second_supervisor_refused(void)
+{
+	const struct rig_opts o = { .tag = "ops", .libxl_ms = TMO_MS };
+	char conf[128], sock[128], img[128], want[160];
+	const char *args[] = { "--config", conf, "--run-dir", rig_dir, NULL };
+	struct xsim_libxl_disk d;
+	struct run r;
+
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!make_dir());
+	snprintf(conf, sizeof(conf), "%s/xvbd.conf", rig_dir);
+	snprintf(sock, sizeof(sock), "%s/xen.sock", rig_dir);
+	T_ASSERT(!run_xvbd(sock, args, false, &r));
+	snprintf(want, sizeof(want),
+		 "another xvbd supervisor (pid %d) holds %s/supervisor.lock",
+		 (int)xvbd, rig_dir);
+	T_ASSERT(!expect(&r, EX_TEMPFAIL, want));
+	/* The first one serves on, alone. */
+	T_ASSERT(!rig_image("a.img", 8 << 20, img, sizeof(img)));
+	T_EQ(guest_on(1, img, false, &d), 0);
+	T_EQ(rig_children(-1, NULL), 1);
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+	remove_dir();
+}
+
+/*
+ * One image, two guests: read-write only once, and not read-only beside
+ * a writer; once the writer is gone, readers share it.
+ */
+static void image_served_read_write_once(void)
+{
+	const struct rig_opts o = { .tag = "ops", .libxl_ms = TMO_MS };
+	struct xsim_libxl_disk d;
+	char img[128];
+
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!rig_image("shared.img", 8 << 20, img, sizeof(img)));
+	T_EQ(guest_on(1, img, false, &d), 0);
+	T_ASSERT(guest_on(2, img, false, &d) != 0);
+	T_ASSERT(log_has("shared.img is in use elsewhere", 1));
+	T_ASSERT(guest_on(3, img, true, &d) != 0);
+	T_ASSERT(log_has("shared.img is in use read-write elsewhere", 1));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_EQ(guest_on(4, img, true, &d), 0);
+	T_EQ(guest_on(5, img, true, &d), 0);
+	T_ASSERT(guest_on(6, img, false, &d) != 0);
+	T_ASSERT(log_has("shared.img is in use elsewhere", 2));
+	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_EQ(xsim_libxl_destroy(sim, 5), 0);
+	T_ASSERT(!rig_settled());
+	T_EQ(guest_on(7, img, false, &d), 0);
+	T_EQ(xsim_libxl_destroy(sim, 7), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+static char immutable[128]; /* a file made immutable, for cleanup() */
+
+static int set_immutable(const char *path, bool on)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), flags, rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (!ioctl(fd, FS_IOC_GETFLAGS, &flags)) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * A disk configured read-write whose file cannot be written (immutable:
+ * even root's O_RDWR fails, as on a read-only file system): served
+ * read-only (VIRTIO_BLK_F_RO), with a log line saying so.
+ */
+static void readonly_file_served_readonly(void)
+{
+	const struct rig_opts o = { .tag = "ops", .libxl_ms = TMO_MS };
+	struct xsim_libxl_disk d;
+	uint64_t features = 0;
+	char img[128];
+
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!rig_image("ro.img", 8 << 20, img, sizeof(img)));
+	if (set_immutable(img, true)) {
+		t_skip("cannot make a file immutable here (%s): not root, or "
+		       "the file system has no such flag",
+		       strerror(errno));
+		return;
+	}
+	snprintf(immutable, sizeof(immutable), "%s", img);
+	T_EQ(guest_on(1, img, false, &d), 0);
+	T_ASSERT(log_has("ro.img cannot be opened for writing (Operation not "
+			 "permitted): served read-only",
+			 1));
+	T_EQ(xsim_mmio_write(sim, 1, 0, d.base + 0x14, 4, 0, TMO_MS), 0);
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + 0x10, 4, &features, TMO_MS), 0);
+	T_ASSERT(features & (1u << VIRTIO_BLK_F_RO));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!set_immutable(img, false));
+	immutable[0] = '\0';
+	T_ASSERT(!rig_stop());
+}
+
 static void cleanup(void)
 {
+	if (immutable[0])
+		set_immutable(immutable, false);
 	sim_down();
 	remove_dir();
 	rig_cleanup();
@@ -444,6 +573,9 @@ int main(int argc, char **argv)
 		T_CASE(start_with_unknown_key),
 		T_CASE(check_config),
 		T_CASE(sighup_rereads_config),
+		T_CASE(second_supervisor_refused),
+		T_CASE(image_served_read_write_once),
+		T_CASE(readonly_file_served_readonly),
 	};
 	int rc;
 
