@@ -82,7 +82,7 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS_BASE) $(CFLAGS_BASE) $(EXTRA_CFLAGS_$(<D)) -c -o $@ $<
 
 # ---- layers ----------------------------------------------------------------
-LIB_SRCS := lib/log.c lib/iov.c lib/evl.c
+LIB_SRCS := lib/log.c lib/logsys.c lib/iov.c lib/evl.c
 VIRTIO_SRCS := virtio/gmem.c virtio/vdev.c virtio/vmmio.c virtio/vq.c
 BLK_SRCS := $(wildcard devices/blk/*.c)
 NET_SRCS := $(wildcard devices/net/*.c)

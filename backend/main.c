@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		")\n"
 		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
+		"  --syslog          log to syslog (daemon facility), not stderr\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     print the version\n"
@@ -65,6 +66,7 @@ enum {
 	OPT_STALE,
 	OPT_CHECK_CONFIG,
 	OPT_RUN_DIR,
+	OPT_SYSLOG,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +80,7 @@ static const struct option long_opts[] = {
 	{ "stale-server", required_argument, NULL, OPT_STALE },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -154,6 +157,8 @@ int main(int argc, char **argv)
 	static struct xb_worker_args a;
 	const char *config = NULL, *run_dir = NULL;
 	bool have_domain = false, worker = false, check = false;
+	/* The supervisor's workers inherit --syslog through the environment. */
+	bool use_syslog = getenv("XVBD_SYSLOG") != NULL;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
 	int opt;
@@ -204,6 +209,9 @@ int main(int argc, char **argv)
 		case OPT_RUN_DIR:
 			run_dir = optarg;
 			break;
+		case OPT_SYSLOG:
+			use_syslog = true;
+			break;
 		case OPT_STALE: /* internal: from the supervisor */
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --stale-server\n");
@@ -242,6 +250,10 @@ int main(int argc, char **argv)
 		return check_config(config);
 	}
 	log_setup("xvbd", level);
+	if (use_syslog) {
+		setenv("XVBD_SYSLOG", "1", 1);
+		log_use_syslog(true);
+	}
 
 	if (!have_domain) {
 		if (a.nr_devs || worker) {

@@ -84,6 +84,9 @@ struct run {
 	char out[4096]; /* standard error and output, as much as fits */
 };
 
+/* Set for the next run: its output stream is "the journal". */
+static bool as_journal;
+
 /*
  * Runs xvbd @args (argv[1] on, NULL-terminated) on the simulated Xen's
  * libraries with its xenstore at @sock, as user nobody if @nobody; waits
@@ -111,6 +114,17 @@ static int run_xvbd(const char *sock, const char *const *args, bool nobody,
 		setenv("LD_LIBRARY_PATH", sim_libs, 1);
 		setenv("XVB_SIM_SOCKET", sock, 1);
 		unsetenv("JOURNAL_STREAM");
+		if (as_journal) {
+			struct stat st;
+			char v[64];
+
+			if (fstat(2, &st))
+				_exit(127);
+			snprintf(v, sizeof(v), "%llu:%llu",
+				 (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino);
+			setenv("JOURNAL_STREAM", v, 1);
+		}
 		if (nobody && (setgid(65534) || setuid(65534)))
 			_exit(126);
 		execv(xvbd_bin, (char **)argv);
@@ -551,6 +565,24 @@ static void readonly_file_served_readonly(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* Under systemd (stderr is the journal): priorities, no name and pid. */
+static void journal_lines(void)
+{
+	const char *args[] = { "--config", "/dev/null/x", NULL };
+	struct run r;
+
+	T_ASSERT(!make_dir());
+	as_journal = true;
+	T_ASSERT(!run_xvbd("/nonexistent", args, false, &r));
+	as_journal = false;
+	T_ASSERT(!expect(&r, EX_NOINPUT,
+			 "<3>err supervisor: cannot read /dev/null/x: Not a "
+			 "directory\n"));
+	T_ASSERT(!strncmp(r.out, "<3>", 3));
+	T_ASSERT(!strstr(r.out, "xvbd["));
+	remove_dir();
+}
+
 static void cleanup(void)
 {
 	if (immutable[0])
@@ -576,6 +608,7 @@ int main(int argc, char **argv)
 		T_CASE(second_supervisor_refused),
 		T_CASE(image_served_read_write_once),
 		T_CASE(readonly_file_served_readonly),
+		T_CASE(journal_lines),
 	};
 	int rc;
 
