@@ -153,6 +153,14 @@ $(O)/tests/unit/backend_conf: $(O)/tests/unit/backend_conf.o $(O)/backend/conf.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
 
+# xvbd's command line (backend/main.c, included), checked against --help and
+# dist/xvbd.8; the supervisor and the worker are stubs.
+$(O)/tests/unit/backend_main.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+$(O)/tests/unit/backend_main: $(O)/tests/unit/backend_main.o \
+		$(O)/backend/config.o $(O)/backend/conf.o $(T_A) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
+
 $(O)/tests/unit/backend_config: $(O)/tests/unit/backend_config.o \
 		$(O)/backend/config.o $(O)/backend/conf.o $(T_A)
 	$(call say,LD,$@)

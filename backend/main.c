@@ -24,11 +24,21 @@
 
 #define XVB_VERSION "0.1"
 
+/*
+ * --help. tests/unit/backend_main checks it, and dist/xvbd.8, against
+ * long_opts below: every public option in both, nothing else in either,
+ * the same window and SPI ranges.
+ */
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xvbd [options]                      supervisor: serve the devices xl configures\n"
-		"       xvbd --domain N --blk SPEC ... [--net SPEC ...]   static mode, no xenstore\n"
+		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
+		"           supervisor: serves the devices xl configures (xenstore)\n"
+		"       xvbd --domain N --blk SPEC ... [--net SPEC ...] [--no-restrict]\n"
+		"            [--syslog] [-v]\n"
+		"           static mode: guest N's devices, no xenstore\n"
+		"       xvbd --check-config [FILE]\n"
+		"       xvbd --help | --version\n"
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
 		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
@@ -36,23 +46,25 @@ static void usage(FILE *f)
 		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
 		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
 		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
-		"                    (default /etc/xen/xvbd.conf; see xvbd(8))\n"
+		"                    (default " XB_CONFIG_PATH
+		"; see xvbd(8))\n"
+		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
 		"  --run-dir DIR     the supervisor's lock file (default " XB_RUN_DIR
 		")\n"
-		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  --syslog          log to syslog (daemon facility), not stderr\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     print the version\n"
 		"\n"
-		"ADDR is the 0x200-byte window's guest-physical base (0x%llx..0x%llx),\n"
-		"SPI one of %d..%d, both as xl's device tree gives them. path= comes last\n"
-		"and takes the rest, commas included.\n"
+		"ADDR is the guest-physical base of the device's 0x200-byte window,\n"
+		"0x%llx..0x%llx and 0x200-aligned; SPI is %d..%d; both as xl's\n"
+		"device tree gives them. path= comes last and takes the rest, commas\n"
+		"included. A key given twice is refused.\n"
 		"Signals: TERM stops, HUP re-reads the configuration file (for devices\n"
 		"added from then on) and disk sizes, USR1 logs every queue's state.\n",
-		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - 1, XB_SPI_FIRST,
-		XB_SPI_LAST);
+		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
+		XB_SPI_FIRST, XB_SPI_LAST);
 }
 
 enum {
