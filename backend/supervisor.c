@@ -247,6 +247,28 @@ static const char *slot_owned_key(const char *opts)
 }
 
 /*
+ * The NIC being added or served that has MAC @mac_s ("aa:...:ff"), or NULL.
+ * Devices being closed, and exiting workers' (a rebooting guest's old
+ * self), do not count.
+ */
+static const struct sup_dev *mac_user(struct sup *s, const char *mac_s)
+{
+	char needle[32];
+
+	snprintf(needle, sizeof(needle), ",mac=%s,", mac_s);
+	for (struct sup_dom *dom = s->doms; dom; dom = dom->next) {
+		if (dom->exiting)
+			continue;
+		for (struct sup_dev *d = dom->devs; d; d = d->next)
+			if ((d->st == SD_ADDING || d->st == SD_READY) &&
+			    !strncmp(d->msg, "add net ", 8) &&
+			    strstr(d->msg, needle))
+				return d;
+	}
+	return NULL;
+}
+
+/*
  * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
  * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
  * target). Returns 0 or -EINVAL (logged).
@@ -255,9 +277,10 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		   uint64_t base, uint64_t irq, uint64_t grants,
 		   const char *opts)
 {
-	char name[64] = "", home[64], bridge[IFNAMSIZ], err[128];
+	char name[64] = "", home[64], bridge[IFNAMSIZ], err[256];
 	char mac_s[18], queues[24], poll[24], ifname[IFNAMSIZ + 8] = "";
 	const char *owned;
+	const struct sup_dev *other;
 	uint8_t mac[6];
 	struct xb_devconf o;
 
@@ -303,6 +326,13 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		snprintf(ifname, sizeof(ifname), "vxb%u.%u", domid, d->devid);
 	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+	/* Two NICs with one MAC break both (bridges and ARP lose one). */
+	other = mac_user(s, mac_s);
+	if (other) {
+		snprintf(err, sizeof(err), "MAC %s is already d%u's %s", mac_s,
+			 other->dom->domid, other->be);
+		goto bad;
+	}
 	snprintf(d->msg, sizeof(d->msg),
 		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
 		 "ifname=%s%s%s%s%s\n",

@@ -565,6 +565,75 @@ static void readonly_file_served_readonly(void)
 	T_ASSERT(!rig_stop());
 }
 
+/*
+ * Guest @domid called @name with one NIC: a generic virtio one if @slot is
+ * NULL, else a Xen 4.17 disk slot whose target is @slot. Waits for the
+ * backend state @state ("2" served, "6" refused).
+ */
+static int nic_guest(uint32_t domid, const char *name, const char *slot,
+		     const char *state)
+{
+	struct xsim_domain_config dc = { .domid = domid,
+					 .nr_vcpus = 1,
+					 .ram_bytes = 32ULL << 20 };
+	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
+					 .grant_usage = -1,
+					 .base = XSIM_VIRTIO_MMIO_BASE,
+					 .irq = 33 };
+	struct xsim_libxl_disk d;
+	char path[160], home[64];
+
+	T_CHECK(!xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0));
+	snprintf(home, sizeof(home), "/local/domain/%u/name", domid);
+	T_CHECK(!xsim_xs_write(sim, 0, home, name));
+	if (slot) {
+		rig_disk(&d, "xvda", slot);
+		d.base = XSIM_VIRTIO_MMIO_BASE;
+		d.irq = 33;
+		T_CHECK(!xsim_libxl_write_disk(sim, domid, &d));
+		xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, domid,
+				   51712);
+	} else {
+		T_CHECK(!xsim_libxl_write_virtio(sim, domid, &nic));
+		xsim_libxl_be_path(path, sizeof(path), "virtio", 0, domid, 0);
+	}
+	strcat(path, "/state");
+	T_CHECK(!xsim_xs_wait(sim, path, state, TMO_MS));
+	return 0;
+}
+
+/* Two NICs with one MAC: the second is refused, naming the first. */
+static void duplicate_mac_refused(void)
+{
+	const struct rig_opts o = {
+		.tag = "ops",
+		.conf = "[net]\nbridge = none\n[guest a]\n"
+			"nic0.mac = 00:16:3e:00:00:21\n",
+		.libxl_ms = TMO_MS,
+	};
+
+	if (access("/dev/net/tun", R_OK | W_OK) || geteuid()) {
+		t_skip("no /dev/net/tun or not root: TAPs cannot be made");
+		return;
+	}
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!nic_guest(1, "a", NULL, "2"));
+	T_ASSERT(!nic_guest(2, "b", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
+			    "6"));
+	T_ASSERT(log_has("refused: MAC 00:16:3e:00:00:21 is already d1's "
+			 "/local/domain/0/backend/virtio/1/0",
+			 1));
+	T_EQ(xsim_libxl_destroy(sim, 2), 0);
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	/* Free again once its NIC is gone. */
+	T_ASSERT(!nic_guest(3, "c", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
+			    "2"));
+	T_EQ(xsim_libxl_destroy(sim, 3), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 /* Under systemd (stderr is the journal): priorities, no name and pid. */
 static void journal_lines(void)
 {
@@ -609,6 +678,7 @@ int main(int argc, char **argv)
 		T_CASE(image_served_read_write_once),
 		T_CASE(readonly_file_served_readonly),
 		T_CASE(journal_lines),
+		T_CASE(duplicate_mac_refused),
 	};
 	int rc;
 
