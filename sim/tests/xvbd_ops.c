@@ -16,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/virtio_blk.h>
 
 #include "t.h"
@@ -577,6 +578,87 @@ static void readonly_file_served_readonly(void)
 }
 
 /*
+ * A read-only loop device (losetup -r) over @file, its path in @dev; the
+ * descriptor that holds it (it detaches once the last user closes), or
+ * -errno.
+ */
+static int ro_loop(const char *file, char *dev, size_t size)
+{
+	struct loop_config cfg = { 0 };
+	int ctl, bfd, fd = -ENODEV, nr;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	bfd = open(file, O_RDONLY | O_CLOEXEC);
+	for (int tries = 0; bfd >= 0 && tries < 8; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			fd = -errno;
+			break;
+		}
+		snprintf(dev, size, "/dev/loop%d", nr);
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			break;
+		}
+		cfg.fd = bfd;
+		cfg.block_size = 512;
+		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | LO_FLAGS_READ_ONLY;
+		if (!ioctl(fd, LOOP_CONFIGURE, &cfg))
+			break;
+		close(fd);
+		fd = -errno;
+		if (fd != -EBUSY)
+			break;
+	}
+	if (bfd >= 0)
+		close(bfd);
+	close(ctl);
+	return fd;
+}
+
+/*
+ * A read-only block device given to a disk configured read-write: served
+ * read-only (BLKROGET), saying so; never a disk whose writes all fail.
+ */
+static void readonly_device_served_readonly(void)
+{
+	const struct rig_opts o = { .tag = "ops", .libxl_ms = TMO_MS };
+	struct xsim_libxl_disk d;
+	uint64_t features = 0;
+	char img[128], dev[32], want[96], alt[96];
+	int fd;
+
+	T_ASSERT(!rig_start(&o));
+	T_ASSERT(!rig_image("lo.img", 8 << 20, img, sizeof(img)));
+	fd = ro_loop(img, dev, sizeof(dev));
+	if (fd < 0) {
+		t_skip("no loop device here (%s)", strerror(-fd));
+		return;
+	}
+	if (guest_on(1, dev, false, &d)) {
+		close(fd);
+		T_ASSERT(!"the guest was created");
+	}
+	close(fd);
+	/* BLKROGET says so, or (other kernels) the O_RDWR open fails. */
+	snprintf(want, sizeof(want), "%s is a read-only device: served", dev);
+	snprintf(alt, sizeof(alt), "%s cannot be opened for writing (", dev);
+	for (int i = 0; i < 250 && !rig_log_count(want) && !rig_log_count(alt);
+	     i++)
+		usleep(20000);
+	T_EQ(rig_log_count(want) + rig_log_count(alt), 1);
+	T_EQ(xsim_mmio_write(sim, 1, 0, d.base + 0x14, 4, 0, TMO_MS), 0);
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + 0x10, 4, &features, TMO_MS), 0);
+	T_ASSERT(features & (1u << VIRTIO_BLK_F_RO));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
  * Guest @domid called @name with one NIC: a generic virtio one if @slot is
  * NULL, else a Xen 4.17 disk slot whose target is @slot. Waits for the
  * backend state @state ("2" served, "6" refused).
@@ -688,6 +770,7 @@ int main(int argc, char **argv)
 		T_CASE(second_supervisor_refused),
 		T_CASE(image_served_read_write_once),
 		T_CASE(readonly_file_served_readonly),
+		T_CASE(readonly_device_served_readonly),
 		T_CASE(journal_lines),
 		T_CASE(duplicate_mac_refused),
 	};
