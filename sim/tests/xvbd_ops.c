@@ -710,19 +710,20 @@ static void duplicate_mac_refused(void)
 		return;
 	}
 	T_ASSERT(!rig_start(&o));
-	T_ASSERT(!nic_guest(1, "a", NULL, "2"));
-	T_ASSERT(!nic_guest(2, "b", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
+	/* TAP names are the host's: domain ids other tests do not use. */
+	T_ASSERT(!nic_guest(61, "a", NULL, "2"));
+	T_ASSERT(!nic_guest(62, "b", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
 			    "6"));
-	T_ASSERT(log_has("refused: MAC 00:16:3e:00:00:21 is already d1's "
-			 "/local/domain/0/backend/virtio/1/0",
+	T_ASSERT(log_has("refused: MAC 00:16:3e:00:00:21 is already d61's "
+			 "/local/domain/0/backend/virtio/61/0",
 			 1));
-	T_EQ(xsim_libxl_destroy(sim, 2), 0);
-	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_EQ(xsim_libxl_destroy(sim, 62), 0);
+	T_EQ(xsim_libxl_destroy(sim, 61), 0);
 	T_ASSERT(!rig_settled());
 	/* Free again once its NIC is gone. */
-	T_ASSERT(!nic_guest(3, "c", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
+	T_ASSERT(!nic_guest(63, "c", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
 			    "2"));
-	T_EQ(xsim_libxl_destroy(sim, 3), 0);
+	T_EQ(xsim_libxl_destroy(sim, 63), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
 }
