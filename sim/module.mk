@@ -118,6 +118,15 @@ $(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(SIM_TEST_T)/xvbd_rig.o \
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 ALL_TARGETS += $(XVBD_LIFE)
 CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
+# xvbd as an operator meets it: startup failures, xvbd.conf, SIGHUP, locks.
+XVBD_OPS := $(SIM_TEST_T)/xvbd_ops
+$(XVBD_OPS): $(SIM_TEST_T)/xvbd_ops.o $(SIM_TEST_T)/xvbd_rig.o \
+		$(O)/sim/guest/blkdrv.o $(O)/sim/guest/simbus.o $(SIM_A) \
+		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(XVBD_OPS)
+CHECK_JOBS += xvbd_ops:$(XVBD_OPS)
 # Hostile-guest scripts, one job each (tests/sim/*.xvbs).
 CHECK_JOBS += $(foreach f,$(wildcard tests/sim/*.xvbs),\
 	sim_$(basename $(notdir $(f))):$(XVB_SIM)@-q@--script@$(f))

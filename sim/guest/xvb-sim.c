@@ -146,9 +146,15 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 			const char *conf)
 {
 	pid_t pid = fork();
+	char run_dir[PATH_MAX], *slash;
 
 	if (pid)
 		return pid;
+	/* Its lock beside its configuration, not in the host's /run/xvbd. */
+	snprintf(run_dir, sizeof(run_dir), "%s", conf);
+	slash = strrchr(run_dir, '/');
+	if (slash)
+		*slash = '\0';
 	setenv("LD_LIBRARY_PATH", o->libdir, 1);
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	/* Its TAP is created where it runs: a peer namespace, for --netns. */
@@ -162,7 +168,7 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
 	}
-	execl(o->xvbd, "xvbd", "--config", conf,
+	execl(o->xvbd, "xvbd", "--config", conf, "--run-dir", run_dir,
 	      o->verbose ? "-v" : (char *)NULL, (char *)NULL);
 	fprintf(stderr, "xvb-sim: cannot run %s: %s\n", o->xvbd,
 		strerror(errno));

@@ -97,8 +97,8 @@ int rig_start(const struct rig_opts *o)
 		if (o->argv)
 			execv(xvbd_path, (char **)o->argv);
 		else
-			execl(xvbd_path, "xvbd", "--config", conf,
-			      (char *)NULL);
+			execl(xvbd_path, "xvbd", "--config", conf, "--run-dir",
+			      rig_dir, (char *)NULL);
 		_exit(127);
 	}
 	if (o->argv)

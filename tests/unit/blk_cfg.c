@@ -343,10 +343,55 @@ static void create_refuses_bad_conf(void)
 	T_EQ(t_count_fds(0), fds);
 }
 
+/*
+ * One image is served read-write once, or read-only to any number (OFD
+ * locks, as QEMU): another writer, or a writer beside readers, is refused.
+ */
+static void image_locked_like_qemu(void)
+{
+	struct brig w, r1, r2;
+	struct brig_opts o = { 0 };
+	struct vblk_conf c = { 0 };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[] = "/tmp/xvb-lock-XXXXXX";
+	int fd;
+
+	/* Another process's view (QEMU's, say): opened before the rigs,
+	 * which count descriptors. */
+	fd = mkstemp(path);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(!ftruncate(fd, 1u << 20));
+	o.path = path;
+	c.path = path;
+	c.domid = -1;
+	T_BR_START(&w, &o);
+	T_EQ(try_create(&c), -EBUSY); /* a second writer */
+	c.readonly = true;
+	T_EQ(try_create(&c), -EBUSY); /* a reader beside the writer */
+	T_EQ(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	T_EQ(fl.l_type, F_WRLCK);
+	T_BR_FINI(&w);
+	/* Gone with the device: readers share it, a writer is refused. */
+	o.readonly = true;
+	T_BR_START(&r1, &o);
+	T_BR_START(&r2, &o);
+	c.readonly = false;
+	T_EQ(try_create(&c), -EBUSY);
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	T_EQ(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	T_EQ(fl.l_type, F_RDLCK);
+	T_BR_FINI(&r2);
+	T_BR_FINI(&r1);
+	T_EQ(try_create(&c), 0);
+	close(fd);
+	T_ASSERT(!unlink(path));
+}
+
 T_MAIN(T_CASE(config_fields), T_CASE(features_offered),
        T_CASE(config_read_only_fields), T_CASE(writeback_byte_writable),
        T_CASE(writethrough_default_from_conf),
        T_CASE(wce_without_flush_is_writethrough),
        T_CASE(wce_not_negotiated_read_only), T_CASE(capacity_rounds_down),
-       T_CASE(resize_grow_and_shrink), T_CASE(empty_disk_refuses_io),
-       T_CASE(queue_size_from_conf), T_CASE(create_refuses_bad_conf))
+       T_CASE(image_locked_like_qemu), T_CASE(resize_grow_and_shrink),
+       T_CASE(empty_disk_refuses_io), T_CASE(queue_size_from_conf),
+       T_CASE(create_refuses_bad_conf))
