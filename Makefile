@@ -12,7 +12,7 @@ WERROR ?= 1
 SANITIZE ?=
 CROSS_COMPILE ?=
 FUZZ_TIME ?= 60
-TEST_TIMEOUT ?= 120
+TEST_TIMEOUT ?= 600
 
 ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
