@@ -8,7 +8,7 @@ SIM_LIBDIR := $(SIM_O)/lib
 SIM_CFLAGS := -Isim/include -D__XEN_TOOLS__
 EXTRA_CFLAGS_sim := $(SIM_CFLAGS)
 EXTRA_CFLAGS_sim/core := $(SIM_CFLAGS)
-EXTRA_CFLAGS_sim/tests := $(SIM_CFLAGS) -Itests/lib
+EXTRA_CFLAGS_sim/tests := $(SIM_CFLAGS) -Itests/lib -Iguest
 
 # Shared-library objects need -fPIC: their own tree and rule.
 $(SIM_O)/pic/%.o: sim/%.c | $(DEPS_STAMP)
@@ -89,12 +89,14 @@ ALL_OBJS += $(call objs,$(SIM_CORE_SRCS) sim/simd.c $(wildcard sim/tests/*.c))
 
 # xvb-sim: the simulated guest driving the real xvbd through the xenstore
 # route. It finds ../xvbd and lib/ beside itself.
-EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib
+# xvb-sim is also an end-to-end test: the hang bound and procfs helpers of
+# tests/lib (headers only) besides the guest side (guest/).
+EXTRA_CFLAGS_sim/guest := -Isim/include -Itests/lib -Iguest
 XVB_SIM := $(SIM_O)/xvb-sim
 $(XVB_SIM): $(O)/sim/guest/xvb-sim.o $(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/script.o $(O)/sim/guest/netdrv.o \
 		$(O)/sim/guest/simbus.o $(O)/sim/guest/netstack.o $(SIM_A) \
-		$(FAKE_A) $(VIRTIO_A) $(LIB_A)
+		$(GUEST_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
@@ -113,7 +115,7 @@ XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
 $(XVBD_LIFE): $(SIM_TEST_T)/xvbd_life.o $(SIM_TEST_T)/xvbd_rig.o \
 		$(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/simbus.o $(SIM_A) \
-		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
+		$(GUEST_A) $(VIRTIO_A) $(LIB_A) $(T_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 ALL_TARGETS += $(XVBD_LIFE)

@@ -11,7 +11,7 @@ XVBD_HOSTILE := $(SIM_TEST_T)/xvbd_hostile
 $(XVBD_HOSTILE): $(SIM_TEST_T)/xvbd_hostile.o $(SIM_TEST_T)/xvbd_rig.o \
 		$(O)/sim/guest/blkdrv.o \
 		$(O)/sim/guest/simbus.o $(SIM_A) \
-		$(FAKE_A) $(VIRTIO_A) $(LIB_A) $(T_A)
+		$(GUEST_A) $(VIRTIO_A) $(LIB_A) $(T_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 ALL_TARGETS += $(XVBD_HOSTILE)
