@@ -32,7 +32,7 @@
 #include <linux/virtio_net.h>
 #include <net/if.h>
 
-#include "../guest/blkdrv.h"
+#include "blkdrv.h"
 #include "hang.h"
 #include "procfs.h"
 #include "t.h"

@@ -29,9 +29,9 @@ int rig_init(void)
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
+	*strrchr(self, '/') = '\0'; /* $(O)/tests/sim */
 	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
-	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
+	snprintf(libdir, sizeof(libdir), "%s/../../sim/lib", self);
 	return 0;
 }
 

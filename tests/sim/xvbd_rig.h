@@ -4,15 +4,15 @@
  * programs that drive xvbd through the xenstore route (xvbd_life,
  * xvbd_hostile). One pair at a time: `sim` and `xvbd` are it.
  */
-#ifndef XVB_SIM_TESTS_XVBD_RIG_H
-#define XVB_SIM_TESTS_XVBD_RIG_H
+#ifndef XVB_TESTS_SIM_XVBD_RIG_H
+#define XVB_TESTS_SIM_XVBD_RIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../guest/blkdrv.h"
+#include "blkdrv.h"
 #include "fakeguest.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 
-#include "../guest/blkdrv.h"
+#include "blkdrv.h"
 #include "hang.h"
 #include "t.h"
 #include "xvbd_rig.h"
