@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The simulated guest's virtio-blk driver, on top of the test ring driver
- * (tests/lib/gdrv) with its registers reached through simulated MMIO.
+ * (guest/gdrv) with its registers reached through simulated MMIO.
  */
 #include <endian.h>
 #include <errno.h>

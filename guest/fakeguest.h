@@ -5,8 +5,8 @@
  * that the gmem ops hand to the device. Counts every mapping so tests can
  * assert that nothing leaked, and catches unmaps of ranges never mapped.
  */
-#ifndef XVB_TESTS_FAKEGUEST_H
-#define XVB_TESTS_FAKEGUEST_H
+#ifndef XVB_GUEST_FAKEGUEST_H
+#define XVB_GUEST_FAKEGUEST_H
 
 #include <pthread.h>
 #include <stdbool.h>

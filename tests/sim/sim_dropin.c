@@ -70,7 +70,7 @@ static void unmodified_binary_on_sim_libs(void)
 	pid_t pid;
 
 	if (!getenv("LD_LIBRARY_PATH")) {
-		t_skip("run through sim/tests/with-sim-libs");
+		t_skip("run through tests/sim/with-sim-libs");
 		return;
 	}
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dropin-%d.sock", getpid());

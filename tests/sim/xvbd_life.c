@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 
-#include "../guest/blkdrv.h"
+#include "blkdrv.h"
 #include "hang.h"
 #include "t.h"
 #include "xvbd_rig.h"
@@ -40,6 +40,8 @@ static int start(void)
 		.libxl_ms = TMO_MS,
 		.precreate = precreate,
 		.argv = static_args[0] ? static_args : NULL,
+		.guest_ram = RAM,
+		.image_bytes = 8 << 20,
 	};
 
 	return rig_start(&o);
@@ -140,40 +142,26 @@ static void many_devices_and_guests(void)
  */
 static void resize_on_sighup(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg FG_SCOPED = NULL;
-	struct blkdrv b BLKDRV_SCOPED = { 0 };
+	struct hguest g HGUEST_SCOPED = { 0 };
+	struct blkdrv *b = &g.b;
 	struct blkreq *r;
-	char path[128];
-	uint64_t cap = 0;
-	int rc = -1;
+	uint64_t cap;
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("grow", 8 << 20, path, sizeof(path)));
-	rig_disk(&d, "xvda", path);
-	T_EQ(create(1, &d, 1), 0);
-	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
-		     RAM);
-	T_ASSERT(fg);
-	if (!blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096) &&
-	    b.capacity == (8 << 20) / 512 && !truncate(path, 16 << 20) &&
-	    !kill(xvbd, SIGHUP) && !xsim_irq_wait(sim, 1, d.irq, 5000)) {
-		/* Config space, as the driver's config handler reads it. */
-		cap = gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG, 4) |
-		      gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
-		if ((gdrv_ack_irq(&b.drv) & VIRTIO_MMIO_INT_CONFIG) &&
-		    cap == (16 << 20) / 512 &&
-		    !blkdrv_sync(&b, VIRTIO_BLK_T_OUT, cap - 8, 4096, 5,
-				 NULL) &&
-		    !blkdrv_sync(&b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r) &&
-		    blkdrv_data_is(&b, r, 5))
-			rc = 0;
-	}
-	blkdrv_down(&b);
-	fg_release(&fg);
-	T_EQ(rc, 0);
+	T_ASSERT(!hguest_up(&g, "grow", 1, 2, 4));
+	T_EQ_U64(b->capacity, (8 << 20) / 512);
+	T_EQ(truncate(g.img, 16 << 20), 0);
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_EQ(xsim_irq_wait(sim, 1, g.d.irq, 5000), 0);
+	/* Config space, as the driver's config handler reads it. */
+	cap = gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG, 4) |
+	      gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
+	T_ASSERT(gdrv_ack_irq(&b->drv) & VIRTIO_MMIO_INT_CONFIG);
 	T_EQ_U64(cap, (16 << 20) / 512);
-	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_OUT, cap - 8, 4096, 5, NULL), 0);
+	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r), 0);
+	T_ASSERT(blkdrv_data_is(b, r, 5));
+	T_ASSERT(!hguest_down(&g));
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
 }
@@ -193,27 +181,14 @@ static bool log_has(const char *needle)
  */
 static void state_on_sigusr1(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg FG_SCOPED = NULL;
-	struct blkdrv b BLKDRV_SCOPED = { 0 };
-	char path[128];
-	int up;
+	struct hguest g HGUEST_SCOPED = { 0 };
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("st", 8 << 20, path, sizeof(path)));
-	rig_disk(&d, "xvda", path);
-	T_EQ(create(1, &d, 1), 0);
-	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
-		     RAM);
-	T_ASSERT(fg);
-	up = blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096);
-	if (!up)
-		for (int i = 0; i < 3 && !up; i++)
-			up = blkdrv_sync(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096, i,
-					 NULL);
-	if (!up)
-		kill(xvbd, SIGUSR1);
-	T_EQ(up, 0);
+	T_ASSERT(!hguest_up(&g, "st", 1, 2, 4));
+	for (int i = 0; i < 3; i++)
+		T_EQ(blkdrv_sync(&g.b, VIRTIO_BLK_T_OUT, 8 * i, 4096, i, NULL),
+		     0);
+	T_EQ(kill(xvbd, SIGUSR1), 0);
 	T_ASSERT(log_has("state: 1 guest(s)"));
 	T_ASSERT(log_has("d1: worker "));
 	T_ASSERT(log_has("state: 1 device(s), 2 vCPU(s)"));
@@ -222,11 +197,11 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("vq0: 256 entries; avail 3 (popped 3, 0 in flight); "
 			 "used 3 (published 3"));
 	T_ASSERT(log_has("vq0: 0 requests active"));
-	blkdrv_down(&b);
-	fg_release(&fg);
+	blkdrv_down(&g.b);
 	/* After the reset the queue is not ready; the worker says so. */
 	T_EQ(kill(xvbd, SIGUSR1), 0);
 	T_ASSERT(log_has("vq0: not ready"));
+	hguest_cleanup(&g); /* reset already */
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
@@ -426,35 +401,27 @@ static void supervisor_survives_a_dead_workers_socket(void)
 /* Domain 1 destroyed (with requests in flight) and created again. */
 static void domid_reused_after_destroy_in_flight(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg FG_SCOPED = NULL;
-	struct blkdrv b BLKDRV_SCOPED = { 0 };
-	char img[128];
+	struct hguest g HGUEST_SCOPED = { 0 };
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("r", 8 << 20, img, sizeof(img)));
+	T_ASSERT(!hguest_image(&g, "r"));
 	for (int round = 0; round < 3; round++) {
-		rig_disk(&d, "xvda", img);
-		T_EQ(create(1, &d, 1), 0);
-		fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM),
-			     XSIM_RAM0_BASE, RAM);
-		T_ASSERT(fg);
-		T_EQ(blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 32, 4096), 0);
+		rig_disk(&g.d, "xvda", g.img);
+		T_ASSERT(!hguest_create(&g, 1, 2));
+		T_ASSERT(!hguest_drv(&g, 32));
 		for (int i = 0; i < 32; i++)
-			T_ASSERT(blkdrv_queue(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096,
-					      i + 1));
-		blkdrv_kick(&b);
+			T_ASSERT(blkdrv_queue(&g.b, VIRTIO_BLK_T_OUT, 8 * i,
+					      4096, i + 1));
+		blkdrv_kick(&g.b);
 		/* No waiting for completions: the guest dies now. */
 		T_EQ(xsim_libxl_destroy(sim, 1), 0);
-		b.sb.err = -ESRCH; /* no reset through a dead guest */
-		blkdrv_down(&b);
-		fg_release(&fg);
+		hguest_cleanup(&g); /* no reset through a dead guest */
 		T_ASSERT(!rig_settled());
 	}
 	/* And the reused id works like new. */
-	rig_disk(&d, "xvda", img);
-	T_EQ(create(1, &d, 1), 0);
-	T_ASSERT(!canary(1, &d, 0));
+	rig_disk(&g.d, "xvda", g.img);
+	T_EQ(create(1, &g.d, 1), 0);
+	T_ASSERT(!canary(1, &g.d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
