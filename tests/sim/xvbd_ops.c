@@ -37,9 +37,9 @@ static int find_bins(void)
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
+	*strrchr(self, '/') = '\0'; /* $(O)/tests/sim */
 	snprintf(xvbd_bin, sizeof(xvbd_bin), "%s/../../xvbd", self);
-	snprintf(sim_libs, sizeof(sim_libs), "%s/../lib", self);
+	snprintf(sim_libs, sizeof(sim_libs), "%s/../../sim/lib", self);
 	return 0;
 }
 
