@@ -865,7 +865,11 @@ static void on_xs(struct evl_watch *w, unsigned int revents)
 /* ---- children and signals
  * ---------------------------------------------------- */
 
-/* Sends a respawned worker every device its predecessor served. */
+/*
+ * Sends a respawned worker every device its predecessor served, then
+ * "retire": with their windows up, it may remove the dead worker's ioreq
+ * server, which it answers for until then.
+ */
 static void readd(struct sup *s, struct sup_dom *dom)
 {
 	for (struct sup_dev *d = dom->devs; d; d = d->next) {
@@ -874,6 +878,7 @@ static void readd(struct sup *s, struct sup_dom *dom)
 		d->st = SD_ADDING;
 		send_line(dom, d->msg);
 	}
+	send_line(dom, "retire\n");
 }
 
 static void scan(struct sup *s);

@@ -57,6 +57,13 @@ struct xb_worker {
 	struct xb_gnt gnt; /* grant mappings, for grant_usage=1 devices */
 	struct gmem gnt_gm;
 	struct xb_ioreq io;
+	/*
+	 * A dead predecessor's ioreq server, answered as dead (its own event
+	 * channel handle) until our windows are up, then retired.
+	 */
+	struct xb_ioreq stale;
+	xenevtchn_handle *stale_xce;
+	struct evl_watch stale_w;
 	struct evl loop;
 	bool loop_ok;
 	struct evl_watch evtchn_w, sig_w, ctl_w;
@@ -334,6 +341,12 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		return rc;
 	}
 	d->live = true;
+	/*
+	 * Our predecessor died under the guest, whose driver still believes
+	 * the device set up as it left it: say it needs a reset.
+	 */
+	if (w->stale.created)
+		vdev_needs_reset(d->vdev);
 	log_info(&d->log, "serving %s%s at 0x%llx irq %u%s",
 		 c->type == XB_DEV_BLK ? c->path : "a NIC",
 		 c->readonly ? " (read-only)" : "", (unsigned long long)c->base,
@@ -353,6 +366,73 @@ static void dev_close(struct xb_dev *d)
 }
 
 static void ctl_lines(struct xb_worker *w);
+
+/* ---- a dead predecessor's ioreq server ----------------------------------- */
+
+#define SERVE_BUDGET_STALE 64
+
+static void on_stale(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, stale_w);
+	int rc;
+
+	while ((rc = xb_ioreq_serve(&w->stale, SERVE_BUDGET_STALE)) > 0)
+		;
+	if (rc < 0)
+		log_err(&w->log, "the dead worker's event channels: %s",
+			strerror(-rc));
+}
+
+/*
+ * Takes over the ioreq server a dead predecessor left: whatever a vCPU
+ * waits for in it is answered (reads all-ones, writes dropped, as Xen does
+ * when an emulator dies), and so is every access routed to it until our
+ * own windows serve the guest. Failing that, it is at least destroyed.
+ */
+static void stale_adopt(struct xb_worker *w, unsigned int id)
+{
+	int rc;
+
+	w->stale_xce = xenevtchn_open(NULL, 0);
+	if (!w->stale_xce ||
+	    fcntl(xenevtchn_fd(w->stale_xce), F_SETFL, O_NONBLOCK)) {
+		log_err(&w->log, "event channel handle: %s", strerror(errno));
+		xendevicemodel_destroy_ioreq_server(w->xdm, w->domid, id);
+		return;
+	}
+	rc = xb_ioreq_adopt(&w->stale, w->domid, id, &w->log, w->xdm, w->xfm,
+			    w->stale_xce);
+	if (!rc)
+		rc = evl_watch_start(&w->loop, &w->stale_w,
+				     xenevtchn_fd(w->stale_xce), POLLIN,
+				     on_stale);
+	if (rc) {
+		log_err(&w->log,
+			"taking over the dead worker's ioreq server "
+			"%u: %s; destroyed",
+			id, strerror(-rc));
+		xb_ioreq_close(&w->stale);
+		return;
+	}
+	log_info(&w->log,
+		 "took over the dead worker's ioreq server %u: what it held is "
+		 "answered as dead",
+		 id);
+}
+
+/* Our windows serve the guest again: the dead worker's server goes. */
+static void stale_retire(struct xb_worker *w)
+{
+	unsigned int id = w->stale.id;
+
+	if (!w->stale.created)
+		return;
+	evl_watch_stop(&w->stale_w);
+	/* A vCPU takes its answer within microseconds unless paused. */
+	if (!xb_ioreq_retire(&w->stale, 2000))
+		log_info(&w->log, "removed the dead worker's ioreq server %u",
+			 id);
+}
 
 /* ---- event sources ------------------------------------------------------- */
 
@@ -546,6 +626,10 @@ static void ctl_line(struct xb_worker *w, char *line)
 		ctl_add(w, line + 4);
 		return;
 	}
+	if (!strcmp(line, "retire")) { /* every device is back */
+		stale_retire(w);
+		return;
+	}
 	if (!strcmp(line, "resize")) {
 		resize_all(w);
 		return;
@@ -684,13 +768,11 @@ static int worker_setup(struct xb_worker *w)
 
 	/*
 	 * A predecessor that died left its ioreq server registered (Xen does
-	 * not know the process is gone): a guest access routed to it would
-	 * block its vCPU for ever. Remove it first.
+	 * not know the process is gone): a vCPU whose access sits in it, or
+	 * is routed to it, would wait for ever. Answer them first.
 	 */
-	if (a->stale_server >= 0 && !xendevicemodel_destroy_ioreq_server(
-					    w->xdm, w->domid, a->stale_server))
-		log_info(&w->log, "removed the dead worker's ioreq server %d",
-			 a->stale_server);
+	if (a->stale_server >= 0)
+		stale_adopt(w, a->stale_server);
 	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
 	if (rc)
 		return rc;
@@ -726,6 +808,9 @@ static int worker_setup(struct xb_worker *w)
 	rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
 	if (rc < 0)
 		return rc;
+	/* Static mode: our windows are up. */
+	if (a->nr_devs)
+		stale_retire(w);
 
 	if (!a->no_restrict)
 		restrict_handles(w);
@@ -750,9 +835,11 @@ static void worker_teardown(struct xb_worker *w)
 		if (evl_thread_stop(&w->qthr[i]))
 			log_err(&w->log, "queue thread %u: its loop failed",
 				i + 1);
+	stale_retire(w);
 	xb_ioreq_close(&w->io);
 	if (w->loop_ok) {
 		evl_watch_stop(&w->evtchn_w);
+		evl_watch_stop(&w->stale_w);
 		evl_watch_stop(&w->sig_w);
 		evl_watch_stop(&w->ctl_w);
 		if (evl_drain(&w->loop, 2000))
@@ -770,6 +857,8 @@ static void worker_teardown(struct xb_worker *w)
 	}
 	if (w->xce)
 		xenevtchn_close(w->xce);
+	if (w->stale_xce)
+		xenevtchn_close(w->stale_xce);
 	if (w->xfm)
 		xenforeignmemory_close(w->xfm);
 	if (w->xdm)

@@ -18,13 +18,19 @@ struct xb_worker_args {
 	struct xb_devconf devs[XB_MAX_WINDOWS];
 	int ctl_fd;	  /* control socket from the supervisor, or -1 */
 	bool no_restrict; /* skip restricting the handles (tests) */
-	int stale_server; /* a dead predecessor's ioreq server, or -1 */
+	/*
+	 * A dead predecessor's ioreq server, or -1: answered as dead until
+	 * "retire" (static mode: until the devices are up), then destroyed.
+	 */
+	int stale_server;
 };
 
 /*
  * Control protocol, one line per message.
  *   supervisor -> worker: "add blk|net <devid> <spec>" (spec as --blk/--net),
- *                         "close <devid>", "exit"
+ *                         "close <devid>", "retire" (every device of a
+ *                         respawned worker is back: the dead predecessor's
+ *                         ioreq server may go), "exit"
  *   worker -> supervisor: "server <id>" (its ioreq server, for a successor
  *                         to destroy should this worker die),
  *                         "ready <devid>" (window served: state 2 may be

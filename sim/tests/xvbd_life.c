@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
 
 #include "../guest/blkdrv.h"
 #include "t.h"
@@ -387,6 +390,96 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* A register read on vCPU 1, made from a thread of its own. */
+struct inflight {
+	uint32_t domid;
+	uint64_t addr, val;
+	int rc;
+};
+
+static void *inflight_read(void *p)
+{
+	struct inflight *f = p;
+
+	/* Longer than any respawn: unanswered, it fails with -ETIMEDOUT. */
+	f->rc = xsim_mmio_read(sim, f->domid, 1, f->addr, 4, &f->val, 20000);
+	return NULL;
+}
+
+/*
+ * A worker killed with -9 while a vCPU's register access waits in its
+ * ioreq slot: the successor answers it as Xen does for a dying emulator
+ * (all-ones), marks the device DEVICE_NEEDS_RESET with a configuration
+ * interrupt, and the device works again once the driver resets it. The
+ * simulated Xen reports a server destroyed with an access pending, which
+ * rig_stop() fails on.
+ */
+static void worker_killed_with_an_access_in_flight(void)
+{
+	struct xsim_libxl_disk d;
+	struct inflight f = { .domid = 1 };
+	struct xsim_stats st;
+	uint64_t irqs, status = 0, isr = 0;
+	char img[128];
+	pthread_t t;
+	pid_t w;
+	int pending = 0;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("f", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = rig_worker_of(1);
+	T_ASSERT(w > 0);
+	irqs = xsim_irq_count(sim, 1, d.irq);
+	/* Stopped, the worker cannot answer: the access stays in its slot. */
+	T_EQ(kill(w, SIGSTOP), 0);
+	f.addr = d.base + VIRTIO_MMIO_STATUS;
+	T_ASSERT(!pthread_create(&t, NULL, inflight_read, &f));
+	for (int i = 0; i < 250 && pending != 1; i++) {
+		pending = xsim_ioreq_pending(sim, 1, 1);
+		if (pending != 1)
+			usleep(20000);
+	}
+	if (pending == 1)
+		kill(w, SIGKILL);
+	else
+		kill(w, SIGCONT);
+	pthread_join(t, NULL);
+	T_EQ(pending, 1);
+	/* Answered, as the read of a device whose emulator died. */
+	T_EQ(f.rc, 0);
+	T_EQ(f.val, 0xffffffffULL);
+	T_ASSERT(served_again(1, &d));
+	/* The device needs a reset, and the driver was told so. */
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + VIRTIO_MMIO_STATUS, 4, &status,
+			    TMO_MS),
+	     0);
+	T_ASSERT(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			    &isr, TMO_MS),
+	     0);
+	T_ASSERT(isr & VIRTIO_MMIO_INT_CONFIG);
+	T_ASSERT(xsim_irq_count(sim, 1, d.irq) > irqs);
+	/* Reset and set up again by the driver, it serves. */
+	T_ASSERT(!canary(1, &d, 1));
+	/* The dead worker's server is gone; it was not destroyed while a vCPU
+	 * waited on it. */
+	for (int i = 0; i < 250; i++) {
+		xsim_get_stats(sim, &st);
+		if (st.servers == 1)
+			break;
+		usleep(20000);
+	}
+	T_EQ(st.servers, 1);
+	T_EQ(xsim_last_error(sim, NULL, 0), 0);
+	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 /*
  * A line to a worker that just died: the supervisor writes into a socket
  * whose other end is gone, which must be an error it logs, not a SIGPIPE
@@ -744,6 +837,7 @@ int main(int argc, char **argv)
 		T_CASE(many_devices_and_guests),
 		T_CASE(malformed_nodes_refused),
 		T_CASE(worker_killed_and_restarted),
+		T_CASE(worker_killed_with_an_access_in_flight),
 		T_CASE(supervisor_survives_a_dead_workers_socket),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
