@@ -693,6 +693,115 @@ static void grant_mode_disk(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* Plain guest-physical addresses, as a guest without grant DMA gives. */
+static uint64_t gbus_plain(void *opaque, uint64_t gpa)
+{
+	return gpa;
+}
+
+/*
+ * Queue 0 of guest @domid's disk @d set up with the rings at @desc (avail
+ * and used on the next pages) through @dma: refused the spec's way, the
+ * log naming the ring and @why. Returns with the device reset.
+ */
+static void refused_queue(uint32_t domid, const struct xsim_libxl_disk *d,
+			  uint64_t (*dma)(void *, uint64_t), uint64_t desc,
+			  const char *why)
+{
+	struct gbus gb = { .domid = domid, .base = d->base };
+	struct gdrv_bus bus = { gbus_read, gbus_write, dma, &gb };
+	struct fakeguest *fg;
+	struct gdrv g;
+	char line[200];
+	uint64_t irqs;
+
+	fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, RAM),
+		     XSIM_RAM0_BASE, RAM);
+	T_ASSERT(fg);
+	gdrv_init_bus(&g, &bus, fg);
+	T_EQ(gdrv_probe(&g), 0);
+	T_EQ(gdrv_negotiate(&g, (1ULL << VIRTIO_F_VERSION_1) |
+					(1ULL << VIRTIO_F_ACCESS_PLATFORM)),
+	     0);
+	irqs = xsim_irq_count(sim, domid, d->irq);
+	/* QueueReady reads back the 1 written (virtio 1.2 4.2.2). */
+	T_EQ(gdrv_setup_vq_at(&g, 0, 64, dma(&gb, desc),
+			      dma(&gb, desc + 0x1000), dma(&gb, desc + 0x2000),
+			      true),
+	     1);
+	/* The device needs a reset, and a configuration interrupt says so:
+	 * Linux never reads QueueReady back. */
+	T_ASSERT(gdrv_r32(&g, VIRTIO_MMIO_STATUS) &
+		 VIRTIO_CONFIG_S_NEEDS_RESET);
+	T_EQ(xsim_irq_wait(sim, domid, d->irq, TMO_MS), 0);
+	T_ASSERT(xsim_irq_count(sim, domid, d->irq) > irqs);
+	T_ASSERT(gdrv_r32(&g, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		 VIRTIO_MMIO_INT_CONFIG);
+	/* DRIVER_OK does not start a broken device. */
+	T_ASSERT(gdrv_driver_ok(&g) != 0);
+	snprintf(line, sizeof(line), "vq0: ring at 0x%llx %s",
+		 (unsigned long long)dma(&gb, desc), why);
+	T_EQ(rig_log_count(line), 1);
+	/* A reset clears it all. */
+	T_EQ(gdrv_reset(&g), 0);
+	gdrv_w32(&g, VIRTIO_MMIO_QUEUE_SEL, 0);
+	T_EQ(gdrv_r32(&g, VIRTIO_MMIO_QUEUE_READY), 0);
+	gdrv_fini(&g);
+	fg_free(fg);
+}
+
+/*
+ * A grant-mode disk (grant_usage=1) given plain addresses, as by a guest
+ * kernel without CONFIG_XEN_VIRTIO: refused, the log saying the cause and
+ * the fix; after a reset the device serves a guest that uses grants.
+ */
+static void grant_mode_disk_given_plain_addresses(void)
+{
+	struct xsim_domain_config dc = { .domid = 4,
+					 .nr_vcpus = 1,
+					 .ram_bytes = RAM,
+					 .nr_grants = RAM / 4096 + 16 };
+	struct xsim_libxl_disk d;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("gp", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	d.grant_usage = 1;
+	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
+	refused_queue(4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
+		      "is not a grant address: the guest needs "
+		      "CONFIG_XEN_VIRTIO, or set grant_usage=0");
+	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * Rings xvbd cannot map (past the guest's RAM, and at a grant address on a
+ * disk without grants): refused the spec's way, the cause logged; after a
+ * reset the device serves.
+ */
+static void unmappable_rings_need_reset(void)
+{
+	struct xsim_libxl_disk d;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("um", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	refused_queue(1, &d, gbus_plain, XSIM_RAM0_BASE + RAM + 0x100000,
+		      "is not in guest RAM");
+	refused_queue(1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
+		      "is not in guest RAM: a grant address, but the device "
+		      "has grant_usage=0");
+	T_ASSERT(!canary(1, &d, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 /* True if this process may create TAP devices. */
 static bool can_tap(void)
 {
@@ -841,6 +950,8 @@ int main(int argc, char **argv)
 		T_CASE(supervisor_survives_a_dead_workers_socket),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
+		T_CASE(grant_mode_disk_given_plain_addresses),
+		T_CASE(unmappable_rings_need_reset),
 		T_CASE(nics_served_on_taps),
 		T_CASE(static_mode_disk),
 		T_CASE(resize_on_sighup),
