@@ -34,6 +34,9 @@ static void usage(FILE *f)
 		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
 		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
 		"                    (default /etc/xen/xvbd.conf; see xvbd(8))\n"
+		"  --run-dir DIR     workers' control sockets (default /run/xvbd): workers\n"
+		"                    outlive the supervisor, the next one takes them over\n"
+		"  --stop-all        stop every worker no supervisor controls, and exit\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
@@ -42,7 +45,8 @@ static void usage(FILE *f)
 		"ADDR is the 0x200-byte window's guest-physical base (0x%llx..0x%llx),\n"
 		"SPI one of %d..%d, both as xl's device tree gives them. path= comes last\n"
 		"and takes the rest, commas included.\n"
-		"Signals: TERM stops, HUP re-reads disk sizes, USR1 logs every queue's state.\n",
+		"Signals: TERM stops the supervisor, its workers serve on; INT stops it and\n"
+		"every worker; HUP re-reads disk sizes; USR1 logs every queue's state.\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - 1, XB_SPI_FIRST,
 		XB_SPI_LAST);
 }
@@ -56,6 +60,8 @@ enum {
 	OPT_NO_RESTRICT,
 	OPT_CONFIG,
 	OPT_STALE,
+	OPT_RUN_DIR,
+	OPT_STOP_ALL,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +73,8 @@ static const struct option long_opts[] = {
 	{ "no-restrict", no_argument, NULL, OPT_NO_RESTRICT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "stale-server", required_argument, NULL, OPT_STALE },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "stop-all", no_argument, NULL, OPT_STOP_ALL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -121,7 +129,7 @@ int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
 	const char *config = NULL;
-	bool have_domain = false, worker = false;
+	bool have_domain = false, worker = false, stop_all = false;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
 	int opt;
@@ -173,6 +181,12 @@ int main(int argc, char **argv)
 			}
 			a.stale_server = v;
 			break;
+		case OPT_RUN_DIR:
+			a.run_dir = optarg;
+			break;
+		case OPT_STOP_ALL:
+			stop_all = true;
+			break;
 		case 'v':
 			level = LOG_DBG;
 			break;
@@ -193,12 +207,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_setup("xvbd", level);
+	if (stop_all)
+		return xb_stop_all(a.run_dir);
 
 	if (!have_domain) {
 		if (a.nr_devs || worker) {
 			fprintf(stderr, "xvbd: devices need --domain N\n");
 			return 2;
 		}
+		xb_supervisor_set_run_dir(a.run_dir);
 		return xb_supervisor_run(config, level);
 	}
 	if (!a.nr_devs && !worker) {

@@ -10,10 +10,24 @@
 #include "lib/log.h"
 
 #define XB_CONFIG_PATH "/etc/xen/xvbd.conf"
+#define XB_RUN_DIR "/run/xvbd"
 
 /*
- * Runs until SIGTERM/SIGINT, with NIC settings from @config (NULL: the
- * default path; a missing file is fine). Returns an exit code.
+ * Where workers listen for the supervisor (NULL: XB_RUN_DIR). Workers
+ * outlive the supervisor; the next one takes control of them there.
+ */
+void xb_supervisor_set_run_dir(const char *dir);
+
+/*
+ * xvbd --stop-all: tells every worker in @dir (NULL: XB_RUN_DIR) that no
+ * supervisor controls to exit, and waits for it. Returns an exit code.
+ */
+int xb_stop_all(const char *dir);
+
+/*
+ * Runs until SIGTERM (the workers serve on) or SIGINT (they are stopped),
+ * with NIC settings from @config (NULL: the default path; a missing file
+ * is fine). Returns an exit code.
  */
 int xb_supervisor_run(const char *config, enum log_level level);
 

@@ -161,10 +161,14 @@ static int count_fds(pid_t pid)
 static pid_t start_xvbd(const struct opts *o, const char *sock,
 			const char *conf)
 {
+	char run[PATH_MAX + 8];
 	pid_t pid = fork();
 
 	if (pid)
 		return pid;
+	/* The workers' sockets beside the configuration, not in /run. */
+	snprintf(run, sizeof(run), "%s", conf);
+	snprintf(strrchr(run, '/') ? strrchr(run, '/') : run, 8, "/run");
 	setenv("LD_LIBRARY_PATH", o->libdir, 1);
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	/* Its TAP is created where it runs: a peer namespace, for --netns. */
@@ -178,19 +182,22 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
 	}
-	execl(o->xvbd, "xvbd", "--config", conf,
+	execl(o->xvbd, "xvbd", "--config", conf, "--run-dir", run,
 	      o->verbose ? "-v" : (char *)NULL, (char *)NULL);
 	fprintf(stderr, "xvb-sim: cannot run %s: %s\n", o->xvbd,
 		strerror(errno));
 	_exit(127);
 }
 
-/* SIGTERM, then wait up to 5 s. Returns the exit status or -1. */
+/*
+ * SIGINT (the supervisor stops with its workers; SIGTERM would leave them
+ * serving), then wait up to 5 s. Returns the exit status or -1.
+ */
 static int stop_xvbd(pid_t pid)
 {
 	int status, i;
 
-	kill(pid, SIGTERM);
+	kill(pid, SIGINT);
 	for (i = 0; i < 100; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return status;
@@ -1519,7 +1526,7 @@ out_destroy:
 out_xvbd:
 	rc = stop_xvbd(xvbd);
 	check(rc == 0,
-	      "xvbd supervisor stopped cleanly on SIGTERM "
+	      "xvbd supervisor stopped cleanly on SIGINT "
 	      "(status %d)",
 	      rc);
 	xsim_get_stats(sim, &st);

@@ -480,6 +480,177 @@ static void worker_killed_with_an_access_in_flight(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* Verified I/O on a disk from a thread of its own, until told to stop. */
+struct io_loop {
+	uint32_t domid;
+	const struct xsim_libxl_disk *d;
+	volatile bool stop;
+	volatile unsigned int rounds; /* write, read back, verified */
+	const char *why;	      /* the first error, or NULL */
+};
+
+static void *io_loop(void *p)
+{
+	struct io_loop *l = p;
+	struct fakeguest *fg;
+	struct blkdrv b;
+	struct blkreq *r;
+
+	fg = fg_wrap(xsim_ram_ptr(sim, l->domid, XSIM_RAM0_BASE, RAM),
+		     XSIM_RAM0_BASE, RAM);
+	if (!fg || blkdrv_up(&b, sim, l->domid, 1, l->d->base, l->d->irq, fg, 4,
+			     4096)) {
+		l->why = "the driver did not come up";
+		fg_free(fg);
+		return NULL;
+	}
+	for (uint32_t i = 1; !l->stop && !l->why; i++) {
+		uint64_t sector = 8 * (i % 1000);
+
+		if (blkdrv_sync(&b, VIRTIO_BLK_T_OUT, sector, 4096, i, NULL))
+			l->why = "a write failed";
+		else if (blkdrv_sync(&b, VIRTIO_BLK_T_IN, sector, 4096, 0, &r))
+			l->why = "a read failed";
+		else if (!blkdrv_data_is(&b, r, i))
+			l->why = "data read back differs";
+		else
+			l->rounds++;
+	}
+	blkdrv_down(&b);
+	fg_free(fg);
+	return NULL;
+}
+
+/* Waits until @l made @n more rounds (or failed). */
+static bool io_progress(struct io_loop *l, unsigned int n)
+{
+	unsigned int from = l->rounds;
+
+	for (int i = 0; i < 500 && !l->why; i++) {
+		if (l->rounds >= from + n)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/*
+ * The supervisor stopped (SIGTERM) and started again, then killed (-9) and
+ * started again, while the guest does verified I/O: the worker serves on
+ * throughout (no I/O error, every block read back as written), each new
+ * supervisor takes control of it, and handles the guest's destroy (no
+ * worker, socket, server or mapping left) and its domain id's reuse.
+ */
+static void supervisor_restarted_under_io(void)
+{
+	struct xsim_libxl_disk d;
+	struct io_loop l = { .domid = 1, .d = &d };
+	char img[128], sock_path[128];
+	pthread_t t;
+	pid_t w;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("sr", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	w = rig_worker_of(1);
+	T_ASSERT(w > 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/run/d1.sock", rig_dir);
+	T_EQ(access(sock_path, F_OK), 0);
+	T_ASSERT(!pthread_create(&t, NULL, io_loop, &l));
+	T_ASSERT(io_progress(&l, 20));
+
+	T_ASSERT(!rig_restart(SIGTERM));
+	T_EQ(rig_log_count("shutting down; the workers serve on"), 1);
+	T_EQ(rig_log_count("supervisor gone: serving on"), 1);
+	T_EQ(rig_log_count("d1: took control of worker"), 1);
+	T_EQ(rig_worker_of(1), w);
+	T_ASSERT(io_progress(&l, 20));
+
+	T_ASSERT(!rig_restart(SIGKILL));
+	T_EQ(rig_log_count("supervisor gone: serving on"), 2);
+	T_EQ(rig_log_count("d1: took control of worker"), 2);
+	T_EQ(rig_worker_of(1), w);
+	T_ASSERT(io_progress(&l, 20));
+
+	l.stop = true;
+	pthread_join(t, NULL);
+	if (l.why)
+		t_fail(__FILE__, __LINE__, "guest I/O: %s after %u rounds",
+		       l.why, l.rounds);
+	T_ASSERT(!l.why);
+	/* The last supervisor handles the destroy as if it had started it. */
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_no_workers());
+	T_ASSERT(access(sock_path, F_OK) && errno == ENOENT);
+	/* The domain id again: a new worker, from the new supervisor. */
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(rig_worker_of(1) > 0 && rig_worker_of(1) != w);
+	T_ASSERT(!canary(1, &d, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * A worker taken over, then killed: the new supervisor (not its parent)
+ * sees it go, respawns it, and the respawned worker answers the dead one's
+ * ioreq slots; xvbd --stop-all stops workers left serving, and only
+ * those.
+ */
+static void adopted_worker_killed_and_stop_all(void)
+{
+	struct xsim_libxl_disk d, e;
+	char img[128], img2[128];
+	pid_t w, w2 = -1;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("ak", 8 << 20, img, sizeof(img)));
+	T_ASSERT(!rig_image("ak2", 8 << 20, img2, sizeof(img2)));
+	rig_disk(&d, "xvda", img);
+	rig_disk(&e, "xvda", img2);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = rig_worker_of(1);
+	T_ASSERT(!rig_restart(SIGTERM));
+	T_EQ(kill(w, SIGKILL), 0);
+	for (int i = 0; i < 250; i++) {
+		w2 = rig_worker_of(1);
+		if (w2 > 0 && w2 != w)
+			break;
+		usleep(20000);
+	}
+	T_ASSERT(w2 > 0 && w2 != w);
+	for (int i = 0; i < 250 && !rig_log_count("removed the dead worker");
+	     i++)
+		usleep(20000);
+	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
+	T_ASSERT(served_again(1, &d));
+	T_ASSERT(!canary(1, &d, 1));
+
+	/* A second guest, its worker started by this supervisor. */
+	T_EQ(create(2, &e, 1), 0);
+	T_ASSERT(!canary(2, &e, 0));
+
+	/* --stop-all refuses workers a supervisor controls ... */
+	T_ASSERT(rig_xvbd_cmd("--stop-all") != 0);
+	T_EQ(rig_log_count("controlled by a running supervisor"), 2);
+	T_ASSERT(!canary(1, &d, 0) && !canary(2, &e, 1));
+	/* ... and stops them once it is gone. */
+	T_ASSERT(!rig_supervisor_stop(SIGTERM));
+	T_EQ(rig_xvbd_cmd("--stop-all"), 0);
+	T_EQ(rig_log_count("2 worker(s) stopped, 0 left"), 1);
+	T_ASSERT(!rig_no_workers());
+	T_ASSERT(!rig_settled());
+	/* The guests' destroy, with no worker: the new supervisor answers
+	 * their Closing. */
+	T_ASSERT(!rig_supervisor_start());
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_EQ(xsim_libxl_destroy(sim, 2), 0);
+	T_ASSERT(!rig_stop());
+}
+
 /*
  * A line to a worker that just died: the supervisor writes into a socket
  * whose other end is gone, which must be an error it logs, not a SIGPIPE
@@ -947,6 +1118,8 @@ int main(int argc, char **argv)
 		T_CASE(malformed_nodes_refused),
 		T_CASE(worker_killed_and_restarted),
 		T_CASE(worker_killed_with_an_access_in_flight),
+		T_CASE(supervisor_restarted_under_io),
+		T_CASE(adopted_worker_killed_and_stop_all),
 		T_CASE(supervisor_survives_a_dead_workers_socket),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
