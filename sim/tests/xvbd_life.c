@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1111,6 +1112,295 @@ static void static_mode_disk(void)
 	unlink(img);
 }
 
+/* ---- dist/xvb-create under the simulator --------------------------------- */
+
+/*
+ * A fake xl, xenstore-list and xenstore-read for dist/xvb-create: shell
+ * scripts on its PATH that hand their argv to a thread of this test over a
+ * FIFO and print its answer. xl create -p makes guest 7 (named guest7) with
+ * @fx's devices in the simulator, as libxl does; unpause notes whether
+ * every device was served at that moment.
+ */
+struct fakexl {
+	char dir[128];
+	struct xsim_libxl_virtio devs[2];
+	unsigned int nr_devs;
+	pthread_t t;
+	/* What the wrapper did. */
+	unsigned int creates, unpauses, destroys;
+	bool unpaused_unserved;
+};
+
+/* Every backend of guest 7 is in state 2. */
+static bool all_served(struct fakexl *fx)
+{
+	bool ok = fx->nr_devs > 0;
+
+	for (unsigned int i = 0; i < fx->nr_devs; i++) {
+		char path[160], *st;
+
+		xsim_libxl_be_path(path, sizeof(path) - 8, "virtio", 0, 7,
+				   fx->devs[i].devid);
+		strcat(path, "/state");
+		st = xsim_xs_read(sim, 0, path, NULL);
+		ok &= st && !strcmp(st, "2");
+		free(st);
+	}
+	return ok;
+}
+
+/* One command: its exit status, and what it prints in @out. */
+static int fakexl_cmd(struct fakexl *fx, char **av, int ac, char *out,
+		      size_t len)
+{
+	out[0] = '\0';
+	if (!strcmp(av[0], "xl") && ac >= 3 && !strcmp(av[1], "create")) {
+		struct xsim_domain_config dc = { .domid = 7,
+						 .nr_vcpus = 1,
+						 .ram_bytes = RAM,
+						 .paused = true };
+
+		fx->creates++;
+		return xsim_libxl_create(sim, &dc, NULL, 0, fx->devs,
+					 fx->nr_devs) ?
+			       1 :
+			       0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "domid")) {
+		if (strcmp(av[2], "guest7"))
+			return 1;
+		snprintf(out, len, "7\n");
+		return 0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "unpause")) {
+		fx->unpauses++;
+		if (!all_served(fx))
+			fx->unpaused_unserved = true;
+		return xsim_domain_unpause(sim, 7) ? 1 : 0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "destroy")) {
+		fx->destroys++;
+		return xsim_libxl_destroy(sim, 7) == -ESRCH ? 1 : 0;
+	}
+	if (!strcmp(av[0], "xenstore-list") && ac == 2) {
+		unsigned int n = 0;
+		char *names = xsim_xs_directory(sim, 0, av[1], &n, NULL), *p;
+
+		if (!names)
+			return 1;
+		p = names;
+		for (unsigned int i = 0; i < n; i++, p += strlen(p) + 1)
+			snprintf(out + strlen(out), len - strlen(out), "%s\n",
+				 p);
+		free(names);
+		return 0;
+	}
+	if (!strcmp(av[0], "xenstore-read") && ac == 2) {
+		char *v = xsim_xs_read(sim, 0, av[1], NULL);
+
+		if (!v)
+			return 1;
+		snprintf(out, len, "%s\n", v);
+		free(v);
+		return 0;
+	}
+	snprintf(out, len, "fake: unexpected command %s\n", av[0]);
+	return 2;
+}
+
+static void *fakexl_serve(void *p)
+{
+	struct fakexl *fx = p;
+	char req[160], rep[160], buf[1024], out[1024];
+
+	snprintf(req, sizeof(req), "%s/req", fx->dir);
+	snprintf(rep, sizeof(rep), "%s/rep", fx->dir);
+	for (;;) {
+		char *av[16];
+		int ac = 0, fd, st;
+		ssize_t n, len = 0;
+
+		fd = open(req, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += n;
+		close(fd);
+		buf[len] = '\0';
+		for (char *l = strtok(buf, "\n"); l && ac < 16;
+		     l = strtok(NULL, "\n"))
+			av[ac++] = l;
+		if (!ac)
+			continue;
+		if (!strcmp(av[0], "quit"))
+			return NULL;
+		st = fakexl_cmd(fx, av, ac, out, sizeof(out));
+		fd = open(rep, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		dprintf(fd, "%d\n%s", st, out);
+		close(fd);
+	}
+}
+
+static int fakexl_start(struct fakexl *fx)
+{
+	static const char *const tools[] = { "xl", "xenstore-list",
+					     "xenstore-read" };
+	char path[200];
+	FILE *f;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/fake", rig_dir);
+	T_CHECK(!mkdir(fx->dir, 0700));
+	snprintf(path, sizeof(path), "%s/req", fx->dir);
+	T_CHECK(!mkfifo(path, 0600));
+	snprintf(path, sizeof(path), "%s/rep", fx->dir);
+	T_CHECK(!mkfifo(path, 0600));
+	for (unsigned int i = 0; i < ARRAY_SIZE(tools); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, tools[i]);
+		f = fopen(path, "w");
+		T_CHECK(f);
+		fprintf(f,
+			"#!/bin/sh\n"
+			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; "
+			"} >\"%s/req\"\n"
+			"{ IFS= read -r st; cat; exit \"$st\"; } <\"%s/rep\"\n",
+			tools[i], fx->dir, fx->dir);
+		fclose(f);
+		T_CHECK(!chmod(path, 0755));
+	}
+	snprintf(path, sizeof(path), "%s/guest7.cfg", fx->dir);
+	f = fopen(path, "w");
+	T_CHECK(f);
+	fprintf(f, "name = \"guest7\"\nvirtio = [ 'type=virtio,device1' ]\n");
+	fclose(f);
+	T_CHECK(!pthread_create(&fx->t, NULL, fakexl_serve, fx));
+	return 0;
+}
+
+static void fakexl_stop(struct fakexl *fx)
+{
+	char path[200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/req", fx->dir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("quit\n", f);
+		fclose(f);
+	}
+	pthread_join(fx->t, NULL);
+}
+
+/* Runs dist/xvb-create on guest7.cfg; its exit status, its stderr in @err. */
+static int xvb_create(struct fakexl *fx, const char *timeout, char *err,
+		      size_t len)
+{
+	char cmd[700];
+	int st;
+	FILE *f;
+
+	T_CHECK(!access("dist/xvb-create", X_OK));
+	snprintf(cmd, sizeof(cmd),
+		 "PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg "
+		 ">%s/out 2>%s/err",
+		 fx->dir, timeout, fx->dir, fx->dir, fx->dir);
+	st = system(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/err", fx->dir);
+	err[0] = '\0';
+	f = fopen(cmd, "r");
+	if (f) {
+		size_t n = fread(err, 1, len - 1, f);
+
+		err[n] = '\0';
+		fclose(f);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Continues the stopped supervisor 500 ms after the guest was created. */
+static void *cont_later(void *p)
+{
+	struct fakexl *fx = p;
+
+	for (int i = 0; i < 1000 && !fx->creates; i++)
+		usleep(10000);
+	usleep(500000);
+	kill(xvbd, SIGCONT);
+	return NULL;
+}
+
+/*
+ * xvb-create (Xen 4.18+: libxl does not wait for generic virtio devices):
+ * the guest is unpaused only once xvbd serves its NIC, here late (the
+ * supervisor stopped until 500 ms after the guest was made).
+ */
+static void xvb_create_waits_for_generic_devices(void)
+{
+	struct fakexl fx = { .nr_devs = 1 };
+	char err[512];
+	pthread_t t;
+
+	if (!can_tap()) {
+		t_skip("no /dev/net/tun or not root: TAPs cannot be made");
+		return;
+	}
+	fx.devs[0] = (struct xsim_libxl_virtio){ .type = "virtio,device1",
+						 .grant_usage = -1 };
+	T_ASSERT(!start());
+	T_ASSERT(!fakexl_start(&fx));
+	T_EQ(kill(xvbd, SIGSTOP), 0);
+	T_ASSERT(!pthread_create(&t, NULL, cont_later, &fx));
+	T_EQ(xvb_create(&fx, "20", err, sizeof(err)), 0);
+	pthread_join(t, NULL);
+	fakexl_stop(&fx);
+	T_EQ(fx.creates, 1);
+	T_EQ(fx.unpauses, 1);
+	T_EQ(fx.destroys, 0);
+	T_ASSERT(!fx.unpaused_unserved);
+	T_EQ(xsim_libxl_destroy(sim, 7), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * xvb-create with xvbd stopped: it times out with a clear error, destroys
+ * the paused guest, and never unpauses it; a device xvbd refuses fails it
+ * at once, saying so.
+ */
+static void xvb_create_fails_clearly(void)
+{
+	struct fakexl fx = { .nr_devs = 1 };
+	char err[512];
+
+	fx.devs[0] = (struct xsim_libxl_virtio){ .type = "virtio,device1",
+						 .grant_usage = -1 };
+	T_ASSERT(!start());
+	T_ASSERT(!fakexl_start(&fx));
+	T_ASSERT(!rig_supervisor_stop(SIGINT));
+	T_EQ(xvb_create(&fx, "2", err, sizeof(err)), 1);
+	if (!strstr(err, "not served within 2 s") ||
+	    !strstr(err, "is xvbd running?"))
+		t_fail(__FILE__, __LINE__, "xvb-create said: %s", err);
+	T_EQ(fx.creates, 1);
+	T_EQ(fx.unpauses, 0);
+	T_EQ(fx.destroys, 1);
+	T_ASSERT(!xsim_xs_read(sim, 0, "/local/domain/7", NULL));
+
+	/* A device xvbd refuses (an unsupported type): at once. */
+	T_ASSERT(!rig_supervisor_start());
+	fx.devs[0].type = "virtio,device2";
+	T_EQ(xvb_create(&fx, "20", err, sizeof(err)), 1);
+	if (!strstr(err, "xvbd refused device virtio/0"))
+		t_fail(__FILE__, __LINE__, "xvb-create said: %s", err);
+	fakexl_stop(&fx);
+	T_EQ(fx.creates, 2);
+	T_EQ(fx.unpauses, 0);
+	T_EQ(fx.destroys, 2);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -1129,6 +1419,8 @@ int main(int argc, char **argv)
 		T_CASE(static_mode_disk),
 		T_CASE(resize_on_sighup),
 		T_CASE(state_on_sigusr1),
+		T_CASE(xvb_create_waits_for_generic_devices),
+		T_CASE(xvb_create_fails_clearly),
 	};
 	int rc;
 

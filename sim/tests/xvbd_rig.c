@@ -290,6 +290,10 @@ int rig_stop(void)
 	uint64_t t0;
 	bool clean;
 
+	if (xvbd <= 0) { /* never kill(-1, ...) */
+		t_fail(__FILE__, __LINE__, "no supervisor to stop");
+		return -1;
+	}
 	/* SIGINT stops the supervisor with its workers (SIGTERM would leave
 	 * them serving); it gives them 5 s to exit before it kills them (a
 	 * worker under ASan checks for leaks as it exits): wait longer. */

@@ -129,6 +129,9 @@ int xsim_evtchn_wait(struct xsim *sim, uint32_t domid, uint32_t port,
  */
 char *xsim_xs_read(struct xsim *sim, uint32_t as_domid, const char *path,
 		   int *err);
+/* The children of @path, NUL-separated, *n of them (free()); NULL, *err. */
+char *xsim_xs_directory(struct xsim *sim, uint32_t as_domid, const char *path,
+			unsigned int *n, int *err);
 int xsim_xs_write(struct xsim *sim, uint32_t as_domid, const char *path,
 		  const char *val);
 int xsim_xs_printf(struct xsim *sim, uint32_t as_domid, const char *path,
