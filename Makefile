@@ -252,6 +252,7 @@ format-check: | $(DEPS_STAMP)
 PREFIX ?= /usr
 install: $(XVBD)
 	install -D -m 0755 $(XVBD) $(DESTDIR)$(PREFIX)/sbin/xvbd
+	install -D -m 0755 dist/xvb-create $(DESTDIR)$(PREFIX)/sbin/xvb-create
 	install -D -m 0644 dist/xvbd.8 $(DESTDIR)$(PREFIX)/share/man/man8/xvbd.8
 	install -D -m 0644 dist/xvbd.service $(DESTDIR)/lib/systemd/system/xvbd.service
 	install -d $(DESTDIR)$(PREFIX)/share/doc/xvb/xl-snippets

@@ -63,7 +63,16 @@ static void gnt_unmap(void *opaque, void *hva, size_t len)
 		__atomic_fetch_sub(&g->live, n, __ATOMIC_RELAXED);
 }
 
+static const char *gnt_why(void *opaque, uint64_t addr)
+{
+	if (!(addr & XB_GRANT_BIT))
+		return "is not a grant address: the guest needs "
+		       "CONFIG_XEN_VIRTIO, or set grant_usage=0";
+	return "names grant references the guest did not grant";
+}
+
 const struct gmem_ops xb_gnt_ops = {
 	.map = gnt_map,
 	.unmap = gnt_unmap,
+	.why = gnt_why,
 };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "lib/compiler.h"
 #include "ioreq.h"
@@ -291,6 +292,8 @@ static bool serve_slot(struct xb_ioreq *io, unsigned int v,
 			  copy.data_is_ptr);
 		break;
 	case XB_IOREQ_OUTSIDE:
+		if (io->dead) /* the dying emulator's answer */
+			break;
 		io->nr_bad++;
 		log_guest(io->log,
 			  "vCPU %u: access at 0x%llx outside our "
@@ -338,6 +341,114 @@ int xb_ioreq_serve(struct xb_ioreq *io, unsigned int budget)
 			xb_ioreq_serve_vcpu(io, v);
 	}
 	return 1; /* more may be pending */
+}
+
+int xb_ioreq_adopt(struct xb_ioreq *io, uint32_t domid, unsigned int id,
+		   struct log_ctx *log, xendevicemodel_handle *xdm,
+		   xenforeignmemory_handle *xfm, xenevtchn_handle *xce)
+{
+	void *addr = NULL;
+	unsigned int v;
+	int rc;
+
+	memset(io, 0, sizeof(*io));
+	io->domid = domid;
+	io->log = log;
+	io->xdm = xdm;
+	io->xfm = xfm;
+	io->xce = xce;
+	io->id = id;
+	io->dead = true;
+	/* Ours to destroy from here on, whatever else fails. */
+	io->created = true;
+	io->res = xenforeignmemory_map_resource(
+		xfm, domid, XENMEM_resource_ioreq_server, id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
+		PROT_READ | PROT_WRITE, 0);
+	if (!io->res) {
+		rc = -errno;
+		log_err(log, "mapping the dead worker's ioreq page: %s",
+			strerror(errno));
+		goto err;
+	}
+	io->page = addr;
+	if (xendevicemodel_nr_vcpus(xdm, domid, &v)) {
+		rc = -errno;
+		goto err;
+	}
+	if (!v || v > 4096 / sizeof(ioreq_t)) {
+		rc = -ERANGE;
+		goto err;
+	}
+	io->nr_vcpus = v;
+	io->ports = malloc(v * sizeof(*io->ports));
+	if (!io->ports) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	for (v = 0; v < io->nr_vcpus; v++)
+		io->ports[v] = ~0U;
+	/* Its ports fell back to unbound when the dead worker's closed. */
+	rc = bind_ports(io);
+	if (rc)
+		goto err;
+	/* Left enabled: it may still be the one serving the guest's windows.
+	 * Disabled (and set back) by xb_ioreq_retire(). */
+	io->enabled = true;
+	for (v = 0; v < io->nr_vcpus; v++)
+		xb_ioreq_serve_vcpu(io, v);
+	return 0;
+err:
+	io->enabled = false; /* not ours to turn off on the way out */
+	xb_ioreq_close(io);
+	return rc;
+}
+
+/*
+ * Answers vCPU @v's slot as dead if it holds a request, and signals an
+ * answer not yet taken (the dead worker may have written it but died before
+ * the notification). Returns true while the vCPU has not taken it.
+ */
+static bool retire_slot(struct xb_ioreq *io, unsigned int v)
+{
+	ioreq_t *slot = &io->page->vcpu_ioreq[v];
+
+	xb_ioreq_serve_vcpu(io, v);
+	if (slot_state(slot) != STATE_IORESP_READY)
+		return false;
+	xenevtchn_notify(io->xce, io->ports[v]);
+	return true;
+}
+
+unsigned int xb_ioreq_retire(struct xb_ioreq *io, unsigned int timeout_ms)
+{
+	unsigned int waiting = 0;
+
+	if (!io->created)
+		return 0;
+	/*
+	 * Disabled, it is selected for no new access; a vCPU already waiting
+	 * on it still takes its answer from the slot.
+	 */
+	if (io->enabled)
+		xendevicemodel_set_ioreq_server_state(io->xdm, io->domid,
+						      io->id, 0);
+	io->enabled = false;
+	for (unsigned int ms = 0; io->page; ms++) {
+		waiting = 0;
+		for (unsigned int v = 0; v < io->nr_vcpus; v++)
+			waiting += retire_slot(io, v);
+		if (!waiting || ms >= timeout_ms)
+			break;
+		usleep(1000);
+	}
+	if (waiting)
+		log_err(io->log,
+			"%u vCPU(s) did not take the dead worker's answers "
+			"(guest paused?)",
+			waiting);
+	xb_ioreq_close(io);
+	return waiting;
 }
 
 void xb_ioreq_close(struct xb_ioreq *io)

@@ -53,6 +53,12 @@ struct xb_ioreq {
 	xenforeignmemory_resource_handle *res;
 	ioservid_t id;
 	bool created, enabled;
+	/*
+	 * A dead predecessor's server, adopted (xb_ioreq_adopt): it has no
+	 * windows of ours, and every access it holds is answered the way Xen
+	 * completes one whose emulator died: reads all-ones, writes dropped.
+	 */
+	bool dead;
 	shared_iopage_t *page;
 	unsigned int nr_vcpus;
 	evtchn_port_t *ports; /* local port of each vCPU, or ~0 */
@@ -122,6 +128,27 @@ uint64_t xb_ioreq_answer(const ioreq_t *copy, const struct xb_req *req);
 
 /* Serves vCPU @v's slot if it holds a request. */
 void xb_ioreq_serve_vcpu(struct xb_ioreq *io, unsigned int v);
+
+/*
+ * Takes over server @id of @domid that a dead worker left behind (Xen does
+ * not know it died: the server stays enabled with its windows, and a vCPU
+ * whose access was in its slot waits for an answer for ever). Maps its
+ * page, binds its vCPUs' ports on @xce (which must be a handle of its own,
+ * served with xb_ioreq_serve), and answers everything pending as dead.
+ * Returns 0 or -errno; on error @io is closed (the server destroyed if it
+ * exists).
+ */
+int xb_ioreq_adopt(struct xb_ioreq *io, uint32_t domid, unsigned int id,
+		   struct log_ctx *log, xendevicemodel_handle *xdm,
+		   xenforeignmemory_handle *xfm, xenevtchn_handle *xce);
+
+/*
+ * Retires an adopted server once its windows are served again elsewhere:
+ * disables it (no new access selects it), answers what its slots hold,
+ * waits up to @timeout_ms for every vCPU to take its answer, then destroys
+ * it. Returns the number of vCPUs still waiting at destruction (0).
+ */
+unsigned int xb_ioreq_retire(struct xb_ioreq *io, unsigned int timeout_ms);
 
 /* Disables, unmaps windows, unbinds ports, destroys. Accepts half-built. */
 void xb_ioreq_close(struct xb_ioreq *io);

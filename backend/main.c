@@ -49,8 +49,11 @@ static void usage(FILE *f)
 		"                    (default " XB_CONFIG_PATH
 		"; see xvbd(8))\n"
 		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
-		"  --run-dir DIR     the supervisor's lock file (default " XB_RUN_DIR
-		")\n"
+		"  --run-dir DIR     the supervisor's lock and the workers' control sockets\n"
+		"                    (default " XB_RUN_DIR
+		"): workers outlive the\n"
+		"                    supervisor, the next one takes them over\n"
+		"  --stop-all        stop every worker no supervisor controls, and exit\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
 		"  --syslog          log to syslog (daemon facility), not stderr\n"
 		"  -v, --verbose     debug logging\n"
@@ -61,8 +64,9 @@ static void usage(FILE *f)
 		"0x%llx..0x%llx and 0x200-aligned; SPI is %d..%d; both as xl's\n"
 		"device tree gives them. path= comes last and takes the rest, commas\n"
 		"included. A key given twice is refused.\n"
-		"Signals: TERM stops, HUP re-reads the configuration file (for devices\n"
-		"added from then on) and disk sizes, USR1 logs every queue's state.\n",
+		"Signals: TERM stops the supervisor, its workers serve on; INT stops it\n"
+		"and every worker; HUP re-reads the configuration file (for devices\n"
+		"added from then on) and disk sizes; USR1 logs every queue's state.\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
 		XB_SPI_FIRST, XB_SPI_LAST);
 }
@@ -79,6 +83,7 @@ enum {
 	OPT_CHECK_CONFIG,
 	OPT_RUN_DIR,
 	OPT_SYSLOG,
+	OPT_STOP_ALL,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +98,7 @@ static const struct option long_opts[] = {
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "stop-all", no_argument, NULL, OPT_STOP_ALL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -167,8 +173,9 @@ static int check_config(const char *path)
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
-	const char *config = NULL, *run_dir = NULL;
+	const char *config = NULL;
 	bool have_domain = false, worker = false, check = false;
+	bool stop_all = false;
 	/* The supervisor's workers inherit --syslog through the environment. */
 	bool use_syslog = getenv("XVBD_SYSLOG") != NULL;
 	enum log_level level = LOG_INFO;
@@ -218,9 +225,6 @@ int main(int argc, char **argv)
 		case OPT_CHECK_CONFIG:
 			check = true;
 			break;
-		case OPT_RUN_DIR:
-			run_dir = optarg;
-			break;
 		case OPT_SYSLOG:
 			use_syslog = true;
 			break;
@@ -230,6 +234,12 @@ int main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			a.stale_server = v;
+			break;
+		case OPT_RUN_DIR:
+			a.run_dir = optarg;
+			break;
+		case OPT_STOP_ALL:
+			stop_all = true;
 			break;
 		case 'v':
 			level = LOG_DBG;
@@ -266,13 +276,15 @@ int main(int argc, char **argv)
 		setenv("XVBD_SYSLOG", "1", 1);
 		log_use_syslog(true);
 	}
+	if (stop_all)
+		return xb_stop_all(a.run_dir);
 
 	if (!have_domain) {
 		if (a.nr_devs || worker) {
 			fprintf(stderr, "xvbd: devices need --domain N\n");
 			return EX_USAGE;
 		}
-		return xb_supervisor_run(config, run_dir, level);
+		return xb_supervisor_run(config, a.run_dir, level);
 	}
 	if (!a.nr_devs && !worker) {
 		fprintf(stderr,

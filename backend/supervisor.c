@@ -9,6 +9,7 @@
 #define LOG_MOD "supervisor"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -76,6 +79,13 @@ struct sup_dom {
 	time_t restart_window;
 	bool exiting; /* "exit" sent */
 	int server;   /* the worker's ioreq server id, or -1 */
+	/*
+	 * Taken over from an earlier supervisor: not our child, so its exit
+	 * is seen on a pidfd (@pidw), not by SIGCHLD.
+	 */
+	bool adopted;
+	int pidfd;
+	struct sup_ctl *pidw;
 	struct sup_dev *devs;
 	struct sup_dom *next;
 };
@@ -90,13 +100,14 @@ struct sup {
 	int sigfd;
 	bool verbose;
 	const char *config_path;
-	bool config_named; /* --config: the file must exist */
-	const char *run_dir;
-	int lock_fd; /* holds the supervisor lock, or -1 */
+	bool config_named;   /* --config: the file must exist */
+	const char *run_dir; /* our lock; where workers listen for us */
+	int lock_fd;	     /* holds the supervisor lock, or -1 */
 	struct xb_config cfg;
 	struct log_ctx log;
 	struct sup_dom *doms;
 	struct sup_ctl *graveyard; /* stopped watches, freed once idle */
+	bool stop_all;		   /* SIGINT: the workers stop too */
 };
 
 static const char *const kinds[] = { "virtio_disk", "virtio" };
@@ -494,10 +505,10 @@ bad:
 		 line);
 }
 
-/* Stops the watch on the worker's socket; its memory waits for idleness. */
-static void stop_ctl(struct sup *s, struct sup_dom *dom)
+/* Stops a watch of @dom's; its memory waits in the graveyard for idleness. */
+static void stop_watch(struct sup *s, struct sup_ctl **cp)
 {
-	struct sup_ctl *c = dom->ctlw;
+	struct sup_ctl *c = *cp;
 
 	if (!c)
 		return;
@@ -505,7 +516,13 @@ static void stop_ctl(struct sup *s, struct sup_dom *dom)
 	c->dom = NULL;
 	c->next = s->graveyard;
 	s->graveyard = c;
-	dom->ctlw = NULL;
+	*cp = NULL;
+}
+
+/* Stops the watch on the worker's socket. */
+static void stop_ctl(struct sup *s, struct sup_dom *dom)
+{
+	stop_watch(s, &dom->ctlw);
 }
 
 static void on_worker(struct evl_watch *w, unsigned int revents)
@@ -554,11 +571,12 @@ static int spawn(struct sup_dom *dom)
 		return -errno;
 	}
 	if (!pid) {
-		char *argv[10] = { (char *)"xvbd",     (char *)"--worker",
-				   (char *)"--domain", domid,
-				   (char *)"--ctl-fd", fd };
+		char *argv[12] = { (char *)"xvbd",	(char *)"--worker",
+				   (char *)"--domain",	domid,
+				   (char *)"--ctl-fd",	fd,
+				   (char *)"--run-dir", (char *)s->run_dir };
 		sigset_t all;
-		int n = 6;
+		int n = 8;
 
 		if (dom->server >= 0) {
 			argv[n++] = (char *)"--stale-server";
@@ -623,6 +641,7 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 	dom->ctl = -1;
 	dom->pid = -1;
 	dom->server = -1;
+	dom->pidfd = -1;
 	if (spawn(dom)) {
 		log_err(&s->log, "d%u: cannot start a worker", domid);
 		kill_worker(s, dom);
@@ -650,8 +669,11 @@ static void free_dom(struct sup *s, struct sup_dom *dom)
 		free(d);
 	}
 	stop_ctl(s, dom);
+	stop_watch(s, &dom->pidw);
 	if (dom->ctl >= 0)
 		close(dom->ctl);
+	if (dom->pidfd >= 0)
+		close(dom->pidfd);
 	free(dom);
 }
 
@@ -898,10 +920,326 @@ static void on_xs(struct evl_watch *w, unsigned int revents)
 		scan(s);
 }
 
+/* ---- taking over the workers of an earlier supervisor -------------------- */
+
+static void on_adopted_exit(struct evl_watch *w, unsigned int revents);
+
+/* The longest answer to "hello": 16 devices of a path each, and some. */
+#define HELLO_MAX (16 * (PATH_MAX + 256) + 256)
+
+/* Connects to the worker socket @path. Returns the fd, or -errno. */
+static int worker_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/*
+ * Reads from @fd into @buf until it holds a line @last (or "busy"), the
+ * peer closes, or @ms pass. Returns the bytes read, or -1.
+ */
+static ssize_t read_until(int fd, char *buf, size_t size, const char *last,
+			  int ms)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (len < size - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, ms) <= 0)
+			return -1;
+		n = read(fd, buf + len, size - 1 - len);
+		if (n <= 0)
+			return len;
+		len += n;
+		buf[len] = '\0';
+		if (strstr(buf, last) || !strncmp(buf, "busy\n", 5))
+			return len;
+	}
+	return -1;
+}
+
+/* The backend directory of device @devid of @domid a "have" line names. */
+static const char *adopted_kind(struct sup *s, uint32_t domid,
+				unsigned int devid, bool net, char *be,
+				size_t len)
+{
+	char st[8];
+
+	/* A disk is a virtio_disk; a NIC one on Xen 4.17, virtio on 4.18+. */
+	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++) {
+		if (k && !net)
+			break;
+		snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[k], domid,
+			 devid);
+		if (!xs_get(s, be, "state", st, sizeof(st)))
+			return kinds[k];
+	}
+	snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[net], domid, devid);
+	return kinds[net];
+}
+
+/* A device the worker of @dom serves ("have <type> <devid> <spec>"). */
+static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
+{
+	unsigned int devid;
+	uint64_t state;
+	struct sup_dev *d;
+	bool net = !strncmp(args, "net ", 4);
+
+	if ((!net && strncmp(args, "blk ", 4)) ||
+	    sscanf(args + 4, "%u", &devid) != 1)
+		return;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->dom = dom;
+	d->devid = devid;
+	d->st = SD_READY;
+	d->kind = adopted_kind(s, dom->domid, devid, net, d->be, sizeof(d->be));
+	snprintf(d->msg, sizeof(d->msg), "add %s\n", args);
+	/* Served, but its "ready" went to the supervisor before us. */
+	if (!xs_get_u64(s, d->be, "state", 255, &state) && state == 1)
+		write_state(s, d, 2);
+	d->next = dom->devs;
+	dom->devs = d;
+}
+
+/*
+ * Takes control of the worker listening on @path for guest @domid: asks it
+ * what it serves ("hello") and handles it from here on as if we had
+ * started it. A socket nobody listens on (its worker killed) is removed.
+ */
+static void adopt(struct sup *s, uint32_t domid, const char *path)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct sup_dom *dom;
+	char *buf, *line, *nl;
+	unsigned int n = 0, tries = 0;
+	int fd;
+
+again:
+	fd = worker_connect(path);
+	if (fd == -ECONNREFUSED || fd == -ENOENT) {
+		log_info(&s->log, "d%u: no worker behind %s: removed", domid,
+			 path);
+		unlink(path);
+		return;
+	}
+	if (fd < 0) {
+		log_err(&s->log, "d%u: %s: %s", domid, path, strerror(-fd));
+		return;
+	}
+	buf = malloc(HELLO_MAX);
+	dom = calloc(1, sizeof(*dom));
+	/* A worker that answers "busy" closes at once: our "hello" may
+	 * fail, its answer is still there to read. */
+	if (buf && dom)
+		send(fd, "hello\n", 6, MSG_NOSIGNAL);
+	if (!buf || !dom ||
+	    read_until(fd, buf, HELLO_MAX, "\nend\n", 5000) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+		log_err(&s->log, "d%u: the worker on %s does not answer", domid,
+			path);
+		goto out;
+	}
+	/*
+	 * A supervisor just killed may hold the worker's socket a little
+	 * longer (the kernel tears its io_uring down after it): ask again
+	 * for 3 s before believing another supervisor runs.
+	 */
+	if (!strncmp(buf, "busy\n", 5) && ++tries < 30) {
+		close(fd);
+		free(buf);
+		free(dom);
+		usleep(100000);
+		goto again;
+	}
+	if (!strncmp(buf, "busy\n", 5)) {
+		log_err(&s->log,
+			"d%u: the worker on %s is controlled by another "
+			"supervisor",
+			domid, path);
+		goto out;
+	}
+	if (!strstr(buf, "\nend\n")) {
+		log_err(&s->log, "d%u: the worker on %s closed", domid, path);
+		goto out;
+	}
+	dom->sup = s;
+	dom->domid = domid;
+	dom->pid = cred.pid;
+	dom->server = -1;
+	dom->adopted = true;
+	dom->ctl = fd;
+	/* Its exit is seen on a pidfd: it is not our child. */
+	dom->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		if (!strcmp(line, "end"))
+			break;
+		if (sscanf(line, "server %d", &dom->server) == 1)
+			continue;
+		if (!strncmp(line, "have ", 5)) {
+			adopt_dev(s, dom, line + 5);
+			n++;
+		}
+	}
+	dom->ctlw = calloc(1, sizeof(*dom->ctlw));
+	dom->pidw = calloc(1, sizeof(*dom->pidw));
+	if (dom->pidfd < 0 || !dom->ctlw || !dom->pidw) {
+		log_err(&s->log, "d%u: cannot watch worker %d: %s", domid,
+			(int)cred.pid, strerror(errno));
+		free(dom->ctlw);
+		free(dom->pidw);
+		dom->ctlw = dom->pidw = NULL;
+		dom->ctl = -1; /* closed below; the worker serves on */
+		free_dom(s, dom);
+		dom = NULL;
+		goto out;
+	}
+	dom->ctlw->dom = dom;
+	dom->pidw->dom = dom;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (evl_watch_start(&s->loop, &dom->ctlw->w, fd, POLLIN, on_worker) ||
+	    evl_watch_start(&s->loop, &dom->pidw->w, dom->pidfd, POLLIN,
+			    on_adopted_exit)) {
+		log_err(&s->log, "d%u: cannot watch worker %d", domid,
+			(int)cred.pid);
+		dom->ctl = -1;
+		free_dom(s, dom);
+		dom = NULL;
+		goto out;
+	}
+	dom->next = s->doms;
+	s->doms = dom;
+	log_info(&s->log,
+		 "d%u: took control of worker %d (%u device(s), ioreq "
+		 "server %d)",
+		 domid, (int)cred.pid, n, dom->server);
+	fd = -1;
+	dom = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dom);
+	free(buf);
+}
+
+/* Takes control of every worker listening in the run directory. */
+static int adopt_all(struct sup *s)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if (mkdir(s->run_dir, 0700) && errno != EEXIST) {
+		log_err(&s->log, "cannot create %s: %s", s->run_dir,
+			strerror(errno));
+		return -errno;
+	}
+	d = opendir(s->run_dir);
+	if (!d) {
+		log_err(&s->log, "%s: %s", s->run_dir, strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		char path[PATH_MAX], tail[8] = "";
+		unsigned int domid;
+
+		if (sscanf(e->d_name, "d%u.sock%7s", &domid, tail) != 1 ||
+		    !domid || domid > 0x7fef)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->run_dir, e->d_name);
+		adopt(s, domid, path);
+	}
+	closedir(d);
+	return 0;
+}
+
+int xb_stop_all(const char *dir)
+{
+	struct log_ctx log;
+	unsigned int stopped = 0, busy = 0;
+	struct dirent *e;
+	char buf[64];
+	DIR *d;
+
+	log_ctx_init(&log, -1, NULL);
+	dir = dir ? dir : XB_RUN_DIR;
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT) {
+			log_info(&log, "%s does not exist: no workers", dir);
+			return 0;
+		}
+		log_err(&log, "%s: %s", dir, strerror(errno));
+		return 1;
+	}
+	while ((e = readdir(d))) {
+		char path[PATH_MAX], tail[8] = "";
+		unsigned int domid;
+		int fd;
+
+		if (sscanf(e->d_name, "d%u.sock%7s", &domid, tail) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = worker_connect(path);
+		if (fd == -ECONNREFUSED || fd == -ENOENT) {
+			unlink(path);
+			continue;
+		}
+		if (fd < 0) {
+			log_err(&log, "d%u: %s: %s", domid, path,
+				strerror(-fd));
+			busy++;
+			continue;
+		}
+		/* The worker answers "busy" at once if a supervisor has it;
+		 * otherwise it takes "exit" and closes once torn down. */
+		send(fd, "exit\n", 5, MSG_NOSIGNAL);
+		if (read_until(fd, buf, sizeof(buf), "\n", 10000) != 0) {
+			log_err(&log,
+				"d%u: its worker is controlled by a running "
+				"supervisor: stop it first (systemctl stop "
+				"xvbd, or SIGINT to stop it with its workers)",
+				domid);
+			busy++;
+		} else {
+			log_info(&log, "d%u: worker stopped", domid);
+			stopped++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	log_info(&log, "%u worker(s) stopped, %u left", stopped, busy);
+	return busy ? 1 : 0;
+}
+
 /* ---- children and signals
  * ---------------------------------------------------- */
 
-/* Sends a respawned worker every device its predecessor served. */
+/*
+ * Sends a respawned worker every device its predecessor served, then
+ * "retire": with their windows up, it may remove the dead worker's ioreq
+ * server, which it answers for until then.
+ */
 static void readd(struct sup *s, struct sup_dom *dom)
 {
 	for (struct sup_dev *d = dom->devs; d; d = d->next) {
@@ -910,9 +1248,61 @@ static void readd(struct sup *s, struct sup_dom *dom)
 		d->st = SD_ADDING;
 		send_line(dom, d->msg);
 	}
+	send_line(dom, "retire\n");
 }
 
 static void scan(struct sup *s);
+
+/*
+ * @dom's worker @pid is gone (@clean: it exited 0, or was told to exit):
+ * respawns it if its guest lives, else its devices get state 6 and @dom is
+ * freed. Returns true if @dom was freed.
+ */
+static bool worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
+			bool clean, int status)
+{
+	time_t now = time(NULL);
+
+	dom->pid = -1;
+	stop_ctl(s, dom);
+	stop_watch(s, &dom->pidw);
+	if (dom->ctl >= 0)
+		close(dom->ctl);
+	dom->ctl = -1;
+	if (dom->pidfd >= 0)
+		close(dom->pidfd);
+	dom->pidfd = -1;
+	dom->adopted = false;
+	dom->len = 0;
+	if (clean || !xs_is_domain_introduced(s->xs, dom->domid)) {
+		log_info(&s->log, "d%u: worker %d exited", dom->domid,
+			 (int)pid);
+	} else {
+		if (status >= 0)
+			log_err(&s->log, "d%u: worker %d died (status 0x%x)",
+				dom->domid, (int)pid, status);
+		else
+			log_err(&s->log, "d%u: worker %d died", dom->domid,
+				(int)pid);
+		if (now - dom->restart_window > RESTART_WINDOW) {
+			dom->restart_window = now;
+			dom->restarts = 0;
+		}
+		if (dom->restarts++ < MAX_RESTARTS) {
+			if (!spawn(dom)) {
+				readd(s, dom); /* the guest sees a reset */
+				return false;
+			}
+			kill_worker(s, dom);
+		}
+		log_err(&s->log, "d%u: giving up on its devices", dom->domid);
+	}
+	for (struct sup_dev *d = dom->devs; d; d = d->next)
+		if (d->st != SD_DONE)
+			write_state(s, d, 6);
+	free_dom(s, dom);
+	return true;
+}
 
 /*
  * Reaps exited workers, respawning those whose guest lives. With @rescan,
@@ -927,46 +1317,30 @@ static void reap(struct sup *s, bool rescan)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		bool clean = WIFEXITED(status) && !WEXITSTATUS(status);
-		time_t now = time(NULL);
-
-		for (dom = s->doms; dom && dom->pid != pid; dom = dom->next)
+		for (dom = s->doms; dom && (dom->pid != pid || dom->adopted);
+		     dom = dom->next)
 			;
-		if (!dom)
-			continue;
-		dom->pid = -1;
-		stop_ctl(s, dom);
-		close(dom->ctl);
-		dom->ctl = -1;
-		dom->len = 0;
-		if (clean || !xs_is_domain_introduced(s->xs, dom->domid)) {
-			log_info(&s->log, "d%u: worker %d exited", dom->domid,
-				 (int)pid);
-		} else {
-			log_err(&s->log, "d%u: worker %d died (status 0x%x)",
-				dom->domid, (int)pid, status);
-			if (now - dom->restart_window > RESTART_WINDOW) {
-				dom->restart_window = now;
-				dom->restarts = 0;
-			}
-			if (dom->restarts++ < MAX_RESTARTS) {
-				if (!spawn(dom)) {
-					readd(s, dom); /* the guest sees a reset
-							*/
-					continue;
-				}
-				kill_worker(s, dom);
-			}
-			log_err(&s->log, "d%u: giving up on its devices",
-				dom->domid);
-		}
-		for (struct sup_dev *d = dom->devs; d; d = d->next)
-			if (d->st != SD_DONE)
-				write_state(s, d, 6);
-		free_dom(s, dom);
-		freed = true;
+		if (dom)
+			freed |= worker_gone(s, dom, pid,
+					     WIFEXITED(status) &&
+						     !WEXITSTATUS(status),
+					     status);
 	}
 	if (freed && rescan)
+		scan(s);
+}
+
+/* An adopted worker's pidfd is readable: it exited. */
+static void on_adopted_exit(struct evl_watch *w, unsigned int revents)
+{
+	struct sup_dom *dom = container_of(w, struct sup_ctl, w)->dom;
+	struct sup *s;
+
+	if (!dom)
+		return;
+	s = dom->sup;
+	bury(s);
+	if (worker_gone(s, dom, dom->pid, dom->exiting, -1))
 		scan(s);
 }
 
@@ -1043,9 +1417,45 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 			log_state(s);
 			continue;
 		}
-		log_info(&s->log, "signal %u: shutting down", si.ssi_signo);
+		/*
+		 * SIGTERM (systemctl stop or restart, an upgrade): only the
+		 * supervisor goes; its workers serve on, and the next
+		 * supervisor takes control of them. SIGINT (Ctrl-C): the
+		 * workers stop too, their devices closed.
+		 */
+		s->stop_all = si.ssi_signo == SIGINT;
+		log_info(&s->log, "signal %u: shutting down%s", si.ssi_signo,
+			 s->stop_all ? " with every worker" :
+				       "; the workers serve on");
 		evl_stop(&s->loop);
 	}
+}
+
+/* Whether the adopted worker of @dom has exited, waiting up to @ms. */
+static bool adopted_exited(struct sup_dom *dom, int ms)
+{
+	struct pollfd p = { .fd = dom->pidfd, .events = POLLIN };
+
+	return dom->pidfd < 0 || poll(&p, 1, ms) > 0;
+}
+
+/*
+ * SIGTERM: the supervisor leaves its workers serving. Their sockets close,
+ * which a worker with a run directory takes as "serve on".
+ */
+static void leave_workers(struct sup *s)
+{
+	unsigned int n = 0;
+
+	while (s->doms) {
+		n += s->doms->pid > 0;
+		free_dom(s, s->doms);
+	}
+	if (n)
+		log_info(&s->log,
+			 "%u worker(s) left serving their guests: the next "
+			 "supervisor takes control through %s",
+			 n, s->run_dir);
 }
 
 /* Tells every worker to exit and waits up to 5 s before killing them. */
@@ -1054,10 +1464,17 @@ static void stop_workers(struct sup *s)
 	struct sup_dom *dom;
 	int i;
 
-	for (dom = s->doms; dom; dom = dom->next)
+	for (dom = s->doms; dom; dom = dom->next) {
 		send_line(dom, "exit\n");
+		dom->exiting = true;
+	}
 	for (i = 0; i < 100 && s->doms; i++) {
 		reap(s, false);
+		for (dom = s->doms; dom; dom = dom->next)
+			if (dom->adopted && adopted_exited(dom, 0)) {
+				worker_gone(s, dom, dom->pid, true, -1);
+				break; /* the list changed */
+			}
 		if (s->doms)
 			usleep(50000);
 	}
@@ -1065,7 +1482,9 @@ static void stop_workers(struct sup *s)
 		if (dom->pid > 0)
 			kill(dom->pid, SIGKILL);
 	while (s->doms) {
-		if (s->doms->pid > 0)
+		if (s->doms->adopted)
+			adopted_exited(s->doms, 2000);
+		else if (s->doms->pid > 0)
 			waitpid(s->doms->pid, NULL, 0);
 		for (struct sup_dev *d = s->doms->devs; d; d = d->next)
 			if (d->st != SD_DONE)
@@ -1215,6 +1634,10 @@ static int setup(struct sup *s)
 		log_err(&s->log, "watching signals: %s", strerror(-rc));
 		return EX_OSERR;
 	}
+
+	/* The workers an earlier supervisor left, before any event. */
+	if (adopt_all(s))
+		return EX_CANTCREAT; /* (logged) */
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
 		if (!xs_watch(s->xs, path, kinds[k])) {
@@ -1262,7 +1685,12 @@ int xb_supervisor_run(const char *config, const char *run_dir,
 			rc = EX_SOFTWARE;
 		}
 	}
-	stop_workers(&s);
+	/* SIGINT stops the workers too; SIGTERM or a failure leaves them
+	 * serving for the next supervisor. */
+	if (s.stop_all)
+		stop_workers(&s);
+	else
+		leave_workers(&s);
 	sup_exit(&s);
 	xb_config_free(&s.cfg);
 	if (s.lock_fd >= 0)

@@ -10,13 +10,20 @@
 #include "lib/log.h"
 
 #define XB_CONFIG_PATH "/etc/xen/xvbd.conf"
-/* Where the supervisor keeps its lock (one supervisor per backend domain). */
+/* The supervisor's lock, and where workers listen for it. */
 #define XB_RUN_DIR "/run/xvbd"
 #define XB_LOCK_NAME "supervisor.lock"
 
 /*
- * Runs until SIGTERM/SIGINT, with NIC settings from @config (NULL: the
- * default path; a missing file is fine) and its lock in @run_dir (NULL:
+ * xvbd --stop-all: tells every worker in @dir (NULL: XB_RUN_DIR) that no
+ * supervisor controls to exit, and waits for it. Returns an exit code.
+ */
+int xb_stop_all(const char *dir);
+
+/*
+ * Runs until SIGTERM (the workers serve on) or SIGINT (they are stopped),
+ * with NIC settings from @config (NULL: the default path; a missing file
+ * is fine), its lock and the workers' sockets in @run_dir (NULL:
  * XB_RUN_DIR). Returns 0, or a sysexits(3) code after logging why.
  */
 int xb_supervisor_run(const char *config, const char *run_dir,

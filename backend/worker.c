@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "devices/blk.h"
@@ -42,6 +43,7 @@ struct xb_dev {
 	struct vblk *blk;
 	struct vnet *net;
 	struct vdev *vdev;
+	char *add; /* the "add" line's arguments, for "hello"; or NULL */
 	bool live;
 };
 
@@ -57,9 +59,29 @@ struct xb_worker {
 	struct xb_gnt gnt; /* grant mappings, for grant_usage=1 devices */
 	struct gmem gnt_gm;
 	struct xb_ioreq io;
+	/*
+	 * A dead predecessor's ioreq server, answered as dead (its own event
+	 * channel handle) until our windows are up, then retired.
+	 */
+	struct xb_ioreq stale;
+	xenevtchn_handle *stale_xce;
+	struct evl_watch stale_w;
 	struct evl loop;
 	bool loop_ok;
-	struct evl_watch evtchn_w, sig_w, ctl_w;
+	struct evl_watch evtchn_w, sig_w;
+	/*
+	 * The supervisor's connection (-1 while there is none), watched by
+	 * one of @ctlw: a stopped watch may still be cancelling when the
+	 * next supervisor connects.
+	 */
+	int ctl;
+	struct xb_ctlw {
+		struct evl_watch w;
+		struct xb_worker *wk;
+	} ctlw[4], *ctl_cur;
+	int lfd; /* listening on @sock_path for the next supervisor, or -1 */
+	struct evl_watch listen_w;
+	char sock_path[108];
 	int sigfd;
 	/*
 	 * A device reset reaps its I/O by running the loop, so callbacks can
@@ -88,7 +110,7 @@ static void ctl_send(struct xb_worker *w, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (w->args->ctl_fd < 0)
+	if (w->ctl < 0)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
@@ -96,7 +118,7 @@ static void ctl_send(struct xb_worker *w, const char *fmt, ...)
 	if (n < 0 || n >= (int)sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	if (send(w->args->ctl_fd, line, n, MSG_NOSIGNAL) != n)
+	if (send(w->ctl, line, n, MSG_NOSIGNAL) != n)
 		log_warn(&w->log, "control socket: %s", strerror(errno));
 }
 
@@ -334,6 +356,12 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		return rc;
 	}
 	d->live = true;
+	/*
+	 * Our predecessor died under the guest, whose driver still believes
+	 * the device set up as it left it: say it needs a reset.
+	 */
+	if (w->stale.created)
+		vdev_needs_reset(d->vdev);
 	log_info(&d->log, "serving %s%s at 0x%llx irq %u%s",
 		 c->type == XB_DEV_BLK ? c->path : "a NIC",
 		 c->readonly ? " (read-only)" : "", (unsigned long long)c->base,
@@ -348,11 +376,80 @@ static void dev_close(struct xb_dev *d)
 		return;
 	xb_ioreq_unmap_window(&d->w->io, d);
 	dev_free(d);
+	free(d->add);
+	d->add = NULL;
 	d->live = false;
 	log_info(&d->log, "closed");
 }
 
 static void ctl_lines(struct xb_worker *w);
+
+/* ---- a dead predecessor's ioreq server ----------------------------------- */
+
+#define SERVE_BUDGET_STALE 64
+
+static void on_stale(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, stale_w);
+	int rc;
+
+	while ((rc = xb_ioreq_serve(&w->stale, SERVE_BUDGET_STALE)) > 0)
+		;
+	if (rc < 0)
+		log_err(&w->log, "the dead worker's event channels: %s",
+			strerror(-rc));
+}
+
+/*
+ * Takes over the ioreq server a dead predecessor left: whatever a vCPU
+ * waits for in it is answered (reads all-ones, writes dropped, as Xen does
+ * when an emulator dies), and so is every access routed to it until our
+ * own windows serve the guest. Failing that, it is at least destroyed.
+ */
+static void stale_adopt(struct xb_worker *w, unsigned int id)
+{
+	int rc;
+
+	w->stale_xce = xenevtchn_open(NULL, 0);
+	if (!w->stale_xce ||
+	    fcntl(xenevtchn_fd(w->stale_xce), F_SETFL, O_NONBLOCK)) {
+		log_err(&w->log, "event channel handle: %s", strerror(errno));
+		xendevicemodel_destroy_ioreq_server(w->xdm, w->domid, id);
+		return;
+	}
+	rc = xb_ioreq_adopt(&w->stale, w->domid, id, &w->log, w->xdm, w->xfm,
+			    w->stale_xce);
+	if (!rc)
+		rc = evl_watch_start(&w->loop, &w->stale_w,
+				     xenevtchn_fd(w->stale_xce), POLLIN,
+				     on_stale);
+	if (rc) {
+		log_err(&w->log,
+			"taking over the dead worker's ioreq server "
+			"%u: %s; destroyed",
+			id, strerror(-rc));
+		xb_ioreq_close(&w->stale);
+		return;
+	}
+	log_info(&w->log,
+		 "took over the dead worker's ioreq server %u: what it held is "
+		 "answered as dead",
+		 id);
+}
+
+/* Our windows serve the guest again: the dead worker's server goes. */
+static void stale_retire(struct xb_worker *w)
+{
+	unsigned int id = w->stale.id;
+
+	if (!w->stale.created)
+		return;
+	evl_watch_stop(&w->stale_w);
+	/* A vCPU takes its answer within microseconds unless paused. */
+	if (!xb_ioreq_retire(&w->stale, 2000))
+		log_info(&w->log, "removed the dead worker's ioreq server %u",
+			 id);
+}
 
 /* ---- event sources ------------------------------------------------------- */
 
@@ -527,7 +624,11 @@ static void ctl_add(struct xb_worker *w, const char *args)
 		return;
 	}
 	c.devid = devid;
-	add_dev(w, &c);
+	if (!add_dev(w, &c)) {
+		struct xb_dev *d = find_dev(w, devid);
+
+		d->add = strdup(args);
+	}
 	return;
 bad:
 	log_warn(&w->log, "bad control message 'add %s'", args);
@@ -544,6 +645,18 @@ static void ctl_line(struct xb_worker *w, char *line)
 	}
 	if (!strncmp(line, "add ", 4)) {
 		ctl_add(w, line + 4);
+		return;
+	}
+	if (!strcmp(line, "hello")) { /* a new supervisor: what we serve */
+		ctl_send(w, "server %u", w->io.id);
+		for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
+			if (w->devs[i].live && w->devs[i].add)
+				ctl_send(w, "have %s", w->devs[i].add);
+		ctl_send(w, "end");
+		return;
+	}
+	if (!strcmp(line, "retire")) { /* every device is back */
+		stale_retire(w);
 		return;
 	}
 	if (!strcmp(line, "resize")) {
@@ -584,23 +697,127 @@ static void ctl_lines(struct xb_worker *w)
 		w->ctl_len = 0; /* an overlong line: drop it */
 }
 
-static void on_ctl(struct evl_watch *wt, unsigned int revents)
+/* The supervisor's connection closed: wait for the next one, or exit. */
+static void ctl_gone(struct xb_worker *w)
 {
-	struct xb_worker *w = container_of(wt, struct xb_worker, ctl_w);
-	ssize_t n;
-
-	n = read(w->args->ctl_fd, w->ctl_buf + w->ctl_len,
-		 sizeof(w->ctl_buf) - 1 - w->ctl_len);
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
+	evl_watch_stop(&w->ctl_cur->w);
+	w->ctl_cur = NULL;
+	close(w->ctl);
+	w->ctl = -1;
+	w->ctl_len = 0;
+	w->ctl_buf[0] = '\0';
+	if (w->lfd < 0) {
 		log_info(&w->log, "supervisor gone: shutting down");
 		evl_stop(&w->loop);
 		return;
 	}
+	log_info(&w->log,
+		 "supervisor gone: serving on; the next one takes control "
+		 "through %s",
+		 w->sock_path);
+}
+
+/* Reads and handles what the supervisor sent: 1, 0 if nothing, -1 gone. */
+static int ctl_read(struct xb_worker *w)
+{
+	ssize_t n;
+
+	n = read(w->ctl, w->ctl_buf + w->ctl_len,
+		 sizeof(w->ctl_buf) - 1 - w->ctl_len);
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		ctl_gone(w);
+		return -1;
+	}
 	w->ctl_len += n;
 	w->ctl_buf[w->ctl_len] = '\0';
 	ctl_lines(w);
+	return 1;
+}
+
+static void on_ctl(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_ctlw, w)->wk;
+
+	if (w->ctl >= 0 && wt == &w->ctl_cur->w)
+		ctl_read(w);
+}
+
+/* Watches @fd as the supervisor's connection. Returns 0 or -errno. */
+static int ctl_start(struct xb_worker *w, int fd)
+{
+	struct xb_ctlw *c = NULL;
+	int rc;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(w->ctlw) && !c; i++)
+		if (!evl_watch_busy(&w->ctlw[i].w))
+			c = &w->ctlw[i];
+	if (!c)
+		return -EBUSY;
+	/* Non-blocking from here on: the lines sent before were few. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	c->wk = w;
+	rc = evl_watch_start(&w->loop, &c->w, fd, POLLIN, on_ctl);
+	if (rc)
+		return rc;
+	w->ctl = fd;
+	w->ctl_cur = c;
+	return 0;
+}
+
+/* A supervisor (or xvbd --stop-all) connects. One at a time. */
+static void on_listen(struct evl_watch *wt, unsigned int revents)
+{
+	struct xb_worker *w = container_of(wt, struct xb_worker, listen_w);
+	int fd;
+
+	while ((fd = accept4(w->lfd, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		/* The last supervisor's end may have closed unseen yet:
+		 * what it sent first, then its end. */
+		while (w->ctl >= 0 && ctl_read(w) > 0)
+			;
+		if (w->ctl >= 0 || ctl_start(w, fd) < 0) {
+			send(fd, "busy\n", 5, MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		log_info(&w->log, "a supervisor took control");
+	}
+}
+
+/* Listens on <run_dir>/d<domid>.sock for the supervisors to come. */
+static int listen_start(struct xb_worker *w)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n;
+
+	n = snprintf(w->sock_path, sizeof(w->sock_path), "%s/d%u.sock",
+		     w->args->run_dir, w->domid);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		log_err(&w->log, "run directory path too long");
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, w->sock_path, n + 1);
+	w->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (w->lfd < 0)
+		return -errno;
+	/* A worker of this domain id killed with -9 left its socket. */
+	unlink(w->sock_path);
+	if (bind(w->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(w->lfd, 4)) {
+		int rc = -errno;
+
+		log_err(&w->log, "control socket %s: %s", w->sock_path,
+			strerror(errno));
+		close(w->lfd);
+		w->lfd = -1;
+		w->sock_path[0] = '\0';
+		return rc;
+	}
+	return evl_watch_start(&w->loop, &w->listen_w, w->lfd, POLLIN,
+			       on_listen);
 }
 
 /* ---- setup and teardown ---------------------------------------------------
@@ -684,13 +901,11 @@ static int worker_setup(struct xb_worker *w)
 
 	/*
 	 * A predecessor that died left its ioreq server registered (Xen does
-	 * not know the process is gone): a guest access routed to it would
-	 * block its vCPU for ever. Remove it first.
+	 * not know the process is gone): a vCPU whose access sits in it, or
+	 * is routed to it, would wait for ever. Answer them first.
 	 */
-	if (a->stale_server >= 0 && !xendevicemodel_destroy_ioreq_server(
-					    w->xdm, w->domid, a->stale_server))
-		log_info(&w->log, "removed the dead worker's ioreq server %d",
-			 a->stale_server);
+	if (a->stale_server >= 0)
+		stale_adopt(w, a->stale_server);
 	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
 	if (rc)
 		return rc;
@@ -716,16 +931,22 @@ static int worker_setup(struct xb_worker *w)
 	if (rc)
 		return rc;
 	if (a->ctl_fd >= 0) {
-		fcntl(a->ctl_fd, F_SETFL, O_NONBLOCK);
-		rc = evl_watch_start(&w->loop, &w->ctl_w, a->ctl_fd, POLLIN,
-				     on_ctl);
+		rc = ctl_start(w, a->ctl_fd);
 		if (rc)
 			return rc;
+		if (a->run_dir) {
+			rc = listen_start(w);
+			if (rc)
+				return rc;
+		}
 	}
 	/* Serve anything that raced with the setup. */
 	rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
 	if (rc < 0)
 		return rc;
+	/* Static mode: our windows are up. */
+	if (a->nr_devs)
+		stale_retire(w);
 
 	if (!a->no_restrict)
 		restrict_handles(w);
@@ -743,6 +964,9 @@ static void worker_teardown(struct xb_worker *w)
 {
 	unsigned int i;
 
+	/* No supervisor may take control of a worker on its way out. */
+	if (w->sock_path[0])
+		unlink(w->sock_path);
 	/* Devices first: they cancel and reap their I/O on the live loops. */
 	for (i = 0; i < XB_MAX_WINDOWS; i++)
 		dev_close(&w->devs[i]);
@@ -750,17 +974,25 @@ static void worker_teardown(struct xb_worker *w)
 		if (evl_thread_stop(&w->qthr[i]))
 			log_err(&w->log, "queue thread %u: its loop failed",
 				i + 1);
+	stale_retire(w);
 	xb_ioreq_close(&w->io);
 	if (w->loop_ok) {
 		evl_watch_stop(&w->evtchn_w);
+		evl_watch_stop(&w->stale_w);
 		evl_watch_stop(&w->sig_w);
-		evl_watch_stop(&w->ctl_w);
+		for (i = 0; i < ARRAY_SIZE(w->ctlw); i++)
+			evl_watch_stop(&w->ctlw[i].w);
+		evl_watch_stop(&w->listen_w);
 		if (evl_drain(&w->loop, 2000))
 			log_err(&w->log, "operations still in flight at exit");
 		evl_exit(&w->loop);
 	}
 	if (w->sigfd >= 0)
 		close(w->sigfd);
+	if (w->ctl >= 0)
+		close(w->ctl);
+	if (w->lfd >= 0)
+		close(w->lfd);
 	xb_fmem_exit(&w->fmem);
 	if (w->gnt.xgt) {
 		if (w->gnt.live)
@@ -770,6 +1002,8 @@ static void worker_teardown(struct xb_worker *w)
 	}
 	if (w->xce)
 		xenevtchn_close(w->xce);
+	if (w->stale_xce)
+		xenevtchn_close(w->stale_xce);
 	if (w->xfm)
 		xenforeignmemory_close(w->xfm);
 	if (w->xdm)
@@ -788,6 +1022,8 @@ int xb_worker_run(const struct xb_worker_args *a)
 	w->args = a;
 	w->domid = a->domid;
 	w->sigfd = -1;
+	w->ctl = a->ctl_fd; /* watched once set up; "server" goes first */
+	w->lfd = -1;
 	log_ctx_init(&w->log, (int)a->domid, NULL);
 	/* Exec'd through /proc/self/exe, ps and top would call it "exe". */
 	snprintf(name, sizeof(name), "xvbd-d%u", a->domid);

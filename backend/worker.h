@@ -16,21 +16,40 @@ struct xb_worker_args {
 	uint32_t domid;
 	unsigned int nr_devs;
 	struct xb_devconf devs[XB_MAX_WINDOWS];
-	int ctl_fd;	  /* control socket from the supervisor, or -1 */
+	int ctl_fd; /* control socket from the supervisor, or -1 */
+	/*
+	 * With a control socket: the directory where the worker listens as
+	 * d<domid>.sock, so that it outlives its supervisor and a new one
+	 * takes control of it. NULL: the worker exits when its socket closes.
+	 */
+	const char *run_dir;
 	bool no_restrict; /* skip restricting the handles (tests) */
-	int stale_server; /* a dead predecessor's ioreq server, or -1 */
+	/*
+	 * A dead predecessor's ioreq server, or -1: answered as dead until
+	 * "retire" (static mode: until the devices are up), then destroyed.
+	 */
+	int stale_server;
 };
 
 /*
  * Control protocol, one line per message.
  *   supervisor -> worker: "add blk|net <devid> <spec>" (spec as --blk/--net),
- *                         "close <devid>", "exit"
+ *                         "close <devid>", "retire" (every device of a
+ *                         respawned worker is back: the dead predecessor's
+ *                         ioreq server may go), "exit"
+ *                         "hello" (a new supervisor taking control),
  *   worker -> supervisor: "server <id>" (its ioreq server, for a successor
  *                         to destroy should this worker die),
+ *                         on "hello": "server <id>", then "have <devid>
+ *                         <the add line's arguments>" per device served,
+ *                         then "end",
  *                         "ready <devid>" (window served: state 2 may be
  *                         written), "failed <devid> <reason>",
  *                         "closed <devid>" (no I/O left: state 6)
- * The worker exits when the socket closes.
+ * Without a run directory the worker exits when the socket closes. With
+ * one it serves on, and accepts the next supervisor's connection on
+ * <run_dir>/d<domid>.sock (one at a time: another is told "busy" and
+ * closed; `xvbd --stop-all` connects and sends "exit").
  */
 
 /* Serves until SIGTERM/SIGINT, "exit", or a fatal error. Returns an exit code.

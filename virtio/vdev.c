@@ -94,6 +94,14 @@ int vdev_fail(struct vdev *vdev, const char *fmt, ...)
 	return -EPROTO;
 }
 
+void vdev_needs_reset(struct vdev *vdev)
+{
+	__atomic_store_n(&vdev->broken, true, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&vdev->status, VIRTIO_CONFIG_S_NEEDS_RESET,
+			  __ATOMIC_ACQ_REL);
+	vdev_config_changed(vdev);
+}
+
 void vdev_reset(struct vdev *vdev)
 {
 	unsigned int i;

@@ -15,7 +15,7 @@ static struct vq *vmmio_setup_vq(struct vdev *vdev, uint64_t off)
 {
 	struct vq *vq = vdev_sel_vq(vdev);
 
-	if (!vq || vq->ready ||
+	if (!vq || vq->ready || vq->refused ||
 	    (vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		log_guest(&vdev->log,
 			  "queue register 0x%llx write ignored "
@@ -59,7 +59,8 @@ static uint32_t vmmio_reg_read(struct vdev *vdev, unsigned int off)
 	case VIRTIO_MMIO_QUEUE_NUM:
 		return vq ? vq->num : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
-		return vq ? vq->ready : 0;
+		/* The last value written, refused or not (virtio 1.2 4.2.2). */
+		return vq ? vq->ready || vq->refused : 0;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 		return vq ? (uint32_t)vq->desc_gpa : 0;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -125,10 +126,19 @@ static int vmmio_reg_write(struct vdev *vdev, unsigned int off, uint32_t val)
 			log_guest(&vdev->log, "QueueReady write ignored");
 			break;
 		}
-		if (val == 1 && !vq->ready)
-			vq_enable(vq, vdev->queue_max);
-		else if (val == 0 && vq->ready)
+		if (val == 1 && !vq->ready && !vq->refused) {
+			/*
+			 * Refused: a driver that never reads QueueReady back
+			 * (Linux) would wait for ever on the queue; the
+			 * device needs a reset, and says so.
+			 */
+			if (vq_enable(vq, vdev->queue_max)) {
+				vq->refused = true;
+				vdev_needs_reset(vdev);
+			}
+		} else if (val == 0 && (vq->ready || vq->refused)) {
 			vq_disable(vq, false); /* no chains before DRIVER_OK */
+		}
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:

@@ -124,8 +124,18 @@ int vq_enable(struct vq *vq, uint16_t max)
 	/* An indirect table holds at most num entries (checked in the walk). */
 	vq->ind_buf = malloc(desc_size(num));
 	if (!vq->desc || !vq->avail || !vq->used || !vq->ind_buf) {
-		log_guest(&vq->vdev->log, "vq%u: rings not in guest RAM",
-			  vq->index);
+		/* The first ring refused, and why: the operator's fix. */
+		uint64_t bad = !vq->desc  ? vq->desc_gpa :
+			       !vq->avail ? vq->avail_gpa :
+					    vq->used_gpa;
+
+		if (!vq->ind_buf)
+			log_err(&vq->vdev->log, "vq%u: out of memory",
+				vq->index);
+		else
+			log_guest(&vq->vdev->log, "vq%u: ring at 0x%llx %s",
+				  vq->index, (unsigned long long)bad,
+				  gmem_why(gm, bad));
 		vq_unmap_rings(vq);
 		return -EINVAL;
 	}
@@ -147,6 +157,7 @@ void vq_disable(struct vq *vq, bool regs)
 			vq->inflight);
 	vq_unmap_rings(vq);
 	vq->ready = false;
+	vq->refused = false;
 	vq->inflight = 0;
 	vq->gen++;
 	if (regs) {

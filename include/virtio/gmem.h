@@ -24,6 +24,11 @@ struct gmem_ops {
 	void *(*map)(void *opaque, uint64_t gpa, size_t *len, int prot);
 	/* Undo one map() that returned @hva for @len bytes. May be a no-op. */
 	void (*unmap)(void *opaque, void *hva, size_t len);
+	/*
+	 * Optional: why @gpa, refused by map(), cannot be mapped, with the
+	 * fix if there is one ("is not in guest RAM"), for the log.
+	 */
+	const char *(*why)(void *opaque, uint64_t gpa);
 };
 
 struct gmem {
@@ -40,6 +45,13 @@ static inline void *gmem_map(const struct gmem *gm, uint64_t gpa, size_t *len,
 static inline void gmem_unmap(const struct gmem *gm, void *hva, size_t len)
 {
 	gm->ops->unmap(gm->opaque, hva, len);
+}
+
+/* Why @gpa cannot be mapped: "is not in guest RAM" unless the mapper knows. */
+static inline const char *gmem_why(const struct gmem *gm, uint64_t gpa)
+{
+	return gm->ops->why ? gm->ops->why(gm->opaque, gpa) :
+			      "is not in guest RAM";
 }
 
 /*

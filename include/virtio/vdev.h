@@ -130,6 +130,14 @@ static inline bool vdev_broken(const struct vdev *vdev)
 int vdev_fail(struct vdev *vdev, const char *fmt, ...) __printf(2, 3);
 
 /*
+ * The device cannot go on as the driver set it up (its rings cannot be
+ * mapped, or its backend restarted under it): set NEEDS_RESET, stop
+ * popping chains, and raise a configuration-change interrupt even before
+ * DRIVER_OK, so the driver notices. Until Status=0.
+ */
+void vdev_needs_reset(struct vdev *vdev);
+
+/*
  * Set interrupt status bit(s) @bits (VIRTIO_MMIO_INT_VRING / _CONFIG) and
  * raise the line if any of them was clear: an edge per newly set bit, so a
  * bit set after the driver read InterruptStatus is never lost.

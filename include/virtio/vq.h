@@ -44,7 +44,13 @@ struct vq {
 	/* Registers, as the driver wrote them. Valid for setup only. */
 	uint16_t num; /* QueueNum; 0 until written */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool ready; /* QueueReady reads 1: rings mapped */
+	bool ready; /* rings mapped, the queue serves */
+	/*
+	 * QueueReady=1 was written but the queue was refused (bad layout,
+	 * rings not mappable): QueueReady still reads 1, the last value
+	 * written, and the device is NEEDS_RESET.
+	 */
+	bool refused;
 
 	/* Host views of the rings, valid while ready. */
 	struct vring_desc *desc;

@@ -588,6 +588,19 @@ int xsim_request_invalidate(struct xsim *sim, uint32_t domid)
 	return rc;
 }
 
+int xsim_ioreq_pending(struct xsim *sim, uint32_t domid, unsigned int vcpu)
+{
+	struct xsim_dom *d;
+	int rc = -ESRCH;
+
+	pthread_mutex_lock(&sim->lock);
+	d = dom_find(sim, domid);
+	if (d)
+		rc = vcpu < d->nr_vcpus ? d->vcpu[vcpu].pending : -EINVAL;
+	pthread_mutex_unlock(&sim->lock);
+	return rc;
+}
+
 /* ---- interrupts -----------------------------------------------------------
  */
 

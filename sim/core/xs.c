@@ -1000,6 +1000,21 @@ char *xsim_xs_read(struct xsim *sim, uint32_t as_domid, const char *path,
 	return rc ? NULL : val;
 }
 
+char *xsim_xs_directory(struct xsim *sim, uint32_t as_domid, const char *path,
+			unsigned int *n, int *err)
+{
+	unsigned int len;
+	char *names = NULL;
+	int rc;
+
+	pthread_mutex_lock(&sim->lock);
+	rc = xst_directory(sim, NULL, as_domid, 0, path, &names, &len, n);
+	pthread_mutex_unlock(&sim->lock);
+	if (err)
+		*err = rc;
+	return rc ? NULL : names;
+}
+
 int xsim_xs_write(struct xsim *sim, uint32_t as_domid, const char *path,
 		  const char *val)
 {

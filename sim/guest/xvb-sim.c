@@ -150,7 +150,8 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 
 	if (pid)
 		return pid;
-	/* Its lock beside its configuration, not in the host's /run/xvbd. */
+	/* Its lock and its workers' sockets beside its configuration, not in
+	 * the host's /run/xvbd. */
 	snprintf(run_dir, sizeof(run_dir), "%s", conf);
 	slash = strrchr(run_dir, '/');
 	if (slash)
@@ -175,12 +176,15 @@ static pid_t start_xvbd(const struct opts *o, const char *sock,
 	_exit(127);
 }
 
-/* SIGTERM, then wait up to the hang bound. Returns the exit status or -1. */
+/*
+ * SIGINT (the supervisor stops with its workers; SIGTERM would leave them
+ * serving), then wait up to the hang bound. Returns the exit status or -1.
+ */
 static int stop_xvbd(pid_t pid)
 {
 	int status;
 
-	kill(pid, SIGTERM);
+	kill(pid, SIGINT);
 	if (T_WAIT(waitpid(pid, &status, WNOHANG) == pid))
 		return status;
 	kill(pid, SIGKILL);
@@ -1508,7 +1512,7 @@ out_destroy:
 out_xvbd:
 	rc = stop_xvbd(xvbd);
 	check(rc == 0,
-	      "xvbd supervisor stopped cleanly on SIGTERM "
+	      "xvbd supervisor stopped cleanly on SIGINT "
 	      "(status %d)",
 	      rc);
 	xsim_get_stats(sim, &st);

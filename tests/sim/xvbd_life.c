@@ -7,14 +7,18 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
 
 #include "blkdrv.h"
 #include "hang.h"
@@ -152,7 +156,7 @@ static void resize_on_sighup(void)
 	T_EQ_U64(b->capacity, (8 << 20) / 512);
 	T_EQ(truncate(g.img, 16 << 20), 0);
 	T_EQ(kill(xvbd, SIGHUP), 0);
-	T_EQ(xsim_irq_wait(sim, 1, g.d.irq, 5000), 0);
+	T_EQ(xsim_irq_wait(sim, 1, g.d.irq, TMO_MS), 0);
 	/* Config space, as the driver's config handler reads it. */
 	cap = gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG, 4) |
 	      gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
@@ -349,6 +353,247 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(!rig_stop());
 }
 
+/* A register read on vCPU 1, made from a thread of its own. */
+struct inflight {
+	uint32_t domid;
+	uint64_t addr, val;
+	int rc;
+};
+
+static void *inflight_read(void *p)
+{
+	struct inflight *f = p;
+
+	/* Up to the hang bound: unanswered, it fails with -ETIMEDOUT. */
+	f->rc = xsim_mmio_read(sim, f->domid, 1, f->addr, 4, &f->val, TMO_MS);
+	return NULL;
+}
+
+/*
+ * A worker killed with -9 while a vCPU's register access waits in its
+ * ioreq slot: the successor answers it as Xen does for a dying emulator
+ * (all-ones), marks the device DEVICE_NEEDS_RESET with a configuration
+ * interrupt, and the device works again once the driver resets it. The
+ * simulated Xen reports a server destroyed with an access pending, which
+ * rig_stop() fails on.
+ */
+static void worker_killed_with_an_access_in_flight(void)
+{
+	struct xsim_libxl_disk d;
+	struct inflight f = { .domid = 1 };
+	struct xsim_stats st;
+	uint64_t irqs, status = 0, isr = 0;
+	char img[128];
+	pthread_t t;
+	pid_t w;
+	int pending = 0;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("f", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = rig_worker_of(1);
+	T_ASSERT(w > 0);
+	irqs = xsim_irq_count(sim, 1, d.irq);
+	/* Stopped, the worker cannot answer: the access stays in its slot. */
+	T_EQ(kill(w, SIGSTOP), 0);
+	f.addr = d.base + VIRTIO_MMIO_STATUS;
+	T_ASSERT(!pthread_create(&t, NULL, inflight_read, &f));
+	T_WAIT((pending = xsim_ioreq_pending(sim, 1, 1)) == 1);
+	if (pending == 1)
+		kill(w, SIGKILL);
+	else
+		kill(w, SIGCONT);
+	pthread_join(t, NULL);
+	T_EQ(pending, 1);
+	/* Answered, as the read of a device whose emulator died. */
+	T_EQ(f.rc, 0);
+	T_EQ(f.val, 0xffffffffULL);
+	T_ASSERT(served_again(1, &d));
+	/* The device needs a reset, and the driver was told so. */
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + VIRTIO_MMIO_STATUS, 4, &status,
+			    TMO_MS),
+	     0);
+	T_ASSERT(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + VIRTIO_MMIO_INTERRUPT_STATUS, 4,
+			    &isr, TMO_MS),
+	     0);
+	T_ASSERT(isr & VIRTIO_MMIO_INT_CONFIG);
+	T_ASSERT(xsim_irq_count(sim, 1, d.irq) > irqs);
+	/* Reset and set up again by the driver, it serves. */
+	T_ASSERT(!canary(1, &d, 1));
+	/* The dead worker's server is gone; it was not destroyed while a vCPU
+	 * waited on it. */
+	T_WAIT((xsim_get_stats(sim, &st), st.servers == 1));
+	T_EQ(st.servers, 1);
+	T_EQ(xsim_last_error(sim, NULL, 0), 0);
+	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/* Verified I/O on a disk from a thread of its own, until told to stop. */
+struct io_loop {
+	uint32_t domid;
+	const struct xsim_libxl_disk *d;
+	volatile bool stop;
+	volatile unsigned int rounds; /* write, read back, verified */
+	const char *why;	      /* the first error, or NULL */
+};
+
+static void *io_loop(void *p)
+{
+	struct io_loop *l = p;
+	struct fakeguest *fg;
+	struct blkdrv b;
+	struct blkreq *r;
+
+	fg = fg_wrap(xsim_ram_ptr(sim, l->domid, XSIM_RAM0_BASE, RAM),
+		     XSIM_RAM0_BASE, RAM);
+	if (!fg || blkdrv_up(&b, sim, l->domid, 1, l->d->base, l->d->irq, fg, 4,
+			     4096)) {
+		l->why = "the driver did not come up";
+		fg_free(fg);
+		return NULL;
+	}
+	for (uint32_t i = 1; !l->stop && !l->why; i++) {
+		uint64_t sector = 8 * (i % 1000);
+
+		if (blkdrv_sync(&b, VIRTIO_BLK_T_OUT, sector, 4096, i, NULL))
+			l->why = "a write failed";
+		else if (blkdrv_sync(&b, VIRTIO_BLK_T_IN, sector, 4096, 0, &r))
+			l->why = "a read failed";
+		else if (!blkdrv_data_is(&b, r, i))
+			l->why = "data read back differs";
+		else
+			l->rounds++;
+	}
+	blkdrv_down(&b);
+	fg_free(fg);
+	return NULL;
+}
+
+/* Waits (up to the hang bound) until @l made @n more rounds, or failed. */
+static bool io_progress(struct io_loop *l, unsigned int n)
+{
+	unsigned int from = l->rounds;
+
+	T_WAIT(l->why || l->rounds >= from + n);
+	return !l->why && l->rounds >= from + n;
+}
+
+/*
+ * The supervisor stopped (SIGTERM) and started again, then killed (-9) and
+ * started again, while the guest does verified I/O: the worker serves on
+ * throughout (no I/O error, every block read back as written), each new
+ * supervisor takes control of it, and handles the guest's destroy (no
+ * worker, socket, server or mapping left) and its domain id's reuse.
+ */
+static void supervisor_restarted_under_io(void)
+{
+	struct xsim_libxl_disk d;
+	struct io_loop l = { .domid = 1, .d = &d };
+	char img[128], sock_path[128];
+	pthread_t t;
+	pid_t w;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("sr", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	w = rig_worker_of(1);
+	T_ASSERT(w > 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/run/d1.sock", rig_dir);
+	T_EQ(access(sock_path, F_OK), 0);
+	T_ASSERT(!pthread_create(&t, NULL, io_loop, &l));
+	T_ASSERT(io_progress(&l, 20));
+
+	T_ASSERT(!rig_restart(SIGTERM));
+	T_EQ(rig_log_count("shutting down; the workers serve on"), 1);
+	T_EQ(rig_log_count("supervisor gone: serving on"), 1);
+	T_EQ(rig_log_count("d1: took control of worker"), 1);
+	T_EQ(rig_worker_of(1), w);
+	T_ASSERT(io_progress(&l, 20));
+
+	T_ASSERT(!rig_restart(SIGKILL));
+	T_EQ(rig_log_count("supervisor gone: serving on"), 2);
+	T_EQ(rig_log_count("d1: took control of worker"), 2);
+	T_EQ(rig_worker_of(1), w);
+	T_ASSERT(io_progress(&l, 20));
+
+	l.stop = true;
+	pthread_join(t, NULL);
+	if (l.why)
+		t_fail(__FILE__, __LINE__, "guest I/O: %s after %u rounds",
+		       l.why, l.rounds);
+	T_ASSERT(!l.why);
+	/* The last supervisor handles the destroy as if it had started it. */
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_no_workers());
+	T_ASSERT(access(sock_path, F_OK) && errno == ENOENT);
+	/* The domain id again: a new worker, from the new supervisor. */
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(rig_worker_of(1) > 0 && rig_worker_of(1) != w);
+	T_ASSERT(!canary(1, &d, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * A worker taken over, then killed: the new supervisor (not its parent)
+ * sees it go, respawns it, and the respawned worker answers the dead one's
+ * ioreq slots; xvbd --stop-all stops workers left serving, and only
+ * those.
+ */
+static void adopted_worker_killed_and_stop_all(void)
+{
+	struct xsim_libxl_disk d, e;
+	char img[128], img2[128];
+	pid_t w, w2 = -1;
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("ak", 8 << 20, img, sizeof(img)));
+	T_ASSERT(!rig_image("ak2", 8 << 20, img2, sizeof(img2)));
+	rig_disk(&d, "xvda", img);
+	rig_disk(&e, "xvda", img2);
+	T_EQ(create(1, &d, 1), 0);
+	T_ASSERT(!canary(1, &d, 0));
+	w = rig_worker_of(1);
+	T_ASSERT(!rig_restart(SIGTERM));
+	T_EQ(kill(w, SIGKILL), 0);
+	T_WAIT((w2 = rig_worker_of(1)) > 0 && w2 != w);
+	T_ASSERT(w2 > 0 && w2 != w);
+	T_WAIT(rig_log_count("removed the dead worker"));
+	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
+	T_ASSERT(served_again(1, &d));
+	T_ASSERT(!canary(1, &d, 1));
+
+	/* A second guest, its worker started by this supervisor. */
+	T_EQ(create(2, &e, 1), 0);
+	T_ASSERT(!canary(2, &e, 0));
+
+	/* --stop-all refuses workers a supervisor controls ... */
+	T_ASSERT(rig_xvbd_cmd("--stop-all") != 0);
+	T_EQ(rig_log_count("controlled by a running supervisor"), 2);
+	T_ASSERT(!canary(1, &d, 0) && !canary(2, &e, 1));
+	/* ... and stops them once it is gone. */
+	T_ASSERT(!rig_supervisor_stop(SIGTERM));
+	T_EQ(rig_xvbd_cmd("--stop-all"), 0);
+	T_EQ(rig_log_count("2 worker(s) stopped, 0 left"), 1);
+	T_ASSERT(!rig_no_workers());
+	T_ASSERT(!rig_settled());
+	/* The guests' destroy, with no worker: the new supervisor answers
+	 * their Closing. */
+	T_ASSERT(!rig_supervisor_start());
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_EQ(xsim_libxl_destroy(sim, 2), 0);
+	T_ASSERT(!rig_stop());
+}
+
 /*
  * A line to a worker that just died: the supervisor writes into a socket
  * whose other end is gone, which must be an error it logs, not a SIGPIPE
@@ -478,7 +723,7 @@ static int grant_req(struct gdrv *g, struct gbus *gb, unsigned int spi,
 	if (gdrv_add(g, 0, bufs, 3, GDRV_INDIRECT) < 0)
 		return -1;
 	gdrv_kick(g, 0);
-	for (int i = 0; i < 50; i++) {
+	for (uint64_t end = t_now_ms() + t_hang_ms(); t_now_ms() < end;) {
 		if (gdrv_get_used(g, 0, &head, &len) == 1) {
 			fg_read(fg, status, &st, 1);
 			return st;
@@ -542,6 +787,115 @@ static void grant_mode_disk(void)
 	gdrv_fini(&g);
 	fg_release(&fg);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/* Plain guest-physical addresses, as a guest without grant DMA gives. */
+static uint64_t gbus_plain(void *opaque, uint64_t gpa)
+{
+	return gpa;
+}
+
+/*
+ * Queue 0 of guest @domid's disk @d set up with the rings at @desc (avail
+ * and used on the next pages) through @dma: refused the spec's way, the
+ * log naming the ring and @why. Returns with the device reset.
+ */
+static void refused_queue(uint32_t domid, const struct xsim_libxl_disk *d,
+			  uint64_t (*dma)(void *, uint64_t), uint64_t desc,
+			  const char *why)
+{
+	struct gbus gb = { .domid = domid, .base = d->base };
+	struct gdrv_bus bus = { gbus_read, gbus_write, dma, &gb };
+	struct fakeguest *fg;
+	struct gdrv g;
+	char line[200];
+	uint64_t irqs;
+
+	fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, RAM),
+		     XSIM_RAM0_BASE, RAM);
+	T_ASSERT(fg);
+	gdrv_init_bus(&g, &bus, fg);
+	T_EQ(gdrv_probe(&g), 0);
+	T_EQ(gdrv_negotiate(&g, (1ULL << VIRTIO_F_VERSION_1) |
+					(1ULL << VIRTIO_F_ACCESS_PLATFORM)),
+	     0);
+	irqs = xsim_irq_count(sim, domid, d->irq);
+	/* QueueReady reads back the 1 written (virtio 1.2 4.2.2). */
+	T_EQ(gdrv_setup_vq_at(&g, 0, 64, dma(&gb, desc),
+			      dma(&gb, desc + 0x1000), dma(&gb, desc + 0x2000),
+			      true),
+	     1);
+	/* The device needs a reset, and a configuration interrupt says so:
+	 * Linux never reads QueueReady back. */
+	T_ASSERT(gdrv_r32(&g, VIRTIO_MMIO_STATUS) &
+		 VIRTIO_CONFIG_S_NEEDS_RESET);
+	T_EQ(xsim_irq_wait(sim, domid, d->irq, TMO_MS), 0);
+	T_ASSERT(xsim_irq_count(sim, domid, d->irq) > irqs);
+	T_ASSERT(gdrv_r32(&g, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		 VIRTIO_MMIO_INT_CONFIG);
+	/* DRIVER_OK does not start a broken device. */
+	T_ASSERT(gdrv_driver_ok(&g) != 0);
+	snprintf(line, sizeof(line), "vq0: ring at 0x%llx %s",
+		 (unsigned long long)dma(&gb, desc), why);
+	T_EQ(rig_log_count(line), 1);
+	/* A reset clears it all. */
+	T_EQ(gdrv_reset(&g), 0);
+	gdrv_w32(&g, VIRTIO_MMIO_QUEUE_SEL, 0);
+	T_EQ(gdrv_r32(&g, VIRTIO_MMIO_QUEUE_READY), 0);
+	gdrv_fini(&g);
+	fg_free(fg);
+}
+
+/*
+ * A grant-mode disk (grant_usage=1) given plain addresses, as by a guest
+ * kernel without CONFIG_XEN_VIRTIO: refused, the log saying the cause and
+ * the fix; after a reset the device serves a guest that uses grants.
+ */
+static void grant_mode_disk_given_plain_addresses(void)
+{
+	struct xsim_domain_config dc = { .domid = 4,
+					 .nr_vcpus = 1,
+					 .ram_bytes = RAM,
+					 .nr_grants = RAM / 4096 + 16 };
+	struct xsim_libxl_disk d;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("gp", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	d.grant_usage = 1;
+	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
+	refused_queue(4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
+		      "is not a grant address: the guest needs "
+		      "CONFIG_XEN_VIRTIO, or set grant_usage=0");
+	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * Rings xvbd cannot map (past the guest's RAM, and at a grant address on a
+ * disk without grants): refused the spec's way, the cause logged; after a
+ * reset the device serves.
+ */
+static void unmappable_rings_need_reset(void)
+{
+	struct xsim_libxl_disk d;
+	char img[128];
+
+	T_ASSERT(!start());
+	T_ASSERT(!rig_image("um", 8 << 20, img, sizeof(img)));
+	rig_disk(&d, "xvda", img);
+	T_EQ(create(1, &d, 1), 0);
+	refused_queue(1, &d, gbus_plain, XSIM_RAM0_BASE + RAM + 0x100000,
+		      "is not in guest RAM");
+	refused_queue(1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
+		      "is not in guest RAM: a grant address, but the device "
+		      "has grant_usage=0");
+	T_ASSERT(!canary(1, &d, 0));
+	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
 }
@@ -679,19 +1033,315 @@ static void static_mode_disk(void)
 	unlink(img);
 }
 
+/* ---- dist/xvb-create under the simulator --------------------------------- */
+
+/*
+ * A fake xl, xenstore-list and xenstore-read for dist/xvb-create: shell
+ * scripts on its PATH that hand their argv to a thread of this test over a
+ * FIFO and print its answer. xl create -p makes guest 7 (named guest7) with
+ * @fx's devices in the simulator, as libxl does; unpause notes whether
+ * every device was served at that moment.
+ */
+struct fakexl {
+	char dir[128];
+	struct xsim_libxl_virtio devs[2];
+	unsigned int nr_devs;
+	pthread_t t;
+	/* What the wrapper did. */
+	unsigned int creates, unpauses, destroys;
+	bool unpaused_unserved;
+};
+
+/* Every backend of guest 7 is in state 2. */
+static bool all_served(struct fakexl *fx)
+{
+	bool ok = fx->nr_devs > 0;
+
+	for (unsigned int i = 0; i < fx->nr_devs; i++) {
+		char path[160], *st;
+
+		xsim_libxl_be_path(path, sizeof(path) - 8, "virtio", 0, 7,
+				   fx->devs[i].devid);
+		strcat(path, "/state");
+		st = xsim_xs_read(sim, 0, path, NULL);
+		ok &= st && !strcmp(st, "2");
+		free(st);
+	}
+	return ok;
+}
+
+/* One command: its exit status, and what it prints in @out. */
+static int fakexl_cmd(struct fakexl *fx, char **av, int ac, char *out,
+		      size_t len)
+{
+	out[0] = '\0';
+	if (!strcmp(av[0], "xl") && ac >= 3 && !strcmp(av[1], "create")) {
+		struct xsim_domain_config dc = { .domid = 7,
+						 .nr_vcpus = 1,
+						 .ram_bytes = RAM,
+						 .paused = true };
+
+		fx->creates++;
+		return xsim_libxl_create(sim, &dc, NULL, 0, fx->devs,
+					 fx->nr_devs) ?
+			       1 :
+			       0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "domid")) {
+		if (strcmp(av[2], "guest7"))
+			return 1;
+		snprintf(out, len, "7\n");
+		return 0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "unpause")) {
+		fx->unpauses++;
+		if (!all_served(fx))
+			fx->unpaused_unserved = true;
+		return xsim_domain_unpause(sim, 7) ? 1 : 0;
+	}
+	if (!strcmp(av[0], "xl") && ac == 3 && !strcmp(av[1], "destroy")) {
+		fx->destroys++;
+		return xsim_libxl_destroy(sim, 7) == -ESRCH ? 1 : 0;
+	}
+	if (!strcmp(av[0], "xenstore-list") && ac == 2) {
+		unsigned int n = 0;
+		char *names = xsim_xs_directory(sim, 0, av[1], &n, NULL), *p;
+
+		if (!names)
+			return 1;
+		p = names;
+		for (unsigned int i = 0; i < n; i++, p += strlen(p) + 1)
+			snprintf(out + strlen(out), len - strlen(out), "%s\n",
+				 p);
+		free(names);
+		return 0;
+	}
+	if (!strcmp(av[0], "xenstore-read") && ac == 2) {
+		char *v = xsim_xs_read(sim, 0, av[1], NULL);
+
+		if (!v)
+			return 1;
+		snprintf(out, len, "%s\n", v);
+		free(v);
+		return 0;
+	}
+	snprintf(out, len, "fake: unexpected command %s\n", av[0]);
+	return 2;
+}
+
+static void *fakexl_serve(void *p)
+{
+	struct fakexl *fx = p;
+	char req[160], rep[160], buf[1024], out[1024];
+
+	snprintf(req, sizeof(req), "%s/req", fx->dir);
+	snprintf(rep, sizeof(rep), "%s/rep", fx->dir);
+	for (;;) {
+		char *av[16];
+		int ac = 0, fd, st;
+		ssize_t n, len = 0;
+
+		fd = open(req, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += n;
+		close(fd);
+		buf[len] = '\0';
+		for (char *l = strtok(buf, "\n"); l && ac < 16;
+		     l = strtok(NULL, "\n"))
+			av[ac++] = l;
+		if (!ac)
+			continue;
+		if (!strcmp(av[0], "quit"))
+			return NULL;
+		st = fakexl_cmd(fx, av, ac, out, sizeof(out));
+		fd = open(rep, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		dprintf(fd, "%d\n%s", st, out);
+		close(fd);
+	}
+}
+
+static int fakexl_start(struct fakexl *fx)
+{
+	static const char *const tools[] = { "xl", "xenstore-list",
+					     "xenstore-read" };
+	char path[200];
+	FILE *f;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/fake", rig_dir);
+	T_CHECK(!mkdir(fx->dir, 0700));
+	snprintf(path, sizeof(path), "%s/req", fx->dir);
+	T_CHECK(!mkfifo(path, 0600));
+	snprintf(path, sizeof(path), "%s/rep", fx->dir);
+	T_CHECK(!mkfifo(path, 0600));
+	for (unsigned int i = 0; i < ARRAY_SIZE(tools); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, tools[i]);
+		f = fopen(path, "w");
+		T_CHECK(f);
+		fprintf(f,
+			"#!/bin/sh\n"
+			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; "
+			"} >\"%s/req\"\n"
+			"{ IFS= read -r st; cat; exit \"$st\"; } <\"%s/rep\"\n",
+			tools[i], fx->dir, fx->dir);
+		fclose(f);
+		T_CHECK(!chmod(path, 0755));
+	}
+	snprintf(path, sizeof(path), "%s/guest7.cfg", fx->dir);
+	f = fopen(path, "w");
+	T_CHECK(f);
+	fprintf(f, "name = \"guest7\"\nvirtio = [ 'type=virtio,device1' ]\n");
+	fclose(f);
+	T_CHECK(!pthread_create(&fx->t, NULL, fakexl_serve, fx));
+	return 0;
+}
+
+static void fakexl_stop(struct fakexl *fx)
+{
+	char path[200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/req", fx->dir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("quit\n", f);
+		fclose(f);
+	}
+	pthread_join(fx->t, NULL);
+}
+
+/* Runs dist/xvb-create on guest7.cfg; its exit status, its stderr in @err. */
+static int xvb_create(struct fakexl *fx, const char *timeout, char *err,
+		      size_t len)
+{
+	char cmd[700];
+	int st;
+	FILE *f;
+
+	T_CHECK(!access("dist/xvb-create", X_OK));
+	snprintf(cmd, sizeof(cmd),
+		 "PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg "
+		 ">%s/out 2>%s/err",
+		 fx->dir, timeout, fx->dir, fx->dir, fx->dir);
+	st = system(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/err", fx->dir);
+	err[0] = '\0';
+	f = fopen(cmd, "r");
+	if (f) {
+		size_t n = fread(err, 1, len - 1, f);
+
+		err[n] = '\0';
+		fclose(f);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Continues the stopped supervisor 500 ms after the guest was created. */
+static void *cont_later(void *p)
+{
+	struct fakexl *fx = p;
+
+	T_WAIT(fx->creates);
+	usleep(500000);
+	kill(xvbd, SIGCONT);
+	return NULL;
+}
+
+/*
+ * xvb-create (Xen 4.18+: libxl does not wait for generic virtio devices):
+ * the guest is unpaused only once xvbd serves its NIC, here late (the
+ * supervisor stopped until 500 ms after the guest was made).
+ */
+static void xvb_create_waits_for_generic_devices(void)
+{
+	struct fakexl fx = { .nr_devs = 1 };
+	char err[512], tmo[16];
+	pthread_t t;
+
+	if (!can_tap()) {
+		t_skip("no /dev/net/tun or not root: TAPs cannot be made");
+		return;
+	}
+	fx.devs[0] = (struct xsim_libxl_virtio){ .type = "virtio,device1",
+						 .grant_usage = -1 };
+	T_ASSERT(!start());
+	T_ASSERT(!fakexl_start(&fx));
+	T_EQ(kill(xvbd, SIGSTOP), 0);
+	T_ASSERT(!pthread_create(&t, NULL, cont_later, &fx));
+	snprintf(tmo, sizeof(tmo), "%u", t_hang_ms() / 1000 + 1);
+	T_EQ(xvb_create(&fx, tmo, err, sizeof(err)), 0);
+	pthread_join(t, NULL);
+	fakexl_stop(&fx);
+	T_EQ(fx.creates, 1);
+	T_EQ(fx.unpauses, 1);
+	T_EQ(fx.destroys, 0);
+	T_ASSERT(!fx.unpaused_unserved);
+	T_EQ(xsim_libxl_destroy(sim, 7), 0);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
+/*
+ * xvb-create with xvbd stopped: it times out with a clear error, destroys
+ * the paused guest, and never unpauses it; a device xvbd refuses fails it
+ * at once, saying so.
+ */
+static void xvb_create_fails_clearly(void)
+{
+	struct fakexl fx = { .nr_devs = 1 };
+	char err[512];
+
+	fx.devs[0] = (struct xsim_libxl_virtio){ .type = "virtio,device1",
+						 .grant_usage = -1 };
+	T_ASSERT(!start());
+	T_ASSERT(!fakexl_start(&fx));
+	T_ASSERT(!rig_supervisor_stop(SIGINT));
+	T_EQ(xvb_create(&fx, "2", err, sizeof(err)), 1);
+	if (!strstr(err, "not served within 2 s") ||
+	    !strstr(err, "is xvbd running?"))
+		t_fail(__FILE__, __LINE__, "xvb-create said: %s", err);
+	T_EQ(fx.creates, 1);
+	T_EQ(fx.unpauses, 0);
+	T_EQ(fx.destroys, 1);
+	T_ASSERT(!xsim_xs_read(sim, 0, "/local/domain/7", NULL));
+
+	/* A device xvbd refuses (an unsupported type): at once. */
+	T_ASSERT(!rig_supervisor_start());
+	fx.devs[0].type = "virtio,device2";
+	T_EQ(xvb_create(&fx, "20", err, sizeof(err)), 1);
+	if (!strstr(err, "xvbd refused device virtio/0"))
+		t_fail(__FILE__, __LINE__, "xvb-create said: %s", err);
+	fakexl_stop(&fx);
+	T_EQ(fx.creates, 2);
+	T_EQ(fx.unpauses, 0);
+	T_EQ(fx.destroys, 2);
+	T_ASSERT(!rig_settled());
+	T_ASSERT(!rig_stop());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 		T_CASE(many_devices_and_guests),
 		T_CASE(malformed_nodes_refused),
 		T_CASE(worker_killed_and_restarted),
+		T_CASE(worker_killed_with_an_access_in_flight),
+		T_CASE(supervisor_restarted_under_io),
+		T_CASE(adopted_worker_killed_and_stop_all),
 		T_CASE(supervisor_survives_a_dead_workers_socket),
 		T_CASE(domid_reused_after_destroy_in_flight),
 		T_CASE(grant_mode_disk),
+		T_CASE(grant_mode_disk_given_plain_addresses),
+		T_CASE(unmappable_rings_need_reset),
 		T_CASE(nics_served_on_taps),
 		T_CASE(static_mode_disk),
 		T_CASE(resize_on_sighup),
 		T_CASE(state_on_sigusr1),
+		T_CASE(xvb_create_waits_for_generic_devices),
+		T_CASE(xvb_create_fails_clearly),
 	};
 	int rc;
 

@@ -472,8 +472,8 @@ static bool guest_refused(uint32_t domid, const char *img, bool readonly,
 static void second_supervisor_refused(void)
 {
 	const struct rig_opts o = { .tag = "ops", .libxl_ms = TMO_MS };
-	char conf[128], sock[128], img[128], want[160];
-	const char *args[] = { "--config", conf, "--run-dir", rig_dir, NULL };
+	char conf[128], sock[128], img[128], run[96], want[200];
+	const char *args[] = { "--config", conf, "--run-dir", run, NULL };
 	struct xsim_libxl_disk d;
 	struct run r;
 
@@ -481,10 +481,12 @@ static void second_supervisor_refused(void)
 	T_ASSERT(!make_dir());
 	snprintf(conf, sizeof(conf), "%s/xvbd.conf", rig_dir);
 	snprintf(sock, sizeof(sock), "%s/xen.sock", rig_dir);
+	/* The rig's supervisor's run directory (xvbd_rig.c). */
+	snprintf(run, sizeof(run), "%s/run", rig_dir);
 	T_ASSERT(!run_xvbd(sock, args, false, &r));
 	snprintf(want, sizeof(want),
 		 "another xvbd supervisor (pid %d) holds %s/supervisor.lock",
-		 (int)xvbd, rig_dir);
+		 (int)xvbd, run);
 	T_ASSERT(!expect(&r, EX_TEMPFAIL, want));
 	/* The first one serves on, alone. */
 	T_ASSERT(!rig_image("a.img", 8 << 20, img, sizeof(img)));

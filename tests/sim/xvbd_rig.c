@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The simulator and the real xvbd on it, for xvbd_life and xvbd_hostile. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +20,7 @@ struct xsim *sim;
 pid_t xvbd = -1;
 char rig_dir[64];
 
-static char sock[96], xvbd_path[256], libdir[256];
+static char sock[96], run[96], conf[128], xvbd_path[256], libdir[256];
 static uint64_t guest_ram, image_bytes;
 
 int rig_init(void)
@@ -32,7 +34,117 @@ int rig_init(void)
 	*strrchr(self, '/') = '\0'; /* $(O)/tests/sim */
 	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
 	snprintf(libdir, sizeof(libdir), "%s/../../sim/lib", self);
+	/*
+	 * Workers outlive a supervisor stopped with SIGTERM: orphaned, they
+	 * become ours, so that we see them, reap them, and none outlives us.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return -errno;
 	return 0;
+}
+
+/* Whether @pid's command line holds @arg. */
+static bool cmdline_has(pid_t pid, const char *arg, const char *next)
+{
+	char path[64], cmd[512];
+	size_t len;
+	FILE *c;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	c = fopen(path, "r");
+	if (!c)
+		return false;
+	len = fread(cmd, 1, sizeof(cmd) - 1, c);
+	fclose(c);
+	cmd[len] = '\0';
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+		if (!strcmp(cmd + i, arg) &&
+		    (!next || (i + strlen(arg) + 1 < len &&
+			       !strcmp(cmd + i + strlen(arg) + 1, next))))
+			return true;
+	return false;
+}
+
+/*
+ * Our own children that are xvbd workers (orphaned by a supervisor that
+ * left them serving), up to @max in @pids; exited ones are reaped.
+ */
+static int orphans(pid_t *pids, int max)
+{
+	char path[300];
+	struct dirent *e;
+	int n = 0, pid;
+	DIR *d = opendir("/proc/self/task");
+
+	while (d && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+			 e->d_name);
+		f = fopen(path, "r");
+		while (f && fscanf(f, "%d", &pid) == 1) {
+			if (pid == xvbd)
+				continue;
+			/* Exited (its cmdline empty): reaped. */
+			if (waitpid(pid, NULL, WNOHANG) == pid ||
+			    !cmdline_has(pid, "--worker", NULL))
+				continue;
+			if (n < max)
+				pids[n++] = pid;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void kill_orphans(void)
+{
+	pid_t pids[64];
+	int n = orphans(pids, 64);
+
+	for (int i = 0; i < n; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+/* Starts the supervisor (static mode: @argv); its log appends. */
+static int spawn_xvbd(const char *const *argv)
+{
+	xvbd = fork();
+	T_CHECK(xvbd >= 0);
+	if (!xvbd) {
+		char log[128];
+
+		snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
+		if (!freopen(log, "a", stderr))
+			_exit(127);
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+		setenv("XVB_SIM_SOCKET", sock, 1);
+		if (argv)
+			execv(xvbd_path, (char **)argv);
+		else
+			execl(xvbd_path, "xvbd", "--config", conf, "--run-dir",
+			      run, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
+}
+
+/* Waits (up to the hang bound) until the supervisor set its three watches. */
+static int wait_watches(void)
+{
+	struct xsim_stats st;
+
+	if (T_WAIT((xsim_get_stats(sim, &st), st.watches >= 3)))
+		return 0;
+	T_CHECK(!"xvbd set its watches");
+	return -1;
 }
 
 uint64_t rig_now_ms(void)
@@ -52,6 +164,7 @@ void rig_cleanup(void)
 		waitpid(xvbd, NULL, 0);
 		xvbd = -1;
 	}
+	kill_orphans();
 	xsim_destroy(sim); /* the workers exit once their socket closes */
 	sim = NULL;
 	if (rig_dir[0]) {
@@ -68,8 +181,6 @@ int rig_start(const struct rig_opts *o)
 {
 	struct xsim_config cfg = { .libxl_timeout_ms = o->libxl_ms,
 				   .quiet = true };
-	struct xsim_stats st;
-	char conf[128];
 	FILE *f;
 
 	rig_cleanup();
@@ -87,29 +198,65 @@ int rig_start(const struct rig_opts *o)
 	T_CHECK(f);
 	fputs(o->conf ? o->conf : "[net]\nbridge = none\n", f);
 	fclose(f);
-	xvbd = fork();
-	T_CHECK(xvbd >= 0);
-	if (!xvbd) {
+	snprintf(run, sizeof(run), "%s/run", rig_dir);
+	if (spawn_xvbd(o->argv))
+		return -1;
+	if (o->argv)
+		return 0;
+	return wait_watches();
+}
+
+int rig_supervisor_stop(int sig)
+{
+	struct xsim_stats st;
+	int status;
+
+	T_CHECK(xvbd > 0 && !kill(xvbd, sig));
+	T_CHECK(T_WAIT(waitpid(xvbd, &status, WNOHANG) == xvbd));
+	xvbd = -1;
+	/* SIGTERM: the supervisor leaves its workers serving, and exits 0. */
+	if (sig == SIGTERM)
+		T_CHECK(WIFEXITED(status) && !WEXITSTATUS(status));
+	/* Its xenstore handle closes with it: its watches go. */
+	if (T_WAIT((xsim_get_stats(sim, &st), !st.watches)))
+		return 0;
+	T_CHECK(!"the supervisor's watches went");
+	return -1;
+}
+
+int rig_supervisor_start(void)
+{
+	if (spawn_xvbd(NULL))
+		return -1;
+	return wait_watches();
+}
+
+int rig_restart(int sig)
+{
+	if (rig_supervisor_stop(sig))
+		return -1;
+	return rig_supervisor_start();
+}
+
+int rig_xvbd_cmd(const char *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	T_CHECK(pid >= 0);
+	if (!pid) {
 		char log[128];
 
 		snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
-		if (!freopen(log, "w", stderr))
+		if (!freopen(log, "a", stderr))
 			_exit(127);
 		setenv("LD_LIBRARY_PATH", libdir, 1);
 		setenv("XVB_SIM_SOCKET", sock, 1);
-		if (o->argv)
-			execv(xvbd_path, (char **)o->argv);
-		else
-			execl(xvbd_path, "xvbd", "--config", conf, "--run-dir",
-			      rig_dir, (char *)NULL);
+		execl(xvbd_path, "xvbd", arg, "--run-dir", run, (char *)NULL);
 		_exit(127);
 	}
-	if (o->argv)
-		return 0;
-	if (T_WAIT((xsim_get_stats(sim, &st), st.watches >= 3)))
-		return 0;
-	T_CHECK(!"xvbd set its watches");
-	return -1;
+	T_CHECK(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 int rig_settled(void)
@@ -134,13 +281,18 @@ int rig_stop(void)
 	int status = -1;
 	bool clean;
 
-	/* The supervisor gives its workers 5 s to exit before it kills them
-	 * (a worker under ASan checks for leaks as it exits): wait longer,
-	 * up to the hang bound. */
-	kill(xvbd, SIGTERM);
+	if (xvbd <= 0) { /* never kill(-1, ...) */
+		t_fail(__FILE__, __LINE__, "no supervisor to stop");
+		return -1;
+	}
+	/* SIGINT stops the supervisor with its workers (SIGTERM would leave
+	 * them serving); it gives them 5 s to exit before it kills them (a
+	 * worker under ASan checks for leaks as it exits): wait longer, up
+	 * to the hang bound. */
+	kill(xvbd, SIGINT);
 	if (!T_WAIT(waitpid(xvbd, &status, WNOHANG) == xvbd)) {
 		t_fail(__FILE__, __LINE__,
-		       "xvbd did not exit within %u ms of SIGTERM (hang bound)",
+		       "xvbd did not exit within %u ms of SIGINT (hang bound)",
 		       t_hang_ms());
 		kill(xvbd, SIGKILL);
 		waitpid(xvbd, &status, 0);
@@ -149,7 +301,7 @@ int rig_stop(void)
 	clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!clean)
 		t_fail(__FILE__, __LINE__,
-		       "xvbd %s %d after SIGTERM (its log below)",
+		       "xvbd %s %d after SIGINT (its log below)",
 		       WIFSIGNALED(status) ? "was killed by signal" :
 					     "exited with status",
 		       WIFSIGNALED(status) ? WTERMSIG(status) :
@@ -207,7 +359,9 @@ int rig_children(int domid, pid_t *found)
 	snprintf(want, sizeof(want), "%d", domid);
 	if (found)
 		*found = -1;
-	f = fopen(path, "r");
+	/* No supervisor (stopped, between two): its workers, if any, are
+	 * ours. */
+	f = xvbd > 0 ? fopen(path, "r") : fopen("/dev/null", "r");
 	if (!f)
 		return -1;
 	while (fscanf(f, "%d", &pid) == 1) {
@@ -230,6 +384,17 @@ int rig_children(int domid, pid_t *found)
 				*found = pid;
 	}
 	fclose(f);
+	/* Workers a supervisor left serving, now ours. */
+	{
+		pid_t o[64];
+		int k = orphans(o, 64);
+
+		for (int i = 0; i < k; i++) {
+			n++;
+			if (found && cmdline_has(o[i], "--domain", want))
+				*found = o[i];
+		}
+	}
 	return n;
 }
 

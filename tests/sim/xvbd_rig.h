@@ -40,9 +40,21 @@ int rig_init(void);
 /* What an earlier case left is cleaned up first; then a simulator and
  * xvbd on it, with its watches set. */
 int rig_start(const struct rig_opts *o);
+/*
+ * Ends the supervisor with @sig (SIGTERM: it leaves its workers serving,
+ * and must exit 0; SIGKILL: a crash) and starts a new one on the same
+ * directory, which takes control of the workers. Waits for its watches.
+ */
+int rig_restart(int sig);
+/* The two halves of rig_restart. */
+int rig_supervisor_stop(int sig);
+int rig_supervisor_start(void);
+/* Runs `xvbd ARG --run-dir DIR` to its end (log appended); its exit code. */
+int rig_xvbd_cmd(const char *arg);
 /* Waits until the simulator holds nothing for guests. */
 int rig_settled(void);
-/* SIGTERM must be enough: xvbd exits 0, every handle it had is closed,
+/* SIGINT must be enough: xvbd exits 0 with its workers, every handle it
+ * had is closed,
  * the simulated Xen saw no error; its log is kept on a sanitizer report
  * (or always, with XVB_RIG_LOG set). */
 int rig_stop(void);
@@ -54,7 +66,8 @@ void rig_cleanup(void);
 int rig_image(const char *name, uint64_t bytes, char *path, size_t len);
 void rig_disk(struct xsim_libxl_disk *d, const char *vdev, const char *path);
 
-/* xvbd's children, live or zombie; the one serving @domid if >= 0. */
+/* xvbd's workers: its children, live or zombie, and workers an earlier
+ * supervisor left (ours, as subreaper); the one serving @domid if >= 0. */
 int rig_children(int domid, pid_t *found);
 /* The worker serving @domid, or -1. */
 pid_t rig_worker_of(uint32_t domid);

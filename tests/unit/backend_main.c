@@ -27,6 +27,11 @@ int xb_worker_run(const struct xb_worker_args *a)
 	return 98;
 }
 
+int xb_stop_all(const char *dir)
+{
+	return 97;
+}
+
 /* Options the supervisor passes its workers; not for users. */
 static bool internal(const char *name)
 {

@@ -1536,6 +1536,18 @@ static void setup_none(struct vrig *r, uint64_t *d, uint64_t *a, uint64_t *u)
 {
 }
 
+/* A refused queue: NEEDS_RESET and a configuration interrupt. */
+static void expect_refused(struct vrig *r)
+{
+	T_ASSERT(gdrv_r32(&r->drv, VIRTIO_MMIO_STATUS) &
+		 VIRTIO_CONFIG_S_NEEDS_RESET);
+	T_ASSERT(gdrv_r32(&r->drv, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		 VIRTIO_MMIO_INT_CONFIG);
+	T_ASSERT(vrig_vdev(r)->nr_irqs > 0);
+	/* Broken: DRIVER_OK does not start it. */
+	T_ASSERT(gdrv_driver_ok(&r->drv) != 0);
+}
+
 static void run_bad_setup(const struct setup_case *sc)
 {
 	const struct vrig_opts o = { .nr_vqs = 1 };
@@ -1550,8 +1562,14 @@ static void run_bad_setup(const struct setup_case *sc)
 	a = fg_alloc(r.fg, 0x1000, 0x1000);
 	u = fg_alloc(r.fg, 0x1000, 0x1000);
 	sc->mod(&r, &d, &a, &u);
-	T_EQ(gdrv_setup_vq_at(&r.drv, Q0, num, d, a, u, true), 0);
+	/*
+	 * Refused the spec's way: QueueReady reads back the 1 written, the
+	 * device is NEEDS_RESET, and a configuration interrupt tells the
+	 * driver (Linux never reads QueueReady back).
+	 */
+	T_EQ(gdrv_setup_vq_at(&r.drv, Q0, num, d, a, u, true), 1);
 	T_EQ(vrig_vq(&r, Q0)->ready, false);
+	expect_refused(&r);
 	T_EQ(fg_live(r.fg), 0);
 	T_ASSERT(fg_ok(r.fg));
 	/* The same queue, set up soundly, works. */
@@ -1599,7 +1617,8 @@ static void ready_without_addresses_written(void)
 	gdrv_w32(&r.drv, VIRTIO_MMIO_QUEUE_SEL, 0);
 	gdrv_w32(&r.drv, VIRTIO_MMIO_QUEUE_NUM, 16);
 	gdrv_w32(&r.drv, VIRTIO_MMIO_QUEUE_READY, 1);
-	T_EQ(gdrv_r32(&r.drv, VIRTIO_MMIO_QUEUE_READY), 0);
+	T_EQ(gdrv_r32(&r.drv, VIRTIO_MMIO_QUEUE_READY), 1);
+	expect_refused(&r);
 	T_EQ(fg_live(r.fg), 0);
 	T_RIG(&r, vrig_recover(&r));
 	T_RIG_FINI(&r);

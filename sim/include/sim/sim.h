@@ -86,6 +86,11 @@ int xsim_mmio_write(struct xsim *sim, uint32_t domid, unsigned int vcpu,
  * starts with this pending on vCPU 0 (Xen on Arm sends one at boot).
  */
 int xsim_request_invalidate(struct xsim *sim, uint32_t domid);
+/*
+ * Whether vCPU @vcpu of @domid has an access sent to an ioreq server and
+ * not yet answered: 1 or 0, or -ESRCH / -EINVAL.
+ */
+int xsim_ioreq_pending(struct xsim *sim, uint32_t domid, unsigned int vcpu);
 
 /* Guest RAM. ptr: NULL unless [gpa, gpa + len) lies in one RAM bank. */
 void *xsim_ram_ptr(struct xsim *sim, uint32_t domid, uint64_t gpa, size_t len);
@@ -127,6 +132,9 @@ int xsim_evtchn_wait(struct xsim *sim, uint32_t domid, uint32_t port,
  */
 char *xsim_xs_read(struct xsim *sim, uint32_t as_domid, const char *path,
 		   int *err);
+/* The children of @path, NUL-separated, *n of them (free()); NULL, *err. */
+char *xsim_xs_directory(struct xsim *sim, uint32_t as_domid, const char *path,
+			unsigned int *n, int *err);
 int xsim_xs_write(struct xsim *sim, uint32_t as_domid, const char *path,
 		  const char *val);
 int xsim_xs_printf(struct xsim *sim, uint32_t as_domid, const char *path,
