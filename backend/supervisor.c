@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -40,7 +41,7 @@ enum sup_state {
 	SD_ADDING,  /* sent to the worker, not ready yet */
 	SD_READY,   /* served; state 2 written */
 	SD_CLOSING, /* close sent */
-	SD_DONE,    /* closed or refused; state 6 written */
+	SD_DONE,    /* closed (state 6 written) or refused (state removed) */
 };
 
 struct sup_dom;
@@ -108,6 +109,7 @@ struct sup {
 	struct sup_dom *doms;
 	struct sup_ctl *graveyard; /* stopped watches, freed once idle */
 	bool stop_all;		   /* SIGINT: the workers stop too */
+	char why[256];		   /* the last refusal's reason */
 };
 
 static const char *const kinds[] = { "virtio_disk", "virtio" };
@@ -154,6 +156,38 @@ static void write_state(struct sup *s, const struct sup_dev *d, int state)
 		log_err(&s->log, "writing %s: %s", path, strerror(errno));
 }
 
+/* Logs "refused: <reason>" for a device and keeps the reason in s->why. */
+static void __attribute__((format(printf, 4, 5)))
+refused(struct sup *s, uint32_t domid, const char *be, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	log_err(&s->log, "d%u %s: refused: %s", domid, be, s->why);
+}
+
+/*
+ * A device xvbd will not serve: its reason goes to <be>/error and its
+ * state node is removed. libxl (4.17 and later) fails a device wait the
+ * moment the state node it watches disappears ("unable to add device with
+ * path ..."), so xl create fails at once instead of after its 10 s
+ * timeout; on destroy it finds no state, cleans the frontend and removes
+ * the backend directory. xvb-create reports the error node.
+ */
+static void refuse_dev(struct sup *s, const char *be)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/error", be);
+	if (!xs_write(s->xs, XBT_NULL, path, s->why, strlen(s->why)))
+		log_err(&s->log, "writing %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/state", be);
+	if (!xs_rm(s->xs, XBT_NULL, path) && errno != ENOENT)
+		log_err(&s->log, "removing %s: %s", path, strerror(errno));
+}
+
 /* ---- reading one device's nodes ------------------------------------------ */
 
 /* Only plain names reach the serial and the control line. */
@@ -191,11 +225,9 @@ static int blk_key(struct sup *s, uint32_t domid, struct sup_dev *d,
 	if (!v || !strcmp(v, "auto"))
 		return 0;
 	if (xb_parse_u64(v, min, max, &n)) {
-		log_err(&s->log,
-			"d%u %s: refused: xvbd.conf: %s '%s' is not auto or "
-			"%llu to %llu",
-			domid, d->be, key, v, (unsigned long long)min,
-			(unsigned long long)max);
+		refused(s, domid, d->be,
+			"xvbd.conf: %s '%s' is not auto or %llu to %llu", key,
+			v, (unsigned long long)min, (unsigned long long)max);
 		return -EINVAL;
 	}
 	snprintf(out + strlen(out), outlen - strlen(out), ",%s=%llu", key,
@@ -354,7 +386,7 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		 bridge[0] ? bridge : "(no bridge)");
 	return 0;
 bad:
-	log_err(&s->log, "d%u %s: refused: %s", domid, d->be, err);
+	refused(s, domid, d->be, "%s", err);
 	return -EINVAL;
 }
 
@@ -384,7 +416,7 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 		 rc != -ENOENT)
 		why = "grant_usage is neither 0 nor 1";
 	if (why) {
-		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
+		refused(s, domid, d->be, "%s", why);
 		return -EINVAL;
 	}
 	/*
@@ -436,7 +468,7 @@ static int read_generic(struct sup *s, struct sup_dev *d, uint32_t domid)
 		 rc != -ENOENT)
 		why = "grant_usage is neither 0 nor 1";
 	if (why) {
-		log_err(&s->log, "d%u %s: refused: %s", domid, d->be, why);
+		refused(s, domid, d->be, "%s", why);
 		return -EINVAL;
 	}
 	return net_msg(s, d, domid, base, irq, grants, NULL);
@@ -488,10 +520,9 @@ static void on_worker_line(struct sup_dom *dom, const char *line)
 			log_info(&s->log, "d%u %s: served", dom->domid, d->be);
 		}
 	} else if (!strncmp(line, "failed ", 7)) {
-		log_err(&s->log, "d%u %s: worker refused it: %s", dom->domid,
-			d->be, line + off);
+		refused(s, dom->domid, d->be, "%s", line + off);
 		d->st = SD_DONE;
-		write_state(s, d, 6);
+		refuse_dev(s, d->be);
 	} else if (!strncmp(line, "closed ", 7)) {
 		d->st = SD_DONE;
 		write_state(s, d, 6);
@@ -728,8 +759,9 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 	d->devid = devid;
 	d->seen = true;
 	snprintf(d->be, sizeof(d->be), "%s", be);
+	snprintf(s->why, sizeof(s->why), "refused: xvbd's log says why");
 	if ((kind == kinds[0] ? read_disk : read_generic)(s, d, domid)) {
-		write_state(s, d, 6);
+		refuse_dev(s, d->be);
 		d->st = SD_DONE;
 		dom = get_dom(s, domid, false);
 		if (!dom) { /* remember the refusal without a worker */
@@ -843,12 +875,8 @@ static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
 	if (state != 1 || !online)
 		return;
 	if (xs_get_u64(s, be, "frontend-id", 0x7fef, &feid) || feid != domid) {
-		struct sup_dev bad = { .devid = devid };
-
-		log_err(&s->log, "d%u %s: refused: frontend-id is not %u",
-			domid, be, domid);
-		snprintf(bad.be, sizeof(bad.be), "%s", be);
-		write_state(s, &bad, 6);
+		refused(s, domid, be, "frontend-id is not %u", domid);
+		refuse_dev(s, be);
 		return;
 	}
 	new_dev(s, kind, domid, devid, be);

@@ -238,7 +238,9 @@ int xsim_libxl_create(struct xsim *sim, const struct xsim_domain_config *cfg,
 			devs[i].irq = XSIM_VIRTIO_SPI_FIRST + slot;
 		rc = xsim_libxl_write_virtio(sim, cfg->domid, &devs[i]);
 	}
-	/* libxl waits for every disk's backend to reach InitWait */
+	/* libxl waits for every disk's backend to reach InitWait; a backend
+	 * that removes the state node fails the wait at once (-EINVAL, as
+	 * libxl's ERROR_INVAL: "but it was removed"). */
 	for (unsigned int i = 0; i < nr_disks && !rc; i++) {
 		int devid = disks[i].devid ?
 				    (int)disks[i].devid :
@@ -247,8 +249,8 @@ int xsim_libxl_create(struct xsim *sim, const struct xsim_domain_config *cfg,
 		xsim_libxl_be_path(path, sizeof(path) - 8, "virtio_disk",
 				   disks[i].be_domid, cfg->domid, devid);
 		strcat(path, "/state");
-		rc = xsim_xs_wait(sim, path, STATE_INITWAIT,
-				  sim->libxl_timeout_ms);
+		rc = xsim_xs_wait_state(sim, path, STATE_INITWAIT,
+					sim->libxl_timeout_ms);
 	}
 	if (rc) {
 		xsim_libxl_destroy(sim, cfg->domid);
@@ -263,7 +265,7 @@ int xsim_libxl_create(struct xsim *sim, const struct xsim_domain_config *cfg,
 int xsim_libxl_remove(struct xsim *sim, const char *kind, uint32_t be_domid,
 		      uint32_t domid, uint32_t devid)
 {
-	char be[256], fe[256], path[300], online[300];
+	char be[256], fe[256], path[300], online[300], *state;
 	const char *const paths[] = { online, path }, *const vals[] = { "0",
 									"5" };
 	int rc;
@@ -271,11 +273,19 @@ int xsim_libxl_remove(struct xsim *sim, const char *kind, uint32_t be_domid,
 	xsim_libxl_be_path(be, sizeof(be), kind, be_domid, domid, devid);
 	fe_path(fe, sizeof(fe), kind, domid, devid);
 
-	/* libxl writes both in one transaction. */
+	/* libxl writes both in one transaction; with no state node it takes
+	 * the backend as gone and cleans up at once. */
 	snprintf(online, sizeof(online), "%s/online", be);
 	snprintf(path, sizeof(path), "%s/state", be);
-	xsim_xs_write_atomic(sim, 0, paths, vals, 2);
-	rc = xsim_xs_wait(sim, path, STATE_CLOSED, sim->libxl_timeout_ms);
+	state = xsim_xs_read(sim, 0, path, NULL);
+	if (!state) {
+		rc = 0;
+	} else {
+		free(state);
+		xsim_xs_write_atomic(sim, 0, paths, vals, 2);
+		rc = xsim_xs_wait(sim, path, STATE_CLOSED,
+				  sim->libxl_timeout_ms);
+	}
 	/* removed whether or not the backend answered */
 	xsim_xs_rm(sim, 0, be);
 	xsim_xs_rm(sim, 0, fe);

@@ -1104,8 +1104,12 @@ int xsim_xs_set_perms(struct xsim *sim, uint32_t as_domid, const char *path,
 	return rc;
 }
 
-int xsim_xs_wait(struct xsim *sim, const char *path, const char *want,
-		 int timeout_ms)
+/*
+ * Waits until @path reads @want, or (@want NULL) until it is gone. With
+ * @gone_fails, a missing node ends the wait with -EINVAL at once.
+ */
+static int xs_wait(struct xsim *sim, const char *path, const char *want,
+		   bool gone_fails, int timeout_ms)
 {
 	struct timespec dl;
 	int rc;
@@ -1118,7 +1122,10 @@ int xsim_xs_wait(struct xsim *sim, const char *path, const char *want,
 					    NULL;
 
 		rc = 0;
-		if (n && !strcmp(n->value, want))
+		if (want ? n && !strcmp(n->value, want) : !n)
+			break;
+		rc = -EINVAL;
+		if (!n && gone_fails)
 			break;
 		rc = -ETIMEDOUT;
 		if (!sim_wait(sim, &dl, timeout_ms))
@@ -1126,4 +1133,21 @@ int xsim_xs_wait(struct xsim *sim, const char *path, const char *want,
 	}
 	pthread_mutex_unlock(&sim->lock);
 	return rc;
+}
+
+int xsim_xs_wait(struct xsim *sim, const char *path, const char *want,
+		 int timeout_ms)
+{
+	return xs_wait(sim, path, want, false, timeout_ms);
+}
+
+int xsim_xs_wait_gone(struct xsim *sim, const char *path, int timeout_ms)
+{
+	return xs_wait(sim, path, NULL, false, timeout_ms);
+}
+
+int xsim_xs_wait_state(struct xsim *sim, const char *path, const char *want,
+		       int timeout_ms)
+{
+	return xs_wait(sim, path, want, true, timeout_ms);
 }

@@ -81,11 +81,25 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path,
 bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path,
 	      const void *data, unsigned int len)
 {
-	/* The supervisor writes backend states, and only 2 or 6. */
+	const char *tail = strrchr(path, '/');
+
+	/* A refused device's reason: any text. */
+	if (tail && !strcmp(tail, "/error"))
+		return true;
+	/* Otherwise backend states, and only 2 or 6. */
 	FZ_CHECK(len == 1 && (!memcmp(data, "2", 1) || !memcmp(data, "6", 1)));
 	FZ_CHECK(strstr(path, "/state"));
 	xs.writes++;
 	xs.last_state = *(const char *)data - '0';
+	return true;
+}
+
+/* A refused device's state node goes (libxl's wait fails at once). */
+bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
+{
+	FZ_CHECK(strstr(path, "/state"));
+	xs.writes++;
+	xs.last_state = -1;
 	return true;
 }
 

@@ -154,6 +154,14 @@ int xsim_xs_set_perms(struct xsim *sim, uint32_t as_domid, const char *path,
  */
 int xsim_xs_wait(struct xsim *sim, const char *path, const char *want,
 		 int timeout_ms);
+/* Wait until path is gone (timeout_ms < 0: no limit). 0 or -ETIMEDOUT. */
+int xsim_xs_wait_gone(struct xsim *sim, const char *path, int timeout_ms);
+/*
+ * As libxl waits for a backend state: -EINVAL at once if path is (or
+ * becomes) missing, else as xsim_xs_wait.
+ */
+int xsim_xs_wait_state(struct xsim *sim, const char *path, const char *want,
+		       int timeout_ms);
 
 /* What the simulator holds for the libraries: all 0 once they cleaned up. */
 struct xsim_stats {
