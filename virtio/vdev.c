@@ -46,6 +46,10 @@ void vdev_destroy(struct vdev *vdev)
 	if (!vdev->vqs)
 		return;
 	vdev_reset(vdev);
+	/* What each queue cost in notifications, for logs and benchmarks. */
+	for (unsigned int i = 0; i < vdev->nr_vqs; i++)
+		if (vdev->vqs[i].nr_kicks || vdev->vqs[i].nr_used)
+			vq_log_counts(&vdev->vqs[i]);
 	free(vdev->vqs);
 	vdev->vqs = NULL;
 	vdev->nr_vqs = 0;
@@ -214,6 +218,7 @@ void vdev_kick(struct vdev *vdev, unsigned int index)
 	if (!vq->ready)
 		return;
 	vdev->nr_kicks++;
+	__atomic_store_n(&vq->nr_kicks, vq->nr_kicks + 1, __ATOMIC_RELAXED);
 	if (vdev->ops->kick)
 		vdev->ops->kick(vdev, vq);
 }

@@ -404,10 +404,17 @@ static bool vq_need_irq(struct vq *vq)
 	return !valid || vring_need_event(ev, new, old);
 }
 
+/* A counter of @vq's, written by one thread, read by others. */
+static void vq_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
 bool vq_flush(struct vq *vq)
 {
 	if (!vq->ready || vq->used_pub == vq->used_idx)
 		return false;
+	vq_count(&vq->nr_used, (uint16_t)(vq->used_idx - vq->used_pub));
 	/* used elements, then used idx: pairs with the driver's rmb after idx.
 	 */
 	smp_wmb();
@@ -420,6 +427,7 @@ bool vq_flush(struct vq *vq)
 	smp_mb();
 	if (!vq_need_irq(vq))
 		return false;
+	vq_count(&vq->nr_irqs, 1);
 	vdev_raise(vq->vdev, VIRTIO_MMIO_INT_VRING);
 	return true;
 }
@@ -483,4 +491,18 @@ void vq_log_state(struct vq *vq)
 		 "interrupts %s",
 		 vq->index, vq->num, avail, vq->last_avail, vq->inflight,
 		 vq->used_idx, vq->used_pub, vq->signalled_used, kicks, irqs);
+	vq_log_counts(vq);
+}
+
+void vq_log_counts(const struct vq *vq)
+{
+	uint64_t k = __atomic_load_n(&vq->nr_kicks, __ATOMIC_RELAXED);
+	uint64_t u = __atomic_load_n(&vq->nr_used, __ATOMIC_RELAXED);
+	uint64_t i = __atomic_load_n(&vq->nr_irqs, __ATOMIC_RELAXED);
+
+	log_info(&vq->vdev->log,
+		 "vq%u counts: %llu kicks, %llu used, %llu interrupts "
+		 "(%.1f used per interrupt)",
+		 vq->index, (unsigned long long)k, (unsigned long long)u,
+		 (unsigned long long)i, i ? (double)u / (double)i : 0.0);
 }

@@ -565,6 +565,8 @@ void vnet_get_stats(const struct vnet *net, struct vnet_stats *st)
 		VNET_ADD(rx_filtered);
 		VNET_ADD(rx_errors);
 		VNET_ADD(rx_bad_bufs);
+		VNET_ADD(rx_polls);
+		VNET_ADD(rx_starved);
 	}
 #undef VNET_ADD
 }
@@ -579,7 +581,8 @@ static void vnet_log_stats(const struct vnet *net)
 	log_info(&net->vdev.log,
 		 "%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), "
 		 "RX %llu frames %llu bytes (%llu dropped, %llu filtered, "
-		 "%llu errors), %llu control commands (%llu refused)%s",
+		 "%llu errors; %llu waits for a frame, %llu for buffers), "
+		 "%llu control commands (%llu refused)%s",
 		 net->tap.ifname, (unsigned long long)s->tx_packets,
 		 (unsigned long long)s->tx_bytes,
 		 (unsigned long long)s->tx_dropped,
@@ -589,6 +592,8 @@ static void vnet_log_stats(const struct vnet *net)
 		 (unsigned long long)s->rx_dropped,
 		 (unsigned long long)s->rx_filtered,
 		 (unsigned long long)s->rx_errors,
+		 (unsigned long long)s->rx_polls,
+		 (unsigned long long)s->rx_starved,
 		 (unsigned long long)s->ctrl_cmds,
 		 (unsigned long long)s->ctrl_errs,
 		 net->tap_lost ? ", TAP lost" : "");

@@ -66,6 +66,9 @@ struct vnet_stats {
 	uint64_t rx_filtered; /* frames the guest's RX mode and MAC filter
 				 refused */
 	uint64_t ctrl_cmds, ctrl_errs;
+	uint64_t rx_polls;   /* the TAP was empty: waited for a frame */
+	uint64_t rx_starved; /* the guest's buffers ran short: waited for a kick
+			      */
 };
 
 /*

@@ -63,6 +63,14 @@ struct vq {
 	uint32_t gen;		    /* bumped at every reset or disable */
 	struct vring_desc *ind_buf; /* private copy of an indirect table */
 
+	/*
+	 * Counters over the device's life (resets keep them), each written
+	 * by one thread, read by any with relaxed atomics: kicks taken (the
+	 * transport's thread), used elements published and interrupts the
+	 * driver asked for by them (the queue's thread).
+	 */
+	uint64_t nr_kicks, nr_used, nr_irqs;
+
 	void *priv; /* the device model's per-queue state */
 };
 
@@ -132,5 +140,11 @@ bool vq_has_avail(struct vq *vq);
  * an operator asking what a queue is doing. Run on the queue's thread.
  */
 void vq_log_state(struct vq *vq);
+
+/*
+ * Logs @vq's counters (kicks, used elements, interrupts, used elements per
+ * interrupt) as one line "vqN counts: ...". Any thread.
+ */
+void vq_log_counts(const struct vq *vq);
 
 #endif

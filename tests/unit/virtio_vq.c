@@ -659,6 +659,10 @@ static void used_event_delays_interrupt(void)
 	T_EQ(vq_flush(vrig_vq(&r, Q0)), false);
 	T_EQ(r.drv.nr_irqs, 2);
 	T_EQ(gdrv_used_idx(&r.drv, Q0), 5);
+	/* The queue's counters: 5 published, 2 interrupts, 2 kicks. */
+	T_EQ(vrig_vq(&r, Q0)->nr_used, 5);
+	T_EQ(vrig_vq(&r, Q0)->nr_irqs, 2);
+	T_EQ(vrig_vq(&r, Q0)->nr_kicks, 2);
 	T_RIG_FINI(&r);
 }
 
