@@ -63,7 +63,17 @@ void vdev_set_irq(struct vdev *vdev, vdev_irq_fn *fn, void *opaque)
 
 void vdev_raise(struct vdev *vdev, uint32_t bits)
 {
-	uint32_t old = __atomic_fetch_or(&vdev->isr, bits, __ATOMIC_ACQ_REL);
+	uint32_t old;
+
+	/*
+	 * Before the bit: a queue that sees the new generation knows the bit
+	 * was set after it read the old one, hence after its publish (see
+	 * vq_irq_release). The driver's handler reads every queue's used ring
+	 * after it acknowledged the bit.
+	 */
+	if (bits & VIRTIO_MMIO_INT_VRING)
+		__atomic_fetch_add(&vdev->vring_gen, 1, __ATOMIC_SEQ_CST);
+	old = __atomic_fetch_or(&vdev->isr, bits, __ATOMIC_SEQ_CST);
 
 	/* An edge only for a newly set bit: one still set is still pending. */
 	if (!(bits & ~old))

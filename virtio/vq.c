@@ -134,6 +134,7 @@ int vq_enable(struct vq *vq, uint16_t max)
 	vq->used_idx = vq->used_pub = 0;
 	vq->signalled_used = 0;
 	vq->signalled_valid = false;
+	vq->irq_held = false;
 	vq->inflight = 0;
 	vq->ready = true;
 	return 0;
@@ -147,6 +148,7 @@ void vq_disable(struct vq *vq, bool regs)
 			vq->inflight);
 	vq_unmap_rings(vq);
 	vq->ready = false;
+	vq->irq_held = false;
 	vq->inflight = 0;
 	vq->gen++;
 	if (regs) {
@@ -410,7 +412,8 @@ static void vq_count(uint64_t *c, uint64_t n)
 	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
 }
 
-bool vq_flush(struct vq *vq)
+/* Writes used idx. False if there was nothing new to publish. */
+static bool vq_publish(struct vq *vq)
 {
 	if (!vq->ready || vq->used_pub == vq->used_idx)
 		return false;
@@ -425,10 +428,48 @@ bool vq_flush(struct vq *vq)
 	 * driver's mb between writing used_event and re-reading used idx.
 	 */
 	smp_mb();
-	if (!vq_need_irq(vq))
-		return false;
+	return true;
+}
+
+static void vq_raise(struct vq *vq)
+{
+	vq->irq_held = false;
 	vq_count(&vq->nr_irqs, 1);
 	vdev_raise(vq->vdev, VIRTIO_MMIO_INT_VRING);
+}
+
+bool vq_flush(struct vq *vq)
+{
+	bool need = vq_publish(vq) && vq_need_irq(vq);
+
+	if (!vq->ready || !(need || vq->irq_held))
+		return false;
+	vq_raise(vq);
+	return true;
+}
+
+bool vq_flush_hold(struct vq *vq)
+{
+	if (vq_publish(vq) && (vq_need_irq(vq) || vq->irq_held)) {
+		vq->irq_held = true;
+		/* Read after the publish (vq_publish's barrier). */
+		vq->held_gen =
+			__atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST);
+	}
+	return vq->irq_held;
+}
+
+bool vq_irq_release(struct vq *vq)
+{
+	if (!vq->irq_held || !vq->ready)
+		return vq->irq_held = false;
+	if (__atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST) !=
+	    vq->held_gen) {
+		vq->irq_held = false;
+		vq_count(&vq->nr_shared, 1);
+		return false;
+	}
+	vq_raise(vq);
 	return true;
 }
 
@@ -502,7 +543,9 @@ void vq_log_counts(const struct vq *vq)
 
 	log_info(&vq->vdev->log,
 		 "vq%u counts: %llu kicks, %llu used, %llu interrupts "
-		 "(%.1f used per interrupt)",
+		 "(%.1f used per interrupt), %llu shared",
 		 vq->index, (unsigned long long)k, (unsigned long long)u,
-		 (unsigned long long)i, i ? (double)u / (double)i : 0.0);
+		 (unsigned long long)i, i ? (double)u / (double)i : 0.0,
+		 (unsigned long long)__atomic_load_n(&vq->nr_shared,
+						     __ATOMIC_RELAXED));
 }

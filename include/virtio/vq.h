@@ -59,8 +59,10 @@ struct vq {
 	uint16_t used_pub;	 /* used idx as last written to the ring */
 	uint16_t signalled_used; /* used idx at the last interrupt */
 	bool signalled_valid;
-	unsigned int inflight;	    /* popped, neither pushed nor released */
-	uint32_t gen;		    /* bumped at every reset or disable */
+	bool irq_held;	       /* an interrupt owed, held (vq_flush_hold) */
+	uint32_t held_gen;     /* vdev->vring_gen after the last held publish */
+	unsigned int inflight; /* popped, neither pushed nor released */
+	uint32_t gen;	       /* bumped at every reset or disable */
 	struct vring_desc *ind_buf; /* private copy of an indirect table */
 
 	/*
@@ -70,6 +72,7 @@ struct vq {
 	 * driver asked for by them (the queue's thread).
 	 */
 	uint64_t nr_kicks, nr_used, nr_irqs;
+	uint64_t nr_shared; /* held interrupts another queue's raise covered */
 
 	void *priv; /* the device model's per-queue state */
 };
@@ -116,6 +119,23 @@ void vq_push(struct vq *vq, struct vq_chain *c, uint32_t written);
  * Returns true if an interrupt was raised.
  */
 bool vq_flush(struct vq *vq);
+
+/*
+ * Interrupt moderation. vq_flush_hold() publishes like vq_flush(), but an
+ * interrupt the driver asked for is owed instead of raised (irq_held).
+ * The owner must then, within its bound, call vq_flush() (which raises an
+ * owed interrupt with whatever it publishes) or vq_irq_release(). Returns
+ * true if an interrupt is owed.
+ */
+bool vq_flush_hold(struct vq *vq);
+
+/*
+ * Raises the interrupt vq_flush_hold() owes, unless another queue of the
+ * device raised one after the last held publish (the driver's handler
+ * then reads this queue's used ring too: virtio-mmio has one line).
+ * Returns true if it raised one.
+ */
+bool vq_irq_release(struct vq *vq);
 
 /*
  * Kick suppression while the device is busy with the queue: with EVENT_IDX
