@@ -192,6 +192,8 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 		.nr_pairs = c->queues ? c->queues : auto_queues(w),
 		/* Off unless asked: not yet proven on real Xen for NICs. */
 		.poll_us = c->poll_us < 0 ? 0 : c->poll_us,
+		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_NIC_COALESCE_US :
+						    c->coalesce_us,
 		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,
@@ -275,6 +277,8 @@ static int blk_open(struct xb_worker *w, struct xb_dev *d,
 		.serial = c->serial[0] ? c->serial : NULL,
 		.nr_queues = c->queues ? c->queues : auto_queues(w),
 		.poll_us = c->poll_us < 0 ? XB_DEFAULT_POLL_US : c->poll_us,
+		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_COALESCE_US :
+						    c->coalesce_us,
 		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,

@@ -22,6 +22,7 @@
 
 static void vblk_req_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags);
+static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_req_issue(struct vblk_req *req);
 
@@ -98,10 +99,53 @@ void vblk_queue_fini(struct vblk_queue *q)
 
 /* ---- deferred work: publishing used elements, resuming a queue ---- */
 
+/* Arms the timer that pays a held interrupt. False without an SQE. */
+static bool vblk_irq_arm(struct vblk_queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->irq_busy)
+		return true;
+	sqe = evl_get_sqe(q->loop);
+	if (!sqe)
+		return false;
+	q->irq_ts.tv_sec = 0;
+	q->irq_ts.tv_nsec = q->blk->coalesce_ns;
+	io_uring_prep_timeout(sqe, &q->irq_ts, 0, 0);
+	evl_set_op(q->loop, sqe, &q->irq_op, vblk_irq_done);
+	q->irq_busy = true;
+	q->nr_ops++;
+	return true;
+}
+
+/*
+ * Publishes used elements. With coalesce_ns and requests still in flight
+ * the interrupt the driver asked for is held (their completions join it)
+ * until the last one in flight completes or the timer armed at the first
+ * hold fires, whichever comes first.
+ */
 static void vblk_publish(struct vblk_queue *q)
 {
-	if (!q->pushed)
+	if (!q->pushed && !q->vq->irq_held)
 		return;
+	q->pushed = false;
+	if (q->blk->coalesce_ns && q->nr_active && !q->stopping) {
+		if (vq_flush_hold(q->vq) && !vblk_irq_arm(q))
+			vq_irq_release(q->vq); /* no SQE for the timer */
+		return;
+	}
+	vq_flush(q->vq);
+}
+
+static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vblk_queue *q = container_of(op, struct vblk_queue, irq_op);
+
+	q->irq_busy = false;
+	q->nr_ops--;
+	if (q->stopping)
+		return;
+	/* The bound: whatever is pushed goes out, an owed interrupt too. */
 	q->pushed = false;
 	vq_flush(q->vq);
 }
@@ -820,6 +864,8 @@ static void vblk_queue_cancel(struct vblk_queue *q)
 	}
 	if (q->poll_busy)
 		evl_cancel(q->loop, &q->poll_op);
+	if (q->irq_busy)
+		evl_cancel(q->loop, &q->irq_op);
 }
 
 int vblk_queue_stop(struct vblk_queue *q)

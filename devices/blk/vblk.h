@@ -46,6 +46,7 @@
  */
 #define VBLK_IDLE_POLLS 4u
 #define VBLK_MAX_POLL_US 1000u
+#define VBLK_MAX_COALESCE_US 1000u
 #define VBLK_MAX_RETRY 8u    /* -EAGAIN / -EINTR resubmissions */
 #define VBLK_QUEUE_MAX 1024u /* largest conf->queue_size accepted */
 #define VBLK_DEFAULT_QUEUE 256u
@@ -137,6 +138,11 @@ struct vblk_queue {
 	unsigned int idle_polls; /* looks at an idle ring since the last request
 				  */
 
+	/* coalesce_ns: the timer that pays an interrupt held meanwhile. */
+	struct evl_op irq_op;
+	struct __kernel_timespec irq_ts;
+	bool irq_busy; /* the timeout is in flight */
+
 	/* A NOP that defers work to the loop: publish used, resume popping. */
 	struct evl_op tick;
 	bool tick_busy;
@@ -166,7 +172,8 @@ struct vblk {
 	uint64_t capacity;   /* sectors; READ_ONCE on queue threads (resize) */
 	uint8_t wce_default; /* conf->writethrough ? 0 : 1, restored at reset */
 	uint32_t poll_ns;    /* conf->poll_us; 0: kicks back on at once */
-	uint8_t wce;	     /* the writeback byte */
+	uint32_t coalesce_ns; /* conf->coalesce_us; 0: no interrupt held */
+	uint8_t wce;	      /* the writeback byte */
 	/*
 	 * A write or fdatasync failed: every later FLUSH fails, for the life
 	 * of the device (a guest reset does not bring lost data back). Shared

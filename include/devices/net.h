@@ -42,6 +42,12 @@ struct vnet_conf {
 	 */
 	unsigned int poll_us;
 	/*
+	 * Interrupt moderation (at most 1000): while the pair's receive queue
+	 * is busy, transmit completions wait up to coalesce_us for its
+	 * interrupt (one line serves both); 0: none held.
+	 */
+	unsigned int coalesce_us;
+	/*
 	 * Where pair i does its I/O: loops[i], or the device's loop where
 	 * the array or the entry is NULL. Another thread's loop (evl_thread)
 	 * is reached with evl_post / evl_call and must keep running until
