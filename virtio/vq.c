@@ -438,11 +438,24 @@ static void vq_raise(struct vq *vq)
 	vdev_raise(vq->vdev, VIRTIO_MMIO_INT_VRING);
 }
 
+/* True if another queue raised after the last held publish (see below). */
+static bool vq_held_covered(struct vq *vq)
+{
+	return __atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST) !=
+	       vq->held_gen;
+}
+
 bool vq_flush(struct vq *vq)
 {
 	bool need = vq_publish(vq) && vq_need_irq(vq);
 
-	if (!vq->ready || !(need || vq->irq_held))
+	if (!vq->ready)
+		return false;
+	if (!need && vq->irq_held && vq_held_covered(vq)) {
+		vq->irq_held = false;
+		vq_count(&vq->nr_shared, 1);
+	}
+	if (!(need || vq->irq_held))
 		return false;
 	vq_raise(vq);
 	return true;
@@ -463,8 +476,7 @@ bool vq_irq_release(struct vq *vq)
 {
 	if (!vq->irq_held || !vq->ready)
 		return vq->irq_held = false;
-	if (__atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST) !=
-	    vq->held_gen) {
+	if (vq_held_covered(vq)) {
 		vq->irq_held = false;
 		vq_count(&vq->nr_shared, 1);
 		return false;

@@ -407,6 +407,7 @@ static int vnet_conf_check(const struct vnet_conf *conf, const struct gmem *gm,
 	/* More pairs than we serve, or several on an adopted descriptor. */
 	if (conf->nr_pairs > VNET_MAX_PAIRS ||
 	    conf->poll_us > VNET_MAX_POLL_US ||
+	    conf->coalesce_us > VNET_MAX_COALESCE_US ||
 	    (conf->nr_pairs > 1 && conf->tap_fd >= 0))
 		return -EINVAL;
 	/* Rejects interface names without their NUL. */
@@ -492,6 +493,7 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 	net->loop = loop;
 	net->nr_pairs = net->cur_pairs = 1;
 	net->poll_ns = conf->poll_us * 1000;
+	net->coalesce_ns = conf->coalesce_us * 1000;
 	if (conf->nr_pairs > 1)
 		net->nr_pairs = conf->nr_pairs;
 	pthread_mutex_init(&net->filter_lock, NULL);

@@ -124,8 +124,8 @@ bool vq_flush(struct vq *vq);
  * Interrupt moderation. vq_flush_hold() publishes like vq_flush(), but an
  * interrupt the driver asked for is owed instead of raised (irq_held).
  * The owner must then, within its bound, call vq_flush() (which raises an
- * owed interrupt with whatever it publishes) or vq_irq_release(). Returns
- * true if an interrupt is owed.
+ * owed interrupt with whatever it publishes, unless another queue's raise
+ * covered it) or vq_irq_release(). Returns true if an interrupt is owed.
  */
 bool vq_flush_hold(struct vq *vq);
 

@@ -813,6 +813,20 @@ static void held_interrupt_shared_with_another_queue(void)
 	T_EQ(r.drv.nr_irqs, 3);
 	T_EQ(q0->nr_shared, 1);
 	T_EQ(gdrv_used_idx(&r.drv, Q0), 2);
+	/* A plain flush with nothing new pays a covered hold with nothing. */
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	*r.drv.vqs[Q0].used_event = htole16(gdrv_used_idx(&r.drv, Q0));
+	*r.drv.vqs[1].used_event = htole16(gdrv_used_idx(&r.drv, 1));
+	T_EQ(hold_q(&r, Q0, 1), 0);
+	T_EQ(hold_q(&r, 1, 1), 0);
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(q0), true);
+	testdev_complete(&r.td, 1, 0);
+	T_EQ(vq_flush(q1), true);
+	T_EQ(vq_flush(q0), false);
+	T_EQ(q0->irq_held, false);
+	T_EQ(q0->nr_shared, 2);
+	T_EQ(r.drv.nr_irqs, 4);
 	T_RIG_FINI(&r);
 }
 
