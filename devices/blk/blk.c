@@ -149,7 +149,7 @@ static int vblk_features_ok(struct vdev *vdev, uint64_t features)
 /* On a remote queue's thread: the kick the device's thread posted. */
 static void vblk_kick_msg(struct evl_msg *m)
 {
-	vblk_queue_run(container_of(m, struct vblk_queue, kick_msg));
+	vblk_queue_kick(container_of(m, struct vblk_queue, kick_msg));
 }
 
 static void vblk_kick(struct vdev *vdev, struct vq *vq)
@@ -164,7 +164,7 @@ static void vblk_kick(struct vdev *vdev, struct vq *vq)
 	if (q->remote)
 		evl_post(q->loop, &q->kick_msg, vblk_kick_msg);
 	else
-		vblk_queue_run(q);
+		vblk_queue_kick(q);
 }
 
 static void vblk_stop_call(void *arg)

@@ -80,6 +80,7 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 		return -ENOMEM;
 	}
 	q->nr_reqs = nr_reqs;
+	q->idle_max = VBLK_IDLE_POLLS;
 	for (i = nr_reqs; i-- > 0;) {
 		q->pool[i].q = q;
 		vblk_req_put(q, &q->pool[i]);
@@ -792,6 +793,13 @@ static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags)
  * the pool or the SQ runs dry; in the last three cases the queue resumes
  * from the loop (tick or completions) with guest kicks still suppressed.
  */
+void vblk_queue_kick(struct vblk_queue *q)
+{
+	if (q->idle_max < VBLK_IDLE_POLLS)
+		q->idle_max++;
+	vblk_queue_run(q);
+}
+
 void vblk_queue_run(struct vblk_queue *q)
 {
 	unsigned int budget = VBLK_KICK_BUDGET;
@@ -817,6 +825,9 @@ void vblk_queue_run(struct vblk_queue *q)
 				break;
 			}
 			budget--;
+			/* Found after idle looks: they paid. */
+			if (q->idle_polls && q->idle_max < VBLK_IDLE_POLLS)
+				q->idle_max++;
 			q->idle_polls = 0;
 			vblk_req_start(q, req);
 		}
@@ -829,13 +840,19 @@ void vblk_queue_run(struct vblk_queue *q)
 		 * the ring again, the guest need not kick.
 		 */
 		if (q->blk->poll_ns &&
-		    (q->nr_active || q->idle_polls < VBLK_IDLE_POLLS)) {
+		    (q->nr_active || q->idle_polls < q->idle_max)) {
 			if (!q->nr_active)
 				q->idle_polls++;
 			if (vblk_poll_arm(q)) {
 				q->kicks_off = true;
 				break;
 			}
+		}
+		/* A whole idle window found nothing: look less next time. */
+		if (!q->nr_active && q->idle_polls &&
+		    q->idle_polls >= q->idle_max) {
+			q->idle_max /= 2;
+			q->idle_polls = 0;
 		}
 		q->kicks_off = false;
 		if (!vq_kick_enable(vq))
@@ -902,6 +919,7 @@ int vblk_queue_stop(struct vblk_queue *q)
 	q->resume = q->pushed = false;
 	q->kicks_off = false;
 	q->idle_polls = 0;
+	q->idle_max = VBLK_IDLE_POLLS;
 	q->stopping = false;
 	return rc < 0 ? rc : 0;
 }

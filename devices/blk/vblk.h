@@ -42,7 +42,10 @@
  * drained a timer looks VBLK_IDLE_POLLS more times, poll_us apart, before
  * kicks are asked for again. A guest adding requests in a burst then traps
  * for none of them (a kick is a synchronous trap: ~0.75 ms under TCG, tens
- * of us on hardware); a request waits at most poll_us to be seen.
+ * of us on hardware); a request waits at most poll_us to be seen. The
+ * idle looks adapt (idle_max): a window of them that found nothing halves
+ * the next one (down to none: kicks at once), a look that found a request
+ * or a kick grows it back by one.
  */
 #define VBLK_IDLE_POLLS 4u
 #define VBLK_MAX_POLL_US 1000u
@@ -137,6 +140,12 @@ struct vblk_queue {
 	bool kicks_off; /* avail_event left behind: the guest does not kick */
 	unsigned int idle_polls; /* looks at an idle ring since the last request
 				  */
+	/*
+	 * Idle looks this time, adaptive: halved when a whole window of them
+	 * found nothing (polling did not pay), one more when a look found a
+	 * request or the guest had to kick (it is busy again).
+	 */
+	unsigned int idle_max;
 
 	/* coalesce_ns: the timer that pays an interrupt held meanwhile. */
 	struct evl_op irq_op;
@@ -212,6 +221,8 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 void vblk_queue_fini(struct vblk_queue *q);
 /* The driver kicked: pops, validates and issues what the ring holds. */
 void vblk_queue_run(struct vblk_queue *q);
+/* The guest kicked: looking at an idle ring may pay again; runs @q. */
+void vblk_queue_kick(struct vblk_queue *q);
 /*
  * Drops every request: waiting ones are released, in-flight ones cancelled
  * and reaped by running the loop, so no I/O touches guest memory on return.
