@@ -25,7 +25,7 @@ enum xb_devtype {
 /* Interrupt moderation while requests are in flight (us): disks, NICs. */
 #define XB_MAX_COALESCE_US 1000u
 #define XB_DEFAULT_COALESCE_US 50
-#define XB_DEFAULT_NIC_COALESCE_US 0
+#define XB_DEFAULT_NIC_COALESCE_US 200
 #define XB_MAX_POLL_US 1000u
 
 struct xb_devconf {

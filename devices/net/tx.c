@@ -90,30 +90,20 @@ static bool tx_irq_arm(struct vnet_tx *tx)
 }
 
 /*
- * The pair's receive queue is in a stream: a read of the TAP is in flight
- * and the last one found a frame, so its publish (and the interrupt the
- * driver asks for, which serves both queues: one line) is imminent.
- */
-static bool tx_rx_busy(const struct vnet_tx *tx)
-{
-	const struct vnet_rx *rx =
-		&container_of(tx->stats, struct vnet_pair, stats)->rx;
-
-	return rx->reading && rx->readable;
-}
-
-/*
- * Publishes used elements. With coalesce_ns, while the pair's receive
- * queue streams, the interrupt the driver asked for is held: a receive
- * interrupt raised after the publish covers it, else the timer armed at
- * the first hold pays it after coalesce_ns.
+ * Publishes used elements. With coalesce_ns the interrupt the driver asked
+ * for is held: a receive interrupt raised after the publish covers it (one
+ * line serves both queues, and Linux's receive poll reaps the transmit
+ * ring too), else the timer armed at the first hold pays it after
+ * coalesce_ns. The frames went out already: only the driver's news of it
+ * waits. TCP's answer to what it sent (an ACK, a reply) comes back on the
+ * receive queue, usually well within the bound.
  */
 static void tx_publish(struct vnet_tx *tx)
 {
 	if (!tx->pushed && !tx->vq->irq_held)
 		return;
 	tx->pushed = false;
-	if (tx->net->coalesce_ns && !tx->stopping && tx_rx_busy(tx)) {
+	if (tx->net->coalesce_ns && !tx->stopping) {
 		if (vq_flush_hold(tx->vq) && !tx_irq_arm(tx))
 			vq_irq_release(tx->vq); /* no SQE for the timer */
 		return;

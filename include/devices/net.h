@@ -42,9 +42,9 @@ struct vnet_conf {
 	 */
 	unsigned int poll_us;
 	/*
-	 * Interrupt moderation (at most 1000): while the pair's receive queue
-	 * is busy, transmit completions wait up to coalesce_us for its
-	 * interrupt (one line serves both); 0: none held.
+	 * Interrupt moderation (at most 1000): the interrupt for transmit
+	 * completions waits up to coalesce_us, and a receive interrupt
+	 * meanwhile carries it (one line serves both); 0: none held.
 	 */
 	unsigned int coalesce_us;
 	/*

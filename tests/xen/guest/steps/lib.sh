@@ -79,12 +79,13 @@ recv_from_dom0() {
 
 # nic_counts: what the NIC DEV cost so far, one line of "name value" pairs:
 # interrupts of its driver (virtio-mmio's one line, named after the virtio
-# device; netfront's event channels, named DEV-q0-tx/-rx or DEV-q0), the
+# device; netfront's event channels, named NAME-q0-tx/-rx or NAME-q0 after
+# the interface's name when it set them up, maybe still "eth%d"), the
 # interface's frames and bytes, and TCP's segments and retransmissions.
 nic_counts() {
 	d=$(readlink "/sys/class/net/$DEV/device" 2>/dev/null)
 	d=${d##*/}
-	irq=$(awk -v a="$d" -v b="$DEV" '$NF == a || index($NF, b "-") == 1 {
+	irq=$(awk -v a="$d" '$NF == a || $NF ~ /-q[0-9]+(-tx|-rx)?$/ {
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)
 	st=/sys/class/net/$DEV/statistics
 	tcp=$(awk '/^Tcp:/ { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 }
