@@ -77,10 +77,8 @@ while [ $r -le "${rounds:-1}" ]; do
 				tx=$(console $g | sed -n 's/^XVBG: netbench tx .*: \([0-9.]*\) MB\/s.*/\1/p')
 				rx=$(console $g | sed -n 's/^XVBG: netbench rx .*: \([0-9.]*\) MB\/s.*/\1/p')
 				echo "XVBT: netbench $b $r tx $tx MB/s rx $rx MB/s"
-				console $g | sed -n "s/^XVBG: netcount /XVBT: netcount $b $r /p; s/^XVBG: netfeat /XVBT: netfeat $b $r /p"
 				okc=$((okc + 1))
 				[ $b = xvb ] && [ "$(param count)" = 1 ] && worker_counts "$DOMID" net $r
-				[ $b = xvb ] && xvbd_counts "$DOMID" $b $r
 			elif console $g | grep -q '^XVBG: ok netbench'; then
 				fail xen_nic_side_${b}_$r "dom0's receiver: $(tr '\n' ' ' </tmp/nrx.out)"
 			else
@@ -89,6 +87,9 @@ while [ $r -le "${rounds:-1}" ]; do
 		else
 			fail xen_nic_side_${b}_$r "xl create failed: $(tail -2 /tmp/create-$g.log | tr '\n' ' ')"
 		fi
+		# The counters, also of a run that did not finish.
+		[ $b = xvb ] && xvbd_counts "$DOMID" $b $r
+		console $g | sed -n "s/^XVBG: netcount /XVBT: netcount $b $r /p; s/^XVBG: netfeat /XVBT: netfeat $b $r /p"
 		kill $rpid 2>/dev/null
 		wait $rpid 2>/dev/null
 		rm -f "xvb-net:"*
