@@ -80,7 +80,7 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 		return -ENOMEM;
 	}
 	q->nr_reqs = nr_reqs;
-	q->idle_max = VBLK_IDLE_POLLS;
+	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
 	for (i = nr_reqs; i-- > 0;) {
 		q->pool[i].q = q;
 		vblk_req_put(q, &q->pool[i]);
@@ -795,8 +795,7 @@ static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags)
  */
 void vblk_queue_kick(struct vblk_queue *q)
 {
-	if (q->idle_max < VBLK_IDLE_POLLS)
-		q->idle_max++;
+	pollwin_kicked(&q->idle);
 	vblk_queue_run(q);
 }
 
@@ -825,10 +824,7 @@ void vblk_queue_run(struct vblk_queue *q)
 				break;
 			}
 			budget--;
-			/* Found after idle looks: they paid. */
-			if (q->idle_polls && q->idle_max < VBLK_IDLE_POLLS)
-				q->idle_max++;
-			q->idle_polls = 0;
+			pollwin_found(&q->idle);
 			vblk_req_start(q, req);
 		}
 		if (!budget || !q->free || q->backlog) {
@@ -840,20 +836,15 @@ void vblk_queue_run(struct vblk_queue *q)
 		 * the ring again, the guest need not kick.
 		 */
 		if (q->blk->poll_ns &&
-		    (q->nr_active || q->idle_polls < q->idle_max)) {
-			if (!q->nr_active)
-				q->idle_polls++;
+		    (q->nr_active || pollwin_look(&q->idle))) {
 			if (vblk_poll_arm(q)) {
 				q->kicks_off = true;
 				break;
 			}
 		}
 		/* A whole idle window found nothing: look less next time. */
-		if (!q->nr_active && q->idle_polls &&
-		    q->idle_polls >= q->idle_max) {
-			q->idle_max /= 2;
-			q->idle_polls = 0;
-		}
+		if (!q->nr_active)
+			pollwin_idle_end(&q->idle);
 		q->kicks_off = false;
 		if (!vq_kick_enable(vq))
 			break;
@@ -918,8 +909,7 @@ int vblk_queue_stop(struct vblk_queue *q)
 	memset(q->ep_cnt, 0, q->nr_ep * sizeof(*q->ep_cnt));
 	q->resume = q->pushed = false;
 	q->kicks_off = false;
-	q->idle_polls = 0;
-	q->idle_max = VBLK_IDLE_POLLS;
+	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
 	q->stopping = false;
 	return rc < 0 ? rc : 0;
 }

@@ -14,6 +14,7 @@
 
 #include "devices/blk.h"
 #include "lib/evl.h"
+#include "lib/pollwin.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"
 
@@ -43,9 +44,9 @@
  * kicks are asked for again. A guest adding requests in a burst then traps
  * for none of them (a kick is a synchronous trap: ~0.75 ms under TCG, tens
  * of us on hardware); a request waits at most poll_us to be seen. The
- * idle looks adapt (idle_max): a window of them that found nothing halves
- * the next one (down to none: kicks at once), a look that found a request
- * or a kick grows it back by one.
+ * idle looks adapt (lib/pollwin.h): a window of them that found nothing
+ * halves the next one (down to none: kicks at once), a look that found a
+ * request or a kick grows it back by one.
  */
 #define VBLK_IDLE_POLLS 4u
 #define VBLK_MAX_POLL_US 1000u
@@ -138,14 +139,7 @@ struct vblk_queue {
 	struct __kernel_timespec poll_ts;
 	bool poll_busy; /* the timeout is in flight */
 	bool kicks_off; /* avail_event left behind: the guest does not kick */
-	unsigned int idle_polls; /* looks at an idle ring since the last request
-				  */
-	/*
-	 * Idle looks this time, adaptive: halved when a whole window of them
-	 * found nothing (polling did not pay), one more when a look found a
-	 * request or the guest had to kick (it is busy again).
-	 */
-	unsigned int idle_max;
+	struct pollwin idle; /* looks at an idle ring, and how many to take */
 
 	/* coalesce_ns: the timer that pays an interrupt held meanwhile. */
 	struct evl_op irq_op;
