@@ -459,63 +459,6 @@ static void poll_spares_kicks(void)
 	T_BR_FINI(&r);
 }
 
-/*
- * Interrupt moderation: a lone request's interrupt is raised in the pass
- * that completed it (nothing else in flight to wait for), never by the
- * timer; a full queue's completions share few interrupts and none is owed
- * once everything completed.
- */
-static void coalesce_lone_request_not_delayed(void)
-{
-	struct brig_opts o = { .coalesce_us = 1000 };
-	struct vq *vq;
-	struct brig r;
-
-	T_BR_START(&r, &o);
-	vq = &r.vdev->vqs[BQ];
-	for (unsigned int i = 0; i < 4; i++) {
-		uint64_t irqs = r.drv.nr_irqs;
-		uint16_t h = 0xffff;
-		int head;
-
-		head = br_add(&r, 0, VIRTIO_BLK_T_IN, i * 8, r.data, 4096, 0,
-			      0);
-		T_ASSERT(head >= 0);
-		gdrv_kick(&r.drv, BQ);
-		/* Until the used element shows: the interrupt came with it. */
-		for (int n = 0; n < 100000 && br_collect(&r, &h, NULL, 1) < 1;
-		     n++)
-			T_ASSERT(evl_run_once(&r.loop, true) >= 0);
-		T_EQ(h, head);
-		T_EQ(r.drv.nr_irqs, irqs + 1);
-		T_EQ(vq->irq_held, false);
-		T_EQ(br_status(&r, br_st(&r, 0)), VIRTIO_BLK_S_OK);
-		T_EQ(br_run(&r), 0);
-		gdrv_ack_irq(&r.drv);
-	}
-	T_EQ(vq->nr_irqs, 4);
-	T_BR_FINI(&r);
-}
-
-static void coalesce_batch_owes_nothing(void)
-{
-	struct brig_opts o = { .coalesce_us = 1000 };
-	struct vq *vq;
-	struct brig r;
-
-	T_BR_START(&r, &o);
-	vq = &r.vdev->vqs[BQ];
-	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 256, 8192, GDRV_INDIRECT));
-	T_ASSERT(!batch(&r, VIRTIO_BLK_T_IN, 256, 8192, GDRV_INDIRECT));
-	T_EQ(br_run(&r), 0);
-	/* Every completion published, no interrupt still owed. */
-	T_EQ(vq->nr_used, 512);
-	T_EQ(vq->irq_held, false);
-	T_ASSERT(vq->nr_irqs >= 2 && vq->nr_irqs < 512);
-	T_EQ(fg_live(r.fg), r.baseline);
-	T_BR_FINI(&r);
-}
-
 T_MAIN(T_CASE(rw_sizes_direct), T_CASE(rw_sizes_indirect),
        T_CASE(rw_clamped_unaligned), T_CASE(rw_clamped_indirect),
        T_CASE(rw_many_descriptors), T_CASE(rw_last_sector),
@@ -525,6 +468,4 @@ T_MAIN(T_CASE(rw_sizes_direct), T_CASE(rw_sizes_indirect),
        T_CASE(batch_over_budget), T_CASE(read_past_eof_zero_fills),
        T_CASE(flush_writeback), T_CASE(flush_writethrough),
        T_CASE(flush_without_flush_feature),
-       T_CASE(flush_completes_after_earlier_writes), T_CASE(poll_spares_kicks),
-       T_CASE(coalesce_lone_request_not_delayed),
-       T_CASE(coalesce_batch_owes_nothing))
+       T_CASE(flush_completes_after_earlier_writes), T_CASE(poll_spares_kicks))
