@@ -145,6 +145,11 @@ static int set_key(struct xb_devconf *c, const char *key, const char *val,
 			return fail(err, errlen, "poll_us must be 0 to %u",
 				    XB_MAX_POLL_US);
 		c->poll_us = v;
+	} else if (!strcmp(key, "coalesce_us")) {
+		if (xb_parse_u64(val, 0, XB_MAX_COALESCE_US, &v))
+			return fail(err, errlen, "coalesce_us must be 0 to %u",
+				    XB_MAX_COALESCE_US);
+		c->coalesce_us = v;
 	} else if (c->type == XB_DEV_BLK && !strcmp(key, "serial")) {
 		if (copy_str(c->serial, sizeof(c->serial), val))
 			return fail(err, errlen, "serial longer than 20 bytes");
@@ -177,6 +182,7 @@ int xb_parse_devspec(const char *spec, enum xb_devtype type,
 	memset(c, 0, sizeof(*c));
 	c->type = type;
 	c->poll_us = -1;
+	c->coalesce_us = -1;
 	copy = strdup(spec);
 	if (!copy)
 		return fail(err, errlen, "out of memory");

@@ -22,6 +22,10 @@ enum xb_devtype {
 #define XB_MAX_PAIRS 8u
 /* A busy disk's queues look at the ring without kicks this often (us). */
 #define XB_DEFAULT_POLL_US 50
+/* Interrupt moderation while requests are in flight (us): disks, NICs. */
+#define XB_MAX_COALESCE_US 1000u
+#define XB_DEFAULT_COALESCE_US 50
+#define XB_DEFAULT_NIC_COALESCE_US 200
 #define XB_MAX_POLL_US 1000u
 
 struct xb_devconf {
@@ -35,6 +39,7 @@ struct xb_devconf {
 	char serial[21];       /* blk: GET_ID, at most 20 bytes */
 	unsigned int queues;   /* blk: queues, net: queue pairs; 0: auto */
 	int poll_us;	       /* kick-free polling (us); -1: the default */
+	int coalesce_us;       /* interrupt moderation (us); -1: the default */
 	char bridge[IFNAMSIZ]; /* net */
 	char ifname[IFNAMSIZ]; /* net: the TAP's name */
 	uint8_t mac[6];	       /* net */
@@ -50,9 +55,8 @@ int xb_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /*
  * Parses "key=value,key=value" for a device of @type into @c (keys: base,
  * irq, grants=0|1, devid, queues (blk: 1..16 request queues, net: 1..8
- * queue pairs), poll_us=0..1000; blk: mode=r|w, serial, path (last: it
- * takes the rest);
- * net: bridge, mac). Checks ranges and
+ * queue pairs), poll_us=0..1000, coalesce_us=0..1000; blk: mode=r|w, serial,
+ * path (last: it takes the rest); net: bridge, mac). Checks ranges and
  * alignment and, for blk, that path names a regular file or block device.
  * On error writes a message for the user into @err and returns -EINVAL.
  */

@@ -91,7 +91,7 @@ static const char *check_key(const char *sec, const char *key, const char *v,
 			return "nicN.KEY belongs in a [guest NAME] section";
 		if (!dot || (size_t)(dot - key - 3) >= sizeof(num))
 			return "expected nicN.KEY (bridge, mac, queues, "
-			       "poll_us)";
+			       "poll_us, coalesce_us)";
 		memcpy(num, key + 3, dot - key - 3);
 		num[dot - key - 3] = '\0';
 		if (xb_parse_u64(num, 0, INT32_MAX, &n))
@@ -114,8 +114,8 @@ static const char *check_key(const char *sec, const char *key, const char *v,
 			return "mac must be a unicast aa:bb:cc:dd:ee:ff";
 		return NULL;
 	}
-	/* queues and poll_us: a NIC's in [net] or as nicN.KEY, a disk's in
-	 * [blk] or (plain) in [guest NAME]. */
+	/* queues, poll_us and coalesce_us: a NIC's in [net] or as nicN.KEY,
+	 * a disk's in [blk] or (plain) in [guest NAME]. */
 	if (!strcmp(k, "queues") && (nic || !strcmp(sec, "net"))) {
 		if (!num_ok(v, 1, XB_MAX_PAIRS, true))
 			snprintf(why, whylen,
@@ -128,6 +128,13 @@ static const char *check_key(const char *sec, const char *key, const char *v,
 			snprintf(why, whylen, "a NIC's poll_us must be 0 to %u",
 				 XB_MAX_POLL_US);
 		return num_ok(v, 0, XB_MAX_POLL_US, false) ? NULL : why;
+	}
+	if (!strcmp(k, "coalesce_us") && (nic || !strcmp(sec, "net"))) {
+		if (!num_ok(v, 0, XB_MAX_COALESCE_US, false))
+			snprintf(why, whylen,
+				 "a NIC's coalesce_us must be 0 to %u",
+				 XB_MAX_COALESCE_US);
+		return num_ok(v, 0, XB_MAX_COALESCE_US, false) ? NULL : why;
 	}
 	if (!strcmp(k, "queues") && !nic && (guest || !strcmp(sec, "blk"))) {
 		if (!num_ok(v, 1, XB_MAX_QUEUES, true))
@@ -143,11 +150,20 @@ static const char *check_key(const char *sec, const char *key, const char *v,
 				 XB_MAX_POLL_US);
 		return num_ok(v, 0, XB_MAX_POLL_US, true) ? NULL : why;
 	}
+	if (!strcmp(k, "coalesce_us") && !nic &&
+	    (guest || !strcmp(sec, "blk"))) {
+		if (!num_ok(v, 0, XB_MAX_COALESCE_US, true))
+			snprintf(why, whylen,
+				 "a disk's coalesce_us must be auto or 0 to %u",
+				 XB_MAX_COALESCE_US);
+		return num_ok(v, 0, XB_MAX_COALESCE_US, true) ? NULL : why;
+	}
 	snprintf(why, whylen, "unknown key '%s' in [%s] (known: %s)", key, sec,
-		 !strcmp(sec, "net") ? "bridge, queues, poll_us" :
-		 !strcmp(sec, "blk") ? "queues, poll_us" :
-				       "bridge, queues, poll_us, nicN.bridge, "
-				       "nicN.mac, nicN.queues, nicN.poll_us");
+		 !strcmp(sec, "net") ? "bridge, queues, poll_us, coalesce_us" :
+		 !strcmp(sec, "blk") ? "queues, poll_us, coalesce_us" :
+				       "bridge, queues, poll_us, coalesce_us, "
+				       "nicN.bridge, nicN.mac, nicN.queues, "
+				       "nicN.poll_us, nicN.coalesce_us");
 	return why;
 }
 
@@ -170,7 +186,7 @@ static int add(struct xb_config *cfg, const char *section, const char *key,
 	struct xb_cfg_entry *e;
 	const struct xb_cfg_entry *o;
 	const char *why;
-	char buf[160];
+	char buf[256];
 	uint8_t mac[6], omac[6];
 
 	if (!*key)

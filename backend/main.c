@@ -42,9 +42,9 @@ static void usage(FILE *f)
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
 		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
-		"                    [,poll_us=0..1000][,grants=0|1][,devid=N],path=FILE\n"
+		"                    [,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N],path=FILE\n"
 		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
-		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
+		"                    [,queues=1..8][,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N]\n"
 		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
 		"                    (default " XB_CONFIG_PATH
 		"; see xvbd(8))\n"

@@ -321,7 +321,8 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		   const char *opts)
 {
 	char name[64] = "", home[64], bridge[IFNAMSIZ], err[256];
-	char mac_s[18], queues[24], poll[24], ifname[IFNAMSIZ + 8] = "";
+	char mac_s[18], queues[24], poll[24], coal[32];
+	char ifname[IFNAMSIZ + 8] = "";
 	const char *owned;
 	const struct sup_dev *other;
 	uint8_t mac[6];
@@ -335,7 +336,9 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 	    nic_num(s, name, d->devid, "queues", 1, XB_MAX_PAIRS, true, queues,
 		    sizeof(queues), err, sizeof(err)) ||
 	    nic_num(s, name, d->devid, "poll_us", 0, XB_MAX_POLL_US, false,
-		    poll, sizeof(poll), err, sizeof(err)))
+		    poll, sizeof(poll), err, sizeof(err)) ||
+	    nic_num(s, name, d->devid, "coalesce_us", 0, XB_MAX_COALESCE_US,
+		    false, coal, sizeof(coal), err, sizeof(err)))
 		goto bad;
 	/* A disk slot's own options win over the file. */
 	if (opts && *opts) {
@@ -362,6 +365,9 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 				 o.queues);
 		if (o.poll_us >= 0)
 			snprintf(poll, sizeof(poll), ",poll_us=%d", o.poll_us);
+		if (o.coalesce_us >= 0)
+			snprintf(coal, sizeof(coal), ",coalesce_us=%d",
+				 o.coalesce_us);
 		if (o.ifname[0])
 			snprintf(ifname, sizeof(ifname), "%s", o.ifname);
 	}
@@ -378,10 +384,10 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 	}
 	snprintf(d->msg, sizeof(d->msg),
 		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
-		 "ifname=%s%s%s%s%s\n",
+		 "ifname=%s%s%s%s%s%s\n",
 		 d->devid, (unsigned long long)base, (unsigned long long)irq,
 		 (int)grants, mac_s, ifname, bridge[0] ? ",bridge=" : "",
-		 bridge, queues, poll);
+		 bridge, queues, poll, coal);
 	log_info(&s->log, "d%u %s: NIC %s on %s", domid, d->be, mac_s,
 		 bridge[0] ? bridge : "(no bridge)");
 	return 0;
@@ -437,6 +443,8 @@ static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
 	if (blk_key(s, domid, d, "queues", 1, XB_MAX_QUEUES, opts,
 		    sizeof(opts)) ||
 	    blk_key(s, domid, d, "poll_us", 0, XB_MAX_POLL_US, opts,
+		    sizeof(opts)) ||
+	    blk_key(s, domid, d, "coalesce_us", 0, XB_MAX_COALESCE_US, opts,
 		    sizeof(opts)))
 		return -EINVAL;
 	snprintf(d->msg, sizeof(d->msg),

@@ -214,11 +214,13 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 		.nr_pairs = c->queues ? c->queues : auto_queues(w),
 		/* Off unless asked: not yet proven on real Xen for NICs. */
 		.poll_us = c->poll_us < 0 ? 0 : c->poll_us,
+		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_NIC_COALESCE_US :
+						    c->coalesce_us,
 		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,
 	};
-	char poll[24] = "off";
+	char poll[24] = "off", hold[40] = "not held";
 	int rc;
 
 	if (nc.nr_pairs > XB_MAX_PAIRS)
@@ -243,12 +245,15 @@ static int net_open(struct xb_worker *w, struct xb_dev *d,
 	d->vdev = vnet_vdev(d->net);
 	if (nc.poll_us)
 		snprintf(poll, sizeof(poll), "every %u us", nc.poll_us);
+	if (nc.coalesce_us)
+		snprintf(hold, sizeof(hold), "held up to %u us",
+			 nc.coalesce_us);
 	log_info(&d->log,
 		 "TAP %s%s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u queue "
-		 "pair(s), transmit polling %s",
+		 "pair(s), transmit polling %s, transmit interrupts %s",
 		 nc.ifname, nc.bridge[0] ? " on " : "", nc.bridge, nc.mac[0],
 		 nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5],
-		 nc.nr_pairs, poll);
+		 nc.nr_pairs, poll, hold);
 	return 0;
 }
 
@@ -297,6 +302,8 @@ static int blk_open(struct xb_worker *w, struct xb_dev *d,
 		.serial = c->serial[0] ? c->serial : NULL,
 		.nr_queues = c->queues ? c->queues : auto_queues(w),
 		.poll_us = c->poll_us < 0 ? XB_DEFAULT_POLL_US : c->poll_us,
+		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_COALESCE_US :
+						    c->coalesce_us,
 		.loops = loops,
 		.domid = (int)w->domid,
 		.name = name,

@@ -144,6 +144,7 @@ int vq_enable(struct vq *vq, uint16_t max)
 	vq->used_idx = vq->used_pub = 0;
 	vq->signalled_used = 0;
 	vq->signalled_valid = false;
+	vq->irq_held = false;
 	vq->inflight = 0;
 	vq->ready = true;
 	return 0;
@@ -158,6 +159,7 @@ void vq_disable(struct vq *vq, bool regs)
 	vq_unmap_rings(vq);
 	vq->ready = false;
 	vq->refused = false;
+	vq->irq_held = false;
 	vq->inflight = 0;
 	vq->gen++;
 	if (regs) {
@@ -415,10 +417,18 @@ static bool vq_need_irq(struct vq *vq)
 	return !valid || vring_need_event(ev, new, old);
 }
 
-bool vq_flush(struct vq *vq)
+/* A counter of @vq's, written by one thread, read by others. */
+static void vq_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+/* Writes used idx. False if there was nothing new to publish. */
+static bool vq_publish(struct vq *vq)
 {
 	if (!vq->ready || vq->used_pub == vq->used_idx)
 		return false;
+	vq_count(&vq->nr_used, (uint16_t)(vq->used_idx - vq->used_pub));
 	/* used elements, then used idx: pairs with the driver's rmb after idx.
 	 */
 	smp_wmb();
@@ -429,9 +439,60 @@ bool vq_flush(struct vq *vq)
 	 * driver's mb between writing used_event and re-reading used idx.
 	 */
 	smp_mb();
-	if (!vq_need_irq(vq))
-		return false;
+	return true;
+}
+
+static void vq_raise(struct vq *vq)
+{
+	vq->irq_held = false;
+	vq_count(&vq->nr_irqs, 1);
 	vdev_raise(vq->vdev, VIRTIO_MMIO_INT_VRING);
+}
+
+/* True if another queue raised after the last held publish (see below). */
+static bool vq_held_covered(struct vq *vq)
+{
+	return __atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST) !=
+	       vq->held_gen;
+}
+
+bool vq_flush(struct vq *vq)
+{
+	bool need = vq_publish(vq) && vq_need_irq(vq);
+
+	if (!vq->ready)
+		return false;
+	if (!need && vq->irq_held && vq_held_covered(vq)) {
+		vq->irq_held = false;
+		vq_count(&vq->nr_shared, 1);
+	}
+	if (!(need || vq->irq_held))
+		return false;
+	vq_raise(vq);
+	return true;
+}
+
+bool vq_flush_hold(struct vq *vq)
+{
+	if (vq_publish(vq) && (vq_need_irq(vq) || vq->irq_held)) {
+		vq->irq_held = true;
+		/* Read after the publish (vq_publish's barrier). */
+		vq->held_gen =
+			__atomic_load_n(&vq->vdev->vring_gen, __ATOMIC_SEQ_CST);
+	}
+	return vq->irq_held;
+}
+
+bool vq_irq_release(struct vq *vq)
+{
+	if (!vq->irq_held || !vq->ready)
+		return vq->irq_held = false;
+	if (vq_held_covered(vq)) {
+		vq->irq_held = false;
+		vq_count(&vq->nr_shared, 1);
+		return false;
+	}
+	vq_raise(vq);
 	return true;
 }
 
@@ -494,4 +555,20 @@ void vq_log_state(struct vq *vq)
 		 "interrupts %s",
 		 vq->index, vq->num, avail, vq->last_avail, vq->inflight,
 		 vq->used_idx, vq->used_pub, vq->signalled_used, kicks, irqs);
+	vq_log_counts(vq);
+}
+
+void vq_log_counts(const struct vq *vq)
+{
+	uint64_t k = __atomic_load_n(&vq->nr_kicks, __ATOMIC_RELAXED);
+	uint64_t u = __atomic_load_n(&vq->nr_used, __ATOMIC_RELAXED);
+	uint64_t i = __atomic_load_n(&vq->nr_irqs, __ATOMIC_RELAXED);
+
+	log_info(&vq->vdev->log,
+		 "vq%u counts: %llu kicks, %llu used, %llu interrupts "
+		 "(%.1f used per interrupt), %llu shared",
+		 vq->index, (unsigned long long)k, (unsigned long long)u,
+		 (unsigned long long)i, i ? (double)u / (double)i : 0.0,
+		 (unsigned long long)__atomic_load_n(&vq->nr_shared,
+						     __ATOMIC_RELAXED));
 }

@@ -149,7 +149,7 @@ static int vblk_features_ok(struct vdev *vdev, uint64_t features)
 /* On a remote queue's thread: the kick the device's thread posted. */
 static void vblk_kick_msg(struct evl_msg *m)
 {
-	vblk_queue_run(container_of(m, struct vblk_queue, kick_msg));
+	vblk_queue_kick(container_of(m, struct vblk_queue, kick_msg));
 }
 
 static void vblk_kick(struct vdev *vdev, struct vq *vq)
@@ -164,7 +164,7 @@ static void vblk_kick(struct vdev *vdev, struct vq *vq)
 	if (q->remote)
 		evl_post(q->loop, &q->kick_msg, vblk_kick_msg);
 	else
-		vblk_queue_run(q);
+		vblk_queue_kick(q);
 }
 
 static void vblk_stop_call(void *arg)
@@ -208,7 +208,8 @@ static int vblk_conf_check(const struct vblk_conf *conf, const struct gmem *gm,
 	if (!conf || !conf->path || !gm || !gm->ops || !loop)
 		return -EINVAL;
 	if (conf->nr_queues > VBLK_MAX_QUEUES ||
-	    conf->poll_us > VBLK_MAX_POLL_US)
+	    conf->poll_us > VBLK_MAX_POLL_US ||
+	    conf->coalesce_us > VBLK_MAX_COALESCE_US)
 		return -EINVAL;
 	if (!qsize || qsize > VBLK_QUEUE_MAX || (qsize & (qsize - 1)))
 		return -EINVAL;
@@ -265,6 +266,7 @@ int vblk_create(struct vblk **out, const struct vblk_conf *conf,
 	blk->wce_default = conf->writethrough ? 0 : 1;
 	blk->wce = blk->wce_default;
 	blk->poll_ns = conf->poll_us * 1000;
+	blk->coalesce_ns = conf->coalesce_us * 1000;
 	if (conf->serial)
 		memcpy(blk->serial, conf->serial,
 		       strnlen(conf->serial, sizeof(blk->serial)));

@@ -22,6 +22,7 @@
 
 static void vblk_req_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags);
+static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_req_issue(struct vblk_req *req);
 
@@ -79,6 +80,7 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 		return -ENOMEM;
 	}
 	q->nr_reqs = nr_reqs;
+	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
 	for (i = nr_reqs; i-- > 0;) {
 		q->pool[i].q = q;
 		vblk_req_put(q, &q->pool[i]);
@@ -98,10 +100,53 @@ void vblk_queue_fini(struct vblk_queue *q)
 
 /* ---- deferred work: publishing used elements, resuming a queue ---- */
 
+/* Arms the timer that pays a held interrupt. False without an SQE. */
+static bool vblk_irq_arm(struct vblk_queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->irq_busy)
+		return true;
+	sqe = evl_get_sqe(q->loop);
+	if (!sqe)
+		return false;
+	q->irq_ts.tv_sec = 0;
+	q->irq_ts.tv_nsec = q->blk->coalesce_ns;
+	io_uring_prep_timeout(sqe, &q->irq_ts, 0, 0);
+	evl_set_op(q->loop, sqe, &q->irq_op, vblk_irq_done);
+	q->irq_busy = true;
+	q->nr_ops++;
+	return true;
+}
+
+/*
+ * Publishes used elements. With coalesce_ns and requests still in flight
+ * the interrupt the driver asked for is held (their completions join it)
+ * until the last one in flight completes or the timer armed at the first
+ * hold fires, whichever comes first.
+ */
 static void vblk_publish(struct vblk_queue *q)
 {
-	if (!q->pushed)
+	if (!q->pushed && !q->vq->irq_held)
 		return;
+	q->pushed = false;
+	if (q->blk->coalesce_ns && q->nr_active && !q->stopping) {
+		if (vq_flush_hold(q->vq) && !vblk_irq_arm(q))
+			vq_irq_release(q->vq); /* no SQE for the timer */
+		return;
+	}
+	vq_flush(q->vq);
+}
+
+static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vblk_queue *q = container_of(op, struct vblk_queue, irq_op);
+
+	q->irq_busy = false;
+	q->nr_ops--;
+	if (q->stopping)
+		return;
+	/* The bound: whatever is pushed goes out, an owed interrupt too. */
 	q->pushed = false;
 	vq_flush(q->vq);
 }
@@ -748,6 +793,12 @@ static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags)
  * the pool or the SQ runs dry; in the last three cases the queue resumes
  * from the loop (tick or completions) with guest kicks still suppressed.
  */
+void vblk_queue_kick(struct vblk_queue *q)
+{
+	pollwin_kicked(&q->idle);
+	vblk_queue_run(q);
+}
+
 void vblk_queue_run(struct vblk_queue *q)
 {
 	unsigned int budget = VBLK_KICK_BUDGET;
@@ -773,7 +824,7 @@ void vblk_queue_run(struct vblk_queue *q)
 				break;
 			}
 			budget--;
-			q->idle_polls = 0;
+			pollwin_found(&q->idle);
 			vblk_req_start(q, req);
 		}
 		if (!budget || !q->free || q->backlog) {
@@ -785,14 +836,15 @@ void vblk_queue_run(struct vblk_queue *q)
 		 * the ring again, the guest need not kick.
 		 */
 		if (q->blk->poll_ns &&
-		    (q->nr_active || q->idle_polls < VBLK_IDLE_POLLS)) {
-			if (!q->nr_active)
-				q->idle_polls++;
+		    (q->nr_active || pollwin_look(&q->idle))) {
 			if (vblk_poll_arm(q)) {
 				q->kicks_off = true;
 				break;
 			}
 		}
+		/* A whole idle window found nothing: look less next time. */
+		if (!q->nr_active)
+			pollwin_idle_end(&q->idle);
 		q->kicks_off = false;
 		if (!vq_kick_enable(vq))
 			break;
@@ -820,6 +872,8 @@ static void vblk_queue_cancel(struct vblk_queue *q)
 	}
 	if (q->poll_busy)
 		evl_cancel(q->loop, &q->poll_op);
+	if (q->irq_busy)
+		evl_cancel(q->loop, &q->irq_op);
 }
 
 int vblk_queue_stop(struct vblk_queue *q)
@@ -855,7 +909,7 @@ int vblk_queue_stop(struct vblk_queue *q)
 	memset(q->ep_cnt, 0, q->nr_ep * sizeof(*q->ep_cnt));
 	q->resume = q->pushed = false;
 	q->kicks_off = false;
-	q->idle_polls = 0;
+	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
 	q->stopping = false;
 	return rc < 0 ? rc : 0;
 }

@@ -14,6 +14,7 @@
 
 #include "devices/blk.h"
 #include "lib/evl.h"
+#include "lib/pollwin.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"
 
@@ -42,10 +43,14 @@
  * drained a timer looks VBLK_IDLE_POLLS more times, poll_us apart, before
  * kicks are asked for again. A guest adding requests in a burst then traps
  * for none of them (a kick is a synchronous trap: ~0.75 ms under TCG, tens
- * of us on hardware); a request waits at most poll_us to be seen.
+ * of us on hardware); a request waits at most poll_us to be seen. The
+ * idle looks adapt (lib/pollwin.h): a window of them that found nothing
+ * halves the next one (down to none: kicks at once), a look that found a
+ * request or a kick grows it back by one.
  */
 #define VBLK_IDLE_POLLS 4u
 #define VBLK_MAX_POLL_US 1000u
+#define VBLK_MAX_COALESCE_US 1000u
 #define VBLK_MAX_RETRY 8u    /* -EAGAIN / -EINTR resubmissions */
 #define VBLK_QUEUE_MAX 1024u /* largest conf->queue_size accepted */
 #define VBLK_DEFAULT_QUEUE 256u
@@ -134,8 +139,12 @@ struct vblk_queue {
 	struct __kernel_timespec poll_ts;
 	bool poll_busy; /* the timeout is in flight */
 	bool kicks_off; /* avail_event left behind: the guest does not kick */
-	unsigned int idle_polls; /* looks at an idle ring since the last request
-				  */
+	struct pollwin idle; /* looks at an idle ring, and how many to take */
+
+	/* coalesce_ns: the timer that pays an interrupt held meanwhile. */
+	struct evl_op irq_op;
+	struct __kernel_timespec irq_ts;
+	bool irq_busy; /* the timeout is in flight */
 
 	/* A NOP that defers work to the loop: publish used, resume popping. */
 	struct evl_op tick;
@@ -166,7 +175,8 @@ struct vblk {
 	uint64_t capacity;   /* sectors; READ_ONCE on queue threads (resize) */
 	uint8_t wce_default; /* conf->writethrough ? 0 : 1, restored at reset */
 	uint32_t poll_ns;    /* conf->poll_us; 0: kicks back on at once */
-	uint8_t wce;	     /* the writeback byte */
+	uint32_t coalesce_ns; /* conf->coalesce_us; 0: no interrupt held */
+	uint8_t wce;	      /* the writeback byte */
 	/*
 	 * A write or fdatasync failed: every later FLUSH fails, for the life
 	 * of the device (a guest reset does not bring lost data back). Shared
@@ -205,6 +215,8 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 void vblk_queue_fini(struct vblk_queue *q);
 /* The driver kicked: pops, validates and issues what the ring holds. */
 void vblk_queue_run(struct vblk_queue *q);
+/* The guest kicked: looking at an idle ring may pay again; runs @q. */
+void vblk_queue_kick(struct vblk_queue *q);
 /*
  * Drops every request: waiting ones are released, in-flight ones cancelled
  * and reaped by running the loop, so no I/O touches guest memory on return.

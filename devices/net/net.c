@@ -407,6 +407,7 @@ static int vnet_conf_check(const struct vnet_conf *conf, const struct gmem *gm,
 	/* More pairs than we serve, or several on an adopted descriptor. */
 	if (conf->nr_pairs > VNET_MAX_PAIRS ||
 	    conf->poll_us > VNET_MAX_POLL_US ||
+	    conf->coalesce_us > VNET_MAX_COALESCE_US ||
 	    (conf->nr_pairs > 1 && conf->tap_fd >= 0))
 		return -EINVAL;
 	/* Rejects interface names without their NUL. */
@@ -492,6 +493,7 @@ int vnet_create(struct vnet **out, const struct vnet_conf *conf,
 	net->loop = loop;
 	net->nr_pairs = net->cur_pairs = 1;
 	net->poll_ns = conf->poll_us * 1000;
+	net->coalesce_ns = conf->coalesce_us * 1000;
 	if (conf->nr_pairs > 1)
 		net->nr_pairs = conf->nr_pairs;
 	pthread_mutex_init(&net->filter_lock, NULL);
@@ -565,6 +567,8 @@ void vnet_get_stats(const struct vnet *net, struct vnet_stats *st)
 		VNET_ADD(rx_filtered);
 		VNET_ADD(rx_errors);
 		VNET_ADD(rx_bad_bufs);
+		VNET_ADD(rx_polls);
+		VNET_ADD(rx_starved);
 	}
 #undef VNET_ADD
 }
@@ -579,7 +583,8 @@ static void vnet_log_stats(const struct vnet *net)
 	log_info(&net->vdev.log,
 		 "%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), "
 		 "RX %llu frames %llu bytes (%llu dropped, %llu filtered, "
-		 "%llu errors), %llu control commands (%llu refused)%s",
+		 "%llu errors; %llu waits for a frame, %llu for buffers), "
+		 "%llu control commands (%llu refused)%s",
 		 net->tap.ifname, (unsigned long long)s->tx_packets,
 		 (unsigned long long)s->tx_bytes,
 		 (unsigned long long)s->tx_dropped,
@@ -589,6 +594,8 @@ static void vnet_log_stats(const struct vnet *net)
 		 (unsigned long long)s->rx_dropped,
 		 (unsigned long long)s->rx_filtered,
 		 (unsigned long long)s->rx_errors,
+		 (unsigned long long)s->rx_polls,
+		 (unsigned long long)s->rx_starved,
 		 (unsigned long long)s->ctrl_cmds,
 		 (unsigned long long)s->ctrl_errs,
 		 net->tap_lost ? ", TAP lost" : "");

@@ -180,8 +180,10 @@ static bool rx_fill(struct vnet_rx *rx)
 		if (maxed) /* all the guest gave cannot hold a frame */
 			return false;
 		/* The ring is empty: ask for a kick, then look once more. */
-		if (!vq_kick_enable(vq))
+		if (!vq_kick_enable(vq)) {
+			vnet_count(&rx->stats->rx_starved, 1);
 			return false;
+		}
 	}
 }
 
@@ -239,6 +241,7 @@ static void rx_poll(struct vnet_rx *rx)
 	}
 	io_uring_prep_poll_add(sqe, rx->fd, POLLIN);
 	evl_set_op(rx->loop, sqe, &rx->poll_op, rx_poll_done);
+	vnet_count(&rx->stats->rx_polls, 1);
 	rx->polling = true;
 	rx->cancelled = false;
 	rx->nr_ops++;

@@ -22,6 +22,7 @@ static void tx_write_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_tick_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_look_done(struct evl_op *op, int res, unsigned int flags);
+static void tx_irq_done(struct evl_op *op, int res, unsigned int flags);
 
 int vnet_tx_init(struct vnet_tx *tx, struct vnet *net, struct vq *vq,
 		 struct evl *loop, unsigned int nr)
@@ -69,10 +70,56 @@ static void tx_complete(struct vnet_tx *tx)
 	}
 }
 
+/* Arms the timer that pays a held interrupt. False without an SQE. */
+static bool tx_irq_arm(struct vnet_tx *tx)
+{
+	struct io_uring_sqe *sqe;
+
+	if (tx->irq_busy)
+		return true;
+	sqe = evl_get_sqe(tx->loop);
+	if (!sqe)
+		return false;
+	tx->irq_ts.tv_sec = 0;
+	tx->irq_ts.tv_nsec = tx->net->coalesce_ns;
+	io_uring_prep_timeout(sqe, &tx->irq_ts, 0, 0);
+	evl_set_op(tx->loop, sqe, &tx->irq_op, tx_irq_done);
+	tx->irq_busy = true;
+	tx->nr_ops++;
+	return true;
+}
+
+/*
+ * Publishes used elements. With coalesce_ns the interrupt the driver asked
+ * for is held: a receive interrupt raised after the publish covers it (one
+ * line serves both queues, and Linux's receive poll reaps the transmit
+ * ring too), else the timer armed at the first hold pays it after
+ * coalesce_ns. The frames went out already: only the driver's news of it
+ * waits. TCP's answer to what it sent (an ACK, a reply) comes back on the
+ * receive queue, usually well within the bound.
+ */
 static void tx_publish(struct vnet_tx *tx)
 {
-	if (!tx->pushed)
+	if (!tx->pushed && !tx->vq->irq_held)
 		return;
+	tx->pushed = false;
+	if (tx->net->coalesce_ns && !tx->stopping) {
+		if (vq_flush_hold(tx->vq) && !tx_irq_arm(tx))
+			vq_irq_release(tx->vq); /* no SQE for the timer */
+		return;
+	}
+	vq_flush(tx->vq);
+}
+
+static void tx_irq_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vnet_tx *tx = container_of(op, struct vnet_tx, irq_op);
+
+	tx->irq_busy = false;
+	tx->nr_ops--;
+	if (tx->stopping)
+		return;
+	/* The bound: what is pushed goes out, an owed interrupt too. */
 	tx->pushed = false;
 	vq_flush(tx->vq);
 }
@@ -453,6 +500,8 @@ static void tx_cancel(struct vnet_tx *tx)
 		tx->poll_cancelled = !evl_cancel(tx->loop, &tx->poll_op);
 	if (tx->look_busy)
 		evl_cancel(tx->loop, &tx->look_op);
+	if (tx->irq_busy)
+		evl_cancel(tx->loop, &tx->irq_op);
 }
 
 int vnet_tx_stop(struct vnet_tx *tx)

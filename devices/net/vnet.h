@@ -46,6 +46,7 @@
 #define VNET_TX_MAX_RETRY 16u /* -EAGAIN rounds before a frame is dropped */
 #define VNET_IDLE_LOOKS 4u    /* transmit: timer looks after a burst */
 #define VNET_MAX_POLL_US 1000u
+#define VNET_MAX_COALESCE_US 1000u
 #define VNET_RX_MAX_CHAINS 256u
 #define VNET_RX_BUDGET 256u /* chains popped per run before yielding */
 /* iovecs of one TAP read: UIO_MAXIOV, the header and the spill byte included */
@@ -161,6 +162,10 @@ struct vnet_tx {
 	struct __kernel_timespec look_ts;
 	bool look_busy;
 	unsigned int idle_looks;
+	/* With net->coalesce_ns: the timer that pays a held interrupt. */
+	struct evl_op irq_op;
+	struct __kernel_timespec irq_ts;
+	bool irq_busy;
 	unsigned int nr_ops; /* writes, tick and poll in flight */
 	bool polling;
 	bool poll_cancelled;
@@ -222,6 +227,7 @@ struct vnet {
 	bool resetting;	       /* inside ops->reset */
 	unsigned int offloads; /* TUN_F_* in force */
 	uint32_t poll_ns;      /* conf->poll_us: transmit looks without kicks */
+	uint32_t coalesce_ns;  /* conf->coalesce_us: transmit interrupts held */
 	struct vnet_stats stats; /* the control queue's; pairs keep theirs */
 	unsigned int nr_pairs;	 /* > 1: VIRTIO_NET_F_MQ offered */
 	unsigned int cur_pairs;	 /* in use: 1 until VQ_PAIRS_SET */

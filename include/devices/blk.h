@@ -29,6 +29,14 @@ struct vblk_conf {
 	 */
 	unsigned int poll_us;
 	/*
+	 * Interrupt moderation: while other requests of the queue are in
+	 * flight, a completion's interrupt waits up to coalesce_us (at most
+	 * 1000) for theirs to join it in one interrupt; the last completion
+	 * in flight raises at once, so a lone request (QD1) never waits.
+	 * 0: every publish raises what the driver asks for.
+	 */
+	unsigned int coalesce_us;
+	/*
 	 * Request queues: 0 or 1 for one (no VIRTIO_BLK_F_MQ), up to
 	 * VBLK_MAX_QUEUES with VIRTIO_BLK_F_MQ offered.
 	 */

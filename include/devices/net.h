@@ -42,6 +42,12 @@ struct vnet_conf {
 	 */
 	unsigned int poll_us;
 	/*
+	 * Interrupt moderation (at most 1000): the interrupt for transmit
+	 * completions waits up to coalesce_us, and a receive interrupt
+	 * meanwhile carries it (one line serves both); 0: none held.
+	 */
+	unsigned int coalesce_us;
+	/*
 	 * Where pair i does its I/O: loops[i], or the device's loop where
 	 * the array or the entry is NULL. Another thread's loop (evl_thread)
 	 * is reached with evl_post / evl_call and must keep running until
@@ -66,6 +72,9 @@ struct vnet_stats {
 	uint64_t rx_filtered; /* frames the guest's RX mode and MAC filter
 				 refused */
 	uint64_t ctrl_cmds, ctrl_errs;
+	uint64_t rx_polls;   /* the TAP was empty: waited for a frame */
+	uint64_t rx_starved; /* the guest's buffers ran short: waited for a kick
+			      */
 };
 
 /*

@@ -78,6 +78,12 @@ struct vdev {
 
 	/* Counters for tests, benchmarks and logs. */
 	uint64_t nr_irqs, nr_kicks;
+	/*
+	 * Atomic; bumped by every VRING raise before InterruptStatus is set:
+	 * a queue holding its interrupt (vq_flush_hold) learns from it that
+	 * the driver will look at every queue after its publish anyway.
+	 */
+	uint32_t vring_gen;
 };
 
 /*

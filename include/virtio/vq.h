@@ -65,9 +65,20 @@ struct vq {
 	uint16_t used_pub;	 /* used idx as last written to the ring */
 	uint16_t signalled_used; /* used idx at the last interrupt */
 	bool signalled_valid;
-	unsigned int inflight;	    /* popped, neither pushed nor released */
-	uint32_t gen;		    /* bumped at every reset or disable */
+	bool irq_held;	       /* an interrupt owed, held (vq_flush_hold) */
+	uint32_t held_gen;     /* vdev->vring_gen after the last held publish */
+	unsigned int inflight; /* popped, neither pushed nor released */
+	uint32_t gen;	       /* bumped at every reset or disable */
 	struct vring_desc *ind_buf; /* private copy of an indirect table */
+
+	/*
+	 * Counters over the device's life (resets keep them), each written
+	 * by one thread, read by any with relaxed atomics: kicks taken (the
+	 * transport's thread), used elements published and interrupts the
+	 * driver asked for by them (the queue's thread).
+	 */
+	uint64_t nr_kicks, nr_used, nr_irqs;
+	uint64_t nr_shared; /* held interrupts another queue's raise covered */
 
 	void *priv; /* the device model's per-queue state */
 };
@@ -116,6 +127,23 @@ void vq_push(struct vq *vq, struct vq_chain *c, uint32_t written);
 bool vq_flush(struct vq *vq);
 
 /*
+ * Interrupt moderation. vq_flush_hold() publishes like vq_flush(), but an
+ * interrupt the driver asked for is owed instead of raised (irq_held).
+ * The owner must then, within its bound, call vq_flush() (which raises an
+ * owed interrupt with whatever it publishes, unless another queue's raise
+ * covered it) or vq_irq_release(). Returns true if an interrupt is owed.
+ */
+bool vq_flush_hold(struct vq *vq);
+
+/*
+ * Raises the interrupt vq_flush_hold() owes, unless another queue of the
+ * device raised one after the last held publish (the driver's handler
+ * then reads this queue's used ring too: virtio-mmio has one line).
+ * Returns true if it raised one.
+ */
+bool vq_irq_release(struct vq *vq);
+
+/*
  * Kick suppression while the device is busy with the queue: with EVENT_IDX
  * nothing is needed (avail_event is only moved forward on enable), without
  * it VRING_USED_F_NO_NOTIFY is set.
@@ -138,5 +166,11 @@ bool vq_has_avail(struct vq *vq);
  * an operator asking what a queue is doing. Run on the queue's thread.
  */
 void vq_log_state(struct vq *vq);
+
+/*
+ * Logs @vq's counters (kicks, used elements, interrupts, used elements per
+ * interrupt) as one line "vqN counts: ...". Any thread.
+ */
+void vq_log_counts(const struct vq *vq);
 
 #endif

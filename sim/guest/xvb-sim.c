@@ -64,7 +64,8 @@ struct opts {
 	unsigned int vcpus, disks, qd;
 	unsigned int queues;	/* xvda's queues driven, one thread each */
 	unsigned int nic_pairs; /* the NIC's queue pairs (VQ_PAIRS_SET) */
-	int nic_poll_us; /* xvbd.conf [net] poll_us; -1: xvbd's default */
+	int nic_poll_us;     /* xvbd.conf [net] poll_us; -1: xvbd's default */
+	int nic_coalesce_us; /* xvbd.conf [net] coalesce_us; -1: default */
 	unsigned int size_mib, ram_mib;
 	uint64_t disk_bytes; /* each disk: size_mib, or the --image's size */
 	unsigned int verify_blocks;
@@ -1281,6 +1282,9 @@ static int run(struct opts *o, const char *dir)
 	if (o->nic_poll_us >= 0)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path),
 			 "poll_us = %d\n", o->nic_poll_us);
+	if (o->nic_coalesce_us >= 0)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "coalesce_us = %d\n", o->nic_coalesce_us);
 	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
 	if (o->queues > 1)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path),
@@ -1541,6 +1545,7 @@ static void usage(FILE *f)
 		"  --nic-pairs N    the NIC's queue pairs, asked of xvbd and taken\n"
 		"                   with VQ_PAIRS_SET (default 1)\n"
 		"  --nic-poll US    the NIC's transmit polling (xvbd.conf poll_us)\n"
+		"  --nic-coalesce US  the NIC's interrupt moderation (coalesce_us)\n"
 		"  --disks N        virtio disks (default 1, at most %d)\n"
 		"  --size MIB       each disk image (default 64)\n"
 		"  --blocks N       4 KiB blocks written and verified per disk (default 512)\n"
@@ -1659,6 +1664,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 1100 },
 		{ "nic-pairs", required_argument, NULL, 1101 },
 		{ "nic-poll", required_argument, NULL, 1102 },
+		{ "nic-coalesce", required_argument, NULL, 1103 },
 		{ "disks", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "blocks", required_argument, NULL, 'b' },
@@ -1689,6 +1695,7 @@ int main(int argc, char **argv)
 			  .queues = 1,
 			  .nic_pairs = 1,
 			  .nic_poll_us = -1,
+			  .nic_coalesce_us = -1,
 			  .disks = 1,
 			  .qd = 32,
 			  .size_mib = 64,
@@ -1728,6 +1735,9 @@ int main(int argc, char **argv)
 			break;
 		case 1102:
 			o.nic_poll_us = atoi(optarg);
+			break;
+		case 1103:
+			o.nic_coalesce_us = atoi(optarg);
 			break;
 		case 'd':
 			o.disks = atoi(optarg);

@@ -40,7 +40,8 @@ static int start(void)
 	const struct rig_opts o = {
 		.tag = "life",
 		.conf = "[net]\nbridge = none\n[guest nic]\n"
-			"nic0.mac = 00:16:3e:00:00:07\nnic0.poll_us = 30\n",
+			"nic0.mac = 00:16:3e:00:00:07\nnic0.poll_us = 30\n"
+			"nic0.coalesce_us = 500\n",
 		.libxl_ms = TMO_MS,
 		.precreate = precreate,
 		.argv = static_args[0] ? static_args : NULL,
@@ -244,6 +245,8 @@ static void malformed_nodes_refused(void)
 		{ "params", "/etc/xen/xvb-net:mac=00:16:3e:00:00:01,base=0" },
 		{ "params", "/etc/xen/xvb-net:queues=9" },
 		{ "params", "/etc/xen/xvb-net:poll_us=2000" },
+		{ "params", "/etc/xen/xvb-net:coalesce_us=2000" },
+		{ "params", "/etc/xen/xvb-net:coalesce_us=soon" },
 		{ "params", "/etc/xen/xvb-net:colour=blue" },
 	};
 	struct xsim_libxl_disk good;
@@ -956,7 +959,8 @@ static void nics_served_on_taps(void)
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
 	rig_disk(&slot, "xvda",
-		 "/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20");
+		 "/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20,"
+		 "coalesce_us=0");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
@@ -988,10 +992,15 @@ static void nics_served_on_taps(void)
 		     0);
 		T_EQ(mac, i ? 1 : 3);
 	}
-	/* Transmit polling: the slot's poll_us=20, nic0.poll_us in the
-	 * file for the generic NIC. */
-	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us"), 1);
-	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us"), 1);
+	/* Transmit polling and interrupt moderation: the slot's poll_us=20
+	 * and coalesce_us=0, nic0.poll_us and nic0.coalesce_us in the file
+	 * for the generic NIC. */
+	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us, "
+			   "transmit interrupts not held"),
+	     1);
+	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us, "
+			   "transmit interrupts held up to 500 us"),
+	     1);
 	/* SIGUSR1: both NICs say what their pairs are doing. */
 	T_EQ(kill(xvbd, SIGUSR1), 0);
 	T_ASSERT(log_has("state: 2 device(s)"));

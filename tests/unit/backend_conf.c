@@ -201,6 +201,50 @@ static void test_net_spec(void)
 	     -EINVAL);
 }
 
+/*
+ * coalesce_us= for disks and NICs: 0 to 1000 taken, absent left to the
+ * worker's default (-1), anything else refused with the range.
+ */
+static void test_coalesce_us(void)
+{
+	static const char *const bad[] = { "1001", "-1",      "fast",	    "",
+					   "50us", "0x10000", "99999999999" };
+	static const char *const base[] = { "base=0x2000000,irq=33",
+					    "base=0x2000400,irq=35" };
+	static const enum xb_devtype type[] = { XB_DEV_BLK, XB_DEV_NET };
+	struct xb_devconf c;
+	char err[256], spec[256];
+
+	make_img();
+	for (unsigned int t = 0; t < 2; t++) {
+		snprintf(spec, sizeof(spec), "%s%s%s", base[t],
+			 t ? "" : ",path=", t ? "" : img);
+		T_EQ(xb_parse_devspec(spec, type[t], &c, err, sizeof(err)), 0);
+		T_EQ(c.coalesce_us, -1);
+		for (unsigned int v = 0; v <= 1000; v += 1000) {
+			snprintf(spec, sizeof(spec), "%s,coalesce_us=%u%s%s",
+				 base[t], v, t ? "" : ",path=", t ? "" : img);
+			T_EQ(xb_parse_devspec(spec, type[t], &c, err,
+					      sizeof(err)),
+			     0);
+			T_EQ(c.coalesce_us, (int)v);
+		}
+		for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+			snprintf(spec, sizeof(spec), "%s,coalesce_us=%s%s%s",
+				 base[t], bad[i],
+				 t ? "" : ",path=", t ? "" : img);
+			err[0] = '\0';
+			if (xb_parse_devspec(spec, type[t], &c, err,
+					     sizeof(err)) != -EINVAL ||
+			    !strstr(err, "coalesce_us must be 0 to 1000")) {
+				t_fail(__FILE__, __LINE__, "'%s': \"%s\"", spec,
+				       err);
+				return;
+			}
+		}
+	}
+}
+
 /* A key given twice is refused, naming it; a comma in the path is not. */
 static void test_duplicate_keys(void)
 {
@@ -255,6 +299,7 @@ int main(int argc, char **argv)
 		T_CASE(test_blk_spec_rejects),
 		T_CASE(test_net_spec),
 		T_CASE(test_duplicate_keys),
+		T_CASE(test_coalesce_us),
 	};
 	int rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
 

@@ -144,6 +144,20 @@ static void bad_lines_and_values(void)
 		  "a disk's queues must be auto or 1 to 16" },
 		{ "[guest g]\nqueues = -1\n", 2, "a disk's queues" },
 		{ "[blk]\npoll_us = 1001\n", 2, "a disk's poll_us" },
+		{ "[net]\ncoalesce_us = auto\n", 2,
+		  "a NIC's coalesce_us must be 0 to 1000" },
+		{ "[guest g]\nnic0.coalesce_us = 1001\n", 2,
+		  "a NIC's coalesce_us must be 0 to 1000" },
+		{ "[guest g]\nnic0.coalesce_us = -5\n", 2,
+		  "a NIC's coalesce_us" },
+		{ "[blk]\ncoalesce_us = 1001\n", 2,
+		  "a disk's coalesce_us must be auto or 0 to 1000" },
+		{ "[guest g]\ncoalesce_us = fast\n", 2,
+		  "a disk's coalesce_us must be auto or 0 to 1000" },
+		{ "[blk]\ncoalesce_us = 50us\n", 2, "a disk's coalesce_us" },
+		{ "[blk]\ncoalesce = 50\n", 2,
+		  "unknown key 'coalesce' in [blk] (known: queues, poll_us, "
+		  "coalesce_us)" },
 		{ "[net]\nbridge = a\nbridge = b\n", 3,
 		  "bridge set twice in [net] (first on line 2)" },
 		/* A second header for the same section is no way round it. */
@@ -195,24 +209,30 @@ static void good_file_loads(void)
 			     "bridge = none\n"
 			     "queues = auto\n"
 			     "poll_us = 0\n"
+			     "coalesce_us = 1000\n"
 			     "[blk]\n"
 			     "queues = 16\n"
 			     "poll_us = auto\n"
+			     "coalesce_us = auto\n"
 			     "[guest web-1_a]\n"
 			     "bridge = br0\n"
 			     "queues = auto\n"
 			     "poll_us = 1000\n"
+			     "coalesce_us = 0\n"
 			     "nic0.mac = 00:16:3e:00:00:01\n"
 			     "nic51712.bridge = br1\n"
 			     "nic1.queues = 8\n"
 			     "nic1.poll_us = 20\n"
+			     "nic1.coalesce_us = 0\n"
 			     "\t[ guest other ]  # spaces and a comment\n"
 			     "nic0.mac = 00:16:3e:00:00:02\n"));
 	T_EQ(xb_config_load(&cfg, path, true, err, sizeof(err)), 0);
-	T_EQ(cfg.n, 13);
+	T_EQ(cfg.n, 17);
 	T_ASSERT(!strcmp(xb_config_get(&cfg, "guest other", "nic0.mac"),
 			 "00:16:3e:00:00:02"));
-	T_EQ(cfg.e[12].line, 17);
+	T_ASSERT(!strcmp(
+		xb_config_get(&cfg, "guest web-1_a", "nic1.coalesce_us"), "0"));
+	T_EQ(cfg.e[16].line, 21);
 	xb_config_free(&cfg);
 	unlink(path);
 }

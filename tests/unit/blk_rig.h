@@ -46,7 +46,8 @@ struct brig_opts {
 	const char *path;    /* use this store instead of a new file */
 	unsigned int queues; /* conf->nr_queues; the driver sets all up */
 	bool threads;	     /* queues past the first on threads of their own */
-	unsigned int poll_us; /* conf->poll_us */
+	unsigned int poll_us;	  /* conf->poll_us */
+	unsigned int coalesce_us; /* conf->coalesce_us */
 };
 
 struct brig {
@@ -109,6 +110,7 @@ static inline int brig_up(struct brig *r)
 		.queue_size = r->o.queue_size,
 		.nr_queues = r->o.queues,
 		.poll_us = r->o.poll_us,
+		.coalesce_us = r->o.coalesce_us,
 		.loops = r->o.threads ? r->loops : NULL,
 		.domid = 7,
 		.name = "vblk-test",

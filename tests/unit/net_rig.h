@@ -61,7 +61,8 @@ struct nrig_opts {
 	bool no_up;	      /* stop before the driver: the test drives it */
 	unsigned int pairs; /* conf->nr_pairs: > 1, the device makes the TAP */
 	bool threads;	    /* pairs past the first on threads of their own */
-	unsigned int poll_us; /* conf->poll_us */
+	unsigned int poll_us;	  /* conf->poll_us */
+	unsigned int coalesce_us; /* conf->coalesce_us */
 };
 
 struct nrig {
@@ -283,6 +284,7 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 	conf.mtu = r->o.mtu;
 	conf.queue_size = r->o.queue_size;
 	conf.poll_us = r->o.poll_us;
+	conf.coalesce_us = r->o.coalesce_us;
 	if (r->tap >= 0)
 		conf.tap_fd = fcntl(r->tap, F_DUPFD_CLOEXEC, 0);
 	rc = vnet_create(&r->net, &conf, &r->fg->gmem, &r->loop);

@@ -659,6 +659,10 @@ static void used_event_delays_interrupt(void)
 	T_EQ(vq_flush(vrig_vq(&r, Q0)), false);
 	T_EQ(r.drv.nr_irqs, 2);
 	T_EQ(gdrv_used_idx(&r.drv, Q0), 5);
+	/* The queue's counters: 5 published, 2 interrupts, 2 kicks. */
+	T_EQ(vrig_vq(&r, Q0)->nr_used, 5);
+	T_EQ(vrig_vq(&r, Q0)->nr_irqs, 2);
+	T_EQ(vrig_vq(&r, Q0)->nr_kicks, 2);
 	T_RIG_FINI(&r);
 }
 
@@ -688,6 +692,159 @@ static void used_event_batch_crossing_interrupts(void)
 	testdev_complete_all(&r.td, Q0);
 	T_EQ(r.drv.nr_irqs, 2);
 	T_EQ(gdrv_used_idx(&r.drv, Q0), 8);
+	T_RIG_FINI(&r);
+}
+
+/* ---- interrupt moderation (vq_flush_hold / vq_irq_release) ---- */
+
+/* Queues @n chains of 8 writable bytes on queue @q, kicks: all held. */
+static int hold_q(struct vrig *r, unsigned int q, unsigned int n)
+{
+	unsigned int held = testdev_nr_held(&r->td, q);
+	struct gdrv_buf b;
+
+	for (unsigned int i = 0; i < n; i++) {
+		b = (struct gdrv_buf){ r->data + 0x8000 + q * 0x1000 + i * 64,
+				       8, true };
+		T_CHECK(gdrv_add(&r->drv, q, &b, 1, 0) >= 0);
+	}
+	gdrv_notify(&r->drv, q);
+	T_CHECK(testdev_nr_held(&r->td, q) == held + n);
+	return 0;
+}
+
+/* Held completions are published at once; one interrupt covers them all. */
+static void held_interrupt_covers_a_batch(void)
+{
+	struct vq *vq;
+	RIG(r);
+
+	T_RIG_START(&r, &hold);
+	vq = vrig_vq(&r, Q0);
+	r.drv.vqs[Q0].manual_used_event = true;
+	T_EQ(hold_q(&r, Q0, 4), 0);
+	for (int i = 0; i < 3; i++) {
+		testdev_complete(&r.td, Q0, 0);
+		T_EQ(vq_flush_hold(vq), true);
+		/* The driver can see them (NAPI, polling) but got no interrupt.
+		 */
+		T_EQ(gdrv_used_idx(&r.drv, Q0), i + 1);
+		T_EQ(r.drv.nr_irqs, 0);
+	}
+	T_EQ(vq_irq_release(vq), true);
+	T_EQ(r.drv.nr_irqs, 1);
+	/* Owed once, raised once. */
+	T_EQ(vq_irq_release(vq), false);
+	T_EQ(r.drv.nr_irqs, 1);
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	/* An owed interrupt goes out with the next plain flush: no loss. */
+	*r.drv.vqs[Q0].used_event = htole16(gdrv_used_idx(&r.drv, Q0));
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(vq), true);
+	T_EQ(r.drv.nr_irqs, 1);
+	T_EQ(vq_flush(vq), true);
+	T_EQ(r.drv.nr_irqs, 2);
+	T_EQ(vq->irq_held, false);
+	T_EQ(vq->nr_irqs, 2);
+	T_EQ(vq->nr_used, 4);
+	T_RIG_FINI(&r);
+}
+
+/* An interrupt nobody asked for (used_event ahead) is not owed either. */
+static void hold_respects_used_event(void)
+{
+	struct gdrv_vq *v;
+	struct vq *vq;
+	RIG(r);
+
+	T_RIG_START(&r, &hold);
+	vq = vrig_vq(&r, Q0);
+	v = &r.drv.vqs[Q0];
+	v->manual_used_event = true;
+	T_EQ(hold_q(&r, Q0, 1), 0);
+	testdev_complete_all(&r.td, Q0);
+	T_EQ(r.drv.nr_irqs, 1);
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	*v->used_event = htole16(10);
+	T_EQ(hold_q(&r, Q0, 2), 0);
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(vq), false);
+	T_EQ(vq_irq_release(vq), false);
+	T_EQ(r.drv.nr_irqs, 1);
+	T_RIG_FINI(&r);
+}
+
+/*
+ * One line for all queues: a raise by another queue after the held
+ * publish covers it (the driver's handler reads every used ring); one
+ * before it does not.
+ */
+static void held_interrupt_shared_with_another_queue(void)
+{
+	struct vq *q0, *q1;
+	RIG(r);
+
+	T_RIG_START(&r, &hold);
+	q0 = vrig_vq(&r, Q0);
+	q1 = vrig_vq(&r, 1);
+	r.drv.vqs[Q0].manual_used_event = true;
+	r.drv.vqs[1].manual_used_event = true;
+	T_EQ(hold_q(&r, Q0, 2), 0);
+	T_EQ(hold_q(&r, 1, 2), 0);
+	/* Queue 1 raises first, then queue 0 holds: not covered. */
+	testdev_complete(&r.td, 1, 0);
+	T_EQ(vq_flush(q1), true);
+	T_EQ(r.drv.nr_irqs, 1);
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(q0), true);
+	T_EQ(vq_irq_release(q0), true);
+	T_EQ(r.drv.nr_irqs, 2);
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	/* Queue 0 holds, then queue 1 raises: covered, nothing more. */
+	*r.drv.vqs[Q0].used_event = htole16(gdrv_used_idx(&r.drv, Q0));
+	*r.drv.vqs[1].used_event = htole16(gdrv_used_idx(&r.drv, 1));
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(q0), true);
+	testdev_complete(&r.td, 1, 0);
+	T_EQ(vq_flush(q1), true);
+	T_EQ(r.drv.nr_irqs, 3);
+	T_EQ(vq_irq_release(q0), false);
+	T_EQ(r.drv.nr_irqs, 3);
+	T_EQ(q0->nr_shared, 1);
+	T_EQ(gdrv_used_idx(&r.drv, Q0), 2);
+	/* A plain flush with nothing new pays a covered hold with nothing. */
+	T_EQ(gdrv_ack_irq(&r.drv), VIRTIO_MMIO_INT_VRING);
+	*r.drv.vqs[Q0].used_event = htole16(gdrv_used_idx(&r.drv, Q0));
+	*r.drv.vqs[1].used_event = htole16(gdrv_used_idx(&r.drv, 1));
+	T_EQ(hold_q(&r, Q0, 1), 0);
+	T_EQ(hold_q(&r, 1, 1), 0);
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(q0), true);
+	testdev_complete(&r.td, 1, 0);
+	T_EQ(vq_flush(q1), true);
+	T_EQ(vq_flush(q0), false);
+	T_EQ(q0->irq_held, false);
+	T_EQ(q0->nr_shared, 2);
+	T_EQ(r.drv.nr_irqs, 4);
+	T_RIG_FINI(&r);
+}
+
+/* A reset forgets an owed interrupt: the rings it was for are gone. */
+static void reset_forgets_held_interrupt(void)
+{
+	struct vq *vq;
+	RIG(r);
+
+	T_RIG_START(&r, &hold);
+	vq = vrig_vq(&r, Q0);
+	T_EQ(hold_q(&r, Q0, 1), 0);
+	testdev_complete(&r.td, Q0, 0);
+	T_EQ(vq_flush_hold(vq), true);
+	vdev_set_status(vrig_vdev(&r), 0);
+	T_EQ(vq->irq_held, false);
+	T_EQ(vq_irq_release(vq), false);
+	T_EQ(r.drv.nr_irqs, 0);
 	T_RIG_FINI(&r);
 }
 
@@ -1675,6 +1832,9 @@ T_MAIN(T_CASE(pop_empty_ring_returns_0),
        T_CASE(indices_wrap_around_without_event_idx),
        T_CASE(smallest_rings_accepted), T_CASE(used_event_delays_interrupt),
        T_CASE(used_event_batch_crossing_interrupts),
+       T_CASE(held_interrupt_covers_a_batch), T_CASE(hold_respects_used_event),
+       T_CASE(held_interrupt_shared_with_another_queue),
+       T_CASE(reset_forgets_held_interrupt),
        T_CASE(event_idx_ignores_no_interrupt_flag),
        T_CASE(no_interrupt_flag_suppresses_without_event_idx),
        T_CASE(avail_event_asks_for_next_kick),

@@ -55,4 +55,4 @@ bench-xen:
 		TEST_LOGDIR=$(O)/test-logs tests/run-tests \
 		$(XEN_PREP_JOBS) xen_bench:tests/xen/run@$(XEN_O)@bench
 	$(Q)sed -n 's/^xen: //p' $(O)/test-logs/xen_bench.log | \
-		grep -E '^(side by side|xvbd round|xvbd NIC|profile|one trap|results)' || true
+		grep -E '^(side by side|xvbd round|xvbd NIC|NIC counts|profile|one trap|results)' || true

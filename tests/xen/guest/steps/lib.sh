@@ -76,3 +76,20 @@ recv_from_dom0() {
 	OUT=$(tail -1 /tmp/$1.out)
 	return $r
 }
+
+# nic_counts: what the NIC DEV cost so far, one line of "name value" pairs:
+# interrupts of its driver (virtio-mmio's one line, named after the virtio
+# device; netfront's event channels, named NAME-q0-tx/-rx or NAME-q0 after
+# the interface's name when it set them up, maybe still "eth%d"), the
+# interface's frames and bytes, and TCP's segments and retransmissions.
+nic_counts() {
+	d=$(readlink "/sys/class/net/$DEV/device" 2>/dev/null)
+	d=${d##*/}
+	irq=$(awk -v a="$d" '$NF == a || $NF ~ /-q[0-9]+(-tx|-rx)?$/ {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)
+	st=/sys/class/net/$DEV/statistics
+	tcp=$(awk '/^Tcp:/ { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 }
+		else for (i = 2; i <= NF; i++) v[k[i]] = $i }
+		END { print "insegs " v["InSegs"] " outsegs " v["OutSegs"] " retrans " v["RetransSegs"] }' /proc/net/snmp)
+	echo "irqs $irq rxp $(cat $st/rx_packets) rxb $(cat $st/rx_bytes) txp $(cat $st/tx_packets) txb $(cat $st/tx_bytes) $tcp"
+}
