@@ -36,8 +36,9 @@ cross_vars = $(if $(filter $(HOST_ARCH),$(1)),,CROSS_COMPILE=$(ARM64_TRIPLET)- \
 	CC=$(ARM64_TRIPLET)-gcc AR=$(ARM64_TRIPLET)-ar \
 	PKG_CONFIG="PKG_CONFIG_SYSROOT_DIR=$(abspath $(SYSROOT)) PKG_CONFIG_LIBDIR=$(abspath $(SYSROOT))/usr/lib/$(ARM64_TRIPLET)/pkgconfig:$(abspath $(SYSROOT))/usr/share/pkgconfig pkg-config")
 cross_ldflags = $(if $(filter $(HOST_ARCH),$(1)),,-Wl,-rpath-link,$(abspath $(SYSROOT))/usr/lib/$(ARM64_TRIPLET))
-# Debian's build flags (hardening) for ARCH.
-buildflag = $(shell DEB_HOST_ARCH=$(2) DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get $(1))
+# Debian's build flags (hardening) for ARCH, read when the recipe runs
+# (dpkg-dev may be installed by it).
+buildflag = $$(DEB_HOST_ARCH=$(2) DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get $(1))
 
 .PHONY: deb deb-arm64 arm64 arm64-sysroot xen-ioreq-deb
 
