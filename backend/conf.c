@@ -170,6 +170,8 @@ int xb_parse_devspec(const char *spec, enum xb_devtype type,
 {
 	char *copy, *item, *path, *save = NULL;
 	bool have_base = false, have_irq = false;
+	const char *keys[32];
+	unsigned int nr_keys = 0;
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -195,6 +197,14 @@ int xb_parse_devspec(const char *spec, enum xb_devtype type,
 			break;
 		}
 		*eq = '\0';
+		/* A key given twice is a mistake, not "the last one wins". */
+		for (unsigned int i = 0; i < nr_keys; i++)
+			if (!strcmp(keys[i], item))
+				rc = fail(err, errlen, "%s= given twice", item);
+		if (rc)
+			break;
+		if (nr_keys < ARRAY_SIZE(keys))
+			keys[nr_keys++] = item;
 		rc = set_key(c, item, eq + 1, err, errlen);
 		have_base |= !strcmp(item, "base");
 		have_irq |= !strcmp(item, "irq");

@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "config.h"
 #include "layout.h"
 #include "lib/log.h"
 #include "supervisor.h"
@@ -24,11 +27,21 @@
 #define XVB_VERSION "unknown"
 #endif
 
+/*
+ * --help. tests/unit/backend_main checks it, and dist/xvbd.8, against
+ * long_opts below: every public option in both, nothing else in either,
+ * the same window and SPI ranges.
+ */
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xvbd [options]                      supervisor: serve the devices xl configures\n"
-		"       xvbd --domain N --blk SPEC ... [--net SPEC ...]   static mode, no xenstore\n"
+		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
+		"           supervisor: serves the devices xl configures (xenstore)\n"
+		"       xvbd --domain N --blk SPEC ... [--net SPEC ...] [--no-restrict]\n"
+		"            [--syslog] [-v]\n"
+		"           static mode: guest N's devices, no xenstore\n"
+		"       xvbd --check-config [FILE]\n"
+		"       xvbd --help | --version\n"
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
 		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
@@ -36,18 +49,25 @@ static void usage(FILE *f)
 		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
 		"                    [,queues=1..8][,poll_us=0..1000][,grants=0|1][,devid=N]\n"
 		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
-		"                    (default /etc/xen/xvbd.conf; see xvbd(8))\n"
+		"                    (default " XB_CONFIG_PATH
+		"; see xvbd(8))\n"
+		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
+		"  --run-dir DIR     the supervisor's lock file (default " XB_RUN_DIR
+		")\n"
 		"  --no-restrict     do not restrict Xen handles to the guest (debugging)\n"
+		"  --syslog          log to syslog (daemon facility), not stderr\n"
 		"  -v, --verbose     debug logging\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     print the version\n"
 		"\n"
-		"ADDR is the 0x200-byte window's guest-physical base (0x%llx..0x%llx),\n"
-		"SPI one of %d..%d, both as xl's device tree gives them. path= comes last\n"
-		"and takes the rest, commas included.\n"
-		"Signals: TERM stops, HUP re-reads disk sizes, USR1 logs every queue's state.\n",
-		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - 1, XB_SPI_FIRST,
-		XB_SPI_LAST);
+		"ADDR is the guest-physical base of the device's 0x200-byte window,\n"
+		"0x%llx..0x%llx and 0x200-aligned; SPI is %d..%d; both as xl's\n"
+		"device tree gives them. path= comes last and takes the rest, commas\n"
+		"included. A key given twice is refused.\n"
+		"Signals: TERM stops, HUP re-reads the configuration file (for devices\n"
+		"added from then on) and disk sizes, USR1 logs every queue's state.\n",
+		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
+		XB_SPI_FIRST, XB_SPI_LAST);
 }
 
 enum {
@@ -59,6 +79,9 @@ enum {
 	OPT_NO_RESTRICT,
 	OPT_CONFIG,
 	OPT_STALE,
+	OPT_CHECK_CONFIG,
+	OPT_RUN_DIR,
+	OPT_SYSLOG,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +93,9 @@ static const struct option long_opts[] = {
 	{ "no-restrict", no_argument, NULL, OPT_NO_RESTRICT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "stale-server", required_argument, NULL, OPT_STALE },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -120,11 +146,34 @@ static int add_dev(struct xb_worker_args *a, const char *spec,
 	return 0;
 }
 
+/* --check-config: loads @path (NULL: the default) as the supervisor would. */
+static int check_config(const char *path)
+{
+	const char *p = path ? path : XB_CONFIG_PATH;
+	char err[PATH_MAX + 200];
+	struct xb_config cfg;
+	int rc;
+
+	rc = xb_config_load(&cfg, p, path != NULL, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "xvbd: %s\n", err);
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
+	if (!path && access(p, F_OK))
+		printf("xvbd: no %s: the defaults apply\n", p);
+	else
+		printf("xvbd: %s: ok, %u setting(s)\n", p, cfg.n);
+	xb_config_free(&cfg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
-	const char *config = NULL;
-	bool have_domain = false, worker = false;
+	const char *config = NULL, *run_dir = NULL;
+	bool have_domain = false, worker = false, check = false;
+	/* The supervisor's workers inherit --syslog through the environment. */
+	bool use_syslog = getenv("XVBD_SYSLOG") != NULL;
 	enum log_level level = LOG_INFO;
 	uint64_t v;
 	int opt;
@@ -142,7 +191,7 @@ int main(int argc, char **argv)
 			if (xb_parse_u64(optarg, 1, 0x7fef, &v)) {
 				fprintf(stderr, "xvbd: bad domain '%s'\n",
 					optarg);
-				return 2;
+				return EX_USAGE;
 			}
 			a.domid = v;
 			have_domain = true;
@@ -151,7 +200,7 @@ int main(int argc, char **argv)
 		case OPT_NET:
 			if (add_dev(&a, optarg,
 				    opt == OPT_BLK ? XB_DEV_BLK : XB_DEV_NET))
-				return 2;
+				return EX_USAGE;
 			break;
 		case OPT_WORKER:
 			worker = true;
@@ -159,7 +208,7 @@ int main(int argc, char **argv)
 		case OPT_CTL_FD:
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --ctl-fd\n");
-				return 2;
+				return EX_USAGE;
 			}
 			a.ctl_fd = v;
 			break;
@@ -169,10 +218,19 @@ int main(int argc, char **argv)
 		case OPT_CONFIG:
 			config = optarg;
 			break;
+		case OPT_CHECK_CONFIG:
+			check = true;
+			break;
+		case OPT_RUN_DIR:
+			run_dir = optarg;
+			break;
+		case OPT_SYSLOG:
+			use_syslog = true;
+			break;
 		case OPT_STALE: /* internal: from the supervisor */
 			if (xb_parse_u64(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "xvbd: bad --stale-server\n");
-				return 2;
+				return EX_USAGE;
 			}
 			a.stale_server = v;
 			break;
@@ -187,33 +245,48 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return EX_USAGE;
 		}
 	}
+	/* xvbd --check-config [FILE]: the file, --config's, or the default. */
+	if (check && optind < argc)
+		config = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "xvbd: unexpected argument '%s'\n",
 			argv[optind]);
-		return 2;
+		return EX_USAGE;
+	}
+	if (check) {
+		if (have_domain || a.nr_devs || worker) {
+			fprintf(stderr, "xvbd: --check-config takes no "
+					"devices\n");
+			return EX_USAGE;
+		}
+		return check_config(config);
 	}
 	log_setup("xvbd", level);
+	if (use_syslog) {
+		setenv("XVBD_SYSLOG", "1", 1);
+		log_use_syslog(true);
+	}
 
 	if (!have_domain) {
 		if (a.nr_devs || worker) {
 			fprintf(stderr, "xvbd: devices need --domain N\n");
-			return 2;
+			return EX_USAGE;
 		}
-		return xb_supervisor_run(config, level);
+		return xb_supervisor_run(config, run_dir, level);
 	}
 	if (!a.nr_devs && !worker) {
 		fprintf(stderr,
 			"xvbd: --domain needs at least one --blk or --net\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (check_clashes(&a))
-		return 2;
+		return EX_USAGE;
 	if (worker && a.ctl_fd < 0) {
 		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
-		return 2;
+		return EX_USAGE;
 	}
 	return xb_worker_run(&a);
 }

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -83,10 +85,14 @@ struct sup {
 	uint32_t self;
 	char root[64]; /* /local/domain/<self>/backend */
 	struct evl loop;
+	bool loop_ok; /* evl_init done: sup_exit may drain it */
 	struct evl_watch xs_w, sig_w;
 	int sigfd;
 	bool verbose;
 	const char *config_path;
+	bool config_named; /* --config: the file must exist */
+	const char *run_dir;
+	int lock_fd; /* holds the supervisor lock, or -1 */
 	struct xb_config cfg;
 	struct log_ctx log;
 	struct sup_dom *doms;
@@ -241,6 +247,28 @@ static const char *slot_owned_key(const char *opts)
 }
 
 /*
+ * The NIC being added or served that has MAC @mac_s ("aa:...:ff"), or NULL.
+ * Devices being closed, and exiting workers' (a rebooting guest's old
+ * self), do not count.
+ */
+static const struct sup_dev *mac_user(struct sup *s, const char *mac_s)
+{
+	char needle[32];
+
+	snprintf(needle, sizeof(needle), ",mac=%s,", mac_s);
+	for (struct sup_dom *dom = s->doms; dom; dom = dom->next) {
+		if (dom->exiting)
+			continue;
+		for (struct sup_dev *d = dom->devs; d; d = d->next)
+			if ((d->st == SD_ADDING || d->st == SD_READY) &&
+			    !strncmp(d->msg, "add net ", 8) &&
+			    strstr(d->msg, needle))
+				return d;
+	}
+	return NULL;
+}
+
+/*
  * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
  * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
  * target). Returns 0 or -EINVAL (logged).
@@ -249,9 +277,10 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		   uint64_t base, uint64_t irq, uint64_t grants,
 		   const char *opts)
 {
-	char name[64] = "", home[64], bridge[IFNAMSIZ], err[128];
+	char name[64] = "", home[64], bridge[IFNAMSIZ], err[256];
 	char mac_s[18], queues[24], poll[24], ifname[IFNAMSIZ + 8] = "";
 	const char *owned;
+	const struct sup_dev *other;
 	uint8_t mac[6];
 	struct xb_devconf o;
 
@@ -297,6 +326,13 @@ static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
 		snprintf(ifname, sizeof(ifname), "vxb%u.%u", domid, d->devid);
 	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+	/* Two NICs with one MAC break both (bridges and ARP lose one). */
+	other = mac_user(s, mac_s);
+	if (other) {
+		snprintf(err, sizeof(err), "MAC %s is already d%u's %s", mac_s,
+			 other->dom->domid, other->be);
+		goto bad;
+	}
 	snprintf(d->msg, sizeof(d->msg),
 		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
 		 "ifname=%s%s%s%s%s\n",
@@ -956,6 +992,31 @@ static void log_state(struct sup *s)
 	}
 }
 
+/*
+ * SIGHUP: xvbd.conf again. Devices already served keep what they have; a
+ * file that does not load leaves the one before in force.
+ */
+static void reload(struct sup *s)
+{
+	struct xb_config cfg;
+	char err[PATH_MAX + 200];
+
+	if (xb_config_load(&cfg, s->config_path, s->config_named, err,
+			   sizeof(err))) {
+		log_err(&s->log,
+			"SIGHUP: %s: keeping the configuration "
+			"loaded before",
+			err);
+		return;
+	}
+	xb_config_free(&s->cfg);
+	s->cfg = cfg;
+	log_info(&s->log,
+		 "SIGHUP: %s re-read (%u setting(s)), for devices "
+		 "added from now on",
+		 s->config_path, cfg.n);
+}
+
 static void on_signal(struct evl_watch *w, unsigned int revents)
 {
 	struct sup *s = container_of(w, struct sup, sig_w);
@@ -968,8 +1029,10 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			/* systemctl reload: disks re-read their stores' sizes.
+			/* systemctl reload: the file again, for devices added
+			 * from now on, and disks re-read their stores' sizes.
 			 */
+			reload(s);
 			log_info(&s->log, "SIGHUP: disks re-read their sizes");
 			for (struct sup_dom *dom = s->doms; dom;
 			     dom = dom->next)
@@ -1013,30 +1076,109 @@ static void stop_workers(struct sup *s)
 
 static void sup_exit(struct sup *s)
 {
-	evl_watch_stop(&s->xs_w);
-	evl_watch_stop(&s->sig_w);
-	evl_drain(&s->loop, 1000);
-	bury(s);
-	evl_exit(&s->loop);
+	/* A startup failure may come before the loop exists. */
+	if (s->loop_ok) {
+		evl_watch_stop(&s->xs_w);
+		evl_watch_stop(&s->sig_w);
+		evl_drain(&s->loop, 1000);
+		bury(s);
+		evl_exit(&s->loop);
+		s->loop_ok = false;
+	}
 	if (s->sigfd >= 0)
 		close(s->sigfd);
+	s->sigfd = -1;
 	if (s->xs)
 		xs_close(s->xs);
+	s->xs = NULL;
 }
 
+/*
+ * One supervisor per backend domain: two would both serve each guest (two
+ * ioreq servers on one window) and open its images twice. A POSIX lock on
+ * RUN_DIR/supervisor.lock: the kernel drops it when the process dies, the
+ * workers do not inherit it, and F_GETLK names the holder.
+ */
+static int take_lock(struct sup *s)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(s->run_dir, 0755) && errno != EEXIST) {
+		log_err(&s->log,
+			"cannot create %s: %s (--run-dir names "
+			"another directory)",
+			s->run_dir, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	snprintf(path, sizeof(path), "%s/" XB_LOCK_NAME, s->run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_err(&s->log, "cannot open %s: %s", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if (fcntl(fd, F_SETLK, &fl)) {
+		int e = errno;
+		struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		if (e != EAGAIN && e != EACCES) {
+			log_err(&s->log, "cannot lock %s: %s", path,
+				strerror(e));
+			close(fd);
+			return EX_OSERR;
+		}
+		if (fcntl(fd, F_GETLK, &q) || q.l_type == F_UNLCK)
+			q.l_pid = 0;
+		if (q.l_pid > 0)
+			log_err(&s->log,
+				"another xvbd supervisor (pid %d) holds %s: one "
+				"serves this backend domain; stop it first",
+				(int)q.l_pid, path);
+		else
+			log_err(&s->log,
+				"another xvbd supervisor holds %s: one serves "
+				"this backend domain; stop it first",
+				path);
+		close(fd);
+		return EX_TEMPFAIL;
+	}
+	/* For a human reading it; the lock is what counts. */
+	if (!ftruncate(fd, 0))
+		dprintf(fd, "%d\n", (int)getpid());
+	s->lock_fd = fd;
+	return 0;
+}
+
+/*
+ * Everything before the loop runs. Each failure is one log line naming the
+ * cause and what to do, and a sysexits(3) code; 0 once watching.
+ */
 static int setup(struct sup *s)
 {
-	char buf[16], path[128], err[200];
+	char buf[16], path[128], err[PATH_MAX + 200];
 	uint64_t self = 0;
 	sigset_t set;
 	unsigned int len, k;
 	char *v;
 	int rc;
 
+	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
+			    sizeof(err));
+	if (rc) {
+		log_err(&s->log, "%s", err);
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
+	rc = take_lock(s);
+	if (rc)
+		return rc;
 	s->xs = xs_open(0);
 	if (!s->xs) {
-		log_err(&s->log, "cannot open xenstore: %s", strerror(errno));
-		return -errno;
+		log_err(&s->log,
+			"cannot open xenstore: %s: is xenstored running? "
+			"(and is this a Xen domain with xenfs at /proc/xen)",
+			strerror(errno));
+		return EX_UNAVAILABLE;
 	}
 	v = xs_read(s->xs, XBT_NULL, "domid", &len);
 	if (v && len < sizeof(buf)) {
@@ -1047,14 +1189,15 @@ static int setup(struct sup *s)
 	s->self = self;
 	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
 
-	rc = xb_config_load(&s->cfg, s->config_path, err, sizeof(err));
-	if (rc) {
-		log_err(&s->log, "%s", rc == -EINVAL ? err : strerror(-rc));
-		return rc;
-	}
 	rc = evl_init(&s->loop, 64);
-	if (rc)
-		return rc;
+	if (rc) {
+		log_err(&s->log,
+			"cannot set up io_uring: %s: xvbd needs a kernel with "
+			"io_uring enabled (sysctl kernel.io_uring_disabled=0)",
+			strerror(-rc));
+		return EX_OSERR;
+	}
+	s->loop_ok = true;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -1063,44 +1206,66 @@ static int setup(struct sup *s)
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (s->sigfd < 0)
-		return -errno;
+	if (s->sigfd < 0) {
+		log_err(&s->log, "signalfd: %s", strerror(errno));
+		return EX_OSERR;
+	}
 	rc = evl_watch_start(&s->loop, &s->sig_w, s->sigfd, POLLIN, on_signal);
-	if (rc)
-		return rc;
-
+	if (rc) {
+		log_err(&s->log, "watching signals: %s", strerror(-rc));
+		return EX_OSERR;
+	}
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
-		if (!xs_watch(s->xs, path, kinds[k]))
-			return -errno;
+		if (!xs_watch(s->xs, path, kinds[k])) {
+			log_err(&s->log,
+				"cannot watch %s in xenstore: %s: is xvbd "
+				"running in the backend domain, as root?",
+				path, strerror(errno));
+			return EX_UNAVAILABLE;
+		}
 	}
-	if (!xs_watch(s->xs, "@releaseDomain", "release"))
-		return -errno;
+	if (!xs_watch(s->xs, "@releaseDomain", "release")) {
+		log_err(&s->log, "cannot watch @releaseDomain: %s",
+			strerror(errno));
+		return EX_UNAVAILABLE;
+	}
 	rc = evl_watch_start(&s->loop, &s->xs_w, xs_fileno(s->xs), POLLIN,
 			     on_xs);
-	if (rc)
-		return rc;
+	if (rc) {
+		log_err(&s->log, "watching xenstore: %s", strerror(-rc));
+		return EX_OSERR;
+	}
 	log_info(&s->log, "watching %s/{virtio_disk,virtio}", s->root);
 	scan(s);
 	return 0;
 }
 
-int xb_supervisor_run(const char *config, enum log_level level)
+int xb_supervisor_run(const char *config, const char *run_dir,
+		      enum log_level level)
 {
 	static struct sup s;
 	int rc;
 
+	s.run_dir = run_dir ? run_dir : XB_RUN_DIR;
+	s.lock_fd = -1;
 	s.config_path = config ? config : XB_CONFIG_PATH;
+	s.config_named = config != NULL;
 	s.sigfd = -1;
 	s.verbose = level >= LOG_DBG;
 	log_ctx_init(&s.log, -1, NULL);
 	rc = setup(&s);
-	if (!rc)
+	if (!rc) {
 		rc = evl_run(&s.loop);
-	if (rc)
-		log_err(&s.log, "%s", strerror(-rc));
+		if (rc) {
+			log_err(&s.log, "event loop: %s", strerror(-rc));
+			rc = EX_SOFTWARE;
+		}
+	}
 	stop_workers(&s);
 	sup_exit(&s);
 	xb_config_free(&s.cfg);
-	return rc ? 1 : 0;
+	if (s.lock_fd >= 0)
+		close(s.lock_fd); /* the lock goes with it */
+	return rc;
 }

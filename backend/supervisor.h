@@ -10,11 +10,16 @@
 #include "lib/log.h"
 
 #define XB_CONFIG_PATH "/etc/xen/xvbd.conf"
+/* Where the supervisor keeps its lock (one supervisor per backend domain). */
+#define XB_RUN_DIR "/run/xvbd"
+#define XB_LOCK_NAME "supervisor.lock"
 
 /*
  * Runs until SIGTERM/SIGINT, with NIC settings from @config (NULL: the
- * default path; a missing file is fine). Returns an exit code.
+ * default path; a missing file is fine) and its lock in @run_dir (NULL:
+ * XB_RUN_DIR). Returns 0, or a sysexits(3) code after logging why.
  */
-int xb_supervisor_run(const char *config, enum log_level level);
+int xb_supervisor_run(const char *config, const char *run_dir,
+		      enum log_level level);
 
 #endif

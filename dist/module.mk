@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# dist/: xvb's version, its Debian package, the arm64 cross build, and the
-# IOREQ-enabled Xen hypervisor package (docs/deploy.md).
+# dist/: xvb's version, its Debian package, the arm64 cross build, the
+# IOREQ-enabled Xen hypervisor package (docs/deploy.md), and the systemd unit
+# verified (dist/verify-unit: systemd-analyze; skipped where missing).
 #
 #   make deb                  $(O)/deb/xvb_VERSION_ARCH.deb for this machine,
 #                             built with Debian's hardening flags, lintian run
@@ -73,5 +74,9 @@ deb-arm64:
 xen-ioreq-deb:
 	$(Q)scripts/xen-ioreq-deb --work $(O)/xen-ioreq/work --out $(O)/xen-ioreq $(XEN_IOREQ_ARGS)
 
+ifneq ($(XVBD),)
 # The package of this build's xvbd, looked at: files, conffile, version.
 CHECK_JOBS += deb_package:tests/deb-check@$(XVBD)@$(O)/deb-check
+# The systemd unit verified (systemd-analyze; skipped where missing).
+CHECK_JOBS += systemd_unit:dist/verify-unit@$(XVBD)
+endif

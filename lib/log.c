@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * Logging: formats "ident[pid]: level mod: prefix: text" into a stack buffer
- * and hands it to a sink, with a per-context limiter for guest noise.
+ * and hands it to a sink, with a per-context limiter for guest noise. When
+ * standard error is the journal, or with syslog, the ident and pid are the
+ * receiver's to add, and the priority travels with the line.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "logsys.h"
 
 #define LOG_LINE_MAX 1024 /* longer lines are truncated */
 #define LOG_IDENT_MAX 32
@@ -23,6 +28,8 @@
 static char log_ident[LOG_IDENT_MAX] = "xvbd";
 static enum log_level log_level_max = LOG_INFO;
 static log_sink_fn *log_sink; /* NULL: log_stderr_sink */
+/* Where the default sink writes; set with the ident, before threads. */
+static enum log_dest log_dest_now = LOG_DEST_STDERR;
 
 /* Limiter for log_rl_msg() calls without a context. */
 static struct log_rl log_rl_anon;
@@ -34,16 +41,55 @@ static const char *const log_words[] = {
 	[LOG_DBG] = "debug",
 };
 
-/* The line and its '\n' in one write(2): threads never interleave lines. */
+/* syslog(3) priorities: what journald and syslog filter on (-p err). */
+static const int log_prios[] = {
+	[LOG_ERR] = 3,
+	[LOG_WARN] = 4,
+	[LOG_INFO] = 6,
+	[LOG_DBG] = 7,
+};
+
+static int log_prio(enum log_level level)
+{
+	return (unsigned int)level < ARRAY_SIZE(log_prios) ? log_prios[level] :
+							     7;
+}
+
+/*
+ * The line and its '\n' in one write(2): threads never interleave lines.
+ * To the journal, a "<N>" head carries the priority (sd-daemon(3)).
+ */
 static void log_stderr_sink(enum log_level level, const char *line)
 {
-	char buf[LOG_LINE_MAX + 1];
-	size_t len = strnlen(line, LOG_LINE_MAX);
+	char buf[LOG_LINE_MAX + 8];
+	size_t len = strnlen(line, LOG_LINE_MAX), head = 0;
 
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	while (write(STDERR_FILENO, buf, len + 1) < 0 && errno == EINTR)
+	if (log_dest_now == LOG_DEST_SYSLOG) {
+		log_syslog_write(log_prio(level), line);
+		return;
+	}
+	if (log_dest_now == LOG_DEST_JOURNAL)
+		head = snprintf(buf, sizeof(buf), "<%d>", log_prio(level));
+	memcpy(buf + head, line, len);
+	buf[head + len] = '\n';
+	while (write(STDERR_FILENO, buf, head + len + 1) < 0 && errno == EINTR)
 		;
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	/* "DEV:INO" of the stream systemd connected; stderr may since have
+	 * been redirected elsewhere, so it must still be that one. */
+	if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
 }
 
 void log_setup(const char *ident, enum log_level max_level)
@@ -51,6 +97,27 @@ void log_setup(const char *ident, enum log_level max_level)
 	if (ident)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	__atomic_store_n(&log_level_max, max_level, __ATOMIC_RELAXED);
+	if (log_dest_now != LOG_DEST_SYSLOG)
+		log_dest_now = log_stderr_is_journal() ? LOG_DEST_JOURNAL :
+							 LOG_DEST_STDERR;
+}
+
+void log_use_syslog(bool on)
+{
+	if (on) {
+		log_syslog_open(log_ident);
+		log_dest_now = LOG_DEST_SYSLOG;
+	} else {
+		if (log_dest_now == LOG_DEST_SYSLOG)
+			log_syslog_close();
+		log_dest_now = log_stderr_is_journal() ? LOG_DEST_JOURNAL :
+							 LOG_DEST_STDERR;
+	}
+}
+
+enum log_dest log_dest(void)
+{
+	return log_dest_now;
 }
 
 void log_set_sink(log_sink_fn *sink)
@@ -81,17 +148,26 @@ static bool log_enabled(enum log_level level)
 	return (unsigned int)level <= (unsigned int)log_max_level();
 }
 
-/* Writes the "ident[pid]: level mod: prefix: " head; returns its length. */
+/*
+ * Writes the "ident[pid]: level mod: prefix: " head (without "ident[pid]: "
+ * for the journal and syslog, which add their own); returns its length.
+ */
 static size_t log_head(char *buf, size_t size, enum log_level level,
 		       const char *mod, const char *prefix)
 {
 	const char *word = "?";
-	int n;
+	int n = 0;
 
 	if ((unsigned int)level < ARRAY_SIZE(log_words))
 		word = log_words[level];
-	n = snprintf(buf, size, "%s[%d]: %s %s: %s%s", log_ident, (int)getpid(),
-		     word, mod ? mod : "xvb", prefix, *prefix ? ": " : "");
+	if (log_dest_now == LOG_DEST_STDERR)
+		n = snprintf(buf, size, "%s[%d]: ", log_ident, (int)getpid());
+	if (n < 0 || (size_t)n >= size) {
+		buf[0] = '\0';
+		return 0;
+	}
+	n += snprintf(buf + n, size - n, "%s %s: %s%s", word, mod ? mod : "xvb",
+		      prefix, *prefix ? ": " : "");
 	if (n < 0) {
 		buf[0] = '\0';
 		return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -122,23 +123,95 @@ static int vblk_probe_bdev(struct vblk_store *st, const struct stat *sb)
 	return 0;
 }
 
+/*
+ * Opens @path for what @st asks; a store the kernel will not let us write
+ * (a read-only device, file system or file) is opened read-only instead,
+ * and served so (VIRTIO_BLK_F_RO), saying so: the guest then knows rather
+ * than meeting an I/O error on its first write.
+ */
+static int vblk_store_open_fd(struct vblk_store *st, const char *path,
+			      struct log_ctx *log)
+{
+	int e;
+
+	st->fd = open(path, (st->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (st->fd >= 0 || st->readonly)
+		return st->fd >= 0 ? 0 : -errno;
+	e = errno;
+	if (e != EROFS && e != EACCES && e != EPERM)
+		return -e;
+	st->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (st->fd < 0)
+		return -e;
+	st->readonly = true;
+	log_warn(log, "%s cannot be opened for writing (%s): served read-only",
+		 path, strerror(e));
+	return 0;
+}
+
+/*
+ * Locks the whole store as QEMU does its images, with an open file
+ * description lock (F_OFD_SETLK): exclusive when writable, shared when
+ * read-only. One image is never served read-write twice (two guests, or
+ * two devices of one guest, or another xvbd), nor read-write beside a
+ * reader. A lock just dropped by a worker that died may linger while the
+ * kernel tears down its io_uring: a conflict is retried for a second.
+ */
+static int vblk_store_lock(struct vblk_store *st, const char *path,
+			   struct log_ctx *log)
+{
+	struct flock fl = { .l_type = st->readonly ? F_RDLCK : F_WRLCK,
+			    .l_whence = SEEK_SET };
+
+	for (int i = 0; fcntl(st->fd, F_OFD_SETLK, &fl); i++) {
+		if (errno != EAGAIN && errno != EACCES) {
+			/* Some file systems have no locks: serve unlocked. */
+			log_warn(log, "%s: not locked: %s", path,
+				 strerror(errno));
+			return 0;
+		}
+		if (i == 20) {
+			log_err(log,
+				"%s is in use%s elsewhere (another guest's "
+				"disk, another xvbd, QEMU): refused; an image "
+				"is served read-write once, or read-only to "
+				"any number",
+				path, st->readonly ? " read-write" : "");
+			return -EBUSY;
+		}
+		usleep(50000);
+	}
+	return 0;
+}
+
 int vblk_store_open(struct vblk_store *st, const struct vblk_conf *conf,
 		    struct log_ctx *log)
 {
 	struct stat sb;
-	int rc;
+	int rc, ro = 0;
 
 	*st = (struct vblk_store){ .fd = -1, .readonly = conf->readonly };
-	st->fd = open(conf->path,
-		      (conf->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (st->fd < 0) {
-		rc = -errno;
-		log_err(log, "open %s: %d", conf->path, rc);
+	rc = vblk_store_open_fd(st, conf->path, log);
+	if (rc) {
+		log_err(log, "open %s: %s", conf->path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(st->fd, &sb)) {
 		rc = -errno;
 		goto err_close;
+	}
+	/* A device set read-only (blockdev --setro) opens O_RDWR. */
+	if (S_ISBLK(sb.st_mode) && !st->readonly &&
+	    !ioctl(st->fd, BLKROGET, &ro) && ro) {
+		log_warn(log, "%s is a read-only device: served read-only",
+			 conf->path);
+		st->readonly = true;
+	}
+	rc = vblk_store_lock(st, conf->path, log);
+	if (rc) {
+		close(st->fd);
+		st->fd = -1;
+		return rc;
 	}
 	if (S_ISREG(sb.st_mode)) {
 		vblk_probe_file(st, &sb);

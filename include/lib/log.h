@@ -8,6 +8,7 @@
 #define XVB_LIB_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/compiler.h"
@@ -41,8 +42,28 @@ struct log_ctx {
 /* Where lines go; the default writes to stderr. Tests capture them. */
 typedef void log_sink_fn(enum log_level level, const char *line);
 
-/* Process-wide settings. @ident names the program ("xvbd"). */
+/*
+ * Where the default sink writes. STDERR: "ident[pid]: level mod: ..."
+ * lines. JOURNAL (standard error is the journal's stream): "<N>level mod:
+ * ..." with N the syslog priority, ident and pid left to journald. SYSLOG:
+ * syslog(3), LOG_DAEMON, with the same priorities.
+ */
+enum log_dest {
+	LOG_DEST_STDERR,
+	LOG_DEST_JOURNAL,
+	LOG_DEST_SYSLOG,
+};
+
+/*
+ * Process-wide settings. @ident names the program ("xvbd"). Also finds
+ * out whether standard error is the journal (JOURNAL_STREAM).
+ */
 void log_setup(const char *ident, enum log_level max_level);
+/* Sends lines to syslog(3) (after log_setup), or back to stderr. */
+void log_use_syslog(bool on);
+enum log_dest log_dest(void);
+/* True if JOURNAL_STREAM names the stream standard error is. */
+bool log_stderr_is_journal(void);
 void log_set_sink(log_sink_fn *sink);
 enum log_level log_max_level(void);
 

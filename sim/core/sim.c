@@ -282,6 +282,13 @@ err:
 	return rc;
 }
 
+void xsim_set_libxl_timeout(struct xsim *sim, unsigned int ms)
+{
+	pthread_mutex_lock(&sim->lock);
+	sim->libxl_timeout_ms = ms ? ms : 10000;
+	pthread_mutex_unlock(&sim->lock);
+}
+
 void xsim_destroy(struct xsim *sim)
 {
 	if (!sim)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The simulated guest's virtio-blk driver, on top of the test ring driver
- * (tests/lib/gdrv) with its registers reached through simulated MMIO.
+ * (guest/gdrv) with its registers reached through simulated MMIO.
  */
 #include <endian.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "blkdrv.h"
+#include "hang.h"
 
 #define QUEUE_SIZE 256
 #define MAX_DATA_SEGS 128 /* data descriptors one request may carry */
@@ -194,6 +195,13 @@ int blkdrv_attach(struct blkdrv *b, struct blkdrv *owner, unsigned int q,
 	b->seg_max = owner->seg_max;
 	memcpy(b->serial, owner->serial, sizeof(b->serial));
 	return blkdrv_slots(b, qd, owner->max_len);
+}
+
+void blkdrv_cleanup(struct blkdrv *b)
+{
+	if (!b->sb.err)
+		b->sb.err = -ECANCELED; /* no reset: nothing on the bus */
+	blkdrv_down(b);
 }
 
 void blkdrv_down(struct blkdrv *b)
@@ -422,7 +430,7 @@ int blkdrv_sync(struct blkdrv *b, uint32_t type, uint64_t sector, uint32_t len,
 		return -ENOSPC;
 	blkdrv_kick(b);
 	while (r->busy) {
-		rc = blkdrv_reap(b, 5000, NULL, NULL);
+		rc = blkdrv_reap(b, (int)t_hang_ms(), NULL, NULL);
 		if (rc <= 0)
 			return rc ? rc : -ETIMEDOUT;
 	}

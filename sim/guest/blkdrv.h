@@ -80,6 +80,13 @@ int blkdrv_up(struct blkdrv *b, struct xsim *sim, uint32_t domid,
 	      unsigned int vcpu, uint64_t base, unsigned int spi,
 	      struct fakeguest *fg, unsigned int qd, uint32_t max_len);
 void blkdrv_down(struct blkdrv *b);
+/*
+ * Frees what blkdrv_up() allocated without touching the device (which may
+ * be gone or hung): a failed test's way out. A no-op after blkdrv_down()
+ * and on a zeroed struct. As a cleanup attribute: BLKDRV_SCOPED.
+ */
+void blkdrv_cleanup(struct blkdrv *b);
+#define BLKDRV_SCOPED __attribute__((cleanup(blkdrv_cleanup)))
 
 /*
  * blkdrv_up with up to @nq queues, where the device offers MQ: b->nr_queues

@@ -4,9 +4,11 @@
  * hand-built descriptors, waits and expectations, run by the simulated
  * guest against the real xvbd. The language is in docs/testing.md. After
  * the last line every script gets the universal checks: the worker that
- * served it is alive (not restarted), every access was answered promptly,
- * a reset brings back a device a verified write, flush and read work on,
- * and the worker holds as many descriptors as when the script began.
+ * served it is alive (not restarted), every access was answered (within the
+ * hang bound: a liveness check, the slowest answer is printed as a
+ * measurement, never compared with a constant), a reset brings back a device a
+ * verified write, flush and read work on, and the worker holds as many
+ * descriptors as when the script began.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -21,15 +23,13 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_mmio.h>
 
+#include "hang.h"
+#include "procfs.h"
 #include "script.h"
 
 #define SCRATCH_LEN (64 << 10)
 #define MAX_ARGS 7
-#define QD 256		     /* requests the driver can keep in flight */
-#define LIMIT_NS 10000000ULL /* one answered later fails the script */
-/* The storming vCPU's own accesses: a busy loop sharing 2 cores with the
- * worker, the simulator and the script measures the scheduler there. */
-#define STORM_LIMIT_NS 250000000ULL
+#define QD 256 /* requests the driver can keep in flight */
 #define MAX_FLOOD 256
 
 struct ctx {
@@ -47,7 +47,7 @@ struct ctx {
 	pid_t worker;
 	int worker_fds;
 	/* Register accesses of buses set up before the current one. */
-	uint64_t nr_access, nr_slow, max_ns;
+	uint64_t nr_access, max_ns;
 	/* The rings and requests of the last reset, for `still`. */
 	uint64_t old_used;
 	uint16_t old_used_idx;
@@ -184,23 +184,6 @@ static pid_t find_worker(void)
 	return found;
 }
 
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* vCPUs of the guest: the first that cannot issue an access is too far. */
 static unsigned int count_vcpus(const struct script_dev *d)
 {
@@ -208,7 +191,7 @@ static unsigned int count_vcpus(const struct script_dev *d)
 	uint64_t v;
 
 	while (n < 16 && xsim_mmio_read(d->sim, d->domid, n, d->base, 4, &v,
-					1000) != -EINVAL)
+					(int)t_hang_ms()) != -EINVAL)
 		n++;
 	return n;
 }
@@ -219,7 +202,6 @@ static unsigned int count_vcpus(const struct script_dev *d)
 static void tally(struct ctx *c, const struct simbus *sb)
 {
 	c->nr_access += sb->nr;
-	c->nr_slow += sb->nr_slow;
 	if (sb->max_ns > c->max_ns)
 		c->max_ns = sb->max_ns;
 }
@@ -396,10 +378,10 @@ static uint64_t queue(struct ctx *c, const uint64_t *v)
 	return rd(c, VIRTIO_MMIO_QUEUE_READY, 4);
 }
 
-/* Waits up to @ms for the used ring's idx to read @want. */
-static bool wait_used(struct ctx *c, uint16_t want, uint64_t ms)
+/* Waits (up to the hang bound) for the used ring's idx to read @want. */
+static bool wait_used(struct ctx *c, uint16_t want)
 {
-	uint64_t end = now_ns() + ms * 1000000ULL;
+	uint64_t end = now_ns() + t_hang_ms() * 1000000ULL;
 
 	do {
 		if (gdrv_used_idx(&c->b->drv, 0) == want)
@@ -444,22 +426,20 @@ static void storm_start(struct ctx *c)
 
 static void storm_end(struct ctx *c)
 {
-	char what[128];
+	char what[160];
 
 	if (!c->storming)
 		return;
 	c->storm_stop = true;
 	pthread_join(c->storm, NULL);
 	c->storming = false;
+	/* Answered at all is the check; how fast is the scheduler's. */
 	snprintf(what, sizeof(what),
-		 "%llu accesses from vCPU %u meanwhile, all answered, slowest "
-		 "%.1f ms (limit %llu ms)",
+		 "%llu accesses from vCPU %u meanwhile, all answered "
+		 "(measured: slowest %.1f ms)",
 		 (unsigned long long)c->storm_n, c->dev->vcpu + 1,
-		 c->storm_bus.max_ns / 1e6, STORM_LIMIT_NS / 1000000);
-	result(c,
-	       !c->storm_bus.err && c->storm_n &&
-		       c->storm_bus.max_ns < STORM_LIMIT_NS,
-	       what);
+		 c->storm_bus.max_ns / 1e6);
+	result(c, !c->storm_bus.err && c->storm_n, what);
 }
 
 /* ---- the commands ---------------------------------------------------------
@@ -507,13 +487,12 @@ static int step(struct ctx *c, char **av, int ac)
 		c->last = negotiate(c, v[1]);
 	} else if (!strcmp(cmd, "queue") && ac == 5) {
 		c->last = queue(c, v);
-	} else if (!strcmp(cmd, "wused") && ac == 3) {
+	} else if (!strcmp(cmd, "wused") && ac == 2) {
 		if (need_up(c, false))
 			return 0;
-		snprintf(what, sizeof(what),
-			 "used idx reaches %llu within %llu ms",
-			 (unsigned long long)v[1], (unsigned long long)v[2]);
-		result(c, wait_used(c, v[1], v[2]), what);
+		snprintf(what, sizeof(what), "used idx reaches %llu",
+			 (unsigned long long)v[1]);
+		result(c, wait_used(c, v[1]), what);
 	} else if (!strcmp(cmd, "publish") && ac == 2) {
 		if (need_up(c, false))
 			return 0;
@@ -552,10 +531,11 @@ static int step(struct ctx *c, char **av, int ac)
 					       .sector = htole64(v[3]) };
 
 		fg_write(d->fg, v[1], &h, sizeof(h));
-	} else if (!strcmp(cmd, "irq") && ac == 2) {
-		snprintf(what, sizeof(what), "interrupt within %llu ms",
-			 (unsigned long long)v[1]);
-		result(c, !xsim_irq_wait(d->sim, d->domid, d->spi, v[1]), what);
+	} else if (!strcmp(cmd, "irq") && ac == 1) {
+		result(c,
+		       !xsim_irq_wait(d->sim, d->domid, d->spi,
+				      (int)t_hang_ms()),
+		       "an interrupt");
 	} else if (!strcmp(cmd, "noirq") && ac == 2) {
 		snprintf(what, sizeof(what), "no interrupt for %llu ms",
 			 (unsigned long long)v[1]);
@@ -600,17 +580,18 @@ static int step(struct ctx *c, char **av, int ac)
 		storm_end(c);
 	} else if (!strcmp(cmd, "sleep") && ac == 2) {
 		usleep(v[1] * 1000);
-	} else if (!strcmp(cmd, "stallworker") && ac == 2 && v[1] <= 10000) {
-		/* For the test that proves the 10 ms bound can fail: the
+	} else if (!strcmp(cmd, "stallworker") && ac == 2 && v[1] <= 600000) {
+		/* For the test that proves the liveness check can fail: the
 		 * worker stopped, continued @MS ms later by a thread. */
 		if (stall_worker(c->worker, v[1]))
 			return -EIO;
 	} else if (!strcmp(cmd, "killworker") && ac == 1) {
 		/* For the test that proves the universal checks can fail:
 		 * returns once the kernel has taken it down. */
+		uint64_t end = t_now_ms() + t_hang_ms();
+
 		if (c->worker > 0 && !kill(c->worker, SIGKILL))
-			for (int k = 0; k < 200 && parent_of(c->worker) > 0;
-			     k++)
+			while (parent_of(c->worker) > 0 && t_now_ms() < end)
 				usleep(10000);
 	} else {
 		return -EINVAL;
@@ -638,15 +619,16 @@ static void universal(struct ctx *c)
 		 "(pid %d, now %d)",
 		 (int)c->worker, (int)now);
 	result(c, c->worker > 0 && now == c->worker, what);
-	/* The script's own vCPU: the storm's were checked at its end. */
+	/* The script's own vCPU: the storm's were checked at its end. An
+	 * access not answered within the hang bound set sb.err. */
 	tally(c, &c->b->sb);
-	c->b->sb.nr = c->b->sb.nr_slow = c->b->sb.max_ns = 0;
+	c->b->sb.nr = c->b->sb.max_ns = 0;
 	snprintf(what, sizeof(what),
-		 "universal: %llu register accesses answered, slowest %.1f ms, "
-		 "%llu over %llu ms",
-		 (unsigned long long)c->nr_access, c->max_ns / 1e6,
-		 (unsigned long long)c->nr_slow, LIMIT_NS / 1000000);
-	result(c, !c->b->sb.err && c->max_ns < LIMIT_NS, what);
+		 "universal: %llu register accesses answered (hang bound %u "
+		 "ms; measured: slowest %.1f ms)",
+		 (unsigned long long)c->nr_access, t_hang_ms(),
+		 c->max_ns / 1e6);
+	result(c, !c->b->sb.err, what);
 	reset(c);
 	if (up(c)) {
 		result(c, false, "universal: set up again after a reset");
@@ -654,7 +636,7 @@ static void universal(struct ctx *c)
 	}
 	result(c, canary(c),
 	       "universal: after a reset, a verified write, flush and read");
-	fds = count_fds(now);
+	fds = t_count_fds(now);
 	snprintf(what, sizeof(what),
 		 "universal: the worker holds %d descriptors, as at the start "
 		 "(%d)",
@@ -682,7 +664,7 @@ int script_run(struct script_dev *dev, const char *path)
 	fresh_ram(&c);
 	/* The guest's disk is served: its worker exists from the start. */
 	c.worker = find_worker();
-	c.worker_fds = count_fds(c.worker);
+	c.worker_fds = t_count_fds(c.worker);
 	while (!rc && fgets(buf, sizeof(buf), f)) {
 		char *hash = strchr(buf, '#');
 

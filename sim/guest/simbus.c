@@ -2,9 +2,8 @@
 /* Register accesses of the simulated guest's drivers, as ioreqs. */
 #include <time.h>
 
+#include "hang.h"
 #include "simbus.h"
-
-#define MMIO_TIMEOUT_MS 10000
 
 static uint64_t now_ns(void)
 {
@@ -22,7 +21,6 @@ static void account(struct simbus *sb, int rc, uint64_t t0)
 	sb->nr++;
 	if (ns > sb->max_ns)
 		sb->max_ns = ns;
-	sb->nr_slow += ns > 10000000;
 	if (rc && !sb->err)
 		sb->err = rc;
 }
@@ -32,7 +30,7 @@ static uint64_t simbus_read(void *opaque, uint64_t off, unsigned int size)
 	struct simbus *sb = opaque;
 	uint64_t v = 0, t0 = now_ns();
 	int rc = xsim_mmio_read(sb->sim, sb->domid, sb->vcpu, sb->base + off,
-				size, &v, MMIO_TIMEOUT_MS);
+				size, &v, (int)t_hang_ms());
 
 	account(sb, rc, t0);
 	return rc ? ~0ULL : v;
@@ -44,7 +42,7 @@ static void simbus_write(void *opaque, uint64_t off, unsigned int size,
 	struct simbus *sb = opaque;
 	uint64_t t0 = now_ns();
 	int rc = xsim_mmio_write(sb->sim, sb->domid, sb->vcpu, sb->base + off,
-				 size, val, MMIO_TIMEOUT_MS);
+				 size, val, (int)t_hang_ms());
 
 	account(sb, rc, t0);
 }

@@ -2,7 +2,8 @@
 /*
  * A device's register window as one vCPU of the simulated guest reaches
  * it: each access an ioreq through the simulated hypervisor, timed and
- * counted, the first failure kept.
+ * counted, the first failure kept (an access not answered within the hang
+ * bound, tests/lib/hang.h, fails).
  */
 #ifndef XVB_SIM_SIMBUS_H
 #define XVB_SIM_SIMBUS_H
@@ -21,7 +22,6 @@ struct simbus {
 	uint64_t nr;	     /* accesses (ioreqs) */
 	uint64_t ns;	     /* wall time blocked in them */
 	uint64_t max_ns;     /* the slowest one */
-	uint64_t nr_slow;    /* answered after more than 10 ms */
 	struct gdrv_bus bus; /* for gdrv_init_bus(); opaque is this */
 };
 

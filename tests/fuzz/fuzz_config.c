@@ -195,7 +195,7 @@ static void load_conf(struct sup *s, const char *text, unsigned int len)
 	FZ_CHECK(pwrite(conf_fd, text, len, 0) == (ssize_t)len);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", conf_fd);
 	err[0] = '\0';
-	if (xb_config_load(&s->cfg, path, err, sizeof(err))) {
+	if (xb_config_load(&s->cfg, path, false, err, sizeof(err))) {
 		FZ_CHECK(!s->cfg.n && !s->cfg.e && err[0]);
 		return;
 	}

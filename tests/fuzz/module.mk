@@ -22,17 +22,17 @@ FZ_SRCS_net = $(NET_SRCS) $(FUZZ_LINK_SRCS)
 
 # The replay drivers of `make check`: the same, built with $(CC).
 FZ_OBJS = $(call objs,$(filter-out $(FUZZ_LINK_SRCS) $(LIB_SRCS) $(VIRTIO_SRCS),$(FZ_SRCS_$(1))))
-FZ_LIBS_vq = $(FAKE_A) $(VIRTIO_A) $(LIB_A)
-FZ_LIBS_vmmio = $(FAKE_A) $(VIRTIO_A) $(LIB_A)
+FZ_LIBS_vq = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
+FZ_LIBS_vmmio = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_ioreq = $(LIB_A)
 FZ_LIBS_gnt = $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_config = $(LIB_A)
-FZ_LIBS_blk = $(FAKE_A) $(VIRTIO_A) $(LIB_A)
-FZ_LIBS_net = $(FAKE_A) $(VIRTIO_A) $(LIB_A)
+FZ_LIBS_blk = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
+FZ_LIBS_net = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_EXTRA_NAMES := ioreq gnt config blk net
 
 # Backend headers include Xen's; fuzz_config.c includes supervisor.c.
-EXTRA_CFLAGS_tests/fuzz = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+EXTRA_CFLAGS_tests/fuzz = -Itests/lib -Iguest -D__XEN_TOOLS__ $(XEN_CFLAGS)
 
 define fz_replay_rule
 $(O)/tests/fuzz/replay_$(1): $(O)/tests/fuzz/fuzz_$(1).o $(O)/tests/fuzz/replay.o \
@@ -67,7 +67,7 @@ fuzz-one: $(O)/fuzz/fuzz_$(FUZZ_TARGET)
 LLVM_PROFDATA ?= llvm-profdata-14
 LLVM_COV ?= llvm-cov-14
 COV_O := $(O)/fuzz-cov
-COV_FLAGS = -std=gnu11 -g -O0 -D_GNU_SOURCE -Iinclude -Itests/lib \
+COV_FLAGS = -std=gnu11 -g -O0 -D_GNU_SOURCE -Iinclude -Itests/lib -Iguest \
 	-D__XEN_TOOLS__ $(XEN_CFLAGS) -fprofile-instr-generate -fcoverage-mapping
 COV_FILES := virtio/vq.c virtio/vmmio.c virtio/vdev.c virtio/gmem.c \
 	backend/ioreq.c backend/gnt.c backend/config.c backend/conf.c \

@@ -28,7 +28,7 @@ ifeq ($(SANITIZE),)
 ifneq ($(SAN_CHECK),0)
 CHECK_JOBS += san_asan:tests/san/run@$(O)/asan@address,undefined
 CHECK_JOBS += san_tsan:tests/san/run@$(O)/tsan@thread@lib_evl
-export TEST_TIMEOUT_san_asan ?= 1500
-export TEST_TIMEOUT_san_tsan ?= 600
+export TEST_TIMEOUT_san_asan ?= 4200
+export TEST_TIMEOUT_san_tsan ?= 1200
 endif
 endif

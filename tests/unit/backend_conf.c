@@ -201,6 +201,43 @@ static void test_net_spec(void)
 	     -EINVAL);
 }
 
+/* A key given twice is refused, naming it; a comma in the path is not. */
+static void test_duplicate_keys(void)
+{
+	static const char *const dup[] = {
+		"base=0x2000000,irq=33,base=0x2000200,path=%s",
+		"base=0x2000000,irq=33,irq=34,path=%s",
+		"base=0x2000000,irq=33,mode=r,mode=w,path=%s",
+		"base=0x2000000,irq=33,queues=2,queues=2,path=%s",
+		"base=0x2000000,irq=33,serial=a,serial=b,path=%s",
+	};
+	static const char *const key[] = { "base", "irq", "mode", "queues",
+					   "serial" };
+	struct xb_devconf c;
+	char err[256], spec[256], want[32];
+
+	make_img();
+	for (unsigned int i = 0; i < ARRAY_SIZE(dup); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(spec, sizeof(spec), dup[i], img);
+#pragma GCC diagnostic pop
+		snprintf(want, sizeof(want), "%s= given twice", key[i]);
+		err[0] = '\0';
+		T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)),
+		     -EINVAL);
+		if (strcmp(err, want)) {
+			t_fail(__FILE__, __LINE__, "'%s': \"%s\"", spec, err);
+			return;
+		}
+	}
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02:03,"
+			      "bridge=a,mac=00:16:3e:01:02:04",
+			      XB_DEV_NET, &c, err, sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(!strcmp(err, "mac= given twice"));
+}
+
 static void cleanup(void)
 {
 	if (img[0])
@@ -217,6 +254,7 @@ int main(int argc, char **argv)
 		T_CASE(test_blk_path_with_comma),
 		T_CASE(test_blk_spec_rejects),
 		T_CASE(test_net_spec),
+		T_CASE(test_duplicate_keys),
 	};
 	int rc = t_main(cases, ARRAY_SIZE(cases), argc, argv);
 

@@ -29,7 +29,8 @@ static void missing_file_is_empty(void)
 	struct xb_config cfg;
 	char err[128];
 
-	T_EQ(xb_config_load(&cfg, "/nonexistent/xvbd.conf", err, sizeof(err)),
+	T_EQ(xb_config_load(&cfg, "/nonexistent/xvbd.conf", false, err,
+			    sizeof(err)),
 	     0);
 	T_EQ(cfg.n, 0);
 	xb_config_free(&cfg);
@@ -49,7 +50,7 @@ static void nic_settings_by_guest(void)
 			     "nic1.bridge = br-one\n"
 			     "[guest lone]\n"
 			     "bridge = none\n"));
-	T_EQ(xb_config_load(&cfg, path, err, sizeof(err)), 0);
+	T_EQ(xb_config_load(&cfg, path, false, err, sizeof(err)), 0);
 	T_EQ(xb_config_nic(&cfg, "web", 0, br, mac, err, sizeof(err)), 0);
 	T_ASSERT(!strcmp(br, "br-def"));
 	T_EQ(mac[0], 0x00);
@@ -81,35 +82,181 @@ static void defaults_without_file(void)
 	T_EQ(mac[0] & 3, 2);
 }
 
+/* Loads @text; returns what xb_config_load did, its message in @err. */
+static int load(const char *text, char *err, size_t errlen)
+{
+	struct xb_config cfg;
+	int rc;
+
+	if (write_conf(text))
+		return -EIO;
+	err[0] = '\0';
+	rc = xb_config_load(&cfg, path, false, err, errlen);
+	/* A refused file leaves nothing behind. */
+	if (rc && (cfg.n || cfg.e))
+		return -EFAULT;
+	xb_config_free(&cfg);
+	return rc;
+}
+
+/* Each bad file is refused at load with its line and the reason. */
 static void bad_lines_and_values(void)
 {
-	static const char *const bad[] = {
-		"key = value\n",      /* before any section */
-		"[net\nbridge = x\n", /* unclosed section */
-		"[net]\nno equals sign\n",
-		"[net]\nbridge = 0123456789abcdefXYZ\n", /* long value ok, */
+	static const struct {
+		const char *text;
+		unsigned int line;
+		const char *why;
+	} bad[] = {
+		{ "key = value\n", 1, "before any [section]" },
+		{ "[net\nbridge = x\n", 1, "without ']'" },
+		{ "[net] x\n", 1, "text after the section header" },
+		{ "[net]\nno equals sign\n", 2, "neither [section] nor" },
+		{ "[net]\n= x\n", 2, "no key before '='" },
+		{ "[net]\nbridge =\n", 2, "bridge has no value" },
+		{ "[nett]\n", 1, "unknown section [nett]" },
+		{ "[guest]\n", 1, "unknown section [guest]" },
+		{ "[guest a.b]\n", 1, "guest name 'a.b'" },
+		{ "[net]\nbrigde = x\n", 2, "unknown key 'brigde' in [net]" },
+		{ "[blk]\nbridge = x\n", 2, "unknown key 'bridge' in [blk]" },
+		{ "[net]\nbridge = 0123456789abcdefXYZ\n", 2,
+		  "bridge must be an interface name" },
+		{ "[net]\nbridge = a b\n", 2, "bridge must be" },
+		{ "[net]\nmac = 00:16:3e:00:00:01\n", 2,
+		  "set nicN.mac in [guest NAME]" },
+		{ "[guest g]\nmac = 00:16:3e:00:00:01\n", 2,
+		  "shared by several NICs" },
+		{ "[guest g]\nnic0.mac = 01:00:5e:00:00:01\n", 2,
+		  "mac must be a unicast" },
+		{ "[guest g]\nnic0.mac = 00:16:3e:00:00:0\n", 2,
+		  "mac must be a unicast" },
+		{ "[net]\nnic0.bridge = x\n", 2, "belongs in a [guest NAME]" },
+		{ "[guest g]\nnicX.bridge = x\n", 2,
+		  "unknown key 'nicX.bridge'" },
+		{ "[guest g]\nnic0bridge = x\n", 2, "expected nicN.KEY" },
+		{ "[guest g]\nnic0.colour = x\n", 2,
+		  "unknown key 'nic0.colour'" },
+		{ "[net]\nqueues = 9\n", 2,
+		  "a NIC's queues must be auto or 1 to 8" },
+		{ "[guest g]\nnic1.queues = 0\n", 2, "a NIC's queues" },
+		{ "[net]\npoll_us = auto\n", 2,
+		  "a NIC's poll_us must be 0 to 1000" },
+		{ "[blk]\nqueues = 17\n", 2,
+		  "a disk's queues must be auto or 1 to 16" },
+		{ "[guest g]\nqueues = -1\n", 2, "a disk's queues" },
+		{ "[blk]\npoll_us = 1001\n", 2, "a disk's poll_us" },
+		{ "[net]\nbridge = a\nbridge = b\n", 3,
+		  "bridge set twice in [net] (first on line 2)" },
+		/* A second header for the same section is no way round it. */
+		{ "[guest g]\nqueues = 2\n[net]\n[guest g]\nqueues = 3\n", 5,
+		  "set twice in [guest g] (first on line 2)" },
+		{ "[guest a]\nnic0.mac = 00:16:3e:00:00:01\n[guest b]\n"
+		  "nic2.mac = 00:16:3E:00:00:01\n",
+		  4, "MAC 00:16:3E:00:00:01 is also given on line 2" },
+		{ "[net]\nbridge = x\x01y\n", 2, "control character 0x01" },
+		{ "[net]\nkey_of_more_than_thirty_one_chars = 1\n", 2,
+		  "key longer than 31 characters" },
+		/* Line numbers count lines, however long. */
+		{ "[net]\n# 300 characters of comment: "
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+		  "bad\n",
+		  3, "neither [section] nor" },
+		{ "[net]\nbridge = "
+		  "0123456789012345678901234567890123456789012345678901234567890"
+		  "1234567890\n",
+		  2, "value of bridge longer than 63 characters" },
 	};
-	struct xb_config cfg;
-	char err[128], br[IFNAMSIZ];
-	uint8_t mac[6];
+	char err[256], want[320];
 
-	for (unsigned int i = 0; i < 3; i++) {
-		T_ASSERT(!write_conf(bad[i]));
-		err[0] = '\0';
-		T_EQ(xb_config_load(&cfg, path, err, sizeof(err)), -EINVAL);
-		T_ASSERT(strstr(err, ":")); /* names the line */
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(want, sizeof(want), "%s:%u: ", path, bad[i].line);
+		if (load(bad[i].text, err, sizeof(err)) != -EINVAL ||
+		    strncmp(err, want, strlen(want)) ||
+		    !strstr(err, bad[i].why)) {
+			t_fail(__FILE__, __LINE__,
+			       "case %u: wanted \"%s%s\", got \"%s\"", i, want,
+			       bad[i].why, err);
+			break;
+		}
 	}
-	/* ... but a bridge name longer than IFNAMSIZ is refused at use. */
-	T_ASSERT(!write_conf(bad[3]));
-	T_EQ(xb_config_load(&cfg, path, err, sizeof(err)), 0);
-	T_EQ(xb_config_nic(&cfg, "g", 0, br, mac, err, sizeof(err)), -EINVAL);
-	xb_config_free(&cfg);
-	T_ASSERT(!write_conf("[net]\nmac = 01:00:5e:00:00:01\n"));
-	T_EQ(xb_config_load(&cfg, path, err, sizeof(err)), 0);
-	T_EQ(xb_config_nic(&cfg, "g", 0, br, mac, err, sizeof(err)), -EINVAL);
+	unlink(path);
+}
+
+/* Every key where it belongs, with its full range, loads. */
+static void good_file_loads(void)
+{
+	struct xb_config cfg;
+	char err[256];
+
+	T_ASSERT(!write_conf("[net]\n"
+			     "bridge = none\n"
+			     "queues = auto\n"
+			     "poll_us = 0\n"
+			     "[blk]\n"
+			     "queues = 16\n"
+			     "poll_us = auto\n"
+			     "[guest web-1_a]\n"
+			     "bridge = br0\n"
+			     "queues = auto\n"
+			     "poll_us = 1000\n"
+			     "nic0.mac = 00:16:3e:00:00:01\n"
+			     "nic51712.bridge = br1\n"
+			     "nic1.queues = 8\n"
+			     "nic1.poll_us = 20\n"
+			     "\t[ guest other ]  # spaces and a comment\n"
+			     "nic0.mac = 00:16:3e:00:00:02\n"));
+	T_EQ(xb_config_load(&cfg, path, true, err, sizeof(err)), 0);
+	T_EQ(cfg.n, 13);
+	T_ASSERT(!strcmp(xb_config_get(&cfg, "guest other", "nic0.mac"),
+			 "00:16:3e:00:00:02"));
+	T_EQ(cfg.e[12].line, 17);
 	xb_config_free(&cfg);
 	unlink(path);
 }
 
+/* What is not a readable regular file is refused when it was named. */
+static void unreadable_files(void)
+{
+	struct xb_config cfg;
+	char err[256];
+
+	T_EQ(xb_config_load(&cfg, "/nonexistent/xvbd.conf", true, err,
+			    sizeof(err)),
+	     -ENOENT);
+	T_ASSERT(strstr(err, "cannot read /nonexistent/xvbd.conf: No such"));
+	T_EQ(xb_config_load(&cfg, "/tmp", true, err, sizeof(err)), -EISDIR);
+	T_ASSERT(strstr(err, "/tmp: it is a directory"));
+	/* Even where a missing file would do. */
+	T_EQ(xb_config_load(&cfg, "/tmp", false, err, sizeof(err)), -EISDIR);
+	T_EQ(xb_config_load(&cfg, "/dev/null", false, err, sizeof(err)),
+	     -ENODEV);
+	T_ASSERT(strstr(err, "not a regular file"));
+	T_EQ(cfg.n, 0);
+	T_ASSERT(!cfg.e);
+}
+
+/* A NUL byte: binary, not a configuration. */
+static void nul_byte_refused(void)
+{
+	static const char text[] = "[net]\nbridge = a\0b\n";
+	struct xb_config cfg;
+	char err[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/xvbd-conf-%d", getpid());
+	f = fopen(path, "w");
+	T_ASSERT(f);
+	T_EQ(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	T_EQ(xb_config_load(&cfg, path, false, err, sizeof(err)), -EINVAL);
+	T_ASSERT(strstr(err, ":2: NUL byte"));
+	unlink(path);
+}
+
 T_MAIN(T_CASE(missing_file_is_empty), T_CASE(nic_settings_by_guest),
-       T_CASE(defaults_without_file), T_CASE(bad_lines_and_values))
+       T_CASE(defaults_without_file), T_CASE(bad_lines_and_values),
+       T_CASE(good_file_loads), T_CASE(unreadable_files),
+       T_CASE(nul_byte_refused))

@@ -19,7 +19,8 @@ struct loopdev {
 };
 
 /* Attaches a loop device with @block_size byte blocks to a new file. */
-static int loop_up(struct loopdev *l, uint64_t size, unsigned int block_size)
+static int loop_up_flags(struct loopdev *l, uint64_t size,
+			 unsigned int block_size, unsigned int flags)
 {
 	struct loop_config cfg = { 0 };
 	int ctl, nr, bfd, rc = 0;
@@ -46,7 +47,7 @@ static int loop_up(struct loopdev *l, uint64_t size, unsigned int block_size)
 		}
 		cfg.fd = bfd;
 		cfg.block_size = block_size;
-		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | flags;
 		if (!ioctl(l->fd, LOOP_CONFIGURE, &cfg)) {
 			rc = 0;
 			break;
@@ -61,6 +62,11 @@ static int loop_up(struct loopdev *l, uint64_t size, unsigned int block_size)
 		close(bfd);
 	close(ctl);
 	return l->fd >= 0 ? 0 : (rc ? rc : -EIO);
+}
+
+static int loop_up(struct loopdev *l, uint64_t size, unsigned int block_size)
+{
+	return loop_up_flags(l, size, block_size, 0);
 }
 
 static void loop_down(struct loopdev *l)
@@ -84,7 +90,7 @@ static void loop_down(struct loopdev *l)
 static void bdev_io_and_config_on(struct loopdev *l)
 {
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -119,7 +125,7 @@ static void bdev_write_zeroes_and_discard_on(struct loopdev *l)
 {
 	struct virtio_blk_discard_write_zeroes *seg;
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -163,7 +169,7 @@ static void bdev_write_zeroes_and_discard(void)
 static void bdev_4k_logical_blocks_on(struct loopdev *l)
 {
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -189,7 +195,7 @@ static void bdev_4k_logical_blocks(void)
 static void bdev_readonly_on(struct loopdev *l)
 {
 	struct brig_opts o = { .readonly = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = l->dev;
 	T_BR_START(&r, &o);
@@ -209,5 +215,41 @@ static void bdev_readonly(void)
 	loop_down(&l);
 }
 
+/*
+ * A device the kernel holds read-only (losetup -r, blockdev --setro), its
+ * disk configured read-write: served read-only, never a device whose
+ * every write fails.
+ */
+static void bdev_readonly_device_served_readonly(void)
+{
+	struct brig_opts o = { 0 };
+	struct loopdev l;
+	struct brig r;
+	int t_rc;
+
+	t_rc = loop_up_flags(&l, 1u << 20, 512, LO_FLAGS_READ_ONLY);
+	if (t_rc) {
+		loop_down(&l);
+		t_skip("no loop device here (%d)", t_rc);
+		return;
+	}
+	o.path = l.dev;
+	if (brig_start(&r, &o)) {
+		t_fail(__FILE__, __LINE__, "brig_start: %s", r.why);
+		if (r.fg || r.blk)
+			brig_fini(&r);
+		loop_down(&l);
+		return;
+	}
+	if (!(r.drv.features & (1ULL << VIRTIO_BLK_F_RO)) ||
+	    br_req(&r, VIRTIO_BLK_T_OUT, 0, r.data, 512) !=
+		    VIRTIO_BLK_S_IOERR ||
+	    br_req(&r, VIRTIO_BLK_T_IN, 0, r.data, 512) != VIRTIO_BLK_S_OK)
+		t_fail(__FILE__, __LINE__, "not served read-only");
+	brig_fini(&r);
+	loop_down(&l);
+}
+
 T_MAIN(T_CASE(bdev_io_and_config), T_CASE(bdev_write_zeroes_and_discard),
-       T_CASE(bdev_4k_logical_blocks), T_CASE(bdev_readonly))
+       T_CASE(bdev_4k_logical_blocks), T_CASE(bdev_readonly),
+       T_CASE(bdev_readonly_device_served_readonly))

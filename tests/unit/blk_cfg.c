@@ -23,7 +23,7 @@ static uint64_t cfg_rd(struct brig *r, uint64_t off, unsigned int size)
 static void config_fields(void)
 {
 	struct brig_opts o = { .size = (3u << 20) + 4096 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint64_t cap;
 
 	T_BR_START(&r, &o);
@@ -65,7 +65,7 @@ static void features_offered(void)
 		F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES) |
 		F(VIRTIO_F_VERSION_1);
 	struct brig_opts ro = { .readonly = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint64_t f;
 
 	T_BR_START(&r, NULL);
@@ -110,7 +110,7 @@ static void config_read_only_fields(void)
 		{ CFG(max_discard_seg), 4 },
 		{ CFG(write_zeroes_may_unmap), 1 },
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint8_t before[60], after[60];
 
 	T_BR_START(&r, NULL);
@@ -127,7 +127,7 @@ static void config_read_only_fields(void)
 
 static void writeback_byte_writable(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	gdrv_write(&r.drv, CFG(wce), 1, 0);
@@ -154,7 +154,7 @@ static void writeback_byte_writable(void)
 static void writethrough_default_from_conf(void)
 {
 	struct brig_opts o = { .writethrough = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ(cfg_rd(&r, CFG(wce), 1), 0);
@@ -169,7 +169,7 @@ static void writethrough_default_from_conf(void)
 static void wce_without_flush_is_writethrough(void)
 {
 	struct brig_opts o = { .no_features = F(VIRTIO_BLK_F_FLUSH) };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(r.drv.features & F(VIRTIO_BLK_F_CONFIG_WCE));
@@ -184,7 +184,7 @@ static void wce_without_flush_is_writethrough(void)
 static void wce_not_negotiated_read_only(void)
 {
 	struct brig_opts o = { .no_features = F(VIRTIO_BLK_F_CONFIG_WCE) };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	gdrv_write(&r.drv, CFG(wce), 1, 0);
@@ -195,7 +195,7 @@ static void wce_not_negotiated_read_only(void)
 static void capacity_rounds_down(void)
 {
 	struct brig_opts o = { .size = (1u << 20) + 300 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 2048);
@@ -215,7 +215,7 @@ static void resize_grow_and_shrink(void)
 	struct brig_opts o = { .size = 1u << 20 };
 	uint64_t irqs;
 	uint32_t gen;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ(vblk_resize(r.blk), 0);
@@ -253,7 +253,7 @@ static void resize_grow_and_shrink(void)
 static void empty_disk_refuses_io(void)
 {
 	struct brig_opts o = { .size = 100 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_EQ_U64(cfg_rd(&r, CFG(capacity), 8), 0);
@@ -266,7 +266,7 @@ static void empty_disk_refuses_io(void)
 static void queue_size_from_conf(void)
 {
 	struct brig_opts o = { .queue_size = 64, .num = 64 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	gdrv_w32(&r.drv, VIRTIO_MMIO_QUEUE_SEL, 0);
@@ -300,13 +300,13 @@ static int try_create(const struct vblk_conf *conf)
 
 static void create_refuses_bad_conf(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct vblk_conf c = { 0 };
 	int fds, sock;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	memset(&r, 0, sizeof(r));
-	fds = br_count_fds();
+	fds = t_count_fds(0);
 	T_ASSERT(!br_make_store(&r, 1u << 20));
 	c.path = r.path;
 	c.domid = -1;
@@ -340,7 +340,51 @@ static void create_refuses_bad_conf(void)
 	unlink(sa.sun_path);
 	unlink(r.path);
 	T_ASSERT(!rmdir(r.dir));
-	T_EQ(br_count_fds(), fds);
+	T_EQ(t_count_fds(0), fds);
+}
+
+/*
+ * One image is served read-write once, or read-only to any number (OFD
+ * locks, as QEMU): another writer, or a writer beside readers, is refused.
+ */
+static void image_locked_like_qemu(void)
+{
+	struct brig w, r1, r2;
+	struct brig_opts o = { 0 };
+	struct vblk_conf c = { 0 };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[] = "/tmp/xvb-lock-XXXXXX";
+	int fd;
+
+	/* Another process's view (QEMU's, say): opened before the rigs,
+	 * which count descriptors. */
+	fd = mkstemp(path);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(!ftruncate(fd, 1u << 20));
+	o.path = path;
+	c.path = path;
+	c.domid = -1;
+	T_BR_START(&w, &o);
+	T_EQ(try_create(&c), -EBUSY); /* a second writer */
+	c.readonly = true;
+	T_EQ(try_create(&c), -EBUSY); /* a reader beside the writer */
+	T_EQ(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	T_EQ(fl.l_type, F_WRLCK);
+	T_BR_FINI(&w);
+	/* Gone with the device: readers share it, a writer is refused. */
+	o.readonly = true;
+	T_BR_START(&r1, &o);
+	T_BR_START(&r2, &o);
+	c.readonly = false;
+	T_EQ(try_create(&c), -EBUSY);
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	T_EQ(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	T_EQ(fl.l_type, F_RDLCK);
+	T_BR_FINI(&r2);
+	T_BR_FINI(&r1);
+	T_EQ(try_create(&c), 0);
+	close(fd);
+	T_ASSERT(!unlink(path));
 }
 
 T_MAIN(T_CASE(config_fields), T_CASE(features_offered),
@@ -348,5 +392,6 @@ T_MAIN(T_CASE(config_fields), T_CASE(features_offered),
        T_CASE(writethrough_default_from_conf),
        T_CASE(wce_without_flush_is_writethrough),
        T_CASE(wce_not_negotiated_read_only), T_CASE(capacity_rounds_down),
-       T_CASE(resize_grow_and_shrink), T_CASE(empty_disk_refuses_io),
-       T_CASE(queue_size_from_conf), T_CASE(create_refuses_bad_conf))
+       T_CASE(image_locked_like_qemu), T_CASE(resize_grow_and_shrink),
+       T_CASE(empty_disk_refuses_io), T_CASE(queue_size_from_conf),
+       T_CASE(create_refuses_bad_conf))

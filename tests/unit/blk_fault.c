@@ -48,7 +48,7 @@ static uint16_t *used_idx_ptr(struct brig *r)
  */
 static void reset_with_requests_in_flight(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	for (int round = 0; round < 20; round++) {
@@ -91,7 +91,7 @@ static void reset_with_requests_in_flight(void)
 static void reset_cancels_blocked_reads(void)
 {
 	uint16_t *used;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int p[2];
 
@@ -120,7 +120,7 @@ static void reset_cancels_blocked_reads(void)
 /* The same, with the device destroyed instead (the guest went away). */
 static void destroy_cancels_blocked_io(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int p[2];
 
@@ -144,7 +144,7 @@ static void destroy_cancels_blocked_io(void)
  */
 static void reset_drops_waiting_flush(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int p[2];
 
@@ -174,10 +174,10 @@ static void reset_drops_waiting_flush(void)
 /* The guest goes away with 256 writes in flight, many times over. */
 static void destroy_mid_io_repeatedly(void)
 {
-	int fds = br_count_fds();
+	int fds = t_count_fds(0);
 
 	for (int round = 0; round < 100; round++) {
-		struct brig r;
+		struct brig r BRIG_SCOPED = { 0 };
 
 		T_BR_START(&r, NULL);
 		for (unsigned int i = 0; i < 256; i++)
@@ -189,7 +189,7 @@ static void destroy_mid_io_repeatedly(void)
 			evl_run_once(&r.loop, false);
 		T_BR_FINI(&r);
 	}
-	T_EQ(br_count_fds(), fds);
+	T_EQ(t_count_fds(0), fds);
 }
 
 /* ---- failing fdatasync and writes ------------------------------------ */
@@ -201,7 +201,7 @@ static void destroy_mid_io_repeatedly(void)
  */
 static void failed_fdatasync_fails_later_flushes(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int null;
 
@@ -237,7 +237,7 @@ static void failed_fdatasync_fails_later_flushes(void)
  */
 static void writethrough_syncs_each_write(const struct brig_opts *o)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int null;
 
@@ -272,7 +272,7 @@ static void no_flush_feature_syncs_each_write(void)
 /* In write-back mode the same write succeeds: its durability is the FLUSH's. */
 static void writeback_defers_sync_to_flush(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int null;
 
@@ -291,7 +291,7 @@ static void writeback_defers_sync_to_flush(void)
 /* A write fails (EBADF: the store is read-only for a moment). */
 static void failed_write_fails_later_flushes(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	int ro;
 
@@ -379,7 +379,7 @@ static void enospc_body(struct tmpfs *tp)
 	struct brig_opts o = { 0 };
 	struct virtio_blk_discard_write_zeroes *seg;
 	unsigned int ok = 0, i;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int st = VIRTIO_BLK_S_OK;
 
 	o.path = tp->path;
@@ -441,7 +441,7 @@ static void write_zeroes_body(struct tmpfs *tp)
 {
 	struct virtio_blk_discard_write_zeroes *seg;
 	struct brig_opts o = { 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	o.path = tp->path;
 	T_BR_START(&r, &o);
@@ -545,7 +545,7 @@ static void short_reads_resubmitted(void)
 {
 	struct feeder f = { .len = 256u << 10, .seed = 42 };
 	struct brig_opts o = { .clamp = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	pthread_t th;
 	int p[2];
@@ -572,7 +572,7 @@ static void short_writes_resubmitted(void)
 {
 	struct feeder f = { .len = 256u << 10, .seed = 43 };
 	struct brig_opts o = { .clamp = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	pthread_t th;
 	int p[2];
@@ -614,7 +614,7 @@ static void flush_waits_for_slow_write(void)
 	uint16_t heads[3];
 	unsigned int got = 0;
 	int w1, fl, w2, rc;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct swap s;
 	pthread_t th;
 	int p[2];
@@ -659,7 +659,7 @@ static void flush_waits_for_slow_write(void)
 static void store_truncated_then_unlinked(void)
 {
 	const uint64_t mib = 1 << 20, far = 4 * mib / 512;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	fg_fill(r.fg, r.data, 4096, 1);

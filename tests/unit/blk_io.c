@@ -37,7 +37,7 @@ static int rw_one(struct brig *r, uint64_t sector, uint32_t len, uint32_t seed,
 static void rw_matrix(const struct brig_opts *o, unsigned int flags,
 		      uint64_t goff, uint32_t max_len)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t seed = 1;
 
 	T_BR_START(&r, o);
@@ -87,7 +87,7 @@ static void rw_clamped_indirect(void)
 /* Data cut into many small descriptors, direct and indirect. */
 static void rw_many_descriptors(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!rw_one(&r, 3, 64 * 512, 11, 512, 0, 0));
@@ -102,7 +102,7 @@ static void rw_many_descriptors(void)
 static void rw_last_sector(void)
 {
 	struct brig_opts o = { .size = 1u << 20 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!rw_one(&r, 2047, 512, 21, 0, 0, 0));
@@ -115,7 +115,7 @@ static void rw_last_sector(void)
 /* A zero-length read or write inside the disk succeeds and does nothing. */
 static void rw_zero_length(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t used = 0;
 
 	T_BR_START(&r, NULL);
@@ -132,7 +132,7 @@ static void rw_zero_length(void)
 static void split_header_and_status(void)
 {
 	static const uint32_t cuts[] = { 1, 4, 8, 15 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint64_t h;
 	uint8_t *p;
 
@@ -247,7 +247,7 @@ static int batch(struct brig *r, uint32_t type, unsigned int n, uint32_t len,
 
 static void batch_full_queue(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 256, 8192, GDRV_INDIRECT));
@@ -262,7 +262,7 @@ static void batch_full_queue(void)
 /* Direct chains of three descriptors: 85 requests fill a 256-entry table. */
 static void batch_direct(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 85, 4096, 0));
@@ -274,7 +274,7 @@ static void batch_direct(void)
 static void batch_without_event_idx(void)
 {
 	struct brig_opts o = { .no_features = 1ULL << VIRTIO_RING_F_EVENT_IDX };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 100, 4096, GDRV_INDIRECT));
@@ -290,7 +290,7 @@ static void batch_without_event_idx(void)
 static void batch_small_ring(void)
 {
 	struct brig_opts o = { .ring = 8 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 256, 4096, GDRV_INDIRECT));
@@ -305,7 +305,7 @@ static void batch_small_ring(void)
 static void batch_over_budget(void)
 {
 	struct brig_opts o = { .queue_size = 512, .num = 512 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 300, 4096, GDRV_INDIRECT));
@@ -322,7 +322,7 @@ static void batch_over_budget(void)
  */
 static void read_past_eof_zero_fills(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!br_file_fill(&r, 0, 16384, 77));
@@ -340,7 +340,7 @@ static void read_past_eof_zero_fills(void)
 
 static void flush_ok(const struct brig_opts *o)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t used = 0;
 
 	T_BR_START(&r, o);
@@ -379,7 +379,7 @@ static void flush_completes_after_earlier_writes(void)
 {
 	uint16_t heads[64];
 	unsigned int got = 0;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int flush, rc;
 
 	T_BR_START(&r, NULL);
@@ -421,7 +421,7 @@ static void poll_spares_kicks(void)
 {
 	struct brig_opts o = { .poll_us = 200 };
 	uint16_t h;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int head;
 
 	T_BR_START(&r, &o);

@@ -162,7 +162,7 @@ static uint32_t cfg_num_queues(struct brig *r)
 static void mq_feature_and_config(void)
 {
 	struct brig_opts o = { .queues = NQ, .threads = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(vdev_has(r.vdev, VIRTIO_BLK_F_MQ));
@@ -200,7 +200,7 @@ static void mq_too_many_queues(void)
 static void mq_threads_data(void)
 {
 	struct brig_opts o = { .queues = NQ, .threads = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!mq_data(&r, 3));
@@ -212,7 +212,7 @@ static void mq_threads_data(void)
 static void mq_one_loop_data(void)
 {
 	struct brig_opts o = { .queues = NQ };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!mq_data(&r, 2));
@@ -227,7 +227,7 @@ static void mq_driver_without_mq(void)
 		.threads = true,
 		.no_features = 1ULL << VIRTIO_BLK_F_MQ,
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!vdev_has(r.vdev, VIRTIO_BLK_F_MQ));
@@ -246,7 +246,7 @@ static void mq_kick_storm(void)
 	struct brig_opts o = { .queues = 2, .threads = true };
 	uint16_t heads[256];
 	bool seen[256];
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int n;
 
 	T_BR_START(&r, &o);
@@ -284,7 +284,7 @@ static void mq_reset_in_flight(void)
 {
 	struct brig_opts o = { .queues = NQ, .threads = true };
 	uint16_t before[NQ], *used[NQ];
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	for (unsigned int round = 0; round < 10; round++) {
@@ -322,7 +322,7 @@ static void mq_reset_in_flight(void)
 static void mq_destroy_in_flight(void)
 {
 	struct brig_opts o = { .queues = NQ, .threads = true };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	for (unsigned int round = 0; round < 20; round++) {
 		T_BR_START(&r, &o);
@@ -349,7 +349,7 @@ static void mq_write_error_fails_other_queues_flush(void)
 {
 	struct brig_opts o = { .queues = 3, .threads = true };
 	uint16_t h;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int fd, saved, rfd;
 
 	T_BR_START(&r, &o);
@@ -397,7 +397,7 @@ static void mq_protocol_violation_on_remote_queue(void)
 	struct brig_opts o = { .queues = NQ, .threads = true };
 	struct gdrv_buf b = { 0, 16, false };
 	uint16_t h;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	/* A request with no writable status byte. */
@@ -405,9 +405,7 @@ static void mq_protocol_violation_on_remote_queue(void)
 	br_put_hdr(&r, b.gpa, VIRTIO_BLK_T_IN, 0);
 	T_ASSERT(gdrv_add(&r.drv, 3, &b, 1, 0) >= 0);
 	gdrv_kick(&r.drv, 3);
-	for (unsigned int i = 0; i < 1000 && !br_needs_reset(&r); i++)
-		usleep(1000);
-	T_ASSERT(br_needs_reset(&r));
+	T_ASSERT(T_WAIT_US(br_needs_reset(&r), 1000));
 	T_ASSERT(mq_wait(&r, 3, &h, 1) <= 1);
 	T_ASSERT(!brig_recover(&r));
 	T_ASSERT(!mq_data(&r, 1));

@@ -34,7 +34,7 @@ static int get_id(struct brig *r, uint32_t len, uint32_t *used)
 
 static void get_id_exact(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t used = 0;
 
 	T_BR_START(&r, &with_serial);
@@ -46,7 +46,7 @@ static void get_id_exact(void)
 
 static void get_id_short_buffer(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t used = 0;
 
 	T_BR_START(&r, &with_serial);
@@ -65,7 +65,7 @@ static void get_id_short_buffer(void)
 static void get_id_long_buffer_nul_padded(void)
 {
 	struct brig_opts o = { .serial = "abc" };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t used = 0;
 
 	T_BR_START(&r, &o);
@@ -79,7 +79,7 @@ static void get_id_long_buffer_nul_padded(void)
 
 static void get_id_with_readable_data_fails(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct gdrv_buf b[4];
 
 	T_BR_START(&r, &with_serial);
@@ -103,7 +103,7 @@ static void unknown_types_unsupported(void)
 	static const uint32_t types[] = {
 		2, 3, 5, 10, 14, 15, 16, 0x80000000u, 0x80000001u, 0xffffffffu,
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!seed_file(&r));
@@ -128,7 +128,7 @@ static void unknown_types_unsupported(void)
 static void expect_needs_reset(const struct gdrv_buf *b, unsigned int n,
 			       unsigned int flags)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint32_t len;
 	uint16_t h;
 
@@ -258,7 +258,7 @@ static const struct bad_range bad_ranges[] = {
 
 static void bad_ranges_fail_without_io(const struct brig_opts *o)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, o);
 	T_ASSERT(!seed_file(&r));
@@ -295,7 +295,7 @@ static void hostile_bad_ranges_clamped(void)
 /* Data in the wrong direction: a read with readable data, and vice versa. */
 static void hostile_wrong_direction(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct gdrv_buf b[4];
 
 	T_BR_START(&r, NULL);
@@ -333,7 +333,7 @@ static void readonly_disk_refuses_writes(void)
 {
 	struct brig_opts o = { .readonly = true };
 	struct stat before, after;
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	int fl;
 
 	T_BR_START(&r, &o);
@@ -392,7 +392,7 @@ static void discard_reads_back_zeroes(void)
 	const struct seg three[] = { { 64, 16, 0 },
 				     { 200, 0, 0 },
 				     { 1024, 8, 0 } };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(r.drv.features & (1ULL << VIRTIO_BLK_F_DISCARD));
@@ -417,7 +417,7 @@ static void write_zeroes_reads_back_zeroes(void)
 		{ 100, 3, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP },
 		{ CAP_SECTORS - 8, 8, 0 },
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(r.drv.features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
@@ -448,7 +448,7 @@ static void dwz_bad_flags_unsupported(void)
 				     2 | VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP };
 	const struct seg z_high = { 8, 8, 0x80000000u };
 	const struct seg mixed[] = { { 8, 8, 0 }, { 32, 8, 4 } };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!seed_file(&r));
@@ -467,7 +467,7 @@ static void dwz_bad_flags_unsupported(void)
 static void dwz_too_many_segments_unsupported(void)
 {
 	struct seg s[64];
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(s); i++)
 		s[i] = (struct seg){ i * 16, 8, 0 };
@@ -493,7 +493,7 @@ static void dwz_out_of_range_ioerr(void)
 		{ UINT64_MAX - 7, 16, 0 }, { 0, (1u << 22) + 1, 0 },
 		{ 0, UINT32_MAX, 0 },
 	};
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	struct gdrv_buf b[3];
 
 	T_BR_START(&r, NULL);
@@ -529,7 +529,7 @@ static void dwz_not_negotiated_unsupported(void)
 			       (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
 	};
 	const struct seg s = { 8, 8, 0 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, &o);
 	T_ASSERT(!seed_file(&r));

@@ -21,6 +21,8 @@
 #include "devices/blk.h"
 #include "fakeguest.h"
 #include "gdrv.h"
+#include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -28,7 +30,7 @@
 #define BR_SLOTS 512u
 #define BR_DATA_SIZE (4u << 20)
 #define BR_STATUS_NONE 0xff /* status byte before the device writes it */
-#define BR_WAIT_MS 10000
+#define BR_WAIT_MS ((int)t_hang_ms()) /* hang detection, tests/lib/hang.h */
 
 struct brig_opts {
 	uint64_t size;	      /* backing file bytes; 0: 8 MiB */
@@ -68,20 +70,6 @@ struct brig {
 	bool up;
 	const char *why;
 };
-
-static inline int br_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static inline int br_fail(struct brig *r, const char *why)
 {
@@ -151,7 +139,7 @@ static inline int brig_start(struct brig *r, const struct brig_opts *o)
 	r->fd = -1;
 	if (o)
 		r->o = *o;
-	r->fds = br_count_fds();
+	r->fds = t_count_fds(0);
 	if (r->o.path) {
 		snprintf(r->path, sizeof(r->path), "%s", r->o.path);
 	} else if (br_make_store(r, r->o.size ? r->o.size : 8u << 20)) {
@@ -203,10 +191,23 @@ static inline int brig_fini(struct brig *r)
 		if (rmdir(r->dir))
 			rc = br_fail(r, "temporary directory not empty");
 	}
-	if (br_count_fds() != r->fds)
+	if (t_count_fds(0) != r->fds)
 		rc = br_fail(r, "file descriptors leaked");
 	return rc;
 }
+
+/*
+ * brig_fini() if still set up, its verdict ignored: a failed case's way
+ * out. As a cleanup attribute (BRIG_SCOPED, on a zeroed struct) it tears
+ * the rig down however the case returns, so a failure reports itself, not
+ * the rig's leaks.
+ */
+static inline void brig_cleanup(struct brig *r)
+{
+	if (r->fg || r->blk)
+		brig_fini(r);
+}
+#define BRIG_SCOPED __attribute__((cleanup(brig_cleanup)))
 
 #define T_BR(r, expr)                                                     \
 	do {                                                              \

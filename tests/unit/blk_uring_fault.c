@@ -31,7 +31,7 @@ static unsigned int rewrite_cqes(struct brig *r, unsigned int want, int res,
 {
 	struct io_uring *ring = &r->loop.ring;
 	struct io_uring_cqe *cqe;
-	uint64_t end = now_ms() + 2000;
+	uint64_t end = now_ms() + BR_WAIT_MS;
 	unsigned int head, n = 0;
 
 	while (io_uring_cq_ready(ring) < want && now_ms() < end) {
@@ -84,7 +84,7 @@ static int collect(struct brig *r, unsigned int n, uint8_t st)
  */
 static void eagain_once_is_retried(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!br_file_fill(&r, 0, 16 * 4096, 5));
@@ -102,7 +102,7 @@ static void eagain_once_is_retried(void)
  */
 static void eagain_forever_fails_the_request(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	unsigned int rounds = 0;
 
 	T_BR_START(&r, NULL);
@@ -131,7 +131,7 @@ static void eagain_forever_fails_the_request(void)
 static void read_errors_fail_alone(void)
 {
 	static const int errs[] = { -ENOMEM, -EIO, -ECANCELED, -EFAULT };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	for (unsigned int i = 0; i < ARRAY_SIZE(errs); i++) {
@@ -151,7 +151,7 @@ static void read_errors_fail_alone(void)
  */
 static void failed_write_poisons_flush(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	fg_fill(r.fg, r.data2, 4096, 9);
@@ -172,7 +172,7 @@ static void failed_write_poisons_flush(void)
 /* ENOSPC reported for a write fails that write only (no poison). */
 static void enospc_write_fails_alone(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!add_kick(&r, 1, VIRTIO_BLK_T_OUT, 4096));
@@ -185,7 +185,7 @@ static void enospc_write_fails_alone(void)
 /* The fdatasync of a FLUSH reported -EIO: that FLUSH and later ones fail. */
 static void fsync_eio_fails_later_flushes(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	fg_fill(r.fg, r.data, 4096, 3);
@@ -211,7 +211,7 @@ static int half(const struct io_uring_cqe *cqe)
  */
 static void short_counts_resubmitted(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!add_kick(&r, 8, VIRTIO_BLK_T_OUT, 16384));
@@ -238,7 +238,7 @@ static void short_counts_resubmitted(void)
 static void full_sq_and_cq_overflow(void)
 {
 	struct brig_opts o = { .ring = 4 };
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 	uint16_t heads[256];
 	bool seen[256] = { false };
 
@@ -276,7 +276,7 @@ static void full_sq_and_cq_overflow(void)
 /* A reset while every completion of the ring says -EAGAIN. */
 static void reset_during_eagain_storm(void)
 {
-	struct brig r;
+	struct brig r BRIG_SCOPED = { 0 };
 
 	T_BR_START(&r, NULL);
 	T_ASSERT(!add_kick(&r, 32, VIRTIO_BLK_T_IN, 4096));

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "lib/evl.h"
+#include "../lib/hang.h"
+#include "../lib/procfs.h"
 #include "../lib/t.h"
 
 /* An owner of one operation: remembers its last CQE. */
@@ -92,19 +94,6 @@ static unsigned int owner_ops(const struct evl *l)
 	return l->inflight - l->wake.armed - l->wake.cancelling;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void nop_calls_back(void)
 {
 	struct evl l;
@@ -142,7 +131,7 @@ static void read_returns_count(void)
 	T_ASSERT(sqe);
 	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), 0);
 	evl_set_op(&l, sqe, &t.op, top_cb);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 1);
 	T_EQ(t.res, 5);
 	T_ASSERT(!memcmp(buf, "hello", 5));
@@ -202,7 +191,7 @@ static void watch_fires_repeatedly(void)
 	T_EQ(l.ring.sq.sqe_tail, tail);
 	T_ASSERT(t.w.armed);
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(t.efd);
 	evl_exit(&l);
 }
@@ -222,7 +211,7 @@ static void watch_silent_after_stop(void)
 	evl_watch_stop(&t.w);
 	T_ASSERT(!t.w.active);
 	kick(t.efd);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_ASSERT(!evl_watch_busy(&t.w));
 	T_EQ(t.calls, 1);
 	close(t.efd);
@@ -244,7 +233,7 @@ static void watch_stop_drops_queued_event(void)
 	kick(t.efd);
 	T_EQ(io_uring_wait_cqe(&l.ring, &cqe), 0); /* posted, not consumed */
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 0);
 	T_ASSERT(!evl_watch_busy(&t.w));
 	close(t.efd);
@@ -265,7 +254,7 @@ static void watch_stop_from_own_callback(void)
 	if (wait_calls(&l, &t, 1, 10))
 		return;
 	kick(t.efd);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 1);
 	T_ASSERT(!evl_watch_busy(&t.w));
 	close(t.efd);
@@ -283,13 +272,13 @@ static void watch_restart_after_stop(void)
 		return;
 	T_EQ(evl_watch_start(&l, &t.w, t.efd, POLLIN, twatch_cb), -EBUSY);
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(evl_watch_start(&l, &t.w, t.efd, POLLIN, twatch_cb), 0);
 	kick(t.efd);
 	if (wait_calls(&l, &t, 1, 10))
 		return;
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(t.efd);
 	evl_exit(&l);
 }
@@ -342,7 +331,7 @@ static void watch_rearms_when_multishot_ends(void)
 		return;
 out:
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(t.efd);
 	evl_exit(&l);
 }
@@ -435,7 +424,7 @@ static void watch_rearm_retried_without_sqe(void)
 		T_EQ(jam_ops[i].calls, 1);
 out:
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(t.efd);
 	evl_exit(&l);
 }
@@ -458,7 +447,7 @@ static void watch_stop_while_rearm_queued(void)
 	T_ASSERT(!t.w.armed);
 out:
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(t.efd);
 	evl_exit(&l);
 }
@@ -476,7 +465,7 @@ static void watch_bad_fd_ends_with_nval(void)
 	close(fd); /* now a number with nothing behind it */
 	t = (struct twatch){ .efd = -1 };
 	T_EQ(evl_watch_start(&l, &t.w, fd, POLLIN, twatch_cb), 0);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 1);
 	T_EQ(t.revents, POLLNVAL);
 	T_ASSERT(!t.w.active);
@@ -561,7 +550,7 @@ static void drain_waits_for_op(void)
 	T_ASSERT(sqe);
 	io_uring_prep_timeout(sqe, &ts, 0, 0);
 	evl_set_op(&l, sqe, &t.op, top_cb);
-	T_EQ(evl_drain(&l, 5000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 1);
 	T_EQ(t.res, -ETIME);
 	T_EQ(owner_ops(&l), 0);
@@ -600,12 +589,12 @@ static void drain_times_out(void)
 	T_EQ(evl_drain(&l, 100), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	T_ASSERT(ms >= 90 && ms < 2000);
+	T_ASSERT(ms >= 90 && ms < t_hang_ms()); /* on time, and no hang */
 	T_EQ(t.calls, 0);
 	T_EQ(owner_ops(&l), 1);
 	/* Clean up: the cancel is tested on its own below. */
 	T_EQ(evl_cancel(&l, &t.op), 0);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	close(p[0]);
 	close(p[1]);
 	evl_exit(&l);
@@ -625,7 +614,7 @@ static void cancel_pending_read(void)
 		return;
 	T_ASSERT(evl_submit(&l) >= 0);
 	T_EQ(evl_cancel(&l, &t.op), 0);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 1);
 	T_EQ(t.res, -ECANCELED);
 	T_EQ(owner_ops(&l), 0);
@@ -644,7 +633,7 @@ static void cancel_unknown_op(void)
 		return;
 	T_EQ(evl_cancel(&l, &t.op), 0);
 	T_EQ(owner_ops(&l), 1);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	T_EQ(t.calls, 0);
 	evl_exit(&l);
 }
@@ -666,7 +655,7 @@ static void many_ops_overflow_sq(void)
 		io_uring_prep_nop(sqe);
 		evl_set_op(&l, sqe, &t[i].op, top_cb);
 	}
-	T_EQ(evl_drain(&l, 5000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	for (int i = 0; i < MANY; i++) {
 		T_EQ(t[i].calls, 1);
 		T_EQ(t[i].res, 0);
@@ -677,7 +666,7 @@ static void many_ops_overflow_sq(void)
 
 static void exit_leaks_no_fd(void)
 {
-	int before = count_fds(), efd;
+	int before = t_count_fds(0), efd;
 	struct evl l;
 	struct twatch t;
 
@@ -691,10 +680,10 @@ static void exit_leaks_no_fd(void)
 	if (wait_calls(&l, &t, 1, 10))
 		return;
 	evl_watch_stop(&t.w);
-	T_EQ(evl_drain(&l, 2000), 0);
+	T_EQ(evl_drain(&l, (int)t_hang_ms()), 0);
 	evl_exit(&l);
 	close(efd);
-	T_EQ(count_fds(), before);
+	T_EQ(t_count_fds(0), before);
 	T_EQ(l.wake_fd, -1);
 }
 

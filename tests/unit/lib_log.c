@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_MOD "tmod"
@@ -36,6 +38,8 @@ static void cap_sink(enum log_level level, const char *line)
 static void cap_reset(enum log_level max)
 {
 	memset(&cap, 0, sizeof(cap));
+	/* Plain stderr lines, even if this test runs under systemd. */
+	unsetenv("JOURNAL_STREAM");
 	log_setup("xvbd", max);
 	log_set_sink(cap_sink);
 }
@@ -330,6 +334,7 @@ static void default_sink_writes_stderr(void)
 	saved = dup(STDERR_FILENO);
 	T_ASSERT(saved >= 0);
 	T_ASSERT(dup2(p[1], STDERR_FILENO) == STDERR_FILENO);
+	unsetenv("JOURNAL_STREAM");
 	log_setup("xvbd", LOG_DBG);
 	log_set_sink(NULL);
 	log_msg(LOG_ERR, "dm", NULL, "ioreq %d", 7);
@@ -342,6 +347,94 @@ static void default_sink_writes_stderr(void)
 	got[n] = '\0';
 	snprintf(want, sizeof(want), "%serr dm: ioreq 7\n", head());
 	T_ASSERT(!strcmp(got, want));
+}
+
+/* Sets JOURNAL_STREAM to @fd's device and inode. */
+static int journal_is(int fd)
+{
+	struct stat st;
+	char v[64];
+
+	T_CHECK(!fstat(fd, &st));
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	T_CHECK(!setenv("JOURNAL_STREAM", v, 1));
+	return 0;
+}
+
+/*
+ * Standard error is the journal: each line starts with its syslog
+ * priority, and the ident and pid are left to journald (no "xvbd[pid]:"
+ * twice in journalctl); `journalctl -p err` then finds the errors.
+ */
+static void journal_gets_priorities(void)
+{
+	char got[512];
+	int p[2], saved;
+	ssize_t n;
+
+	T_ASSERT(!pipe2(p, O_NONBLOCK));
+	saved = dup(STDERR_FILENO);
+	T_ASSERT(saved >= 0);
+	T_ASSERT(dup2(p[1], STDERR_FILENO) == STDERR_FILENO);
+	T_ASSERT(!journal_is(p[1]));
+	log_setup("xvbd", LOG_DBG);
+	log_set_sink(NULL);
+	log_msg(LOG_ERR, "dm", NULL, "a %d", 1);
+	log_msg(LOG_WARN, "dm", NULL, "b");
+	log_msg(LOG_INFO, "dm", NULL, "c");
+	log_msg(LOG_DBG, "dm", NULL, "d");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = read(p[0], got, sizeof(got) - 1);
+	close(p[0]);
+	close(p[1]);
+	unsetenv("JOURNAL_STREAM");
+	log_setup("xvbd", LOG_DBG);
+	T_ASSERT(n > 0);
+	got[n] = '\0';
+	T_ASSERT(!strcmp(got, "<3>err dm: a 1\n<4>warn dm: b\n<6>info dm: c\n"
+			      "<7>debug dm: d\n"));
+}
+
+/* JOURNAL_STREAM naming another stream (stderr redirected since), or
+ * none at all: plain lines. */
+static void journal_only_if_stderr_is_it(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	T_ASSERT(fd >= 0);
+	T_ASSERT(!journal_is(fd));
+	close(fd);
+	T_ASSERT(!log_stderr_is_journal());
+	T_ASSERT(!journal_is(STDERR_FILENO));
+	T_ASSERT(log_stderr_is_journal());
+	T_ASSERT(!setenv("JOURNAL_STREAM", "12", 1));
+	T_ASSERT(!log_stderr_is_journal());
+	T_ASSERT(!setenv("JOURNAL_STREAM", "1:2x", 1));
+	T_ASSERT(!log_stderr_is_journal());
+	unsetenv("JOURNAL_STREAM");
+	T_ASSERT(!log_stderr_is_journal());
+	cap_reset(LOG_DBG);
+	T_EQ(log_dest(), LOG_DEST_STDERR);
+	log_msg(LOG_ERR, "m", NULL, "x");
+	T_ASSERT(!expect_line(0, "err m: x"));
+}
+
+/* --syslog: syslog adds ident and pid, so the line has neither. */
+static void syslog_lines_without_ident(void)
+{
+	cap_reset(LOG_DBG);
+	log_use_syslog(true);
+	T_EQ(log_dest(), LOG_DEST_SYSLOG);
+	/* log_setup (a worker's, say) keeps it. */
+	log_setup("xvbd", LOG_DBG);
+	T_EQ(log_dest(), LOG_DEST_SYSLOG);
+	log_msg(LOG_WARN, "m", NULL, "y");
+	log_use_syslog(false);
+	T_EQ(log_dest(), LOG_DEST_STDERR);
+	T_EQ(cap.n, 1);
+	T_ASSERT(!strcmp(cap.line[0], "warn m: y"));
 }
 
 static void setup_sets_ident(void)
@@ -405,5 +498,6 @@ T_MAIN(T_CASE(format_with_prefix), T_CASE(format_without_prefix),
        T_CASE(rl_new_window_refills), T_CASE(rl_time_edges),
        T_CASE(rl_msg_reports_suppressed),
        T_CASE(rl_msg_filtered_level_spends_nothing), T_CASE(rl_msg_without_ctx),
-       T_CASE(default_sink_writes_stderr), T_CASE(setup_sets_ident),
-       T_CASE(threads_share_ctx))
+       T_CASE(default_sink_writes_stderr), T_CASE(journal_gets_priorities),
+       T_CASE(journal_only_if_stderr_is_it), T_CASE(syslog_lines_without_ident),
+       T_CASE(setup_sets_ident), T_CASE(threads_share_ctx))

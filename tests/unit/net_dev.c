@@ -182,7 +182,7 @@ static int solo_create_mac(struct solo *s, struct vnet_conf *conf,
 {
 	nr_netns();
 	memset(s, 0, sizeof(*s));
-	s->fds = nr_count_fds();
+	s->fds = t_count_fds(0);
 	s->fg = fg_new(1u << 20);
 	if (!s->fg || evl_init(&s->loop, 32))
 		return -ENOMEM;
@@ -205,7 +205,7 @@ static int solo_destroy(struct solo *s)
 	vnet_destroy(s->net);
 	evl_exit(&s->loop);
 	fg_free(s->fg);
-	return nr_count_fds() == s->fds ? 0 : -1;
+	return t_count_fds(0) == s->fds ? 0 : -1;
 }
 
 /* ---- features and config ---- */
@@ -213,7 +213,7 @@ static int solo_destroy(struct solo *s)
 static void dev_features_offered(void)
 {
 	struct nrig_opts o = { .no_up = true };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	T_EQ_U64(gdrv_device_features(&r.drv), offered);
@@ -241,7 +241,7 @@ static void dev_config_space(void)
 {
 	struct nrig_opts o = { .mtu = 1400, .queue_size = 512 };
 	struct ifreq ifr;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint32_t gen;
 
 	T_NR_START(&r, &o);
@@ -285,7 +285,7 @@ static void dev_features_refused(void)
 	};
 	struct nrig_opts o = { .no_up = true };
 	uint64_t v1 = NR_F(VIRTIO_F_VERSION_1);
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -309,7 +309,7 @@ static void dev_features_refused(void)
 static void dev_offloads_follow_features(void)
 {
 	struct nrig_opts o = { .no_up = true };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	T_EQ(if_ethtool(r.ifname, ETHTOOL_GTSO), 0);
@@ -331,7 +331,7 @@ static void dev_offloads_follow_features(void)
 
 static void dev_link_status(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint32_t gen, isr;
 
 	T_NR_START(&r, NULL);
@@ -359,7 +359,8 @@ static void dev_link_status(void)
  */
 static void dev_tap_deleted(void)
 {
-	struct nrig r, other;
+	struct nrig r NRIG_SCOPED = { 0 };
+	struct nrig other NRIG_SCOPED = { 0 };
 	uint16_t head;
 	uint32_t len;
 	int n = 0;
@@ -414,7 +415,7 @@ static void dev_tap_deleted(void)
 static void dev_tap_down(void)
 {
 	struct ifreq ifr;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	T_ASSERT(!if_get(r.ifname, SIOCGIFFLAGS, &ifr));
@@ -618,7 +619,7 @@ static void dev_ctrl_commands(void)
 	static const uint8_t new_mac[6] = { 0x02, 1, 2, 3, 4, 5 };
 	const uint8_t ok = VIRTIO_NET_OK, err = VIRTIO_NET_ERR;
 	uint8_t one = 1, zero = 0, two[2] = { 1, 1 }, d[256];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint32_t n;
 
 	T_NR_START(&r, NULL);
@@ -776,7 +777,7 @@ static void dev_rx_filter(void)
 	/* Small buffers: no guest GSO (which wants room for 64 KiB). */
 	struct nrig_opts o = { .no_features = NF(GUEST_TSO4) | NF(GUEST_TSO6) };
 	uint64_t le, at;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	/* Promiscuous from reset (Linux turns it off when it sets up). */
@@ -870,7 +871,7 @@ static void dev_ctrl_not_negotiated(void)
 		.no_features = NF(CTRL_RX) | NF(CTRL_MAC_ADDR),
 	};
 	uint8_t one = 1, d[16];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &one, 1,
@@ -890,7 +891,7 @@ static void dev_ctrl_not_negotiated(void)
 static void dev_ctrl_malformed(void)
 {
 	uint8_t one = 1;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	T_EQ(ctrl(&r, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &one, 1,
@@ -926,7 +927,7 @@ static void dev_ctrl_flood(void)
 	uint16_t heads[256];
 	uint32_t lens[256];
 	uint8_t *p;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	p = fg_ptr(r.fg, r.ctl, 4096);

@@ -76,7 +76,7 @@ static int idle(struct nrig *r, unsigned int turns)
  */
 static void reset_with_tx_in_flight(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	for (int round = 0; round < 20; round++) {
@@ -104,7 +104,7 @@ static void reset_with_tx_in_flight(void)
 /* Receive buffers posted and a poll armed: a reset drops them all. */
 static void reset_with_rx_posted(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	for (int round = 0; round < 10; round++) {
@@ -128,7 +128,7 @@ static void reset_with_rx_posted(void)
 static void reset_cancels_blocked_read(void)
 {
 	struct swap s;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int p[2];
 
 	T_NR_START(&r, NULL);
@@ -152,7 +152,7 @@ static void reset_cancels_blocked_read(void)
 static void destroy_with_io_in_flight(void)
 {
 	struct swap s;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int p[2];
 
 	T_NR_START(&r, NULL);
@@ -175,7 +175,7 @@ static void destroy_with_io_in_flight(void)
 /* Devices created, used and destroyed mid-traffic, 50 times over. */
 static void destroy_mid_traffic_repeatedly(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	for (int round = 0; round < 50; round++) {
 		T_NR_START(&r, NULL);
@@ -209,7 +209,7 @@ static void tx_eagain_waits_for_room(void)
 	uint64_t seen = 0;
 	size_t full = 0;
 	struct swap s;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	ssize_t k;
 	int p[2], n;
 
@@ -265,7 +265,7 @@ static void reset_with_tx_waiting(void)
 {
 	static uint8_t junk[1 << 16];
 	struct swap s;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int p[2];
 
 	T_NR_START(&r, NULL);
@@ -297,7 +297,7 @@ static void reset_with_tx_waiting(void)
 static void rx_read_eof_pauses(void)
 {
 	struct swap s;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int p[2];
 
 	T_NR_START(&r, NULL);
@@ -333,7 +333,7 @@ static void rx_stale_offload_after_reset(void)
 	struct virtio_net_hdr_v1 h;
 	uint16_t head;
 	uint32_t len;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t flen;
 
 	T_NR_START(&r, NULL);
@@ -363,7 +363,7 @@ static void rx_stale_offload_after_reset(void)
  */
 static void ring_violation_needs_reset(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	for (unsigned int q = 0; q < 3; q++) {
@@ -387,7 +387,7 @@ static void ring_violation_needs_reset(void)
 /* A notify storm on idle queues does no I/O and leaves nothing behind. */
 static void notify_storm_idle(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	for (unsigned int i = 0; i < 10000; i++)

@@ -227,7 +227,7 @@ static const struct nrig_opts mq_opts = {
 /* MQ offered with max_virtqueue_pairs; VQ_PAIRS_SET checked. */
 static void mq_offered_and_checked(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	NR_NEED_TAP();
 	T_NR_START(&r, &mq_opts);
@@ -254,7 +254,7 @@ static void mq_offered_and_checked(void)
 static void mq_flows_spread_over_pairs(void)
 {
 	unsigned int per[NP], used = 0;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	NR_NEED_TAP();
 	T_NR_START(&r, &mq_opts);
@@ -286,7 +286,7 @@ static void mq_flows_spread_over_pairs(void)
 static void mq_reset_and_teardown_busy(void)
 {
 	unsigned int per[NP];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	NR_NEED_TAP();
 	for (unsigned int round = 0; round < 6; round++) {

@@ -31,6 +31,8 @@
 #include "devices/net.h"
 #include "fakeguest.h"
 #include "gdrv.h"
+#include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "virtio/vmmio.h"
 
@@ -40,7 +42,7 @@
 #define NR_HDR 12u	/* struct virtio_net_hdr_v1 */
 #define NR_PS_HDR 10u	/* struct virtio_net_hdr, as packet sockets use */
 #define NR_ETYPE 0x88b5 /* IEEE local experimental: no host stack reads it */
-#define NR_WAIT_MS 5000 /* the longest any frame may take */
+#define NR_WAIT_MS ((int)t_hang_ms()) /* hang detection, tests/lib/hang.h */
 #define NR_TX_AREA (8u << 20)
 #define NR_RX_AREA (20u << 20)
 #define NR_MAX_FRAME (65535u + 18u)
@@ -84,20 +86,6 @@ struct nrig {
 	const char *why;
 	bool skip;
 };
-
-static inline int nr_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static inline int nr_fail(struct nrig *r, const char *why)
 {
@@ -258,7 +246,7 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 	if (o)
 		r->o = *o;
 	nr_netns();
-	r->fds = nr_count_fds();
+	r->fds = t_count_fds(0);
 	if (r->o.pairs > 1) {
 		/* A multiqueue TAP the device makes: the test has no fd of it.
 		 */
@@ -351,10 +339,22 @@ static inline int nrig_fini(struct nrig *r)
 	if (r->tap >= 0)
 		close(r->tap);
 	r->ps = r->tap = -1;
-	if (nr_count_fds() != r->fds)
+	if (t_count_fds(0) != r->fds)
 		rc = nr_fail(r, "file descriptors leaked");
 	return rc;
 }
+
+/*
+ * nrig_fini() if still set up, its verdict ignored: a failed case's way
+ * out. As a cleanup attribute (NRIG_SCOPED, on a zeroed struct) it tears
+ * the rig down however the case returns.
+ */
+static inline void nrig_cleanup(struct nrig *r)
+{
+	if (r->fg || r->net)
+		nrig_fini(r);
+}
+#define NRIG_SCOPED __attribute__((cleanup(nrig_cleanup)))
 
 #define T_NR(r, expr)                                                      \
 	do {                                                               \

@@ -105,7 +105,7 @@ static const size_t sizes[] = { 14, 60, 64, 100, 1000, 1513, 1514 };
 static void rx_frames_small_buffers(void)
 {
 	struct nrig_opts o = { .no_features = NF(MRG_RXBUF) | GUEST_GSO };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	T_NR(&r, rx_post_kick(&r, 32, 1526));
@@ -123,7 +123,7 @@ static void rx_frames_small_buffers(void)
 static void rx_mergeable_small_buffers(void)
 {
 	struct nrig_opts o = { .no_features = GUEST_GSO };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	T_NR(&r, rx_post_kick(&r, 200, 64));
@@ -144,7 +144,7 @@ static void rx_mergeable_gso(void)
 {
 	struct nrig_opts o = { 0 };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, &o);
@@ -171,7 +171,7 @@ static void rx_big_buffers_gso(void)
 {
 	struct nrig_opts o = { .no_features = NF(MRG_RXBUF) };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, &o);
@@ -192,7 +192,7 @@ static void rx_clamped(void)
 {
 	struct nrig_opts o = { .clamp = true };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, &o);
@@ -213,7 +213,7 @@ static void rx_clamped(void)
 static void rx_csum_offload(void)
 {
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, NULL);
@@ -234,7 +234,7 @@ static void rx_segmented_without_offloads(void)
 	};
 	struct virtio_net_hdr_v1 hs, h;
 	size_t len, payload = 0, segs = 0;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	long n;
 
 	T_NR_START(&r, &o);
@@ -260,7 +260,7 @@ static void rx_frame_too_long_dropped(void)
 {
 	struct nrig_opts o = { .no_features = NF(MRG_RXBUF) };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, &o);
@@ -284,7 +284,7 @@ static void rx_small_ring_mergeable(void)
 {
 	struct nrig_opts o = { .num = 16 };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, &o);
@@ -319,7 +319,7 @@ static void rx_split_header(void)
 	struct gdrv_buf b[3];
 	uint16_t head;
 	uint32_t len;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint8_t *p;
 
 	for (unsigned int mrg = 0; mrg < 2; mrg++) {
@@ -381,7 +381,7 @@ static int rx_idle(struct nrig *r, unsigned int turns)
 static void rx_backpressure_no_buffers(void)
 {
 	struct nrig_opts o = { .no_features = GUEST_GSO };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	for (unsigned int i = 0; i < 10; i++) {
@@ -421,7 +421,7 @@ static void rx_backpressure_no_event_idx(void)
 	struct nrig_opts o = {
 		.no_features = NR_F(VIRTIO_RING_F_EVENT_IDX) | GUEST_GSO,
 	};
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	for (unsigned int i = 0; i < 4; i++) {
@@ -457,7 +457,7 @@ static void rx_backpressure_tiny_buffers(void)
 		{ 0, 1 },
 	};
 	uint32_t lens[16];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	for (unsigned int k = 0; k < ARRAY_SIZE(c); k++) {
 		struct nrig_opts o = { .no_features = c[k].no };
@@ -485,7 +485,7 @@ static void rx_backpressure_tiny_buffers(void)
 static void rx_readable_descriptor(void)
 {
 	struct gdrv_buf b[2];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint32_t len;
 
 	T_NR_START(&r, NULL);
@@ -505,7 +505,7 @@ static void rx_burst_with_refill(void)
 {
 	struct virtio_net_hdr_v1 h;
 	unsigned int sent = 0, seen = 0;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	long n;
 
 	T_NR_START(&r, NULL);

@@ -41,7 +41,7 @@ static void tx_sizes(const struct nrig_opts *o, unsigned int flags)
 {
 	struct vnet_stats st;
 	uint64_t bytes = 0;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, o);
 	for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
@@ -71,7 +71,7 @@ static void tx_frames_indirect(void)
 static void tx_frames_clamped(void)
 {
 	struct nrig_opts o = { .clamp = true };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	for (unsigned int i = 0; i < 8; i++) {
@@ -97,7 +97,7 @@ static void tx_split_header(void)
 	};
 	static const unsigned int ncut[] = { 1, 1, 1, 1, 2, 3, 2, 1, 3, 3 };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, NULL);
@@ -122,7 +122,7 @@ static void tx_gso_and_csum(void)
 	static const size_t payloads[] = { 65535 - 40, 65000, 30000, 1460 };
 	static const uint32_t cuts[] = { 12, 12 + 54, 4096 + 12, 40000 };
 	struct virtio_net_hdr_v1 h;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	size_t len;
 
 	T_NR_START(&r, NULL);
@@ -151,7 +151,7 @@ static void tx_batch_in_order(void)
 {
 	uint16_t heads[256], used[256];
 	uint32_t lens[256];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int n;
 
 	T_NR_START(&r, NULL);
@@ -242,7 +242,7 @@ static int tx_bad_one(struct nrig *r, const struct bad_tx *b)
 
 static void tx_hostile_frames(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(bad_tx); i++) {
 		struct nrig_opts o = { .no_features = bad_tx[i].no_features };
@@ -268,7 +268,7 @@ static void tx_hostile_in_batch(void)
 	struct virtio_net_hdr_v1 bad = { .flags = 1, .csum_start = 2000 };
 	uint16_t heads[64], used[64];
 	uint32_t lens[64];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	int n;
 
 	T_NR_START(&r, NULL);
@@ -300,7 +300,7 @@ static void tx_hostile_in_batch(void)
 static void tx_writable_descriptor(void)
 {
 	struct gdrv_buf b[3];
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint16_t head;
 	uint32_t len;
 	uint64_t gpa;
@@ -324,7 +324,7 @@ static void tx_writable_descriptor(void)
 /* With the link down frames are dropped and completed; up, they flow. */
 static void tx_link_down(void)
 {
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, NULL);
 	vnet_set_link(r.net, false);
@@ -347,7 +347,7 @@ static void tx_poll_spares_kicks(void)
 	static uint8_t f[500], g[600];
 	uint16_t head;
 	uint32_t len;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	T_NR_START(&r, &o);
 	nr_frame(f, sizeof(f), 1, nr_host_mac);

@@ -22,7 +22,7 @@ static unsigned int rewrite(struct nrig *r, int match, int res)
 {
 	struct io_uring *ring = &r->loop.ring;
 	struct io_uring_cqe *cqe;
-	uint64_t end = nr_now_ms() + 2000;
+	uint64_t end = nr_now_ms() + NR_WAIT_MS;
 	unsigned int head, n = 0;
 
 	for (;;) {
@@ -70,7 +70,7 @@ static int tx_works(struct nrig *r)
 {
 	nr_frame(frame, 200, 9, nr_host_mac);
 	T_CHECK(nr_tx_one(r, NULL, frame, 200, NULL, 0, 0) == 0);
-	T_CHECK(nr_host_recv(r, NULL, got, sizeof(got), 2000) == 200);
+	T_CHECK(nr_host_recv(r, NULL, got, sizeof(got), NR_WAIT_MS) == 200);
 	T_CHECK(!memcmp(got, frame, 200));
 	return 0;
 }
@@ -79,7 +79,7 @@ static int tx_works(struct nrig *r)
 static void tx_write_errors_counted(void)
 {
 	static const int errs[] = { -EIO, -EINVAL, -ENOMEM, -EMSGSIZE };
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 
 	NR_NEED_TAP();
 	T_NR_START(&r, NULL);
@@ -101,7 +101,7 @@ static void tx_write_errors_counted(void)
 static void tx_eagain_retried(void)
 {
 	struct vnet_stats st;
-	struct nrig r;
+	struct nrig r NRIG_SCOPED = { 0 };
 	uint16_t head;
 	uint32_t len;
 
@@ -116,7 +116,7 @@ static void tx_eagain_retried(void)
 	T_EQ(st.tx_packets, 1);
 	T_EQ(st.tx_errors, 0);
 	/* Twice on the wire: the kernel took the first one as well. */
-	T_EQ(nr_host_recv(&r, NULL, got, sizeof(got), 2000), 100);
+	T_EQ(nr_host_recv(&r, NULL, got, sizeof(got), NR_WAIT_MS), 100);
 	T_ASSERT(!memcmp(got, frame, 100));
 	host_drain(&r);
 	T_ASSERT(!tx_works(&r));
@@ -130,7 +130,8 @@ static void tx_eagain_retried(void)
  */
 static void tap_lost_under_one_device(void)
 {
-	struct nrig r, o;
+	struct nrig r NRIG_SCOPED = { 0 };
+	struct nrig o NRIG_SCOPED = { 0 };
 	struct vnet_stats st;
 	uint16_t head;
 	uint32_t len;

@@ -40,6 +40,9 @@ struct xsim_config {
 int xsim_create(const struct xsim_config *cfg, struct xsim **out);
 /* Stop the server, drop every domain and connection. Accepts NULL. */
 void xsim_destroy(struct xsim *sim);
+/* How long the simulated libxl waits for backend states from now on
+ * (0: libxl's 10 s). */
+void xsim_set_libxl_timeout(struct xsim *sim, unsigned int ms);
 
 struct xsim_domain_config {
 	uint32_t domid;

@@ -23,12 +23,13 @@
 
 #include "sim/libxl.h"
 #include "sim/sim.h"
+#include "hang.h"
 #include "t.h"
 #include "tdm.h"
 
 #define DOM 7
 #define BASE XSIM_VIRTIO_MMIO_BASE
-#define TMO 5000
+#define TMO ((int)t_hang_ms())
 
 static struct xsim *sim;
 static char sock[64];
@@ -700,10 +701,13 @@ static void libxl_disk_protocol(void)
 	T_EQ(xsim_libxl_create(sim, &dc, &disk, 1, NULL, 0), -ETIMEDOUT);
 	T_EQ(xsim_domain_crashed(sim, DOM, NULL, 0), -ESRCH);
 	T_ASSERT(xsim_xs_read(sim, 0, "/local/domain/7", &err) == NULL);
-	/* a backend that answers 2: created and unpaused */
+	/* a backend that answers 2: created and unpaused (however late the
+	 * scheduler runs it: libxl waits up to the hang bound here) */
 	T_ASSERT(pthread_create(&th, NULL, backend_thread, &b) == 0);
 	disk.base = disk.irq = 0;
+	xsim_set_libxl_timeout(sim, t_hang_ms());
 	T_EQ(xsim_libxl_create(sim, &dc, &disk, 1, &net, 1), 0);
+	xsim_set_libxl_timeout(sim, 300);
 	T_ASSERT(b.saw_nodes);
 	v = xsim_xs_read(sim, 0, "/local/domain/0/backend/virtio/7/0/base",
 			 &err);

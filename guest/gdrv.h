@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A guest-side virtio-mmio split-ring driver for tests, shaped like Linux's
- * virtio_mmio + virtio_ring: it probes and negotiates through the register
- * file, writes rings through the fake guest's guest view, and kicks as the
- * backend would (vmmio_write, then vdev_kick with the returned index).
+ * A guest-side virtio-mmio split-ring driver, shaped like Linux's
+ * virtio_mmio + virtio_ring, for the tests and the simulated guest
+ * (xvb-sim): it probes and negotiates through the register file, writes
+ * rings through the fake guest's guest view, and kicks as the backend would
+ * (vmmio_write, then vdev_kick with the returned index), or over a bus.
  * Raw helpers let a malformed-ring test write any descriptor or index.
  */
-#ifndef XVB_TESTS_GDRV_H
-#define XVB_TESTS_GDRV_H
+#ifndef XVB_GUEST_GDRV_H
+#define XVB_GUEST_GDRV_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * that the gmem ops hand to the device. Counts every mapping so tests can
  * assert that nothing leaked, and catches unmaps of ranges never mapped.
  */
-#ifndef XVB_TESTS_FAKEGUEST_H
-#define XVB_TESTS_FAKEGUEST_H
+#ifndef XVB_GUEST_FAKEGUEST_H
+#define XVB_GUEST_FAKEGUEST_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -77,6 +77,12 @@ struct fakeguest *fg_new(size_t size);
 
 /* Unmaps and frees everything; accepts NULL. Does not check for leaks. */
 void fg_free(struct fakeguest *fg);
+/*
+ * fg_free(*@fg), then *@fg = NULL. As a cleanup attribute (FG_SCOPED) it
+ * frees a test's guest on every way out of its scope, a failure included.
+ */
+void fg_release(struct fakeguest **fg);
+#define FG_SCOPED __attribute__((cleanup(fg_release)))
 
 /*
  * A fake guest over memory someone else owns (the simulator's guest RAM):

@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "sim/sim.h"
+#include "hang.h"
 #include "t.h"
 
 #define DOM 3
 #define BASE XSIM_VIRTIO_MMIO_BASE
-#define TMO 10000
+#define TMO ((int)t_hang_ms())
 
 static pid_t spawn(const char *sock)
 {
@@ -69,7 +70,7 @@ static void unmodified_binary_on_sim_libs(void)
 	pid_t pid;
 
 	if (!getenv("LD_LIBRARY_PATH")) {
-		t_skip("run through sim/tests/with-sim-libs");
+		t_skip("run through tests/sim/with-sim-libs");
 		return;
 	}
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dropin-%d.sock", getpid());

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The test driver: a guest's view of a virtio-mmio device, written the way
+ * The guest's driver: a guest's view of a virtio-mmio device, written the way
  * a Linux guest drives one, so tests exercise the device like a real guest.
  */
 #include <endian.h>

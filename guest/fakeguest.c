@@ -215,6 +215,12 @@ struct fakeguest *fg_wrap(void *gview, uint64_t base, size_t size)
 	return fg;
 }
 
+void fg_release(struct fakeguest **fg)
+{
+	fg_free(*fg);
+	*fg = NULL;
+}
+
 void fg_free(struct fakeguest *fg)
 {
 	int err = errno;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hang.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
@@ -18,6 +19,7 @@ pid_t xvbd = -1;
 char rig_dir[64];
 
 static char sock[96], xvbd_path[256], libdir[256];
+static uint64_t guest_ram, image_bytes;
 
 int rig_init(void)
 {
@@ -27,9 +29,9 @@ int rig_init(void)
 	if (n < 0)
 		return -errno;
 	self[n] = '\0';
-	*strrchr(self, '/') = '\0'; /* $(O)/sim/tests */
+	*strrchr(self, '/') = '\0'; /* $(O)/tests/sim */
 	snprintf(xvbd_path, sizeof(xvbd_path), "%s/../../xvbd", self);
-	snprintf(libdir, sizeof(libdir), "%s/../lib", self);
+	snprintf(libdir, sizeof(libdir), "%s/../../sim/lib", self);
 	return 0;
 }
 
@@ -71,6 +73,8 @@ int rig_start(const struct rig_opts *o)
 	FILE *f;
 
 	rig_cleanup();
+	guest_ram = o->guest_ram ? o->guest_ram : 64ULL << 20;
+	image_bytes = o->image_bytes ? o->image_bytes : 16ULL << 20;
 	snprintf(rig_dir, sizeof(rig_dir), "/tmp/xvbd-%s-XXXXXX", o->tag);
 	T_CHECK(mkdtemp(rig_dir));
 	snprintf(sock, sizeof(sock), "%s/xen.sock", rig_dir);
@@ -96,18 +100,14 @@ int rig_start(const struct rig_opts *o)
 		if (o->argv)
 			execv(xvbd_path, (char **)o->argv);
 		else
-			execl(xvbd_path, "xvbd", "--config", conf,
-			      (char *)NULL);
+			execl(xvbd_path, "xvbd", "--config", conf, "--run-dir",
+			      rig_dir, (char *)NULL);
 		_exit(127);
 	}
 	if (o->argv)
 		return 0;
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (st.watches >= 3)
-			return 0;
-		usleep(20000);
-	}
+	if (T_WAIT((xsim_get_stats(sim, &st), st.watches >= 3)))
+		return 0;
 	T_CHECK(!"xvbd set its watches");
 	return -1;
 }
@@ -116,13 +116,10 @@ int rig_settled(void)
 {
 	struct xsim_stats st;
 
-	for (int i = 0; i < 250; i++) {
-		xsim_get_stats(sim, &st);
-		if (!st.servers && !st.fmem_pages && !st.resources &&
-		    !st.ports && !st.grant_maps)
-			return 0;
-		usleep(20000);
-	}
+	if (T_WAIT((xsim_get_stats(sim, &st),
+		    !st.servers && !st.fmem_pages && !st.resources &&
+			    !st.ports && !st.grant_maps)))
+		return 0;
 	t_fail(__FILE__, __LINE__,
 	       "left behind: %u servers, %llu pages, %u resources, %u ports",
 	       st.servers, (unsigned long long)st.fmem_pages, st.resources,
@@ -135,21 +132,16 @@ int rig_stop(void)
 	struct xsim_stats st;
 	char cmd[400], err[256] = "";
 	int status = -1;
-	uint64_t t0;
 	bool clean;
 
 	/* The supervisor gives its workers 5 s to exit before it kills them
-	 * (a worker under ASan checks for leaks as it exits): wait longer. */
+	 * (a worker under ASan checks for leaks as it exits): wait longer,
+	 * up to the hang bound. */
 	kill(xvbd, SIGTERM);
-	t0 = rig_now_ms();
-	while (rig_now_ms() - t0 < 15000) {
-		if (waitpid(xvbd, &status, WNOHANG) == xvbd)
-			break;
-		usleep(20000);
-	}
-	if (status == -1) {
+	if (!T_WAIT(waitpid(xvbd, &status, WNOHANG) == xvbd)) {
 		t_fail(__FILE__, __LINE__,
-		       "xvbd did not exit within 15 s of SIGTERM");
+		       "xvbd did not exit within %u ms of SIGTERM (hang bound)",
+		       t_hang_ms());
 		kill(xvbd, SIGKILL);
 		waitpid(xvbd, &status, 0);
 	}
@@ -251,9 +243,7 @@ pid_t rig_worker_of(uint32_t domid)
 
 int rig_no_workers(void)
 {
-	for (int i = 0; i < 250 && rig_children(-1, NULL) > 0; i++)
-		usleep(20000);
-	T_CHECK(rig_children(-1, NULL) == 0);
+	T_CHECK(T_WAIT(rig_children(-1, NULL) == 0));
 	return 0;
 }
 
@@ -290,4 +280,71 @@ int rig_log_count(const char *needle)
 		n += strstr(line, needle) != NULL;
 	fclose(f);
 	return n;
+}
+
+int hguest_image(struct hguest *g, const char *tag)
+{
+	T_CHECK(!rig_image(tag, image_bytes, g->img, sizeof(g->img)));
+	rig_disk(&g->d, "xvda", g->img);
+	return 0;
+}
+
+int hguest_create(struct hguest *g, uint32_t domid, unsigned int vcpus)
+{
+	struct xsim_domain_config dc = { .domid = domid,
+					 .nr_vcpus = vcpus,
+					 .ram_bytes = guest_ram };
+
+	int rc;
+
+	g->domid = domid;
+	rc = xsim_libxl_create(sim, &dc, &g->d, 1, NULL, 0);
+	if (rc) {
+		t_fail(__FILE__, __LINE__, "guest %u not created: %d",
+		       (unsigned int)domid, rc);
+		return -1;
+	}
+	fg_release(&g->fg);
+	g->fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, guest_ram),
+			XSIM_RAM0_BASE, guest_ram);
+	T_CHECK(g->fg);
+	return 0;
+}
+
+int hguest_drv(struct hguest *g, unsigned int qd)
+{
+	int rc = blkdrv_up(&g->b, sim, g->domid, 0, g->d.base, g->d.irq, g->fg,
+			   qd, 4096);
+
+	if (rc) {
+		t_fail(__FILE__, __LINE__, "guest %u's driver not up: %d",
+		       (unsigned int)g->domid, rc);
+		return -1;
+	}
+	g->w = rig_worker_of(g->domid);
+	T_CHECK(g->w > 0);
+	return 0;
+}
+
+int hguest_up(struct hguest *g, const char *tag, uint32_t domid,
+	      unsigned int vcpus, unsigned int qd)
+{
+	T_CHECK(!hguest_image(g, tag));
+	T_CHECK(!hguest_create(g, domid, vcpus));
+	T_CHECK(!hguest_drv(g, qd));
+	return 0;
+}
+
+int hguest_down(struct hguest *g)
+{
+	blkdrv_down(&g->b);
+	fg_release(&g->fg);
+	T_CHECK(xsim_libxl_destroy(sim, g->domid) == 0);
+	return 0;
+}
+
+void hguest_cleanup(struct hguest *g)
+{
+	blkdrv_cleanup(&g->b);
+	fg_release(&g->fg);
 }

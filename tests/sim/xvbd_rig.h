@@ -4,14 +4,16 @@
  * programs that drive xvbd through the xenstore route (xvbd_life,
  * xvbd_hostile). One pair at a time: `sim` and `xvbd` are it.
  */
-#ifndef XVB_SIM_TESTS_XVBD_RIG_H
-#define XVB_SIM_TESTS_XVBD_RIG_H
+#ifndef XVB_TESTS_SIM_XVBD_RIG_H
+#define XVB_TESTS_SIM_XVBD_RIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "blkdrv.h"
+#include "fakeguest.h"
 #include "sim/libxl.h"
 #include "sim/sim.h"
 
@@ -28,6 +30,9 @@ struct rig_opts {
 	const struct xsim_domain_config *precreate;
 	/* Static mode: xvbd's whole argv, NULL-terminated; no watches. */
 	const char *const *argv;
+	/* What struct hguest gives a guest: RAM and image bytes (0: 64 MiB
+	 * of RAM, a 16 MiB image). */
+	uint64_t guest_ram, image_bytes;
 };
 
 /* Finds xvbd and the drop-in libraries beside the test program. */
@@ -53,12 +58,43 @@ void rig_disk(struct xsim_libxl_disk *d, const char *vdev, const char *path);
 int rig_children(int domid, pid_t *found);
 /* The worker serving @domid, or -1. */
 pid_t rig_worker_of(uint32_t domid);
-/* Waits until every worker exited and was reaped (at most 5 s). */
+/* Waits until every worker exited and was reaped (up to the hang bound). */
 int rig_no_workers(void);
 /* Whether process @pid is called @name (/proc/PID/comm). */
 bool rig_comm_is(pid_t pid, const char *name);
 /* Lines of xvbd's log holding @needle. */
 int rig_log_count(const char *needle);
 uint64_t rig_now_ms(void);
+
+/*
+ * A guest with one disk (xvda on an image of its own) and the test's
+ * driver up on it from vCPU 0, 4 KiB per request slot: what most cases of
+ * xvbd_hostile and xvbd_life start from. Declare it HGUEST_SCOPED: on any
+ * way out of the case its driver and RAM are freed without a bus access.
+ */
+struct hguest {
+	uint32_t domid;
+	char img[128];		  /* the image's path */
+	struct xsim_libxl_disk d; /* its disk, as libxl made it */
+	struct fakeguest *fg;	  /* a view of its RAM */
+	struct blkdrv b;
+	pid_t w; /* the worker serving it, once the driver is up */
+};
+
+/* hguest_image, hguest_create and hguest_drv in a row. */
+int hguest_up(struct hguest *g, const char *tag, uint32_t domid,
+	      unsigned int vcpus, unsigned int qd);
+/* The image @tag in the case's directory, and a disk on it. */
+int hguest_image(struct hguest *g, const char *tag);
+/* The guest created through libxl with its disk, and its RAM in view. */
+int hguest_create(struct hguest *g, uint32_t domid, unsigned int vcpus);
+/* The driver up with @qd slots; the serving worker found. */
+int hguest_drv(struct hguest *g, unsigned int qd);
+/* Driver down (with a reset), RAM released, the guest destroyed. */
+int hguest_down(struct hguest *g);
+/* Driver and RAM freed, no bus access: a failed case's way out, or a
+ * guest already gone. The image and disk stay for another round. */
+void hguest_cleanup(struct hguest *g);
+#define HGUEST_SCOPED __attribute__((cleanup(hguest_cleanup)))
 
 #endif

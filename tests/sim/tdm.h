@@ -3,8 +3,8 @@
  * A tiny test device model on the plain libxen API, the way xvbd does it:
  * one ioreq server for one 0x200-byte MMIO window of 64 8-byte registers.
  */
-#ifndef XVB_SIM_TESTS_TDM_H
-#define XVB_SIM_TESTS_TDM_H
+#ifndef XVB_TESTS_SIM_TDM_H
+#define XVB_TESTS_SIM_TDM_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -16,12 +16,13 @@
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 
-#include "../guest/blkdrv.h"
+#include "blkdrv.h"
+#include "hang.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
 #define RAM (32ULL << 20)
-#define TMO_MS 3000
+#define TMO_MS ((int)t_hang_ms())
 
 /* Set for a static-mode case: xvbd's whole argv (NULL-terminated). */
 static const char *static_args[12];
@@ -39,6 +40,8 @@ static int start(void)
 		.libxl_ms = TMO_MS,
 		.precreate = precreate,
 		.argv = static_args[0] ? static_args : NULL,
+		.guest_ram = RAM,
+		.image_bytes = 8 << 20,
 	};
 
 	return rig_start(&o);
@@ -70,8 +73,8 @@ static char *be_state(uint32_t domid, uint32_t devid)
 static int canary(uint32_t domid, const struct xsim_libxl_disk *d,
 		  unsigned int vcpu)
 {
-	struct fakeguest *fg;
-	struct blkdrv b;
+	struct fakeguest *fg FG_SCOPED = NULL;
+	struct blkdrv b BLKDRV_SCOPED = { 0 };
 	struct blkreq *r;
 	int rc = -1;
 
@@ -84,7 +87,7 @@ static int canary(uint32_t domid, const struct xsim_libxl_disk *d,
 	    blkdrv_data_is(&b, r, 77))
 		rc = 0;
 	blkdrv_down(&b);
-	fg_free(fg);
+	fg_release(&fg);
 	T_CHECK(rc == 0);
 	return 0;
 }
@@ -139,52 +142,35 @@ static void many_devices_and_guests(void)
  */
 static void resize_on_sighup(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg;
-	struct blkdrv b;
+	struct hguest g HGUEST_SCOPED = { 0 };
+	struct blkdrv *b = &g.b;
 	struct blkreq *r;
-	char path[128];
-	uint64_t cap = 0;
-	int rc = -1;
+	uint64_t cap;
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("grow", 8 << 20, path, sizeof(path)));
-	rig_disk(&d, "xvda", path);
-	T_EQ(create(1, &d, 1), 0);
-	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
-		     RAM);
-	T_ASSERT(fg);
-	if (!blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096) &&
-	    b.capacity == (8 << 20) / 512 && !truncate(path, 16 << 20) &&
-	    !kill(xvbd, SIGHUP) && !xsim_irq_wait(sim, 1, d.irq, 5000)) {
-		/* Config space, as the driver's config handler reads it. */
-		cap = gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG, 4) |
-		      gdrv_read(&b.drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
-		if ((gdrv_ack_irq(&b.drv) & VIRTIO_MMIO_INT_CONFIG) &&
-		    cap == (16 << 20) / 512 &&
-		    !blkdrv_sync(&b, VIRTIO_BLK_T_OUT, cap - 8, 4096, 5,
-				 NULL) &&
-		    !blkdrv_sync(&b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r) &&
-		    blkdrv_data_is(&b, r, 5))
-			rc = 0;
-	}
-	blkdrv_down(&b);
-	fg_free(fg);
-	T_EQ(rc, 0);
+	T_ASSERT(!hguest_up(&g, "grow", 1, 2, 4));
+	T_EQ_U64(b->capacity, (8 << 20) / 512);
+	T_EQ(truncate(g.img, 16 << 20), 0);
+	T_EQ(kill(xvbd, SIGHUP), 0);
+	T_EQ(xsim_irq_wait(sim, 1, g.d.irq, 5000), 0);
+	/* Config space, as the driver's config handler reads it. */
+	cap = gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG, 4) |
+	      gdrv_read(&b->drv, VIRTIO_MMIO_CONFIG + 4, 4) << 32;
+	T_ASSERT(gdrv_ack_irq(&b->drv) & VIRTIO_MMIO_INT_CONFIG);
 	T_EQ_U64(cap, (16 << 20) / 512);
-	T_EQ(xsim_libxl_destroy(sim, 1), 0);
+	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_OUT, cap - 8, 4096, 5, NULL), 0);
+	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r), 0);
+	T_ASSERT(blkdrv_data_is(b, r, 5));
+	T_ASSERT(!hguest_down(&g));
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
 }
 
-/* Waits up to 5 s for xvbd's log to hold a line with @needle. */
+/* Waits (up to the hang bound) for xvbd's log to hold a line with @needle. */
 static bool log_has(const char *needle)
 {
-	for (int i = 0; i < 250; i++) {
-		if (rig_log_count(needle) > 0)
-			return true;
-		usleep(20000);
-	}
+	if (T_WAIT(rig_log_count(needle) > 0))
+		return true;
 	fprintf(stderr, "xvbd's log has no \"%s\"\n", needle);
 	return false;
 }
@@ -195,27 +181,14 @@ static bool log_has(const char *needle)
  */
 static void state_on_sigusr1(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg;
-	struct blkdrv b;
-	char path[128];
-	int up;
+	struct hguest g HGUEST_SCOPED = { 0 };
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("st", 8 << 20, path, sizeof(path)));
-	rig_disk(&d, "xvda", path);
-	T_EQ(create(1, &d, 1), 0);
-	fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM), XSIM_RAM0_BASE,
-		     RAM);
-	T_ASSERT(fg);
-	up = blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 4, 4096);
-	if (!up)
-		for (int i = 0; i < 3 && !up; i++)
-			up = blkdrv_sync(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096, i,
-					 NULL);
-	if (!up)
-		kill(xvbd, SIGUSR1);
-	T_EQ(up, 0);
+	T_ASSERT(!hguest_up(&g, "st", 1, 2, 4));
+	for (int i = 0; i < 3; i++)
+		T_EQ(blkdrv_sync(&g.b, VIRTIO_BLK_T_OUT, 8 * i, 4096, i, NULL),
+		     0);
+	T_EQ(kill(xvbd, SIGUSR1), 0);
 	T_ASSERT(log_has("state: 1 guest(s)"));
 	T_ASSERT(log_has("d1: worker "));
 	T_ASSERT(log_has("state: 1 device(s), 2 vCPU(s)"));
@@ -224,11 +197,11 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("vq0: 256 entries; avail 3 (popped 3, 0 in flight); "
 			 "used 3 (published 3"));
 	T_ASSERT(log_has("vq0: 0 requests active"));
-	blkdrv_down(&b);
-	fg_free(fg);
+	blkdrv_down(&g.b);
 	/* After the reset the queue is not ready; the worker says so. */
 	T_EQ(kill(xvbd, SIGUSR1), 0);
 	T_ASSERT(log_has("vq0: not ready"));
+	hguest_cleanup(&g); /* reset already */
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
@@ -318,20 +291,17 @@ static void malformed_nodes_refused(void)
 
 /* A worker killed with -9: restarted, the device works after a re-probe. */
 /*
- * Whether a respawned worker serves @d's window again within 10 s (until
- * it does, an access is a data abort): the magic value reads back.
+ * Whether a respawned worker serves @d's window again (until it does, an
+ * access is a data abort): the magic value reads back. Waits up to the hang
+ * bound.
  */
 static bool served_again(uint32_t domid, const struct xsim_libxl_disk *d)
 {
-	for (int i = 0; i < 100; i++) {
-		uint64_t magic = 0;
+	uint64_t magic = 0;
 
-		if (!xsim_mmio_read(sim, domid, 1, d->base, 4, &magic, 100) &&
-		    magic == 0x74726976)
-			return true;
-		usleep(20000);
-	}
-	return false;
+	return T_WAIT(
+		!xsim_mmio_read(sim, domid, 1, d->base, 4, &magic, TMO_MS) &&
+		magic == 0x74726976);
 }
 
 /*
@@ -360,19 +330,11 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(rig_comm_is(w, "xvbd-d1") && rig_comm_is(other, "xvbd-d2"));
 	T_EQ(kill(w, SIGKILL), 0);
 	T_ASSERT(!canary(2, &e, 0)); /* the other guest does not notice */
-	for (int i = 0; i < 150; i++) {
-		w2 = rig_worker_of(1);
-		if (w2 > 0 && w2 != w)
-			break;
-		usleep(20000);
-	}
-	T_ASSERT(w2 > 0 && w2 != w);
+	T_ASSERT(T_WAIT((w2 = rig_worker_of(1)) > 0 && w2 != w));
 	/* An access before the successor removed the dead worker's ioreq
 	 * server would wait on it (the simulated Xen reports such a vCPU when
 	 * the server goes): probe once the new server is up. */
-	for (int i = 0; i < 250 && rig_log_count("d1: ioreq server up") < 2;
-	     i++)
-		usleep(20000);
+	T_WAIT(rig_log_count("d1: ioreq server up") >= 2);
 	T_EQ(rig_log_count("d1: ioreq server up"), 2);
 	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
@@ -412,31 +374,23 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	T_EQ(kill(xvbd, SIGSTOP), 0);
 	T_EQ(kill(w, SIGKILL), 0);
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w);
-	for (int i = 0; i < 250 && state != 'Z'; i++) {
+	T_WAIT(({
 		f = fopen(path, "r");
 		if (f) {
 			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
 				state = 0;
 			fclose(f);
 		}
-		if (state != 'Z')
-			usleep(20000);
-	}
+		state == 'Z';
+	}));
 	T_EQ(state, 'Z'); /* dead, its socket closed, not yet reaped */
 	T_EQ(kill(xvbd, SIGHUP), 0);
 	T_EQ(kill(xvbd, SIGCONT), 0);
-	for (int i = 0; i < 250; i++) {
-		w2 = rig_worker_of(1);
-		if (w2 > 0 && w2 != w)
-			break;
-		usleep(20000);
-	}
+	T_WAIT((w2 = rig_worker_of(1)) > 0 && w2 != w);
 	/* The supervisor lives (a zombie would still take kill(pid, 0)). */
 	T_EQ(waitpid(xvbd, NULL, WNOHANG), 0);
 	T_ASSERT(w2 > 0 && w2 != w);
-	for (int i = 0; i < 250 && rig_log_count("d1: ioreq server up") < 2;
-	     i++)
-		usleep(20000);
+	T_WAIT(rig_log_count("d1: ioreq server up") >= 2);
 	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
@@ -447,35 +401,27 @@ static void supervisor_survives_a_dead_workers_socket(void)
 /* Domain 1 destroyed (with requests in flight) and created again. */
 static void domid_reused_after_destroy_in_flight(void)
 {
-	struct xsim_libxl_disk d;
-	struct fakeguest *fg;
-	struct blkdrv b;
-	char img[128];
+	struct hguest g HGUEST_SCOPED = { 0 };
 
 	T_ASSERT(!start());
-	T_ASSERT(!rig_image("r", 8 << 20, img, sizeof(img)));
+	T_ASSERT(!hguest_image(&g, "r"));
 	for (int round = 0; round < 3; round++) {
-		rig_disk(&d, "xvda", img);
-		T_EQ(create(1, &d, 1), 0);
-		fg = fg_wrap(xsim_ram_ptr(sim, 1, XSIM_RAM0_BASE, RAM),
-			     XSIM_RAM0_BASE, RAM);
-		T_ASSERT(fg);
-		T_EQ(blkdrv_up(&b, sim, 1, 0, d.base, d.irq, fg, 32, 4096), 0);
+		rig_disk(&g.d, "xvda", g.img);
+		T_ASSERT(!hguest_create(&g, 1, 2));
+		T_ASSERT(!hguest_drv(&g, 32));
 		for (int i = 0; i < 32; i++)
-			T_ASSERT(blkdrv_queue(&b, VIRTIO_BLK_T_OUT, 8 * i, 4096,
-					      i + 1));
-		blkdrv_kick(&b);
+			T_ASSERT(blkdrv_queue(&g.b, VIRTIO_BLK_T_OUT, 8 * i,
+					      4096, i + 1));
+		blkdrv_kick(&g.b);
 		/* No waiting for completions: the guest dies now. */
 		T_EQ(xsim_libxl_destroy(sim, 1), 0);
-		b.sb.err = -ESRCH; /* no reset through a dead guest */
-		blkdrv_down(&b);
-		fg_free(fg);
+		hguest_cleanup(&g); /* no reset through a dead guest */
 		T_ASSERT(!rig_settled());
 	}
 	/* And the reused id works like new. */
-	rig_disk(&d, "xvda", img);
-	T_EQ(create(1, &d, 1), 0);
-	T_ASSERT(!canary(1, &d, 0));
+	rig_disk(&g.d, "xvda", g.img);
+	T_EQ(create(1, &g.d, 1), 0);
+	T_ASSERT(!canary(1, &g.d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
@@ -552,7 +498,7 @@ static void grant_mode_disk(void)
 	struct xsim_libxl_disk d;
 	struct gbus gb = { .domid = 4 };
 	struct gdrv_bus bus = { gbus_read, gbus_write, gbus_dma, &gb };
-	struct fakeguest *fg;
+	struct fakeguest *fg FG_SCOPED = NULL;
 	struct xsim_stats st;
 	struct gdrv g;
 	uint64_t hdr, data, status;
@@ -594,7 +540,7 @@ static void grant_mode_disk(void)
 	T_EQ(st.grant_maps, 3); /* the rings, for the queue's lifetime */
 	gdrv_reset(&g);
 	gdrv_fini(&g);
-	fg_free(fg);
+	fg_release(&fg);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
@@ -686,8 +632,7 @@ static void nics_served_on_taps(void)
 	T_ASSERT(if_exists("vxb5.0"));
 	T_EQ(xsim_libxl_destroy(sim, 5), 0);
 	T_ASSERT(!rig_settled());
-	for (int i = 0; i < 100 && if_exists("vxb5.0"); i++)
-		usleep(20000);
+	T_WAIT(!if_exists("vxb5.0"));
 	T_ASSERT(!if_exists("vxb5.51712"));
 	T_ASSERT(!if_exists("vxb5.0"));
 	free(st);
@@ -721,13 +666,9 @@ static void static_mode_disk(void)
 	T_ASSERT(!start());
 	static_args[0] = NULL;
 	precreate = NULL;
-	for (int i = 0; i < 250; i++) {
-		if (!xsim_mmio_read(sim, 6, 0, XSIM_VIRTIO_MMIO_BASE, 4, &magic,
-				    100) &&
-		    magic == 0x74726976)
-			break;
-		usleep(20000);
-	}
+	T_WAIT(!xsim_mmio_read(sim, 6, 0, XSIM_VIRTIO_MMIO_BASE, 4, &magic,
+			       TMO_MS) &&
+	       magic == 0x74726976);
 	T_EQ(magic, 0x74726976);
 	rig_disk(&d, "xvda", img);
 	d.base = XSIM_VIRTIO_MMIO_BASE;
