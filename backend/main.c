@@ -22,7 +22,10 @@
 #include "supervisor.h"
 #include "worker.h"
 
-#define XVB_VERSION "0.1"
+/* The package's version, from dist/changelog (the Makefile passes it). */
+#ifndef XVB_VERSION
+#define XVB_VERSION "unknown"
+#endif
 
 /*
  * --help. tests/unit/backend_main checks it, and dist/xvbd.8, against
