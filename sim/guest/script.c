@@ -59,7 +59,7 @@ struct ctx {
 	bool storming;
 	volatile bool storm_stop;
 	struct simbus storm_bus;
-	uint64_t storm_n;
+	volatile uint64_t storm_n;
 };
 
 static void result(struct ctx *c, bool pass, const char *what)
@@ -430,6 +430,9 @@ static void storm_end(struct ctx *c)
 
 	if (!c->storming)
 		return;
+	/* A storm that has not run yet is no storm: on a busy host its
+	 * thread may not have been scheduled; give it up to the hang bound. */
+	T_WAIT(c->storm_n || c->storm_bus.err);
 	c->storm_stop = true;
 	pthread_join(c->storm, NULL);
 	c->storming = false;
