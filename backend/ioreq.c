@@ -53,13 +53,38 @@ static void slot_answer(ioreq_t *slot, uint64_t data)
 	*flags = (*flags & ~0xf) | STATE_IORESP_READY;
 }
 
+/* One slot (and one event channel, unbound yet) per vCPU of the guest. */
+static int alloc_slots(struct xb_ioreq *io, xendevicemodel_handle *xdm,
+		       uint32_t domid, struct log_ctx *log)
+{
+	unsigned int v;
+
+	if (xendevicemodel_nr_vcpus(xdm, domid, &v)) {
+		int e = errno;
+
+		log_err(log, "nr_vcpus: %s", strerror(e));
+		return -e;
+	}
+	/* One slot per vCPU must fit the page. */
+	if (!v || v > 4096 / sizeof(ioreq_t)) {
+		log_err(log, "%u vCPUs do not fit one ioreq page", v);
+		return -ERANGE;
+	}
+	io->nr_vcpus = v;
+	io->ports = malloc(v * sizeof(*io->ports));
+	if (!io->ports)
+		return -ENOMEM;
+	for (v = 0; v < io->nr_vcpus; v++)
+		io->ports[v] = ~0U;
+	return 0;
+}
+
 int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
 		  xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
 		  xenevtchn_handle *xce)
 {
 	void *addr = NULL;
-	int n, rc;
-	unsigned int v;
+	int rc;
 
 	memset(io, 0, sizeof(*io));
 	io->domid = domid;
@@ -91,26 +116,9 @@ int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
 	}
 	io->page = addr;
 
-	n = xendevicemodel_nr_vcpus(xdm, domid, &v);
-	if (n) {
-		rc = -errno;
-		log_err(log, "nr_vcpus: %s", strerror(errno));
+	rc = alloc_slots(io, xdm, domid, log);
+	if (rc)
 		goto err;
-	}
-	/* One slot per vCPU must fit the page. */
-	if (!v || v > 4096 / sizeof(ioreq_t)) {
-		rc = -ERANGE;
-		log_err(log, "%u vCPUs do not fit one ioreq page", v);
-		goto err;
-	}
-	io->nr_vcpus = v;
-	io->ports = malloc(v * sizeof(*io->ports));
-	if (!io->ports) {
-		rc = -ENOMEM;
-		goto err;
-	}
-	for (v = 0; v < io->nr_vcpus; v++)
-		io->ports[v] = ~0U;
 	return 0;
 
 err:
@@ -372,22 +380,9 @@ int xb_ioreq_adopt(struct xb_ioreq *io, uint32_t domid, unsigned int id,
 		goto err;
 	}
 	io->page = addr;
-	if (xendevicemodel_nr_vcpus(xdm, domid, &v)) {
-		rc = -errno;
+	rc = alloc_slots(io, xdm, domid, log);
+	if (rc)
 		goto err;
-	}
-	if (!v || v > 4096 / sizeof(ioreq_t)) {
-		rc = -ERANGE;
-		goto err;
-	}
-	io->nr_vcpus = v;
-	io->ports = malloc(v * sizeof(*io->ports));
-	if (!io->ports) {
-		rc = -ENOMEM;
-		goto err;
-	}
-	for (v = 0; v < io->nr_vcpus; v++)
-		io->ports[v] = ~0U;
 	/* Its ports fell back to unbound when the dead worker's closed. */
 	rc = bind_ports(io);
 	if (rc)

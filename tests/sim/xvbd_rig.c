@@ -113,19 +113,25 @@ static void kill_orphans(void)
 	}
 }
 
-/* Starts the supervisor (static mode: @argv); its log appends. */
+/* In a child about to run xvbd: its log appends, on the simulator. */
+static void child_setup(void)
+{
+	char log[128];
+
+	snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
+	if (!freopen(log, "a", stderr))
+		_exit(127);
+	setenv("LD_LIBRARY_PATH", libdir, 1);
+	setenv("XVB_SIM_SOCKET", sock, 1);
+}
+
+/* Starts the supervisor (static mode: @argv). */
 static int spawn_xvbd(const char *const *argv)
 {
 	xvbd = fork();
 	T_CHECK(xvbd >= 0);
 	if (!xvbd) {
-		char log[128];
-
-		snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
-		if (!freopen(log, "a", stderr))
-			_exit(127);
-		setenv("LD_LIBRARY_PATH", libdir, 1);
-		setenv("XVB_SIM_SOCKET", sock, 1);
+		child_setup();
 		if (argv)
 			execv(xvbd_path, (char **)argv);
 		else
@@ -245,13 +251,7 @@ int rig_xvbd_cmd(const char *arg)
 
 	T_CHECK(pid >= 0);
 	if (!pid) {
-		char log[128];
-
-		snprintf(log, sizeof(log), "%s/xvbd.log", rig_dir);
-		if (!freopen(log, "a", stderr))
-			_exit(127);
-		setenv("LD_LIBRARY_PATH", libdir, 1);
-		setenv("XVB_SIM_SOCKET", sock, 1);
+		child_setup();
 		execl(xvbd_path, "xvbd", arg, "--run-dir", run, (char *)NULL);
 		_exit(127);
 	}
