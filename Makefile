@@ -254,6 +254,7 @@ install: $(XVBD)
 	install -D -m 0755 $(XVBD) $(DESTDIR)$(PREFIX)/sbin/xvbd
 	install -D -m 0755 dist/xvb-create $(DESTDIR)$(PREFIX)/sbin/xvb-create
 	install -D -m 0644 dist/xvbd.8 $(DESTDIR)$(PREFIX)/share/man/man8/xvbd.8
+	install -D -m 0644 dist/xvb-create.8 $(DESTDIR)$(PREFIX)/share/man/man8/xvb-create.8
 	install -D -m 0644 dist/xvbd.service $(DESTDIR)/usr/lib/systemd/system/xvbd.service
 	install -d $(DESTDIR)$(PREFIX)/share/doc/xvb/xl-snippets
 	install -m 0644 xl-snippets/* $(DESTDIR)$(PREFIX)/share/doc/xvb/xl-snippets/
