@@ -79,20 +79,46 @@ static int alloc_slots(struct xb_ioreq *io, xendevicemodel_handle *xdm,
 	return 0;
 }
 
-int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
-		  xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
-		  xenevtchn_handle *xce)
+static void ioreq_init(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
+		       xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
+		       xenevtchn_handle *xce)
 {
-	void *addr = NULL;
-	int rc;
-
 	memset(io, 0, sizeof(*io));
 	io->domid = domid;
 	io->log = log;
 	io->xdm = xdm;
 	io->xfm = xfm;
 	io->xce = xce;
+}
 
+/* Maps server io->id's ioreq page (@whose names it in a log line) and
+ * sizes its slots. */
+static int map_page(struct xb_ioreq *io, const char *whose)
+{
+	void *addr = NULL;
+
+	io->res = xenforeignmemory_map_resource(
+		io->xfm, io->domid, XENMEM_resource_ioreq_server, io->id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
+		PROT_READ | PROT_WRITE, 0);
+	if (!io->res) {
+		int e = errno;
+
+		log_err(io->log, "mapping %s ioreq page: %s", whose,
+			strerror(e));
+		return -e;
+	}
+	io->page = addr;
+	return alloc_slots(io, io->xdm, io->domid, io->log);
+}
+
+int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
+		  xendevicemodel_handle *xdm, xenforeignmemory_handle *xfm,
+		  xenevtchn_handle *xce)
+{
+	int rc;
+
+	ioreq_init(io, domid, log, xdm, xfm, xce);
 	/* Arm refuses buffered ioreqs. */
 	if (xendevicemodel_create_ioreq_server(
 		    xdm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &io->id)) {
@@ -104,19 +130,7 @@ int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
 		goto err;
 	}
 	io->created = true;
-
-	io->res = xenforeignmemory_map_resource(
-		xfm, domid, XENMEM_resource_ioreq_server, io->id,
-		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
-		PROT_READ | PROT_WRITE, 0);
-	if (!io->res) {
-		rc = -errno;
-		log_err(log, "mapping the ioreq page: %s", strerror(errno));
-		goto err;
-	}
-	io->page = addr;
-
-	rc = alloc_slots(io, xdm, domid, log);
+	rc = map_page(io, "the");
 	if (rc)
 		goto err;
 	return 0;
@@ -355,32 +369,15 @@ int xb_ioreq_adopt(struct xb_ioreq *io, uint32_t domid, unsigned int id,
 		   struct log_ctx *log, xendevicemodel_handle *xdm,
 		   xenforeignmemory_handle *xfm, xenevtchn_handle *xce)
 {
-	void *addr = NULL;
 	unsigned int v;
 	int rc;
 
-	memset(io, 0, sizeof(*io));
-	io->domid = domid;
-	io->log = log;
-	io->xdm = xdm;
-	io->xfm = xfm;
-	io->xce = xce;
+	ioreq_init(io, domid, log, xdm, xfm, xce);
 	io->id = id;
 	io->dead = true;
 	/* Ours to destroy from here on, whatever else fails. */
 	io->created = true;
-	io->res = xenforeignmemory_map_resource(
-		xfm, domid, XENMEM_resource_ioreq_server, id,
-		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
-		PROT_READ | PROT_WRITE, 0);
-	if (!io->res) {
-		rc = -errno;
-		log_err(log, "mapping the dead worker's ioreq page: %s",
-			strerror(errno));
-		goto err;
-	}
-	io->page = addr;
-	rc = alloc_slots(io, xdm, domid, log);
+	rc = map_page(io, "the dead worker's");
 	if (rc)
 		goto err;
 	/* Its ports fell back to unbound when the dead worker's closed. */
