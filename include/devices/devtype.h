@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A device type as the backend sees it: one table entry per virtio device
+ * xvbd can serve. backend/ knows devices only through this table
+ * (xvb_devtypes, devices/registry.c); a device folder provides its entry
+ * and builds from its own devices/<name>/module.mk. Nothing here is Xen's:
+ * a device type is tested without Xen, and a new device touches no file in
+ * backend/.
+ *
+ * A device's configuration travels as text, "key=value,key=value", the
+ * same whether it came from the command line (--dev NAME:SPEC), from
+ * xvbd.conf or from xenstore. The backend parses the keys every device has
+ * (base, irq, devid, grants, queues, poll_us, coalesce_us) and hands every
+ * other key to the type's parse_key. The worker parses the spec again in
+ * its own process, so a conf never holds pointers into the supervisor.
+ */
+#ifndef XVB_DEVICES_DEVTYPE_H
+#define XVB_DEVICES_DEVTYPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/evl.h"
+#include "virtio/gmem.h"
+#include "virtio/vdev.h"
+
+/* What the backend gives a device when it opens it (the worker's thread). */
+struct xvb_devenv {
+	const struct gmem *gm; /* guest memory: foreign maps or grants */
+	struct evl *loop;      /* the worker's loop: the transport's thread */
+	/*
+	 * Where queue i may run: loops[i] (another thread's loop: reach it
+	 * with evl_post/evl_call), or @loop where the array, or an entry, is
+	 * NULL. nr_loops entries.
+	 */
+	struct evl *const *loops;
+	unsigned int nr_loops;
+	unsigned int queues; /* "queues": 0 means the type's own default */
+	int poll_us;	     /* "poll_us": -1 means the type's own default */
+	int coalesce_us;     /* "coalesce_us": -1 means the type's default */
+	int domid;	     /* for log prefixes and names; -1 if none */
+	unsigned int devid;  /* the device's index or xenstore id */
+	const char *name;    /* the device's name in logs, e.g. "vrng0" */
+	const char *guest;   /* the guest's name (xenstore), or NULL */
+	/*
+	 * A directory the device may create its own files in (sockets),
+	 * for example /run/xvbd; NULL when the backend has none (tests).
+	 */
+	const char *run_dir;
+};
+
+struct xvb_devtype {
+	/*
+	 * Short name: `--dev NAME:SPEC`, the [NAME] section of xvbd.conf, the
+	 * Xen 4.17 disk-slot target prefix "xvb-NAME:" and the log prefix
+	 * "vNAME<devid>". Lower case letters and digits.
+	 */
+	const char *name;
+	uint32_t virtio_id;  /* VIRTIO_ID_*: Xen 4.18+ `type=virtio,deviceN` */
+	const char *summary; /* one line for --help, e.g. "entropy source" */
+	/*
+	 * The device's own spec keys, NULL-terminated: what parse_key takes,
+	 * what xvbd.conf may set in [NAME], and the documentation's list.
+	 */
+	const char *const *keys;
+	/* Most queues "queues" may ask for; 0: the key is refused. */
+	unsigned int max_queues;
+
+	/* Size of the type's parsed configuration (at most 4 KiB). */
+	size_t conf_size;
+	/* Defaults into a zeroed conf of conf_size bytes. May be NULL. */
+	void (*conf_init)(void *conf);
+	/*
+	 * One of the type's own keys (one in @keys; the backend has checked
+	 * that). Returns 0, or -EINVAL/-ERANGE with a message for the
+	 * administrator in @err.
+	 */
+	int (*parse_key)(void *conf, const char *key, const char *val,
+			 char *err, size_t errlen);
+	/*
+	 * The whole conf once every key is in (required keys present, files
+	 * usable). Runs in the supervisor before a device is offered and in
+	 * the worker before open. Returns 0 or -EINVAL with @err. May be NULL.
+	 */
+	int (*check)(const void *conf, char *err, size_t errlen);
+
+	/*
+	 * Creates the device: *@dev is the type's handle, *@vdev its
+	 * transport half. On failure returns -errno, logs why, leaves nothing
+	 * open. Runs on the worker's thread.
+	 */
+	int (*open)(void **dev, struct vdev **vdev, const void *conf,
+		    const struct xvb_devenv *env);
+	/* Resets and frees the device: no I/O left. Accepts NULL. */
+	void (*close)(void *dev);
+	/* SIGUSR1: one log line per device and per queue. May be NULL. */
+	void (*log_state)(void *dev);
+	/*
+	 * SIGHUP: re-read what may change under a running device (a disk's
+	 * size). Returns 1 if something changed, 0 if not, -errno. May be
+	 * NULL.
+	 */
+	int (*reload)(void *dev);
+};
+
+/* Every device type xvbd serves, NULL-terminated (devices/registry.c). */
+extern const struct xvb_devtype *const xvb_devtypes[];
+
+/* The type called @name, or NULL. */
+const struct xvb_devtype *xvb_devtype_by_name(const char *name);
+
+/* The type of virtio device ID @id, or NULL. */
+const struct xvb_devtype *xvb_devtype_by_id(uint32_t id);
+
+#endif
