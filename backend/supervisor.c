@@ -826,17 +826,14 @@ static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
 }
 
 /*
- * Takes control of the worker listening on @path for guest @domid: asks it
- * what it serves ("hello") and handles it from here on as if we had
- * started it. A socket nobody listens on (its worker killed) is removed.
+ * Connects to the worker on @path and asks it what it serves ("hello"),
+ * into @buf (HELLO_MAX bytes): its fd, or -1 (logged; a socket nobody
+ * listens on, its worker killed, is removed).
  */
-static void adopt(struct sup *s, uint32_t domid, const char *path)
+static int adopt_hello(struct sup *s, uint32_t domid, const char *path,
+		       char *buf)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	struct sup_dom *dom;
-	char *buf, *line, *nl;
-	unsigned int n = 0, tries = 0;
+	unsigned int tries = 0;
 	int fd;
 
 again:
@@ -845,24 +842,19 @@ again:
 		log_info(&s->log, "d%u: no worker behind %s: removed", domid,
 			 path);
 		unlink(path);
-		return;
+		return -1;
 	}
 	if (fd < 0) {
 		log_err(&s->log, "d%u: %s: %s", domid, path, strerror(-fd));
-		return;
+		return -1;
 	}
-	buf = malloc(HELLO_MAX);
-	dom = calloc(1, sizeof(*dom));
 	/* A worker that answers "busy" closes at once: our "hello" may
 	 * fail, its answer is still there to read. */
-	if (buf && dom)
-		send(fd, "hello\n", 6, MSG_NOSIGNAL);
-	if (!buf || !dom ||
-	    read_until(fd, buf, HELLO_MAX, "\nend\n", 5000) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+	send(fd, "hello\n", 6, MSG_NOSIGNAL);
+	if (read_until(fd, buf, HELLO_MAX, "\nend\n", 5000) < 0) {
 		log_err(&s->log, "d%u: the worker on %s does not answer", domid,
 			path);
-		goto out;
+		goto fail;
 	}
 	/*
 	 * A supervisor just killed may hold the worker's socket a little
@@ -871,30 +863,29 @@ again:
 	 */
 	if (!strncmp(buf, "busy\n", 5) && ++tries < 30) {
 		close(fd);
-		free(buf);
-		free(dom);
 		usleep(100000);
 		goto again;
 	}
 	if (!strncmp(buf, "busy\n", 5)) {
 		log_err(&s->log,
-			"d%u: the worker on %s is controlled by another "
-			"supervisor",
+			"d%u: the worker on %s is controlled by another supervisor",
 			domid, path);
-		goto out;
+		goto fail;
 	}
-	if (!strstr(buf, "\nend\n")) {
-		log_err(&s->log, "d%u: the worker on %s closed", domid, path);
-		goto out;
-	}
-	dom->sup = s;
-	dom->domid = domid;
-	dom->pid = cred.pid;
-	dom->server = -1;
-	dom->adopted = true;
-	dom->ctl = fd;
-	/* Its exit is seen on a pidfd: it is not our child. */
-	dom->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (strstr(buf, "\nend\n"))
+		return fd;
+	log_err(&s->log, "d%u: the worker on %s closed", domid, path);
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The answer to "hello": its ioreq server and a device per "have" line. */
+static unsigned int adopt_answer(struct sup *s, struct sup_dom *dom, char *buf)
+{
+	unsigned int n = 0;
+	char *line, *nl;
+
 	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
 		*nl = '\0';
 		if (!strcmp(line, "end"))
@@ -906,38 +897,84 @@ again:
 			n++;
 		}
 	}
+	return n;
+}
+
+/*
+ * Watches the adopted worker of @dom: its socket, and its exit on a pidfd
+ * (it is not our child). Returns 0, or -1 with @dom freed (logged; the
+ * worker serves on).
+ */
+static int adopt_watch(struct sup *s, struct sup_dom *dom)
+{
+	dom->pidfd = (int)syscall(SYS_pidfd_open, dom->pid, 0);
 	dom->ctlw = calloc(1, sizeof(*dom->ctlw));
 	dom->pidw = calloc(1, sizeof(*dom->pidw));
 	if (dom->pidfd < 0 || !dom->ctlw || !dom->pidw) {
-		log_err(&s->log, "d%u: cannot watch worker %d: %s", domid,
-			(int)cred.pid, strerror(errno));
+		log_err(&s->log, "d%u: cannot watch worker %d: %s", dom->domid,
+			(int)dom->pid, strerror(errno));
 		free(dom->ctlw);
 		free(dom->pidw);
 		dom->ctlw = dom->pidw = NULL;
-		dom->ctl = -1; /* closed below; the worker serves on */
-		free_dom(s, dom);
-		dom = NULL;
-		goto out;
+		goto fail;
 	}
 	dom->ctlw->dom = dom;
 	dom->pidw->dom = dom;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (evl_watch_start(&s->loop, &dom->ctlw->w, fd, POLLIN, on_worker) ||
-	    evl_watch_start(&s->loop, &dom->pidw->w, dom->pidfd, POLLIN,
-			    on_adopted_exit)) {
-		log_err(&s->log, "d%u: cannot watch worker %d", domid,
-			(int)cred.pid);
-		dom->ctl = -1;
-		free_dom(s, dom);
-		dom = NULL;
+	fcntl(dom->ctl, F_SETFL, O_NONBLOCK);
+	if (!evl_watch_start(&s->loop, &dom->ctlw->w, dom->ctl, POLLIN,
+			     on_worker) &&
+	    !evl_watch_start(&s->loop, &dom->pidw->w, dom->pidfd, POLLIN,
+			     on_adopted_exit))
+		return 0;
+	log_err(&s->log, "d%u: cannot watch worker %d", dom->domid,
+		(int)dom->pid);
+fail:
+	dom->ctl = -1; /* the caller closes it; the worker serves on */
+	free_dom(s, dom);
+	return -1;
+}
+
+/*
+ * Takes control of the worker listening on @path for guest @domid: asks it
+ * what it serves ("hello") and handles it from here on as if we had
+ * started it.
+ */
+static void adopt(struct sup *s, uint32_t domid, const char *path)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct sup_dom *dom = calloc(1, sizeof(*dom));
+	char *buf = malloc(HELLO_MAX);
+	unsigned int n;
+	int fd = -1;
+
+	if (!dom || !buf)
+		goto out;
+	fd = adopt_hello(s, domid, path, buf);
+	if (fd < 0)
+		goto out;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+		log_err(&s->log, "d%u: the worker on %s does not answer", domid,
+			path);
+		goto out;
+	}
+	dom->sup = s;
+	dom->domid = domid;
+	dom->pid = cred.pid;
+	dom->server = -1;
+	dom->adopted = true;
+	dom->ctl = fd;
+	n = adopt_answer(s, dom, buf);
+	if (adopt_watch(s, dom)) {
+		dom = NULL; /* freed */
 		goto out;
 	}
 	dom->next = s->doms;
 	s->doms = dom;
-	log_info(&s->log,
-		 "d%u: took control of worker %d (%u device(s), ioreq "
-		 "server %d)",
-		 domid, (int)cred.pid, n, dom->server);
+	log_info(
+		&s->log,
+		"d%u: took control of worker %d (%u device(s), ioreq server %d)",
+		domid, (int)cred.pid, n, dom->server);
 	fd = -1;
 	dom = NULL;
 out:
@@ -1373,54 +1410,12 @@ static int take_lock(struct sup *s)
 	return 0;
 }
 
-/*
- * Everything before the loop runs. Each failure is one log line naming the
- * cause and what to do, and a sysexits(3) code; 0 once watching.
- */
-static int setup(struct sup *s)
+/* The signals the supervisor handles, on its loop. 0 or a sysexits code. */
+static int setup_signals(struct sup *s)
 {
-	char buf[16], path[128], err[PATH_MAX + 200];
-	uint64_t self = 0;
 	sigset_t set;
-	unsigned int len, k;
-	char *v;
 	int rc;
 
-	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
-			    sizeof(err));
-	if (rc) {
-		log_err(&s->log, "%s", err);
-		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
-	}
-	rc = take_lock(s);
-	if (rc)
-		return rc;
-	s->xs = xs_open(0);
-	if (!s->xs) {
-		log_err(&s->log,
-			"cannot open xenstore: %s: is xenstored running? "
-			"(and is this a Xen domain with xenfs at /proc/xen)",
-			strerror(errno));
-		return EX_UNAVAILABLE;
-	}
-	v = xs_read(s->xs, XBT_NULL, "domid", &len);
-	if (v && len < sizeof(buf)) {
-		memcpy(buf, v, len + 1);
-		xb_parse_u64(buf, 0, 0x7fef, &self);
-	}
-	free(v);
-	s->self = self;
-	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
-
-	rc = evl_init(&s->loop, 64);
-	if (rc) {
-		log_err(&s->log,
-			"cannot set up io_uring: %s: xvbd needs a kernel with "
-			"io_uring enabled (sysctl kernel.io_uring_disabled=0)",
-			strerror(-rc));
-		return EX_OSERR;
-	}
-	s->loop_ok = true;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -1438,16 +1433,20 @@ static int setup(struct sup *s)
 		log_err(&s->log, "watching signals: %s", strerror(-rc));
 		return EX_OSERR;
 	}
+	return 0;
+}
 
-	/* The workers an earlier supervisor left, before any event. */
-	if (adopt_all(s))
-		return EX_CANTCREAT; /* (logged) */
-	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+/* xenstore's watches: each backend kind, and guests going. */
+static int setup_watches(struct sup *s)
+{
+	char path[128];
+	int rc;
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
 		if (!xs_watch(s->xs, path, kinds[k])) {
 			log_err(&s->log,
-				"cannot watch %s in xenstore: %s: is xvbd "
-				"running in the backend domain, as root?",
+				"cannot watch %s in xenstore: %s: is xvbd running in the backend domain, as root?",
 				path, strerror(errno));
 			return EX_UNAVAILABLE;
 		}
@@ -1464,6 +1463,71 @@ static int setup(struct sup *s)
 		return EX_OSERR;
 	}
 	log_info(&s->log, "watching %s/{virtio_disk,virtio}", s->root);
+	return 0;
+}
+
+/* xenstore, and the backend directory of the domain we run in. */
+static int setup_xs(struct sup *s)
+{
+	uint64_t self = 0;
+	unsigned int len;
+	char buf[16], *v;
+
+	s->xs = xs_open(0);
+	if (!s->xs) {
+		log_err(&s->log,
+			"cannot open xenstore: %s: is xenstored running? (and is this a Xen domain with xenfs at /proc/xen)",
+			strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	v = xs_read(s->xs, XBT_NULL, "domid", &len);
+	if (v && len < sizeof(buf)) {
+		memcpy(buf, v, len + 1);
+		xb_parse_u64(buf, 0, 0x7fef, &self);
+	}
+	free(v);
+	s->self = self;
+	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
+	return 0;
+}
+
+/*
+ * Everything before the loop runs. Each failure is one log line naming the
+ * cause and what to do, and a sysexits(3) code; 0 once watching.
+ */
+static int setup(struct sup *s)
+{
+	char err[PATH_MAX + 200];
+	int rc;
+
+	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
+			    sizeof(err));
+	if (rc) {
+		log_err(&s->log, "%s", err);
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
+	rc = take_lock(s);
+	if (!rc)
+		rc = setup_xs(s);
+	if (rc)
+		return rc;
+	rc = evl_init(&s->loop, 64);
+	if (rc) {
+		log_err(&s->log,
+			"cannot set up io_uring: %s: xvbd needs a kernel with io_uring enabled (sysctl kernel.io_uring_disabled=0)",
+			strerror(-rc));
+		return EX_OSERR;
+	}
+	s->loop_ok = true;
+	rc = setup_signals(s);
+	if (rc)
+		return rc;
+	/* The workers an earlier supervisor left, before any event. */
+	if (adopt_all(s))
+		return EX_CANTCREAT; /* (logged) */
+	rc = setup_watches(s);
+	if (rc)
+		return rc;
 	scan(s);
 	return 0;
 }

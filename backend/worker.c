@@ -816,10 +816,9 @@ static void restrict_handles(struct xb_worker *w)
 			 strerror(errno));
 }
 
-static int worker_setup(struct xb_worker *w)
+/* The Xen handles, guest memory, the loop and the signals. */
+static int worker_open(struct xb_worker *w)
 {
-	const struct xb_worker_args *a = w->args;
-	unsigned int i;
 	int rc;
 
 	rc = open_handles(w);
@@ -836,17 +835,19 @@ static int worker_setup(struct xb_worker *w)
 		return rc;
 	}
 	w->loop_ok = true;
-	rc = setup_signals(w);
-	if (rc)
-		return rc;
+	return setup_signals(w);
+}
 
-	/*
-	 * A predecessor that died left its ioreq server registered (Xen does
-	 * not know the process is gone): a vCPU whose access sits in it, or
-	 * is routed to it, would wait for ever. Answer them first.
-	 */
-	if (a->stale_server >= 0)
-		stale_adopt(w, a->stale_server);
+/*
+ * The ioreq server and, in static mode, every device (each opens, or xvbd
+ * stops), then the server enabled and watched: only once the windows are
+ * mapped may the guest's accesses arrive.
+ */
+static int worker_server(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
 	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
 	if (rc)
 		return rc;
@@ -855,32 +856,65 @@ static int worker_setup(struct xb_worker *w)
 	w->io.kick = worker_kick;
 	w->io.invalidate = worker_invalidate;
 	w->io.invalidate_opaque = w;
-
-	/* Static mode: every device opens, or xvbd stops. */
-	for (i = 0; i < a->nr_devs; i++) {
+	for (unsigned int i = 0; i < a->nr_devs; i++) {
 		rc = dev_open(w, &w->devs[i], &a->devs[i]);
 		if (rc)
 			return rc;
 	}
-
-	/* Windows mapped: only now may the guest's accesses arrive. */
 	rc = xb_ioreq_enable(&w->io);
 	if (rc)
 		return rc;
-	rc = evl_watch_start(&w->loop, &w->evtchn_w, xenevtchn_fd(w->xce),
-			     POLLIN, on_evtchn);
+	return evl_watch_start(&w->loop, &w->evtchn_w, xenevtchn_fd(w->xce),
+			       POLLIN, on_evtchn);
+}
+
+/* The supervisor's connection, and the socket the next one finds us on. */
+static int worker_control(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
+	if (a->ctl_fd < 0)
+		return 0;
+	rc = ctl_start(w, a->ctl_fd);
+	if (rc || !a->run_dir)
+		return rc;
+	return listen_start(w);
+}
+
+/*
+ * Nothing this process execs may gain privileges, and it may not be
+ * ptraced or dumped by others: its memory maps guest RAM.
+ */
+static void worker_lockdown(struct xb_worker *w)
+{
+	if (!w->args->no_restrict)
+		restrict_handles(w);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn(&w->log, "prctl: %s", strerror(errno));
+}
+
+static int worker_setup(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
+	rc = worker_open(w);
 	if (rc)
 		return rc;
-	if (a->ctl_fd >= 0) {
-		rc = ctl_start(w, a->ctl_fd);
-		if (rc)
-			return rc;
-		if (a->run_dir) {
-			rc = listen_start(w);
-			if (rc)
-				return rc;
-		}
-	}
+	/*
+	 * A predecessor that died left its ioreq server registered (Xen does
+	 * not know the process is gone): a vCPU whose access sits in it, or
+	 * is routed to it, would wait for ever. Answer them first.
+	 */
+	if (a->stale_server >= 0)
+		stale_adopt(w, a->stale_server);
+	rc = worker_server(w);
+	if (!rc)
+		rc = worker_control(w);
+	if (rc)
+		return rc;
 	/* Serve anything that raced with the setup. */
 	rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
 	if (rc < 0)
@@ -888,16 +922,7 @@ static int worker_setup(struct xb_worker *w)
 	/* Static mode: our windows are up. */
 	if (a->nr_devs)
 		stale_retire(w);
-
-	if (!a->no_restrict)
-		restrict_handles(w);
-	/*
-	 * Nothing this process execs may gain privileges, and it may not be
-	 * ptraced or dumped by others: its memory maps guest RAM.
-	 */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		log_warn(&w->log, "prctl: %s", strerror(errno));
+	worker_lockdown(w);
 	return 0;
 }
 
