@@ -33,7 +33,7 @@
  * the same window and SPI ranges.
  */
 /* The device types, one line each: "  NAME  (virtio N) summary; keys: ...". */
-static void usage_types(FILE *f)
+static void xb_main_usage_types(FILE *f)
 {
 	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
 		const struct xvb_devtype *t = xvb_devtypes[i];
@@ -48,7 +48,7 @@ static void usage_types(FILE *f)
 	}
 }
 
-static void usage(FILE *f)
+static void xb_main_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
@@ -90,7 +90,7 @@ static void usage(FILE *f)
 		"Device types:\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
 		XB_SPI_FIRST, XB_SPI_LAST);
-	usage_types(f);
+	xb_main_usage_types(f);
 }
 
 enum {
@@ -132,7 +132,7 @@ static const struct option long_opts[] = {
 };
 
 /* Refuses two devices of one guest on the same window or SPI. */
-static int check_clashes(const struct xb_worker_args *a)
+static int xb_main_check_clashes(const struct xb_worker_args *a)
 {
 	for (unsigned int i = 0; i < a->nr_devs; i++) {
 		for (unsigned int j = 0; j < i; j++) {
@@ -185,7 +185,7 @@ static int xb_main_add_dev(struct xb_worker_args *a, const char *arg,
 }
 
 /* --check-config: loads @path (NULL: the default) as the supervisor would. */
-static int check_config(const char *path)
+static int xb_main_check_config(const char *path)
 {
 	const char *p = path ? path : XB_CONFIG_PATH;
 	char err[PATH_MAX + 200];
@@ -270,7 +270,7 @@ static int xb_main_user_option(struct xb_main_opts *o, int opt, const char *arg)
 		o->level = LOG_DBG;
 		break;
 	default:
-		usage(stderr);
+		xb_main_usage(stderr);
 		rc = EX_USAGE;
 	}
 	return rc;
@@ -284,7 +284,7 @@ static int xb_main_option(struct xb_main_opts *o, int opt, const char *arg)
 
 	switch (opt) {
 	case 'h':
-		usage(stdout);
+		xb_main_usage(stdout);
 		return 0;
 	case 'V':
 		printf("xvbd %s\n", XVB_VERSION);
@@ -316,7 +316,7 @@ static int xb_main_domain(struct xb_main_opts *o)
 		fprintf(stderr, "xvbd: --domain needs at least one --dev\n");
 		return EX_USAGE;
 	}
-	if (check_clashes(o->a))
+	if (xb_main_check_clashes(o->a))
 		return EX_USAGE;
 	if (o->worker && o->a->ctl_fd < 0) {
 		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
@@ -334,7 +334,7 @@ static int xb_main_run(struct xb_main_opts *o)
 				"xvbd: --check-config takes no devices\n");
 			return EX_USAGE;
 		}
-		return check_config(o->config);
+		return xb_main_check_config(o->config);
 	}
 	log_setup("xvbd", o->level);
 	if (o->use_syslog) {
