@@ -117,9 +117,11 @@ ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(T_SRCS) $(GUEST_SRCS) \
 
 # ---- devices ----------------------------------------------------------------
 # Each devices/<name>/module.mk builds its device's archive, adds it to
-# DEVICE_AS and its unit tests to DEVICE_TEST_SRCS; devices/registry.c is
-# the table of them all. A new device needs no edit here.
+# DEVICE_AS, its sources to DEVICE_SRCS and its unit tests to
+# DEVICE_TEST_SRCS; devices/registry.c is the table of them all. A new
+# device needs no edit here.
 DEVICE_AS :=
+DEVICE_SRCS :=
 DEVICE_TEST_SRCS :=
 -include $(wildcard devices/*/module.mk)
 REGISTRY_OBJ := $(O)/devices/registry.o
