@@ -236,8 +236,8 @@ void vnet_ctrl_run(struct vnet_ctrl *ctrl)
 			break;
 		if (!budget) {
 			/* A flood: the rest waits for the loop's next round. */
-			if (vnet_defer(ctrl->net->loop, &ctrl->tick,
-				       ctrl_tick_done) < 0)
+			if (vqrun_defer(ctrl->net->loop, &ctrl->tick,
+					ctrl_tick_done) < 0)
 				vq_kick_enable(vq);
 			break;
 		}
