@@ -4,6 +4,8 @@
  * popping loop with its budget and kick suppression, the look-again timer,
  * the tick that defers work to the round's end, and interrupt moderation.
  */
+#define LOG_MOD "vqrun"
+
 #include <errno.h>
 #include <string.h>
 
@@ -246,12 +248,33 @@ void vqrun_run(struct vqrun *r)
 
 /* ---- stop ---- */
 
-void vqrun_cancel(struct vqrun *r)
+/* Asks the kernel to cancel what is in flight; the tick ends by itself. */
+static void vqrun_cancel(struct vqrun *r)
 {
+	if (r->ops->cancel)
+		r->ops->cancel(r);
 	if (r->look_busy)
 		evl_cancel(r->loop, &r->look_op);
 	if (r->irq_busy)
 		evl_cancel(r->loop, &r->irq_op);
+}
+
+int vqrun_stop(struct vqrun *r, const unsigned int *dev_ops)
+{
+	int rc;
+
+	r->stopping = true;
+	while (*dev_ops + r->nr_ops) {
+		vqrun_cancel(r);
+		rc = evl_run_once(r->loop, true);
+		if (rc < 0) {
+			log_err(&r->vq->vdev->log,
+				"vq%u: event loop failed (%d) with %u ops",
+				r->vq->index, rc, *dev_ops + r->nr_ops);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 void vqrun_reset(struct vqrun *r)

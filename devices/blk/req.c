@@ -698,12 +698,6 @@ static bool vblk_run_busy(struct vqrun *r)
 	return container_of(r, struct vblk_queue, run)->nr_active != 0;
 }
 
-static const struct vqrun_ops vblk_run_ops = {
-	.pop = vblk_run_pop,
-	.retry = vblk_run_retry,
-	.busy = vblk_run_busy,
-};
-
 void vblk_queue_kick(struct vblk_queue *q)
 {
 	vqrun_kick(&q->run);
@@ -711,9 +705,10 @@ void vblk_queue_kick(struct vblk_queue *q)
 
 /* ---- reset ---- */
 
-/* Asks the kernel to cancel every request with an SQE in flight. */
-static void vblk_queue_cancel(struct vblk_queue *q)
+/* vqrun: asks the kernel to cancel every request with an SQE in flight. */
+static void vblk_run_cancel(struct vqrun *r)
 {
+	struct vblk_queue *q = container_of(r, struct vblk_queue, run);
 	unsigned int i;
 
 	for (i = 0; i < q->nr_reqs; i++) {
@@ -722,8 +717,14 @@ static void vblk_queue_cancel(struct vblk_queue *q)
 		if (req->busy && !req->cancelled)
 			req->cancelled = !evl_cancel(q->loop, &req->op);
 	}
-	vqrun_cancel(&q->run);
 }
+
+static const struct vqrun_ops vblk_run_ops = {
+	.pop = vblk_run_pop,
+	.retry = vblk_run_retry,
+	.busy = vblk_run_busy,
+	.cancel = vblk_run_cancel,
+};
 
 int vblk_queue_stop(struct vblk_queue *q)
 {
@@ -744,19 +745,10 @@ int vblk_queue_stop(struct vblk_queue *q)
 			vblk_req_drop(req);
 	}
 	/* The rest: cancel, then reap until the kernel holds no buffer. */
-	while (q->nr_ops + q->run.nr_ops) {
-		vblk_queue_cancel(q);
-		rc = evl_run_once(q->loop, true);
-		if (rc < 0) {
-			log_err(&q->blk->vdev.log,
-				"vq%u: event loop failed (%d) with %u ops",
-				q->vq->index, rc, q->nr_ops + q->run.nr_ops);
-			break;
-		}
-	}
+	rc = vqrun_stop(&q->run, &q->nr_ops);
 	q->ep_cur = q->ep_head = 0;
 	memset(q->ep_cnt, 0, q->nr_ep * sizeof(*q->ep_cnt));
 	vqrun_reset(&q->run);
 	q->run.stopping = false;
-	return rc < 0 ? rc : 0;
+	return rc;
 }

@@ -315,12 +315,6 @@ static void tx_run_end(struct vqrun *r)
 	tx_complete(container_of(r, struct vnet_tx, run));
 }
 
-static const struct vqrun_ops tx_run_ops = {
-	.pop = tx_run_pop,
-	.retry = tx_run_retry,
-	.end = tx_run_end,
-};
-
 void vnet_tx_run(struct vnet_tx *tx)
 {
 	vqrun_run(&tx->run);
@@ -370,8 +364,9 @@ static void tx_poll_done(struct evl_op *op, int res, unsigned int flags)
 /* ---- reset ---- */
 
 /* Asks the kernel to cancel every write and the poll still in flight. */
-static void tx_cancel(struct vnet_tx *tx)
+static void tx_run_cancel(struct vqrun *r)
 {
+	struct vnet_tx *tx = container_of(r, struct vnet_tx, run);
 	unsigned int i;
 
 	for (i = 0; i < tx->nr; i++) {
@@ -382,8 +377,14 @@ static void tx_cancel(struct vnet_tx *tx)
 	}
 	if (tx->polling && !tx->poll_cancelled)
 		tx->poll_cancelled = !evl_cancel(tx->loop, &tx->poll_op);
-	vqrun_cancel(&tx->run);
 }
+
+static const struct vqrun_ops tx_run_ops = {
+	.pop = tx_run_pop,
+	.retry = tx_run_retry,
+	.end = tx_run_end,
+	.cancel = tx_run_cancel,
+};
 
 int vnet_tx_stop(struct vnet_tx *tx)
 {
@@ -394,16 +395,9 @@ int vnet_tx_stop(struct vnet_tx *tx)
 		return 0;
 	tx->run.stopping = true;
 	tx->wait = tx->wait_tail = NULL;
-	while (tx->nr_ops + tx->run.nr_ops) {
-		tx_cancel(tx);
-		rc = evl_run_once(tx->loop, true);
-		if (rc < 0) {
-			log_err(&tx->net->vdev.log,
-				"tx: event loop failed (%d) with %u ops", rc,
-				tx->nr_ops + tx->run.nr_ops);
-			return rc; /* the kernel may still read the chains */
-		}
-	}
+	rc = vqrun_stop(&tx->run, &tx->nr_ops);
+	if (rc)
+		return rc; /* the kernel may still read the chains */
 	for (i = 0; i < tx->count; i++) {
 		struct vnet_txreq *req = tx_req(tx, i);
 

@@ -62,6 +62,12 @@ struct vqrun_ops {
 	bool (*busy)(struct vqrun *r);
 	/* Optional: at the end of every run, before publishing. */
 	void (*end)(struct vqrun *r);
+	/*
+	 * Optional: asks the kernel to cancel the device's operations in
+	 * flight (evl_cancel), for vqrun_stop. Called again at every turn
+	 * until they are reaped, so it skips the ones it already asked for.
+	 */
+	void (*cancel)(struct vqrun *r);
 };
 
 struct vqrun_conf {
@@ -148,11 +154,15 @@ void vqrun_tick(struct vqrun *r);
 void vqrun_publish(struct vqrun *r);
 
 /*
- * For a stop: asks the kernel to cancel the timers in flight (the tick
- * completes by itself). Call it, with r->stopping set, until r->nr_ops is
- * 0 running the loop meanwhile; then vqrun_reset().
+ * Stops the queue's operations: sets r->stopping, then cancels (the
+ * device's with ops->cancel, our timers) and runs the loop until neither
+ * the device's count of operations in flight, *@dev_ops, nor r->nr_ops is
+ * left. Completions meanwhile must only count down. The device then
+ * releases its chains, calls vqrun_reset() and clears r->stopping.
+ * Returns 0, or the loop's -errno (logged; operations may still be in
+ * flight, so guest buffers must stay mapped).
  */
-void vqrun_cancel(struct vqrun *r);
+int vqrun_stop(struct vqrun *r, const unsigned int *dev_ops);
 
 /* After a stop reaped everything: the state of a new queue. */
 void vqrun_reset(struct vqrun *r);

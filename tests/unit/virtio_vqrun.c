@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "hang.h"
 #include "lib/evl.h"
 #include "t.h"
 #include "virtio/vqrun.h"
@@ -33,6 +32,8 @@ struct tdev {
 	unsigned int retries; /* ops->retry calls */
 	unsigned int mark;    /* pops when the last run ended */
 	unsigned int max_run; /* most chains one run popped */
+	unsigned int cancels; /* ops->cancel calls */
+	unsigned int dev_ops; /* the device's own operations: none */
 	bool hold;	      /* keep popped chains in flight */
 	bool full;	      /* pop answers -ENOSPC */
 };
@@ -81,11 +82,17 @@ static void tdev_end(struct vqrun *r)
 	d->mark = d->pops;
 }
 
+static void tdev_cancel(struct vqrun *r)
+{
+	container_of(r, struct tdev, run)->cancels++;
+}
+
 static const struct vqrun_ops tdev_ops = {
 	.pop = tdev_pop,
 	.retry = tdev_retry,
 	.busy = tdev_busy,
 	.end = tdev_end,
+	.cancel = tdev_cancel,
 };
 
 /*
@@ -171,17 +178,8 @@ static void tdev_complete(struct tdev *d, bool last)
  */
 static int tdev_stop(struct tdev *d)
 {
-	uint64_t end = t_now_ms() + t_hang_ms();
-	int rc = 0;
+	int rc = vqrun_stop(&d->run, &d->dev_ops);
 
-	d->run.stopping = true;
-	while (d->run.nr_ops && t_now_ms() < end) {
-		vqrun_cancel(&d->run);
-		if (!turn(d))
-			break;
-	}
-	if (d->run.nr_ops)
-		rc = -1;
 	for (unsigned int i = 0; i < d->nr_held; i++)
 		vq_chain_release(d->run.vq, &d->slot[i]);
 	d->nr_held = 0;
@@ -524,10 +522,10 @@ static void stop_reaps_timers(void)
 	T_ASSERT(!guest_add(&d, 1));
 	vqrun_run(&d.run);
 	T_EQ(d.pops, 2);
-	while (d.run.nr_ops) {
-		vqrun_cancel(&d.run);
-		T_ASSERT(turn(&d));
-	}
+	T_EQ(vqrun_stop(&d.run, &d.dev_ops), 0);
+	T_EQ(d.run.nr_ops, 0);
+	T_ASSERT(d.cancels >= 1);
+	T_ASSERT(!d.run.look_busy && !d.run.irq_busy);
 	/* Reaped without paying the held interrupt: the rings go. */
 	T_EQ(irqs(&d), before);
 	T_END(&d);
