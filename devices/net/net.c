@@ -253,7 +253,7 @@ static int vnet_start(struct vdev *vdev)
 		net->offloads = fl;
 	}
 	/* Where the control queue is depends on MQ, now negotiated. */
-	net->ctrl.vq = &vdev->vqs[vnet_ctrl_index(net)];
+	vnet_ctrl_start(&net->ctrl, &vdev->vqs[vnet_ctrl_index(net)]);
 	/* The first pair only, until VQ_PAIRS_SET says more. */
 	evl_call(net->pairs[0].loop, pair_start, &net->pairs[0]);
 	return 0;
@@ -298,7 +298,7 @@ static void vnet_reset(struct vdev *vdev)
 	 * one reaped while another drains must not push to the old rings.
 	 * Pairs on other threads stop there, with their own loops.
 	 */
-	net->ctrl.stopping = true;
+	net->ctrl.run.stopping = true;
 	for (i = 0; i < net->nr_pairs; i++)
 		if (!net->pairs[i].remote)
 			net->pairs[i].rx.stopping =
@@ -306,7 +306,7 @@ static void vnet_reset(struct vdev *vdev)
 	for (i = 0; i < net->nr_pairs; i++)
 		evl_call(net->pairs[i].loop, pair_stop, &net->pairs[i]);
 	vnet_ctrl_stop(&net->ctrl);
-	net->ctrl.stopping = false;
+	net->ctrl.run.stopping = false;
 	/* One pair again, the others off, their TAP queues detached. */
 	if (net->nr_pairs > 1)
 		vnet_set_pairs(net, 1);
@@ -642,7 +642,7 @@ void vnet_destroy(struct vnet *net)
 	for (unsigned int i = 0; i < net->nr_pairs; i++)
 		held |= net->pairs[i].rx.nr_ops || net->pairs[i].tx.nr_ops ||
 			net->pairs[i].tx.run.nr_ops;
-	if (held || net->ctrl.tick.busy) {
+	if (held || net->ctrl.run.nr_ops) {
 		/* The ring failed with I/O in flight: freeing would be UAF. */
 		log_err(&net->vdev.log, "I/O still in flight; device leaked");
 		return;

@@ -175,12 +175,15 @@ struct vnet_filter {
 	uint8_t mac[VNET_MAC_TABLE][6]; /* unicast entries, then multicast */
 };
 
-/* Control queue: commands are handled at once, nothing goes to the loop. */
+/*
+ * Control queue, on the device's loop: commands are handled at once as
+ * they are popped, nothing goes to the loop but the tick of a run that
+ * spent its budget.
+ */
 struct vnet_ctrl {
 	struct vnet *net;
-	struct vq *vq;
-	struct vqrun_defer tick; /* budget spent: run again from the loop */
-	bool stopping;
+	struct vq *vq;	  /* where MQ puts it: set again at DRIVER_OK */
+	struct vqrun run; /* run.vq follows vq */
 	struct vq_chain chain;
 };
 
@@ -297,6 +300,8 @@ void vnet_filter_reset(struct vnet_filter *f);
 /* True if a frame to @dst passes the filter. */
 bool vnet_filter_pass(struct vnet *net, const uint8_t dst[6]);
 void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq);
+/* DRIVER_OK: the control queue is @vq now (its index depends on MQ). */
+void vnet_ctrl_start(struct vnet_ctrl *ctrl, struct vq *vq);
 void vnet_ctrl_run(struct vnet_ctrl *ctrl);
 int vnet_ctrl_stop(struct vnet_ctrl *ctrl); /* as vnet_rx_stop */
 
