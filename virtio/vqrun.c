@@ -63,6 +63,17 @@ static bool vqrun_timer(struct vqrun *r, struct evl_op *op,
 	return true;
 }
 
+/*
+ * One of our operations completed: false if the queue is stopping (the
+ * completion only counts down then).
+ */
+static bool vqrun_reaped(struct vqrun *r, bool *busy)
+{
+	*busy = false;
+	r->nr_ops--;
+	return !r->stopping;
+}
+
 /* ---- interrupt moderation and publishing ---- */
 
 /* Arms the timer that pays a held interrupt. False without an SQE. */
@@ -93,9 +104,7 @@ static void vqrun_irq_done(struct evl_op *op, int res, unsigned int flags)
 {
 	struct vqrun *r = container_of(op, struct vqrun, irq_op);
 
-	r->irq_busy = false;
-	r->nr_ops--;
-	if (r->stopping)
+	if (!vqrun_reaped(r, &r->irq_busy))
 		return;
 	/* The bound: whatever is pushed goes out, an owed interrupt too. */
 	r->pushed = false;
@@ -126,9 +135,7 @@ static void vqrun_tick_done(struct evl_op *op, int res, unsigned int flags)
 	struct vqrun *r = container_of(op, struct vqrun, tick.op);
 	bool waiting;
 
-	r->tick.busy = false;
-	r->nr_ops--;
-	if (r->stopping)
+	if (!vqrun_reaped(r, &r->tick.busy))
 		return;
 	waiting = r->ops->retry && !r->ops->retry(r);
 	if (r->resume && !waiting) {
@@ -172,9 +179,7 @@ static void vqrun_look_done(struct evl_op *op, int res, unsigned int flags)
 {
 	struct vqrun *r = container_of(op, struct vqrun, look_op);
 
-	r->look_busy = false;
-	r->nr_ops--;
-	if (r->stopping)
+	if (!vqrun_reaped(r, &r->look_busy))
 		return;
 	vqrun_run(r);
 }
