@@ -85,7 +85,7 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 
 # ---- layers ----------------------------------------------------------------
 LIB_SRCS := lib/log.c lib/logsys.c lib/iov.c lib/evl.c
-VIRTIO_SRCS := virtio/gmem.c virtio/vdev.c virtio/vmmio.c virtio/vq.c
+VIRTIO_SRCS := virtio/gmem.c virtio/vdev.c virtio/vmmio.c virtio/vq.c virtio/vqrun.c
 # guest/: the guest side of virtio-mmio (guest RAM, a Linux-like ring
 # driver), for the simulated guest and the tests; virtio/ headers only.
 GUEST_SRCS := $(wildcard guest/*.c)

@@ -6,6 +6,7 @@
 #define LOG_MOD "vmmio"
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "virtio/vmmio.h"
 
@@ -211,7 +212,11 @@ uint64_t vmmio_read(struct vdev *vdev, uint64_t off, unsigned int size)
 			return vmmio_reg_read(vdev, off);
 	} else if (off < VMMIO_WINDOW_SIZE &&
 		   vmmio_cfg_ok(vdev, off - VMMIO_CONFIG_OFF, size)) {
-		vdev->ops->cfg_read(vdev, off - VMMIO_CONFIG_OFF, buf, size);
+		if (vdev->ops->cfg_read)
+			vdev->ops->cfg_read(vdev, off - VMMIO_CONFIG_OFF, buf,
+					    size);
+		else
+			memset(buf, 0, size);
 		/* Config space is little-endian. */
 		for (i = 0; i < size; i++)
 			val |= (uint64_t)buf[i] << (8 * i);

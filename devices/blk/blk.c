@@ -331,11 +331,11 @@ static void vblk_queue_log_state(void *arg)
 	vq_log_state(q->vq);
 	log_info(&q->blk->vdev.log,
 		 "vq%u: %u requests active, %u ops in flight%s%s%s%s",
-		 q->vq->index, q->nr_active, q->nr_ops,
+		 q->vq->index, q->nr_active, q->nr_ops + q->run.nr_ops,
 		 q->backlog ? ", requests waiting for an SQE" : "",
 		 q->flush_wait ? ", a FLUSH waiting for writes" : "",
-		 q->kicks_off ? ", polling (kicks off)" : "",
-		 q->poll_busy ? ", a look-again timer armed" : "");
+		 q->run.kicks_off ? ", polling (kicks off)" : "",
+		 q->run.look_busy ? ", a look-again timer armed" : "");
 }
 
 void vblk_log_state(struct vblk *blk)
@@ -369,7 +369,7 @@ void vblk_destroy(struct vblk *blk)
 	/* Resets the device: every request cancelled, reaped and released. */
 	vdev_destroy(&blk->vdev);
 	for (i = 0; i < blk->nr_queues; i++)
-		held |= blk->queues[i].nr_ops != 0;
+		held |= blk->queues[i].nr_ops + blk->queues[i].run.nr_ops != 0;
 	if (held) {
 		/* The ring failed with I/O in flight: freeing would be a UAF.
 		 */

@@ -21,10 +21,9 @@
 #define ZERO_RANGE (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)
 
 static void vblk_req_done(struct evl_op *op, int res, unsigned int flags);
-static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags);
-static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags);
-static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags);
 static void vblk_req_issue(struct vblk_req *req);
+static void vblk_req_start(struct vblk_queue *q, struct vblk_req *req);
+static const struct vqrun_ops vblk_run_ops;
 
 /* ---- lists and the pool ---- */
 
@@ -80,7 +79,12 @@ int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 		return -ENOMEM;
 	}
 	q->nr_reqs = nr_reqs;
-	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
+	vqrun_init(&q->run, vq, loop, &vblk_run_ops,
+		   &(struct vqrun_conf){ .budget = VBLK_KICK_BUDGET,
+					 .looks = VBLK_IDLE_POLLS,
+					 .poll_ns = blk->poll_ns,
+					 .coalesce_ns = blk->coalesce_ns,
+					 .adaptive = true });
 	for (i = nr_reqs; i-- > 0;) {
 		q->pool[i].q = q;
 		vblk_req_put(q, &q->pool[i]);
@@ -96,80 +100,6 @@ void vblk_queue_fini(struct vblk_queue *q)
 	q->ep_cnt = NULL;
 	q->free = NULL;
 	q->nr_reqs = 0;
-}
-
-/* ---- deferred work: publishing used elements, resuming a queue ---- */
-
-/* Arms the timer that pays a held interrupt. False without an SQE. */
-static bool vblk_irq_arm(struct vblk_queue *q)
-{
-	struct io_uring_sqe *sqe;
-
-	if (q->irq_busy)
-		return true;
-	sqe = evl_get_sqe(q->loop);
-	if (!sqe)
-		return false;
-	q->irq_ts.tv_sec = 0;
-	q->irq_ts.tv_nsec = q->blk->coalesce_ns;
-	io_uring_prep_timeout(sqe, &q->irq_ts, 0, 0);
-	evl_set_op(q->loop, sqe, &q->irq_op, vblk_irq_done);
-	q->irq_busy = true;
-	q->nr_ops++;
-	return true;
-}
-
-/*
- * Publishes used elements. With coalesce_ns and requests still in flight
- * the interrupt the driver asked for is held (their completions join it)
- * until the last one in flight completes or the timer armed at the first
- * hold fires, whichever comes first.
- */
-static void vblk_publish(struct vblk_queue *q)
-{
-	if (!q->pushed && !q->vq->irq_held)
-		return;
-	q->pushed = false;
-	if (q->blk->coalesce_ns && q->nr_active && !q->stopping) {
-		if (vq_flush_hold(q->vq) && !vblk_irq_arm(q))
-			vq_irq_release(q->vq); /* no SQE for the timer */
-		return;
-	}
-	vq_flush(q->vq);
-}
-
-static void vblk_irq_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vblk_queue *q = container_of(op, struct vblk_queue, irq_op);
-
-	q->irq_busy = false;
-	q->nr_ops--;
-	if (q->stopping)
-		return;
-	/* The bound: whatever is pushed goes out, an owed interrupt too. */
-	q->pushed = false;
-	vq_flush(q->vq);
-}
-
-/*
- * Completions of one loop round are published together: the first one
- * queues a NOP, whose completion comes after the round's other CQEs.
- */
-static void vblk_tick(struct vblk_queue *q)
-{
-	struct io_uring_sqe *sqe;
-
-	if (q->tick_busy || q->stopping)
-		return;
-	sqe = evl_get_sqe(q->loop);
-	if (!sqe) {
-		vblk_publish(q); /* no SQE for the NOP: publish now */
-		return;
-	}
-	io_uring_prep_nop(sqe);
-	evl_set_op(q->loop, sqe, &q->tick, vblk_tick_done);
-	q->tick_busy = true;
-	q->nr_ops++;
 }
 
 /* ---- flush epochs ---- */
@@ -214,20 +144,7 @@ static void vblk_req_complete(struct vblk_req *req, uint8_t status)
 	vq_push(q->vq, &req->chain, req->written + 1);
 	q->nr_active--;
 	vblk_req_put(q, req);
-	q->pushed = true;
-	if (q->running)
-		return; /* vblk_queue_run publishes as it ends */
-	/* The guest does not kick now: the round's end looks at the ring. */
-	if (q->kicks_off)
-		q->resume = true;
-	/*
-	 * With nothing else of ours in flight no other completion can join
-	 * this round: publish now instead of one io_uring_enter later.
-	 */
-	if (!q->nr_ops && !q->stopping && !q->resume)
-		vblk_publish(q);
-	else
-		vblk_tick(q);
+	vqrun_complete(&q->run, !q->nr_ops);
 }
 
 /* A request the guest got wrong: logged (rate-limited), then completed. */
@@ -252,7 +169,7 @@ static void vblk_req_abandon(struct vblk_req *req)
 	vq_push(q->vq, &req->chain, 0);
 	q->nr_active--;
 	vblk_req_put(q, req);
-	q->pushed = true;
+	q->run.pushed = true;
 }
 
 /* A request of an older generation (reset meanwhile): released, not pushed. */
@@ -350,6 +267,15 @@ static void vblk_backlog_run(struct vblk_queue *q)
 {
 	while (q->backlog && vblk_req_try_issue(q->backlog))
 		vblk_list_pop(&q->backlog, &q->backlog_tail);
+}
+
+/* vqrun: requests that found no SQE go first; true if none is left. */
+static bool vblk_run_retry(struct vqrun *r)
+{
+	struct vblk_queue *q = container_of(r, struct vblk_queue, run);
+
+	vblk_backlog_run(q);
+	return !q->backlog;
 }
 
 /* ---- reads and writes ---- */
@@ -735,133 +661,54 @@ static void vblk_req_done(struct evl_op *op, int res, unsigned int flags)
 	} else {
 		vblk_rw_done(req, res);
 	}
-	if (q->stopping)
+	if (q->run.stopping)
 		return;
 	vblk_backlog_run(q);
-	if (q->resume)
-		vblk_tick(q);
-}
-
-static void vblk_tick_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vblk_queue *q = container_of(op, struct vblk_queue, tick);
-
-	q->tick_busy = false;
-	q->nr_ops--;
-	if (q->stopping)
-		return;
-	vblk_backlog_run(q);
-	if (q->resume && !q->backlog) {
-		q->resume = false;
-		vblk_queue_run(q);
-	}
-	vblk_publish(q);
-}
-
-/* Arms the look-again timer. False without an SQE (kicks go back on). */
-static bool vblk_poll_arm(struct vblk_queue *q)
-{
-	struct io_uring_sqe *sqe;
-
-	if (q->poll_busy)
-		return true;
-	sqe = evl_get_sqe(q->loop);
-	if (!sqe)
-		return false;
-	q->poll_ts.tv_sec = 0;
-	q->poll_ts.tv_nsec = q->blk->poll_ns;
-	io_uring_prep_timeout(sqe, &q->poll_ts, 0, 0);
-	evl_set_op(q->loop, sqe, &q->poll_op, vblk_poll_done);
-	q->poll_busy = true;
-	q->nr_ops++;
-	return true;
-}
-
-static void vblk_poll_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vblk_queue *q = container_of(op, struct vblk_queue, poll_op);
-
-	q->poll_busy = false;
-	q->nr_ops--;
-	if (q->stopping)
-		return;
-	vblk_queue_run(q);
+	if (q->run.resume)
+		vqrun_tick(&q->run);
 }
 
 /*
- * Pops and starts chains until the ring is empty, the budget is spent, or
- * the pool or the SQ runs dry; in the last three cases the queue resumes
- * from the loop (tick or completions) with guest kicks still suppressed.
+ * vqrun: pops a chain into a free request and starts it; -ENOSPC with the
+ * pool dry or requests waiting for an SQE (later ones queue behind them).
  */
-void vblk_queue_kick(struct vblk_queue *q)
+static int vblk_run_pop(struct vqrun *r)
 {
-	pollwin_kicked(&q->idle);
-	vblk_queue_run(q);
-}
-
-void vblk_queue_run(struct vblk_queue *q)
-{
-	unsigned int budget = VBLK_KICK_BUDGET;
-	struct vq *vq = q->vq;
+	struct vblk_queue *q = container_of(r, struct vblk_queue, run);
 	struct vblk_req *req;
 	int rc;
 
-	if (q->running || q->stopping)
-		return;
-	q->running = true;
-	vblk_backlog_run(q);
-	for (;;) {
-		vq_kick_disable(vq);
-		while (budget && !q->backlog) {
-			req = vblk_req_get(q);
-			if (!req)
-				break;
-			rc = vq_pop(vq, &req->chain);
-			if (rc <= 0) {
-				vblk_req_put(q, req);
-				if (rc < 0)
-					goto out; /* broken: no more popping */
-				break;
-			}
-			budget--;
-			pollwin_found(&q->idle);
-			vblk_req_start(q, req);
-		}
-		if (!budget || !q->free || q->backlog) {
-			q->resume = true;
-			break;
-		}
-		/*
-		 * Busy, or just drained: completions and the timer look at
-		 * the ring again, the guest need not kick.
-		 */
-		if (q->blk->poll_ns &&
-		    (q->nr_active || pollwin_look(&q->idle))) {
-			if (vblk_poll_arm(q)) {
-				q->kicks_off = true;
-				break;
-			}
-		}
-		/* A whole idle window found nothing: look less next time. */
-		if (!q->nr_active)
-			pollwin_idle_end(&q->idle);
-		q->kicks_off = false;
-		if (!vq_kick_enable(vq))
-			break;
+	if (q->backlog)
+		return -ENOSPC;
+	req = vblk_req_get(q);
+	if (!req)
+		return -ENOSPC;
+	rc = vq_pop(q->vq, &req->chain);
+	if (rc <= 0) {
+		vblk_req_put(q, req);
+		return rc;
 	}
-out:
-	q->running = false;
-	if (q->resume && !budget)
-		vblk_tick(q);
-	vblk_publish(q);
-	evl_submit(q->loop);
+	vblk_req_start(q, req);
+	return 1;
+}
+
+/* Requests in flight: their completions look at the ring, kicks stay off. */
+static bool vblk_run_busy(struct vqrun *r)
+{
+	return container_of(r, struct vblk_queue, run)->nr_active != 0;
+}
+
+void vblk_queue_kick(struct vblk_queue *q)
+{
+	vqrun_kick(&q->run);
 }
 
 /* ---- reset ---- */
 
-/* Asks the kernel to cancel every request with an SQE in flight. */
-static void vblk_queue_cancel(struct vblk_queue *q)
+/* vqrun: asks the kernel to cancel every request with an SQE in flight. */
+static void vblk_run_cancel(struct vqrun *r)
 {
+	struct vblk_queue *q = container_of(r, struct vblk_queue, run);
 	unsigned int i;
 
 	for (i = 0; i < q->nr_reqs; i++) {
@@ -870,11 +717,14 @@ static void vblk_queue_cancel(struct vblk_queue *q)
 		if (req->busy && !req->cancelled)
 			req->cancelled = !evl_cancel(q->loop, &req->op);
 	}
-	if (q->poll_busy)
-		evl_cancel(q->loop, &q->poll_op);
-	if (q->irq_busy)
-		evl_cancel(q->loop, &q->irq_op);
 }
+
+static const struct vqrun_ops vblk_run_ops = {
+	.pop = vblk_run_pop,
+	.retry = vblk_run_retry,
+	.busy = vblk_run_busy,
+	.cancel = vblk_run_cancel,
+};
 
 int vblk_queue_stop(struct vblk_queue *q)
 {
@@ -883,7 +733,7 @@ int vblk_queue_stop(struct vblk_queue *q)
 
 	if (!q->pool)
 		return 0;
-	q->stopping = true;
+	q->run.stopping = true;
 	q->gen++; /* from here on, every completion is stale */
 	/* Waiting requests hold no I/O: release them now. */
 	q->backlog = q->backlog_tail = NULL;
@@ -895,21 +745,10 @@ int vblk_queue_stop(struct vblk_queue *q)
 			vblk_req_drop(req);
 	}
 	/* The rest: cancel, then reap until the kernel holds no buffer. */
-	while (q->nr_ops) {
-		vblk_queue_cancel(q);
-		rc = evl_run_once(q->loop, true);
-		if (rc < 0) {
-			log_err(&q->blk->vdev.log,
-				"vq%u: event loop failed (%d) with %u ops",
-				q->vq->index, rc, q->nr_ops);
-			break;
-		}
-	}
+	rc = vqrun_stop(&q->run, &q->nr_ops);
 	q->ep_cur = q->ep_head = 0;
 	memset(q->ep_cnt, 0, q->nr_ep * sizeof(*q->ep_cnt));
-	q->resume = q->pushed = false;
-	q->kicks_off = false;
-	pollwin_init(&q->idle, VBLK_IDLE_POLLS);
-	q->stopping = false;
-	return rc < 0 ? rc : 0;
+	vqrun_reset(&q->run);
+	q->run.stopping = false;
+	return rc;
 }

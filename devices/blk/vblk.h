@@ -14,9 +14,9 @@
 
 #include "devices/blk.h"
 #include "lib/evl.h"
-#include "lib/pollwin.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"
+#include "virtio/vqrun.h"
 
 #define VBLK_SECTOR 512u
 #define VBLK_HDR_LEN 16u /* struct virtio_blk_outhdr */
@@ -118,7 +118,7 @@ struct vblk_queue {
 	unsigned int nr_reqs;
 	struct vblk_req *free;
 	unsigned int nr_active; /* popped and not finished */
-	unsigned int nr_ops;	/* our SQEs in flight (requests and tick) */
+	unsigned int nr_ops; /* requests' SQEs in flight (run.nr_ops: timers) */
 
 	/* SQ full: requests ready to issue, oldest first. */
 	struct vblk_req *backlog, *backlog_tail;
@@ -134,25 +134,11 @@ struct vblk_queue {
 	unsigned int nr_ep;
 	struct vblk_req *flush_wait, *flush_wait_tail;
 
-	/* Kicks off while busy (VBLK_POLL_NS): the timer that looks again. */
-	struct evl_op poll_op;
-	struct __kernel_timespec poll_ts;
-	bool poll_busy; /* the timeout is in flight */
-	bool kicks_off; /* avail_event left behind: the guest does not kick */
-	struct pollwin idle; /* looks at an idle ring, and how many to take */
-
-	/* coalesce_ns: the timer that pays an interrupt held meanwhile. */
-	struct evl_op irq_op;
-	struct __kernel_timespec irq_ts;
-	bool irq_busy; /* the timeout is in flight */
-
-	/* A NOP that defers work to the loop: publish used, resume popping. */
-	struct evl_op tick;
-	bool tick_busy;
-	bool resume;  /* popping stopped early: run again from the tick */
-	bool pushed;  /* used elements not yet published */
-	bool running; /* inside vblk_queue_run */
-	bool stopping;
+	/*
+	 * Popping, kicks off while busy, the look-again and interrupt timers,
+	 * the tick (virtio/vqrun.h); busy while requests are active.
+	 */
+	struct vqrun run;
 };
 
 /* The backing store, as probed once at open. */
@@ -213,9 +199,7 @@ void vblk_store_close(struct vblk_store *st);
 int vblk_queue_init(struct vblk_queue *q, struct vblk *blk, struct vq *vq,
 		    struct evl *loop, unsigned int nr_reqs);
 void vblk_queue_fini(struct vblk_queue *q);
-/* The driver kicked: pops, validates and issues what the ring holds. */
-void vblk_queue_run(struct vblk_queue *q);
-/* The guest kicked: looking at an idle ring may pay again; runs @q. */
+/* The guest kicked: pops, validates and issues what the ring holds. */
 void vblk_queue_kick(struct vblk_queue *q);
 /*
  * Drops every request: waiting ones are released, in-flight ones cancelled

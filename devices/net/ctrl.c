@@ -16,13 +16,20 @@
 /* Command data starts after the class and command bytes. */
 #define CTRL_HDR_LEN sizeof(struct virtio_net_ctrl_hdr)
 
-static void ctrl_tick_done(struct evl_op *op, int res, unsigned int flags);
+static const struct vqrun_ops ctrl_run_ops;
 
 void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq)
 {
 	memset(ctrl, 0, sizeof(*ctrl));
 	ctrl->net = net;
 	ctrl->vq = vq;
+	vqrun_init(&ctrl->run, vq, net->loop, &ctrl_run_ops,
+		   &(struct vqrun_conf){ .budget = VNET_CTRL_BUDGET });
+}
+
+void vnet_ctrl_start(struct vnet_ctrl *ctrl, struct vq *vq)
+{
+	ctrl->vq = ctrl->run.vq = vq;
 }
 
 /* VIRTIO_NET_CTRL_RX: one byte, on or off. */
@@ -218,55 +225,34 @@ static void ctrl_handle(struct vnet_ctrl *ctrl, struct vq_chain *c)
 	vq_push(ctrl->vq, c, c->in_len);
 }
 
-void vnet_ctrl_run(struct vnet_ctrl *ctrl)
+/* vqrun: pops one command and answers it at once. */
+static int ctrl_run_pop(struct vqrun *r)
 {
-	unsigned int budget = VNET_CTRL_BUDGET;
-	struct vq *vq = ctrl->vq;
-	int rc = 0;
+	struct vnet_ctrl *ctrl = container_of(r, struct vnet_ctrl, run);
+	int rc = vq_pop(ctrl->vq, &ctrl->chain);
 
-	if (ctrl->stopping || ctrl->tick.busy || !vq->ready)
-		return;
-	for (;;) {
-		vq_kick_disable(vq);
-		while (budget && (rc = vq_pop(vq, &ctrl->chain)) > 0) {
-			budget--;
-			ctrl_handle(ctrl, &ctrl->chain);
-		}
-		if (rc < 0)
-			break;
-		if (!budget) {
-			/* A flood: the rest waits for the loop's next round. */
-			if (vnet_defer(ctrl->net->loop, &ctrl->tick,
-				       ctrl_tick_done) < 0)
-				vq_kick_enable(vq);
-			break;
-		}
-		if (!vq_kick_enable(vq))
-			break;
-	}
-	vq_flush(vq);
+	if (rc <= 0)
+		return rc;
+	ctrl_handle(ctrl, &ctrl->chain);
+	r->pushed = true;
+	return 1;
 }
 
-static void ctrl_tick_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vnet_ctrl *ctrl = container_of(op, struct vnet_ctrl, tick.op);
+static const struct vqrun_ops ctrl_run_ops = {
+	.pop = ctrl_run_pop,
+};
 
-	ctrl->tick.busy = false;
-	if (ctrl->stopping)
-		return;
-	vnet_ctrl_run(ctrl);
-	evl_submit(ctrl->net->loop);
+void vnet_ctrl_run(struct vnet_ctrl *ctrl)
+{
+	vqrun_run(&ctrl->run);
 }
 
 int vnet_ctrl_stop(struct vnet_ctrl *ctrl)
 {
-	int rc = 0;
+	static const unsigned int none; /* no operation of its own */
+	int rc = vqrun_stop(&ctrl->run, &none);
 
-	ctrl->stopping = true;
-	while (ctrl->tick.busy) {
-		rc = evl_run_once(ctrl->net->loop, true);
-		if (rc < 0)
-			break;
-	}
-	return rc < 0 ? rc : 0;
+	if (!rc)
+		vqrun_reset(&ctrl->run);
+	return rc;
 }

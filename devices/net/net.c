@@ -93,10 +93,10 @@ static void pair_stop(void *arg)
 {
 	struct vnet_pair *p = arg;
 
-	p->rx.stopping = p->tx.stopping = true;
+	p->rx.stopping = p->tx.run.stopping = true;
 	vnet_rx_stop(&p->rx);
 	vnet_tx_stop(&p->tx);
-	p->rx.stopping = p->tx.stopping = false;
+	p->rx.stopping = p->tx.run.stopping = false;
 }
 
 static void pair_off(void *arg)
@@ -163,21 +163,6 @@ int vnet_set_pairs(struct vnet *net, unsigned int n)
 			 net->nr_pairs);
 	net->cur_pairs = n;
 	return 0;
-}
-
-int vnet_defer(struct evl *loop, struct vnet_defer *d, evl_cb *cb)
-{
-	struct io_uring_sqe *sqe;
-
-	if (d->busy)
-		return 0;
-	sqe = evl_get_sqe(loop);
-	if (!sqe)
-		return -EAGAIN;
-	io_uring_prep_nop(sqe);
-	evl_set_op(loop, sqe, &d->op, cb);
-	d->busy = true;
-	return 1;
 }
 
 /* ---- config space ---- */
@@ -268,7 +253,7 @@ static int vnet_start(struct vdev *vdev)
 		net->offloads = fl;
 	}
 	/* Where the control queue is depends on MQ, now negotiated. */
-	net->ctrl.vq = &vdev->vqs[vnet_ctrl_index(net)];
+	vnet_ctrl_start(&net->ctrl, &vdev->vqs[vnet_ctrl_index(net)]);
 	/* The first pair only, until VQ_PAIRS_SET says more. */
 	evl_call(net->pairs[0].loop, pair_start, &net->pairs[0]);
 	return 0;
@@ -313,15 +298,15 @@ static void vnet_reset(struct vdev *vdev)
 	 * one reaped while another drains must not push to the old rings.
 	 * Pairs on other threads stop there, with their own loops.
 	 */
-	net->ctrl.stopping = true;
+	net->ctrl.run.stopping = true;
 	for (i = 0; i < net->nr_pairs; i++)
 		if (!net->pairs[i].remote)
-			net->pairs[i].rx.stopping = net->pairs[i].tx.stopping =
-				true;
+			net->pairs[i].rx.stopping =
+				net->pairs[i].tx.run.stopping = true;
 	for (i = 0; i < net->nr_pairs; i++)
 		evl_call(net->pairs[i].loop, pair_stop, &net->pairs[i]);
 	vnet_ctrl_stop(&net->ctrl);
-	net->ctrl.stopping = false;
+	net->ctrl.run.stopping = false;
 	/* One pair again, the others off, their TAP queues detached. */
 	if (net->nr_pairs > 1)
 		vnet_set_pairs(net, 1);
@@ -620,10 +605,10 @@ static void pair_log_state(void *arg)
 	vq_log_state(tx->vq);
 	log_info(log,
 		 "vq%u transmit: %u frames popped, %u ops in flight%s%s%s%s",
-		 tx->vq->index, tx->count, tx->nr_ops,
+		 tx->vq->index, tx->count, tx->nr_ops + tx->run.nr_ops,
 		 tx->wait ? ", frames waiting for room" : "",
 		 tx->polling ? ", waiting for TAP room" : "",
-		 tx->look_busy ? ", a look-again timer armed" : "",
+		 tx->run.look_busy ? ", a look-again timer armed" : "",
 		 tx->disabled ? ", off" : "");
 }
 
@@ -655,8 +640,9 @@ void vnet_destroy(struct vnet *net)
 	vdev_destroy(&net->vdev);
 	vnet_log_stats(net);
 	for (unsigned int i = 0; i < net->nr_pairs; i++)
-		held |= net->pairs[i].rx.nr_ops || net->pairs[i].tx.nr_ops;
-	if (held || net->ctrl.tick.busy) {
+		held |= net->pairs[i].rx.nr_ops || net->pairs[i].tx.nr_ops ||
+			net->pairs[i].tx.run.nr_ops;
+	if (held || net->ctrl.run.nr_ops) {
 		/* The ring failed with I/O in flight: freeing would be UAF. */
 		log_err(&net->vdev.log, "I/O still in flight; device leaked");
 		return;

@@ -127,7 +127,7 @@ static void rx_pause(struct vnet_rx *rx)
 
 static void rx_defer(struct vnet_rx *rx)
 {
-	int rc = vnet_defer(rx->loop, &rx->tick, rx_tick_done);
+	int rc = vqrun_defer(rx->loop, &rx->tick, rx_tick_done);
 
 	if (rc > 0)
 		rx->nr_ops++;

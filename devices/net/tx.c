@@ -20,9 +20,7 @@
 
 static void tx_write_done(struct evl_op *op, int res, unsigned int flags);
 static void tx_poll_done(struct evl_op *op, int res, unsigned int flags);
-static void tx_tick_done(struct evl_op *op, int res, unsigned int flags);
-static void tx_look_done(struct evl_op *op, int res, unsigned int flags);
-static void tx_irq_done(struct evl_op *op, int res, unsigned int flags);
+static const struct vqrun_ops tx_run_ops;
 
 int vnet_tx_init(struct vnet_tx *tx, struct vnet *net, struct vq *vq,
 		 struct evl *loop, unsigned int nr)
@@ -39,6 +37,17 @@ int vnet_tx_init(struct vnet_tx *tx, struct vnet *net, struct vq *vq,
 	tx->nr = nr;
 	for (i = 0; i < nr; i++)
 		tx->reqs[i].tx = tx;
+	/*
+	 * Kicks stay off only for the idle looks after a burst (frames in
+	 * flight complete quickly and do not look at the ring); interrupts are
+	 * held with nothing in flight too, a receive interrupt paying them.
+	 */
+	vqrun_init(&tx->run, vq, loop, &tx_run_ops,
+		   &(struct vqrun_conf){ .budget = VNET_TX_BUDGET,
+					 .looks = VNET_IDLE_LOOKS,
+					 .poll_ns = net->poll_ns,
+					 .coalesce_ns = net->coalesce_ns,
+					 .hold_idle = true });
 	return 0;
 }
 
@@ -66,76 +75,8 @@ static void tx_complete(struct vnet_tx *tx)
 		vq_push(tx->vq, &req->chain, 0);
 		tx->head = (tx->head + 1) % tx->nr;
 		tx->count--;
-		tx->pushed = true;
+		tx->run.pushed = true;
 	}
-}
-
-/* Arms the timer that pays a held interrupt. False without an SQE. */
-static bool tx_irq_arm(struct vnet_tx *tx)
-{
-	struct io_uring_sqe *sqe;
-
-	if (tx->irq_busy)
-		return true;
-	sqe = evl_get_sqe(tx->loop);
-	if (!sqe)
-		return false;
-	tx->irq_ts.tv_sec = 0;
-	tx->irq_ts.tv_nsec = tx->net->coalesce_ns;
-	io_uring_prep_timeout(sqe, &tx->irq_ts, 0, 0);
-	evl_set_op(tx->loop, sqe, &tx->irq_op, tx_irq_done);
-	tx->irq_busy = true;
-	tx->nr_ops++;
-	return true;
-}
-
-/*
- * Publishes used elements. With coalesce_ns the interrupt the driver asked
- * for is held: a receive interrupt raised after the publish covers it (one
- * line serves both queues, and Linux's receive poll reaps the transmit
- * ring too), else the timer armed at the first hold pays it after
- * coalesce_ns. The frames went out already: only the driver's news of it
- * waits. TCP's answer to what it sent (an ACK, a reply) comes back on the
- * receive queue, usually well within the bound.
- */
-static void tx_publish(struct vnet_tx *tx)
-{
-	if (!tx->pushed && !tx->vq->irq_held)
-		return;
-	tx->pushed = false;
-	if (tx->net->coalesce_ns && !tx->stopping) {
-		if (vq_flush_hold(tx->vq) && !tx_irq_arm(tx))
-			vq_irq_release(tx->vq); /* no SQE for the timer */
-		return;
-	}
-	vq_flush(tx->vq);
-}
-
-static void tx_irq_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vnet_tx *tx = container_of(op, struct vnet_tx, irq_op);
-
-	tx->irq_busy = false;
-	tx->nr_ops--;
-	if (tx->stopping)
-		return;
-	/* The bound: what is pushed goes out, an owed interrupt too. */
-	tx->pushed = false;
-	vq_flush(tx->vq);
-}
-
-/*
- * Completions of one loop round are published together: the first one
- * queues a NOP, whose completion comes after the round's other CQEs.
- */
-static void tx_tick(struct vnet_tx *tx)
-{
-	int rc = vnet_defer(tx->loop, &tx->tick, tx_tick_done);
-
-	if (rc > 0)
-		tx->nr_ops++;
-	else if (rc < 0)
-		tx_publish(tx); /* no SQE for the NOP: publish now */
 }
 
 /* A frame the guest got wrong: logged (rate-limited), counted, dropped. */
@@ -246,8 +187,8 @@ void vnet_tx_link_down(struct vnet_tx *tx)
 	}
 	tx->wait_tail = NULL;
 	tx_complete(tx);
-	if (!tx->running)
-		tx_tick(tx);
+	if (!tx->run.running)
+		vqrun_tick(&tx->run);
 }
 
 /* ---- the frame ---- */
@@ -340,89 +281,43 @@ static void tx_start(struct vnet_tx *tx, struct vnet_txreq *req)
 	tx_issue(tx, req);
 }
 
-/*
- * Pops and writes what the ring holds until it is empty, the budget is
- * spent or every request is in flight; in the last two cases the queue
- * resumes from the loop (tick or completions) with kicks still off.
- */
-/* Arms the look-again timer. False without an SQE (kicks go back on). */
-static bool tx_look_arm(struct vnet_tx *tx)
+/* vqrun: pops a chain into the next request of the ring and starts it. */
+static int tx_run_pop(struct vqrun *r)
 {
-	struct io_uring_sqe *sqe;
+	struct vnet_tx *tx = container_of(r, struct vnet_tx, run);
+	struct vnet_txreq *req;
+	int rc;
 
-	if (tx->look_busy)
-		return true;
-	sqe = evl_get_sqe(tx->loop);
-	if (!sqe)
-		return false;
-	tx->look_ts.tv_sec = 0;
-	tx->look_ts.tv_nsec = tx->net->poll_ns;
-	io_uring_prep_timeout(sqe, &tx->look_ts, 0, 0);
-	evl_set_op(tx->loop, sqe, &tx->look_op, tx_look_done);
-	tx->look_busy = true;
-	tx->nr_ops++;
-	return true;
+	if (tx->count == tx->nr)
+		return -ENOSPC; /* every request in flight */
+	req = tx_req(tx, tx->count);
+	rc = vq_pop(tx->vq, &req->chain);
+	if (rc <= 0)
+		return rc;
+	tx->count++;
+	tx_start(tx, req);
+	return 1;
 }
 
-static void tx_look_done(struct evl_op *op, int res, unsigned int flags)
+/* vqrun: frames that found no SQE or room go first, unless polling. */
+static bool tx_run_retry(struct vqrun *r)
 {
-	struct vnet_tx *tx = container_of(op, struct vnet_tx, look_op);
+	struct vnet_tx *tx = container_of(r, struct vnet_tx, run);
 
-	tx->look_busy = false;
-	tx->nr_ops--;
-	if (tx->stopping)
-		return;
-	vnet_tx_run(tx);
+	if (!tx->polling)
+		tx_wait_run(tx);
+	return !tx->wait;
+}
+
+/* vqrun: at a run's end, what finished is pushed in pop order. */
+static void tx_run_end(struct vqrun *r)
+{
+	tx_complete(container_of(r, struct vnet_tx, run));
 }
 
 void vnet_tx_run(struct vnet_tx *tx)
 {
-	unsigned int budget = VNET_TX_BUDGET;
-	struct vq *vq = tx->vq;
-	int rc;
-
-	if (tx->running || tx->stopping || !vq->ready ||
-	    !(vdev_status(&tx->net->vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
-		return;
-	tx->running = true;
-	if (!tx->polling)
-		tx_wait_run(tx);
-	for (;;) {
-		vq_kick_disable(vq);
-		while (budget && tx->count < tx->nr) {
-			struct vnet_txreq *req = tx_req(tx, tx->count);
-
-			rc = vq_pop(vq, &req->chain);
-			if (rc < 0)
-				goto out; /* broken: no more popping */
-			if (!rc)
-				break;
-			tx->count++;
-			budget--;
-			tx->idle_looks = 0;
-			tx_start(tx, req);
-		}
-		if (!budget || tx->count == tx->nr) {
-			tx->resume = true;
-			break;
-		}
-		/* Just drained: a timer looks again, the guest need not kick.
-		 */
-		if (tx->net->poll_ns && tx->idle_looks < VNET_IDLE_LOOKS &&
-		    tx_look_arm(tx)) {
-			tx->idle_looks++;
-			break;
-		}
-		if (!vq_kick_enable(vq))
-			break;
-	}
-out:
-	tx->running = false;
-	tx_complete(tx);
-	if (tx->resume && !budget)
-		tx_tick(tx);
-	tx_publish(tx);
-	evl_submit(tx->loop);
+	vqrun_run(&tx->run);
 }
 
 /* ---- completions ---- */
@@ -434,7 +329,7 @@ static void tx_write_done(struct evl_op *op, int res, unsigned int flags)
 
 	req->busy = false;
 	tx->nr_ops--;
-	if (tx->stopping)
+	if (tx->run.stopping)
 		return;
 	if ((res == -EAGAIN || res == -EINTR || res == -ENOBUFS) &&
 	    req->retries++ < VNET_TX_MAX_RETRY && vnet_link_up(tx->net)) {
@@ -444,8 +339,8 @@ static void tx_write_done(struct evl_op *op, int res, unsigned int flags)
 	}
 	tx_finish(req, res);
 	tx_complete(tx);
-	if (!tx->running)
-		tx_tick(tx);
+	if (!tx->run.running)
+		vqrun_tick(&tx->run);
 }
 
 static void tx_poll_done(struct evl_op *op, int res, unsigned int flags)
@@ -454,7 +349,7 @@ static void tx_poll_done(struct evl_op *op, int res, unsigned int flags)
 
 	tx->polling = false;
 	tx->nr_ops--;
-	if (tx->stopping)
+	if (tx->run.stopping)
 		return;
 	/* POLLERR: the TAP was deleted under us. */
 	if (res < 0 || (res & (POLLERR | POLLHUP | POLLNVAL))) {
@@ -466,28 +361,12 @@ static void tx_poll_done(struct evl_op *op, int res, unsigned int flags)
 	evl_submit(tx->loop);
 }
 
-static void tx_tick_done(struct evl_op *op, int res, unsigned int flags)
-{
-	struct vnet_tx *tx = container_of(op, struct vnet_tx, tick.op);
-
-	tx->tick.busy = false;
-	tx->nr_ops--;
-	if (tx->stopping)
-		return;
-	if (!tx->polling)
-		tx_wait_run(tx); /* frames that found no SQE */
-	if (tx->resume && !tx->wait) {
-		tx->resume = false;
-		vnet_tx_run(tx);
-	}
-	tx_publish(tx);
-}
-
 /* ---- reset ---- */
 
 /* Asks the kernel to cancel every write and the poll still in flight. */
-static void tx_cancel(struct vnet_tx *tx)
+static void tx_run_cancel(struct vqrun *r)
 {
+	struct vnet_tx *tx = container_of(r, struct vnet_tx, run);
 	unsigned int i;
 
 	for (i = 0; i < tx->nr; i++) {
@@ -498,11 +377,14 @@ static void tx_cancel(struct vnet_tx *tx)
 	}
 	if (tx->polling && !tx->poll_cancelled)
 		tx->poll_cancelled = !evl_cancel(tx->loop, &tx->poll_op);
-	if (tx->look_busy)
-		evl_cancel(tx->loop, &tx->look_op);
-	if (tx->irq_busy)
-		evl_cancel(tx->loop, &tx->irq_op);
 }
+
+static const struct vqrun_ops tx_run_ops = {
+	.pop = tx_run_pop,
+	.retry = tx_run_retry,
+	.end = tx_run_end,
+	.cancel = tx_run_cancel,
+};
 
 int vnet_tx_stop(struct vnet_tx *tx)
 {
@@ -511,18 +393,11 @@ int vnet_tx_stop(struct vnet_tx *tx)
 
 	if (!tx->reqs)
 		return 0;
-	tx->stopping = true;
+	tx->run.stopping = true;
 	tx->wait = tx->wait_tail = NULL;
-	while (tx->nr_ops) {
-		tx_cancel(tx);
-		rc = evl_run_once(tx->loop, true);
-		if (rc < 0) {
-			log_err(&tx->net->vdev.log,
-				"tx: event loop failed (%d) with %u ops", rc,
-				tx->nr_ops);
-			return rc; /* the kernel may still read the chains */
-		}
-	}
+	rc = vqrun_stop(&tx->run, &tx->nr_ops);
+	if (rc)
+		return rc; /* the kernel may still read the chains */
 	for (i = 0; i < tx->count; i++) {
 		struct vnet_txreq *req = tx_req(tx, i);
 
@@ -530,7 +405,6 @@ int vnet_tx_stop(struct vnet_tx *tx)
 		req->done = false;
 	}
 	tx->head = tx->count = 0;
-	tx->resume = tx->pushed = false;
-	tx->idle_looks = 0;
+	vqrun_reset(&tx->run);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "lib/evl.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"
+#include "virtio/vqrun.h"
 
 /* A modern driver always uses the 12-byte header (virtio 1.2, 5.1.6). */
 #define VNET_HDR_LEN 12u
@@ -53,12 +54,6 @@
 #define VNET_RX_MAX_IOV 1024u
 
 struct vnet;
-
-/* A NOP whose completion runs deferred work after the loop's round. */
-struct vnet_defer {
-	struct evl_op op;
-	bool busy;
-};
 
 /*
  * The TAP: one descriptor per queue pair (IFF_MULTI_QUEUE with more than
@@ -108,9 +103,9 @@ struct vnet_rx {
 	unsigned int read_iov; /* iov entries of the read in flight */
 
 	struct evl_op read_op, poll_op;
-	struct vnet_defer tick; /* budget spent: fill again from the loop */
-	unsigned int nr_ops;	/* read, poll and tick in flight */
-	unsigned int budget;	/* chains popped in this run */
+	struct vqrun_defer tick; /* budget spent: fill again from the loop */
+	unsigned int nr_ops;	 /* read, poll and tick in flight */
+	unsigned int budget;	 /* chains popped in this run */
 	bool reading;
 	bool polling;
 	bool cancelled; /* reset asked the kernel to cancel read and poll */
@@ -155,24 +150,16 @@ struct vnet_tx {
 	unsigned int head, count;	     /* oldest popped, and how many */
 	struct vnet_txreq *wait, *wait_tail; /* -EAGAIN or no SQE: retry */
 
-	struct vnet_defer tick; /* publishes used, resumes popping */
-	struct evl_op poll_op;	/* POLLOUT while frames wait */
-	/* With net->poll_ns: after a burst, look again before asking kicks. */
-	struct evl_op look_op;
-	struct __kernel_timespec look_ts;
-	bool look_busy;
-	unsigned int idle_looks;
-	/* With net->coalesce_ns: the timer that pays a held interrupt. */
-	struct evl_op irq_op;
-	struct __kernel_timespec irq_ts;
-	bool irq_busy;
-	unsigned int nr_ops; /* writes, tick and poll in flight */
+	struct evl_op poll_op; /* POLLOUT while frames wait */
+	unsigned int nr_ops;   /* writes and poll in flight (run.nr_ops: timers)
+				*/
 	bool polling;
 	bool poll_cancelled;
-	bool running;
-	bool resume;
-	bool pushed;
-	bool stopping;
+	/*
+	 * Popping, the look-again timer after a burst (net->poll_ns), the
+	 * interrupt hold (net->coalesce_ns), the tick (virtio/vqrun.h).
+	 */
+	struct vqrun run;
 };
 
 /*
@@ -188,12 +175,15 @@ struct vnet_filter {
 	uint8_t mac[VNET_MAC_TABLE][6]; /* unicast entries, then multicast */
 };
 
-/* Control queue: commands are handled at once, nothing goes to the loop. */
+/*
+ * Control queue, on the device's loop: commands are handled at once as
+ * they are popped, nothing goes to the loop but the tick of a run that
+ * spent its budget.
+ */
 struct vnet_ctrl {
 	struct vnet *net;
-	struct vq *vq;
-	struct vnet_defer tick; /* budget spent: run again from the loop */
-	bool stopping;
+	struct vq *vq;	  /* where MQ puts it: set again at DRIVER_OK */
+	struct vqrun run; /* run.vq follows vq */
 	struct vq_chain chain;
 };
 
@@ -272,12 +262,6 @@ static inline bool vnet_link_up(const struct vnet *net)
 	return __atomic_load_n(&net->link_up, __ATOMIC_ACQUIRE);
 }
 
-/*
- * Queues a NOP on @loop whose completion calls @cb (which clears d->busy).
- * Returns 1 if queued now, 0 if it already was, -EAGAIN without an SQE.
- */
-int vnet_defer(struct evl *loop, struct vnet_defer *d, evl_cb *cb);
-
 /* rx.c */
 int vnet_rx_init(struct vnet_rx *rx, struct vnet *net, struct vq *vq,
 		 struct evl *loop, unsigned int cap);
@@ -316,6 +300,8 @@ void vnet_filter_reset(struct vnet_filter *f);
 /* True if a frame to @dst passes the filter. */
 bool vnet_filter_pass(struct vnet *net, const uint8_t dst[6]);
 void vnet_ctrl_init(struct vnet_ctrl *ctrl, struct vnet *net, struct vq *vq);
+/* DRIVER_OK: the control queue is @vq now (its index depends on MQ). */
+void vnet_ctrl_start(struct vnet_ctrl *ctrl, struct vq *vq);
 void vnet_ctrl_run(struct vnet_ctrl *ctrl);
 int vnet_ctrl_stop(struct vnet_ctrl *ctrl); /* as vnet_rx_stop */
 

@@ -20,26 +20,48 @@
 
 struct vdev;
 
-/* What a device model gives the transport. One static const table per model. */
+/*
+ * What a device model gives the transport. One static const table per model.
+ * Every op runs on the transport's thread (the one handling the device's
+ * register accesses: xvb_devenv.loop), never two at once; only name is
+ * required, an op left NULL behaves as its comment says. docs/devices.md
+ * tells the whole contract.
+ */
 struct vdev_ops {
-	const char *name;
-	uint32_t device_id; /* VIRTIO_ID_* */
-	/* Config space; the transport has already bounds-checked off + len. */
+	const char *name;   /* log prefix until the device sets its own */
+	uint32_t device_id; /* VIRTIO_ID_*: DeviceID */
+	/*
+	 * Config space; the transport has already bounds-checked off + len
+	 * against cfg_size. NULL: config space reads as zeroes.
+	 */
 	void (*cfg_read)(struct vdev *vdev, unsigned int off, void *buf,
 			 unsigned int len);
-	/* Returns 0, or -EPERM for a read-only field (the write is ignored). */
+	/*
+	 * Returns 0, or -EPERM for a read-only field (the write is ignored
+	 * and logged). NULL: config space is read-only.
+	 */
 	int (*cfg_write)(struct vdev *vdev, unsigned int off, const void *buf,
 			 unsigned int len);
-	/* Optional: refuse a feature set at FEATURES_OK (return -errno). */
+	/* FEATURES_OK: refuse a feature set (return -errno). NULL: accept. */
 	int (*features_ok)(struct vdev *vdev, uint64_t features);
-	/* DRIVER_OK: features final, queues set up. -errno marks it broken. */
+	/*
+	 * DRIVER_OK: features final, queues set up. -errno fails the device
+	 * (NEEDS_RESET). Not called on a broken device. NULL: nothing to do.
+	 */
 	int (*start)(struct vdev *vdev);
-	/* The driver kicked @vq. Must not block. */
+	/*
+	 * The driver kicked @vq (ready, after DRIVER_OK, device not broken).
+	 * Must not block: hand the work to the queue's loop. NULL: kicks are
+	 * only counted.
+	 */
 	void (*kick)(struct vdev *vdev, struct vq *vq);
 	/*
 	 * Drop all in-flight work: on return no I/O may touch guest memory
-	 * and every popped chain has been released. Called at Status=0, and
-	 * at teardown.
+	 * and every popped chain has been pushed or released. Called at
+	 * Status=0 and at teardown (vdev_destroy), before the rings are
+	 * unmapped; it may run the queues' loops and must tolerate being
+	 * re-entered from a callback meanwhile. NULL only for a device that
+	 * never holds a chain past its kick.
 	 */
 	void (*reset)(struct vdev *vdev);
 };

@@ -527,7 +527,39 @@ static void reset_storm_does_not_flood_log(void)
 	T_RIG_FINI(&r);
 }
 
-T_MAIN(T_CASE(init_and_destroy_leave_nothing),
+/*
+ * An ops table with a name only: every optional op NULL, as
+ * include/virtio/vdev.h allows. Config space reads as zeroes and refuses
+ * writes, the driver gets to DRIVER_OK, a kick is counted, reset and
+ * teardown need nothing.
+ */
+static const struct vdev_ops bare_ops = { .name = "bare", .device_id = 0x43 };
+
+static void null_ops_are_defaults(void)
+{
+	struct fakeguest *fg = fg_new(1u << 20);
+	struct vdev vdev;
+	struct gdrv drv;
+
+	T_ASSERT(fg);
+	T_EQ(vdev_init(&vdev, &bare_ops, &fg->gmem, 1, 16, 8, 0), 0);
+	gdrv_init(&drv, &vdev, fg);
+	T_EQ(vmmio_read(&vdev, VIRTIO_MMIO_DEVICE_ID, 4), 0x43);
+	T_EQ(vmmio_read(&vdev, VIRTIO_MMIO_CONFIG, 4), 0);
+	vmmio_write(&vdev, VIRTIO_MMIO_CONFIG, 4, 0xffffffff);
+	T_EQ(vmmio_read(&vdev, VIRTIO_MMIO_CONFIG + 4, 4), 0);
+	T_EQ(gdrv_up(&drv, 1ULL << VIRTIO_F_VERSION_1, 1, 16), 0);
+	T_ASSERT(vdev_status(&vdev) & S_DOK);
+	gdrv_notify(&drv, 0);
+	T_EQ(vdev.nr_kicks, 1);
+	T_ASSERT(!vdev_broken(&vdev));
+	gdrv_fini(&drv);
+	vdev_destroy(&vdev);
+	T_EQ(fg_live(fg), 0);
+	fg_free(fg);
+}
+
+T_MAIN(T_CASE(init_and_destroy_leave_nothing), T_CASE(null_ops_are_defaults),
        T_CASE(destroy_accepts_zeroed_vdev),
        T_CASE(host_features_add_transport_bits),
        T_CASE(features_ok_latched_for_offered_set), T_CASE(features_ok_refused),
