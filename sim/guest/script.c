@@ -216,8 +216,7 @@ static void wr(struct ctx *c, uint64_t off, unsigned int size, uint64_t v)
 	gdrv_write(&c->b->drv, off, size, v);
 }
 
-/* ---- setup and reset ------------------------------------------------------
- */
+/* ---- setup and reset ----------------------------------------------------- */
 
 /* A 4 KiB write, flush and read of block 0 through the normal driver. */
 static bool canary(struct ctx *c)
@@ -437,16 +436,15 @@ static void storm_end(struct ctx *c)
 	pthread_join(c->storm, NULL);
 	c->storming = false;
 	/* Answered at all is the check; how fast is the scheduler's. */
-	snprintf(what, sizeof(what),
-		 "%llu accesses from vCPU %u meanwhile, all answered "
-		 "(measured: slowest %.1f ms)",
-		 (unsigned long long)c->storm_n, c->dev->vcpu + 1,
-		 c->storm_bus.max_ns / 1e6);
+	snprintf(
+		what, sizeof(what),
+		"%llu accesses from vCPU %u meanwhile, all answered (measured: slowest %.1f ms)",
+		(unsigned long long)c->storm_n, c->dev->vcpu + 1,
+		c->storm_bus.max_ns / 1e6);
 	result(c, !c->storm_bus.err && c->storm_n, what);
 }
 
-/* ---- the commands ---------------------------------------------------------
- */
+/* ---- the commands -------------------------------------------------------- */
 
 static int step(struct ctx *c, char **av, int ac)
 {
@@ -569,10 +567,10 @@ static int step(struct ctx *c, char **av, int ac)
 			 (unsigned long long)v[1]);
 		result(c, flood(c, v[1]), what);
 	} else if (!strcmp(cmd, "still") && ac == 2) {
-		snprintf(what, sizeof(what),
-			 "old used ring and %u status bytes untouched for "
-			 "%llu ms after the reset",
-			 c->nr_old, (unsigned long long)v[1]);
+		snprintf(
+			what, sizeof(what),
+			"old used ring and %u status bytes untouched for %llu ms after the reset",
+			c->nr_old, (unsigned long long)v[1]);
 		result(c, still(c, v[1]), what);
 	} else if (!strcmp(cmd, "storm") && ac == 2 &&
 		   !strcmp(av[1], "start")) {
@@ -617,20 +615,19 @@ static void universal(struct ctx *c)
 	storm_end(c);
 	c->line = 0;
 	now = find_worker();
-	snprintf(what, sizeof(what),
-		 "universal: the worker that served the script is alive "
-		 "(pid %d, now %d)",
-		 (int)c->worker, (int)now);
+	snprintf(
+		what, sizeof(what),
+		"universal: the worker that served the script is alive (pid %d, now %d)",
+		(int)c->worker, (int)now);
 	result(c, c->worker > 0 && now == c->worker, what);
 	/* The script's own vCPU: the storm's were checked at its end. An
 	 * access not answered within the hang bound set sb.err. */
 	tally(c, &c->b->sb);
 	c->b->sb.nr = c->b->sb.max_ns = 0;
-	snprintf(what, sizeof(what),
-		 "universal: %llu register accesses answered (hang bound %u "
-		 "ms; measured: slowest %.1f ms)",
-		 (unsigned long long)c->nr_access, t_hang_ms(),
-		 c->max_ns / 1e6);
+	snprintf(
+		what, sizeof(what),
+		"universal: %llu accesses answered (hang bound %u ms; measured: slowest %.1f ms)",
+		(unsigned long long)c->nr_access, t_hang_ms(), c->max_ns / 1e6);
 	result(c, !c->b->sb.err, what);
 	reset(c);
 	if (up(c)) {
@@ -640,10 +637,10 @@ static void universal(struct ctx *c)
 	result(c, canary(c),
 	       "universal: after a reset, a verified write, flush and read");
 	fds = t_count_fds(now);
-	snprintf(what, sizeof(what),
-		 "universal: the worker holds %d descriptors, as at the start "
-		 "(%d)",
-		 fds, c->worker_fds);
+	snprintf(
+		what, sizeof(what),
+		"universal: the worker holds %d descriptors, as at the start (%d)",
+		fds, c->worker_fds);
 	result(c, fds == c->worker_fds, what);
 }
 

@@ -140,8 +140,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- xvbd -------------------------------------------------------------------
- */
+/* ---- xvbd ---------------------------------------------------------------- */
 
 static pid_t start_xvbd(const struct opts *o, const char *sock,
 			const char *conf)
@@ -270,8 +269,7 @@ static double clock_s(clockid_t id)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- workloads
- * ---------------------------------------------------------------- */
+/* ---- workloads ----------------------------------------------------------- */
 
 static uint32_t rnd(uint64_t *s)
 {
@@ -359,8 +357,7 @@ static void *verify_disk(void *arg)
 	    strncmp(fg_ptr(d->fg, r->data_gpa, VIRTIO_BLK_ID_BYTES), d->vdev,
 		    VIRTIO_BLK_ID_BYTES))
 		d->bad++;
-	/* WRITE_ZEROES over a written block reads back zeroes; DISCARD is OK.
-	 */
+	/* WRITE_ZEROES over a written block reads back zeroes; DISCARD is OK. */
 	if (b->features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES)) {
 		st = blkdrv_sync(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, NULL);
 		if (st != VIRTIO_BLK_S_OK)
@@ -520,9 +517,8 @@ static void mq_verify(struct disk *d)
 	}
 	pthread_barrier_destroy(&bar);
 	check(!rc && !bad && reqs >= 2 * MQ_BLOCKS * nq,
-	      "%s: %u queues at once, %u blocks each written and read back "
-	      "through another queue: %s (%" PRIu64 " requests, %" PRIu64
-	      " interrupts)",
+	      "%s: %u queues at once, %u blocks each read back through another: %s (%" PRIu64
+	      " requests, %" PRIu64 " interrupts)",
 	      d->vdev, nq, MQ_BLOCKS,
 	      rc  ? strerror(-rc) :
 	      bad ? "MISMATCH" :
@@ -857,23 +853,28 @@ static int load_mq(struct disk *d, const struct load *l, pid_t worker,
 static void load_print_json(const struct load *l, const struct load_result *r,
 			    pid_t worker, unsigned int queues)
 {
-	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,"
-	       "\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,"
-	       "\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",\"errors\":%" PRIu64
-	       ",\"iops\":%.1f,\"mib_s\":%.2f,"
-	       "\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,"
-	       "\"irq_per_req\":%.4f,\"kick_per_req\":%.4f,"
-	       "\"ioreq_per_req\":%.4f,\"xvbd_cpu_us_per_req\":%.3f,"
-	       "\"xvbd_cpu_util\":%.3f,\"guest_cpu_us_per_req\":%.3f,"
-	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
-	       "\"mmio_max_us\":%.1f,"
-	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
-	       "\"worker_pid\":%d}\n",
-	       l->rw, l->bs, l->qd, l->flush_every, queues, l->ramp, r->secs,
-	       r->ios, r->flushes, r->errors, r->iops, r->mib_s, r->p50_us,
-	       r->p99_us, r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us,
-	       r->xvbd_util, r->guest_us, r->sim_us, r->mmio_rtt_us,
-	       r->mmio_max_us, r->trap_frac, r->irq_wait_frac, (int)worker);
+	/* A few keys a call, so that each key can be found with its value. */
+	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,", l->rw,
+	       l->bs, l->qd, l->flush_every);
+	printf("\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,", queues,
+	       l->ramp, r->secs);
+	printf("\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",", r->ios,
+	       r->flushes);
+	printf("\"errors\":%" PRIu64 ",\"iops\":%.1f,\"mib_s\":%.2f,",
+	       r->errors, r->iops, r->mib_s);
+	printf("\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,",
+	       r->p50_us, r->p99_us, r->mean_us);
+	printf("\"irq_per_req\":%.4f,\"kick_per_req\":%.4f,\"ioreq_per_req\":%.4f,",
+	       r->irq, r->kick, r->ioreq);
+	printf("\"xvbd_cpu_us_per_req\":%.3f,\"xvbd_cpu_util\":%.3f,",
+	       r->xvbd_us, r->xvbd_util);
+	printf("\"guest_cpu_us_per_req\":%.3f,\"sim_cpu_us_per_req\":%.3f,",
+	       r->guest_us, r->sim_us);
+	printf("\"mmio_rtt_us\":%.2f,\"mmio_max_us\":%.1f,", r->mmio_rtt_us,
+	       r->mmio_max_us);
+	printf("\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,",
+	       r->trap_frac, r->irq_wait_frac);
+	printf("\"worker_pid\":%d}\n", (int)worker);
 }
 
 /*
@@ -917,9 +918,10 @@ static void run_bench(struct disk *d, const struct bench *bn, pid_t worker)
 		return;
 	}
 	load_result(&lr, &r);
-	printf("  %-17s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us  "
-	       "%.3f irq/req  %.3f kick/req  xvbd %.2f us CPU/req\n",
-	       bn->name, r.iops, r.p50_us, r.p99_us, r.irq, r.kick, r.xvbd_us);
+	printf("  %-17s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us", bn->name,
+	       r.iops, r.p50_us, r.p99_us);
+	printf("  %.3f irq/req  %.3f kick/req  xvbd %.2f us CPU/req\n", r.irq,
+	       r.kick, r.xvbd_us);
 }
 
 /* Other vCPUs read registers while the disks work: concurrent ioreqs. */
@@ -948,8 +950,7 @@ static void *read_regs(void *arg)
 	return NULL;
 }
 
-/* ---- the run
- * -------------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------- */
 
 static int make_image(const char *path, unsigned int mib)
 {
@@ -1092,8 +1093,7 @@ static void net_mq_phase(struct netdrv *n, int sk, struct sockaddr_ll *sll,
 		got++;
 	}
 	check(got == n->pairs * PER_PAIR && !bad,
-	      "NIC: %u queue pairs in use; %u frames sent from every pair's "
-	      "transmit queue arrived on %s, byte for byte (%u bad)",
+	      "NIC: %u pairs; %u frames from each transmit queue on %s, byte for byte (%u bad)",
 	      n->pairs, got, ifname, bad);
 
 	got = bad = 0;
@@ -1117,8 +1117,7 @@ static void net_mq_phase(struct netdrv *n, int sk, struct sockaddr_ll *sll,
 	for (p = 0; p < n->pairs; p++)
 		used += n->rx_frames[p] > before[p];
 	check(got == FLOWS && !bad && used >= 2,
-	      "NIC: %u UDP flows into %s reached the guest on %u of %u "
-	      "pairs' receive queues, byte for byte (%u bad)",
+	      "NIC: %u UDP flows into %s reached %u of %u receive queues, byte for byte (%u bad)",
 	      got, ifname, used, n->pairs, bad);
 }
 
@@ -1143,8 +1142,8 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 	rc = netdrv_up_mq(&n, sim, DOMID, 0, nic->base, nic->irq, fg,
 			  o->nic_pairs);
 	check(!rc,
-	      "NIC: probed at 0x%" PRIx64 " irq %u, MAC "
-	      "%02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
+	      "NIC: probed at 0x%" PRIx64
+	      " irq %u, MAC %02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
 	      nic->base, nic->irq, n.mac[0], n.mac[1], n.mac[2], n.mac[3],
 	      n.mac[4], n.mac[5], ifname);
 	if (rc)
@@ -1183,8 +1182,7 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 			bad++;
 	}
 	check(got == NET_FRAMES && !bad,
-	      "NIC: %u of %u frames (60-1514 bytes) from the guest arrived on "
-	      "%s in order, byte for byte (%.0f frames/s, %u bad)",
+	      "NIC: %u/%u guest frames (60-1514 B) on %s in order, byte for byte (%.0f/s, %u bad)",
 	      got, NET_FRAMES, ifname, got / (now_s() - t0), bad);
 
 	/* TAP -> guest. */
@@ -1221,13 +1219,12 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 			k == got ? got++ : bad++;
 	}
 	check(got == NET_FRAMES && !bad,
-	      "NIC: %u of %u frames sent into %s reached the guest, byte for "
-	      "byte (%.0f frames/s, %" PRIu64 " interrupts)",
+	      "NIC: %u/%u frames sent into %s reached the guest, byte for byte (%.0f/s, %" PRIu64
+	      " interrupts)",
 	      got, NET_FRAMES, ifname, got / (now_s() - t0), n.nr_irqs);
 	if (o->nic_pairs > 1) {
 		check(n.pairs == o->nic_pairs,
-		      "NIC: %u queue pairs (VIRTIO_NET_F_MQ, VQ_PAIRS_SET), %u "
-		      "asked",
+		      "NIC: %u queue pairs (VIRTIO_NET_F_MQ, VQ_PAIRS_SET), %u asked",
 		      n.pairs, o->nic_pairs);
 		net_mq_phase(&n, sk, &sll, ifname);
 	}
@@ -1316,8 +1313,7 @@ static int run(struct opts *o, const char *dir)
 		xd[i].grant_usage = -1;
 	}
 
-	/* The supervisor's descriptors once it watches, to compare at the end.
-	 */
+	/* The supervisor's descriptors once it watches, to compare at the end. */
 	T_WAIT(st_watching(sim));
 	fds0 = t_count_fds(xvbd);
 	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
@@ -1333,8 +1329,7 @@ static int run(struct opts *o, const char *dir)
 			rc = xsim_domain_unpause(sim, DOMID);
 	}
 	check(!rc,
-	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms "
-	      "(%s)",
+	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms (%s)",
 	      o->disks, (now_s() - t0) * 1000,
 	      rc ? strerror(-rc) : "guest unpaused");
 	if (rc)
@@ -1363,8 +1358,9 @@ static int run(struct opts *o, const char *dir)
 		rc = blkdrv_up_mq(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
 				  fg, o->qd, 128 << 10, i ? 1 : o->queues);
 		check(!rc,
-		      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: "
-		      "%" PRIu64 " sectors, features 0x%" PRIx64 "%s%s",
+		      "%s: probed at 0x%" PRIx64
+		      " irq %u from vCPU %u: %" PRIu64
+		      " sectors, features 0x%" PRIx64 "%s%s",
 		      vdevs[i], d->base, d->irq, d->vcpu, d->drv.capacity,
 		      d->drv.features, rc ? ": " : "",
 		      rc ? (d->drv.drv.why ? d->drv.drv.why : strerror(-rc)) :
@@ -1402,8 +1398,8 @@ static int run(struct opts *o, const char *dir)
 				load_result(&lr, &r);
 		}
 		check(!rc && !r.errors && worker > 0,
-		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: "
-		      "%" PRIu64 " requests, %" PRIu64 " errors%s%s",
+		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: %" PRIu64
+		      " requests, %" PRIu64 " errors%s%s",
 		      o->load.rw, o->load.bs, o->load.qd, disks[0].nr_queues,
 		      r.secs, r.ios, r.errors, rc ? ": " : "",
 		      rc ? strerror(-rc) : "");
@@ -1437,8 +1433,8 @@ static int run(struct opts *o, const char *dir)
 		struct disk *d = &disks[i];
 
 		check(!d->rc && !d->bad,
-		      "%s: %u random 4 KiB writes, flush, read back: %s "
-		      "(%" PRIu64 " requests, %" PRIu64 " interrupts, %.2f s)",
+		      "%s: %u random 4 KiB writes, flush, read back: %s (%" PRIu64
+		      " requests, %" PRIu64 " interrupts, %.2f s)",
 		      vdevs[i], o->verify_blocks,
 		      d->rc  ? strerror(-d->rc) :
 		      d->bad ? "MISMATCH" :
@@ -1486,8 +1482,7 @@ out_destroy:
 	xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, DOMID,
 			   xd[0].devid);
 	check(!rc,
-	      "xl destroy: backend answered Closing with Closed (measured: "
-	      "%.0f ms)",
+	      "xl destroy: backend answered Closing with Closed (measured: %.0f ms)",
 	      (now_s() - t0) * 1000);
 	state = xsim_xs_read(sim, 0, path, &err);
 	check(!state, "xenstore: backend nodes removed");
@@ -1504,8 +1499,7 @@ out_destroy:
 	}
 	fds1 = t_count_fds(xvbd);
 	check(fds1 == fds0,
-	      "xvbd supervisor holds %d file descriptors, as before the guest "
-	      "(%d)",
+	      "xvbd supervisor holds %d file descriptors, as before the guest (%d)",
 	      fds1, fds0);
 	check(!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
 		      !st.grant_maps,
@@ -1515,9 +1509,7 @@ out_destroy:
 
 out_xvbd:
 	rc = stop_xvbd(xvbd);
-	check(rc == 0,
-	      "xvbd supervisor stopped cleanly on SIGINT "
-	      "(status %d)",
+	check(rc == 0, "xvbd supervisor stopped cleanly on SIGINT (status %d)",
 	      rc);
 	xsim_get_stats(sim, &st);
 	check(!st.conns && !st.watches && !st.transactions,
@@ -1614,8 +1606,8 @@ static int load_opts(struct opts *o)
 		return 0;
 	if (o->disks != 1 || stat(o->image, &st) || !S_ISREG(st.st_mode) ||
 	    !st.st_size || st.st_size % 512) {
-		fprintf(stderr, "xvb-sim: --image wants one disk and a regular "
-				"file of whole sectors\n");
+		fprintf(stderr,
+			"xvb-sim: --image wants one disk and a regular file of whole sectors\n");
 		return -EINVAL;
 	}
 	o->disk_bytes = st.st_size;
@@ -1822,8 +1814,8 @@ int main(int argc, char **argv)
 		!access("/dev/net/tun", R_OK | W_OK);
 	if (o.ns.netns) {
 		if (!o.nic || o.vcpus < 2) {
-			fprintf(stderr, "xvb-sim: --netns needs root, "
-					"/dev/net/tun and 2 vCPUs\n");
+			fprintf(stderr,
+				"xvb-sim: --netns needs root, /dev/net/tun and 2 vCPUs\n");
 			return 2;
 		}
 		o.ram_mib += NSTACK_RAM_MIB;

@@ -114,8 +114,7 @@ static double cpu_s(pid_t pid)
 	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
 }
 
-/* ---- a guest's disk --------------------------------------------------------
- */
+/* ---- a guest's disk ------------------------------------------------------ */
 
 /* A verified write, flush and read of block @blk. */
 static int canary(struct blkdrv *b, uint64_t blk, uint32_t seed)
@@ -176,8 +175,7 @@ static void *verify_io(void *arg)
 	return NULL;
 }
 
-/* ---- other vCPUs -----------------------------------------------------------
- */
+/* ---- other vCPUs --------------------------------------------------------- */
 
 struct storm {
 	uint32_t domid;
@@ -278,8 +276,7 @@ static int storms_stop(struct storm *s, unsigned int n, bool *stop)
 	return err;
 }
 
-/* ---- cases: several vCPUs --------------------------------------------------
- */
+/* ---- cases: several vCPUs ------------------------------------------------ */
 
 /*
  * vCPUs 1-3 read every register without pause while vCPU 0 writes and
@@ -774,8 +771,7 @@ static int oracle_check_file(const struct oracle *o, const char *path,
 			close(fd);
 			if (!quiet)
 				t_fail(__FILE__, __LINE__,
-				       "block %u: not its durable data (%u of "
-				       "%u)",
+				       "block %u: not its durable data (%u of %u)",
 				       blk, dur, o->nr[blk]);
 			return -1;
 		}
@@ -832,8 +828,7 @@ static int oracle_check_guest(const struct oracle *o, struct blkdrv *b,
 		if (!oracle_block_ok(o, blk, fg_ptr(fg, r->data_gpa, BLOCK),
 				     dur ? dur - 1 : 0, !dur)) {
 			t_fail(__FILE__, __LINE__,
-			       "block %u read by the guest: not its durable "
-			       "data",
+			       "block %u read by the guest: not its durable data",
 			       blk);
 			return -1;
 		}
@@ -964,8 +959,7 @@ static void xenstore_watch_storm(void)
 	T_EQ(xsim_libxl_create(sim, &dc2, &e, 1, NULL, 0), 0);
 	c1 = cpu_s(xvbd);
 	rss1 = rss_kb(xvbd);
-	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld "
-	       "-> %lld KiB\n",
+	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld -> %lld KiB\n",
 	       (unsigned long long)(rig_now_ms() - t0), c1 - c0, rss0, rss1);
 	T_ASSERT(rss1 - rss0 < rss_slack_kb(4096));
 	T_ASSERT(!canary(&g.b, 5, 0xabc));
@@ -1025,8 +1019,7 @@ static void readonly_disk_refuses_writes(void)
 	T_ASSERT(!rig_stop());
 }
 
-/* ---- a NIC ------------------------------------------------------------------
- */
+/* ---- a NIC --------------------------------------------------------------- */
 
 #define NIC_HDR 12u
 
@@ -1273,8 +1266,7 @@ static void nic_rx_without_buffers_no_spin(void)
 	usleep(300000);
 	c1 = cpu_s(w);
 	rss1 = rss_kb(w);
-	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, "
-	       "RSS %lld -> %lld KiB\n",
+	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, RSS %lld->%lld KiB\n",
 	       sent, c1 - c0, (rig_now_ms() - t0) / 1e3, rss0, rss1);
 	T_EQ(back, 16);
 	T_ASSERT(c1 - c0 < 0.5); /* waiting, not spinning */

@@ -212,8 +212,8 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("state: 1 device(s), 2 vCPU(s)"));
 	T_ASSERT(log_has("capacity 16384 sectors"));
 	/* Three requests made, completed and published; none in flight. */
-	T_ASSERT(log_has("vq0: 256 entries; avail 3 (popped 3, 0 in flight); "
-			 "used 3 (published 3"));
+	T_ASSERT(log_has(
+		"vq0: 256 entries; avail 3 (popped 3, 0 in flight); used 3 (published 3"));
 	T_ASSERT(log_has("vq0: 0 requests active"));
 	blkdrv_down(&g.b);
 	/* After the reset the queue is not ready; the worker says so. */
@@ -887,9 +887,9 @@ static void grant_mode_disk_given_plain_addresses(void)
 	rig_disk(&d, "xvda", img);
 	d.grant_usage = 1;
 	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
-	refused_queue(4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
-		      "is not a grant address: the guest needs "
-		      "CONFIG_XEN_VIRTIO, or set grant_usage=0");
+	refused_queue(
+		4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
+		"is not a grant address: the guest needs CONFIG_XEN_VIRTIO, or set grant_usage=0");
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
 	T_ASSERT(!rig_settled());
 	T_ASSERT(!rig_stop());
@@ -911,9 +911,9 @@ static void unmappable_rings_need_reset(void)
 	T_EQ(create(1, &d, 1), 0);
 	refused_queue(1, &d, gbus_plain, XSIM_RAM0_BASE + RAM + 0x100000,
 		      "is not in guest RAM");
-	refused_queue(1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
-		      "is not in guest RAM: a grant address, but the device "
-		      "has grant_usage=0");
+	refused_queue(
+		1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
+		"is not in guest RAM: a grant address, but the device has grant_usage=0");
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_ASSERT(!rig_settled());
@@ -958,9 +958,9 @@ static void nics_served_on_taps(void)
 	/* Created (and introduced) paused; the devices follow. */
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
-	rig_disk(&slot, "xvda",
-		 "/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20,"
-		 "coalesce_us=0");
+	rig_disk(
+		&slot, "xvda",
+		"/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20,coalesce_us=0");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
@@ -995,11 +995,11 @@ static void nics_served_on_taps(void)
 	/* Transmit polling and interrupt moderation: the slot's poll_us=20
 	 * and coalesce_us=0, nic0.poll_us and nic0.coalesce_us in the file
 	 * for the generic NIC. */
-	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us, "
-			   "transmit interrupts not held"),
+	T_EQ(rig_log_count(
+		     "3 queue pair(s), transmit polling every 20 us, transmit interrupts not held"),
 	     1);
-	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us, "
-			   "transmit interrupts held up to 500 us"),
+	T_EQ(rig_log_count(
+		     "1 queue pair(s), transmit polling every 30 us, transmit interrupts held up to 500 us"),
 	     1);
 	/* SIGUSR1: both NICs say what their pairs are doing. */
 	T_EQ(kill(xvbd, SIGUSR1), 0);
@@ -1209,8 +1209,7 @@ static int fakexl_start(struct fakexl *fx)
 		T_CHECK(f);
 		fprintf(f,
 			"#!/bin/sh\n"
-			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; "
-			"} >\"%s/req\"\n"
+			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; } >\"%s/req\"\n"
 			"{ IFS= read -r st; cat; exit \"$st\"; } <\"%s/rep\"\n",
 			tools[i], fx->dir, fx->dir);
 		fclose(f);
@@ -1248,10 +1247,10 @@ static int xvb_create(struct fakexl *fx, const char *timeout, char *err,
 	FILE *f;
 
 	T_CHECK(!access("dist/xvb-create", X_OK));
-	snprintf(cmd, sizeof(cmd),
-		 "PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg "
-		 ">%s/out 2>%s/err",
-		 fx->dir, timeout, fx->dir, fx->dir, fx->dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg >%s/out 2>%s/err",
+		fx->dir, timeout, fx->dir, fx->dir, fx->dir);
 	st = system(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/err", fx->dir);
 	err[0] = '\0';
