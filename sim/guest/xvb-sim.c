@@ -1288,7 +1288,7 @@ static int run(struct opts *o, const char *dir)
 			 "[blk]\nqueues = %u\n", o->queues);
 	rc = write_file(conf, path);
 	if (rc) {
-		fprintf(stderr, "xvb-sim: %s: %s\n", conf, strerror(-rc));
+		check(false, "%s: %s", conf, strerror(-rc));
 		goto out;
 	}
 	xvbd = start_xvbd(o, sock, conf);
@@ -1303,9 +1303,8 @@ static int run(struct opts *o, const char *dir)
 				 o->image);
 		rc = o->image ? 0 : make_image(disks[i].image, o->size_mib);
 		if (rc) {
-			fprintf(stderr, "xvb-sim: %s: %s\n", disks[i].image,
-				strerror(-rc));
-			goto out;
+			check(false, "%s: %s", disks[i].image, strerror(-rc));
+			goto out_xvbd;
 		}
 		xd[i].be_domid = 0;
 		xd[i].vdev = vdevs[i];
