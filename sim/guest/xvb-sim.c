@@ -1233,192 +1233,274 @@ out:
 	netdrv_down(&n);
 }
 
-static int run(struct opts *o, const char *dir)
-{
-	struct xsim_libxl_disk xd[MAX_DISKS] = { 0 };
-	struct disk disks[MAX_DISKS] = { 0 };
-	struct xsim_domain_config dc = {
-		.domid = DOMID,
-		.nr_vcpus = o->vcpus,
-		.ram_bytes = (uint64_t)o->ram_mib << 20,
-	};
-	static const char *const vdevs[] = { "xvda", "xvdb", "xvdc", "xvdd",
-					     "xvde", "xvdf", "xvdg", "xvdh" };
-	struct xsim_config sc = { .quiet = true };
-	struct reader readers[16] = { 0 };
-	pthread_t th[MAX_DISKS], rth[16];
-	volatile bool stop = false;
-	struct xsim_stats st;
-	struct xsim *sim = NULL;
-	struct fakeguest *fg = NULL;
-	char sock[PATH_MAX], conf[PATH_MAX], path[256], *state;
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
-	unsigned int i, nreaders = 0;
-	int fds0 = -1, fds1;
-	pid_t xvbd, worker;
-	double t0;
-	int rc, err;
+/* One run: the simulator, xvbd, the guest and its devices. */
+struct run {
+	struct opts *o;
+	const char *dir;
+	struct xsim *sim;
+	struct fakeguest *fg;
+	struct xsim_domain_config dc;
+	struct xsim_libxl_disk xd[MAX_DISKS];
+	struct disk disks[MAX_DISKS];
+	struct xsim_libxl_virtio nic;
+	char sock[PATH_MAX], conf[PATH_MAX];
+	char tap[IFNAMSIZ]; /* --netns: the NIC's TAP */
+	pid_t xvbd;	    /* the supervisor */
+	pid_t worker; /* the guest's worker: its CPU time is the backend's cost */
+	int fds0;     /* the supervisor's descriptors before the guest */
+};
 
-	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
-	sc.socket_path = sock;
-	rc = xsim_create(&sc, &sim);
-	if (rc) {
-		fprintf(stderr, "xvb-sim: simulator: %s\n", strerror(-rc));
-		return 1;
-	}
-	say(o, "simulated Xen on %s (Arm guest layout, libxl's xenstore nodes)",
-	    sock);
+static const char *const vdevs[MAX_DISKS] = { "xvda", "xvdb", "xvdc", "xvdd",
+					      "xvde", "xvdf", "xvdg", "xvdh" };
+
+/* Appends a printf-formatted line to the NUL-terminated text in @buf. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* xvbd.conf beside the guest's files. Returns 0 or -errno (a FAIL line). */
+static int write_conf(struct run *r)
+{
+	const struct opts *o = r->o;
+	char text[256];
+	int rc;
+
+	snprintf(r->conf, sizeof(r->conf), "%s/xvbd.conf", r->dir);
 	/* NICs: no bridge here; the guest's TAP is reached directly. */
-	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
-	snprintf(path, sizeof(path), "[net]\nbridge = %s\n",
+	snprintf(text, sizeof(text), "[net]\nbridge = %s\n",
 		 o->bridge ? o->bridge : "none");
 	if (o->nic_pairs > 1)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "queues = %u\n", o->nic_pairs);
+		append(text, sizeof(text), "queues = %u\n", o->nic_pairs);
 	if (o->nic_poll_us >= 0)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "poll_us = %d\n", o->nic_poll_us);
+		append(text, sizeof(text), "poll_us = %d\n", o->nic_poll_us);
 	if (o->nic_coalesce_us >= 0)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "coalesce_us = %d\n", o->nic_coalesce_us);
+		append(text, sizeof(text), "coalesce_us = %d\n",
+		       o->nic_coalesce_us);
 	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
 	if (o->queues > 1)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "[blk]\nqueues = %u\n", o->queues);
-	rc = write_file(conf, path);
-	if (rc) {
-		check(false, "%s: %s", conf, strerror(-rc));
-		goto out;
-	}
-	xvbd = start_xvbd(o, sock, conf);
-	say(o, "started %s (supervisor, pid %d) on the simulator's libxen*",
-	    o->xvbd, (int)xvbd);
+		append(text, sizeof(text), "[blk]\nqueues = %u\n", o->queues);
+	rc = write_file(r->conf, text);
+	if (rc)
+		check(false, "%s: %s", r->conf, strerror(-rc));
+	return rc;
+}
 
-	for (i = 0; i < o->disks; i++) {
-		snprintf(disks[i].image, sizeof(disks[i].image),
-			 "%s/disk%u.img", dir, i);
-		if (o->image)
-			snprintf(disks[i].image, sizeof(disks[i].image), "%s",
-				 o->image);
-		rc = o->image ? 0 : make_image(disks[i].image, o->size_mib);
-		if (rc) {
-			check(false, "%s: %s", disks[i].image, strerror(-rc));
-			goto out_xvbd;
-		}
-		xd[i].be_domid = 0;
-		xd[i].vdev = vdevs[i];
-		xd[i].target = disks[i].image;
-		xd[i].grant_usage = -1;
+/* The simulated Xen. Returns 0 or -errno. */
+static int sim_start(struct run *r)
+{
+	struct xsim_config sc = { .quiet = true, .socket_path = r->sock };
+	int rc;
+
+	snprintf(r->sock, sizeof(r->sock), "%s/xen.sock", r->dir);
+	rc = xsim_create(&sc, &r->sim);
+	if (rc) {
+		fprintf(stderr, "xvb-sim: simulator: %s\n", strerror(-rc));
+		return rc;
 	}
+	say(r->o,
+	    "simulated Xen on %s (Arm guest layout, libxl's xenstore nodes)",
+	    r->sock);
+	return 0;
+}
+
+/* Each disk's image (made, or --image) and its xl disk line. */
+static int make_disks(struct run *r)
+{
+	const struct opts *o = r->o;
+
+	for (unsigned int i = 0; i < o->disks; i++) {
+		struct disk *d = &r->disks[i];
+		int rc;
+
+		snprintf(d->image, sizeof(d->image), "%s/disk%u.img", r->dir,
+			 i);
+		if (o->image)
+			snprintf(d->image, sizeof(d->image), "%s", o->image);
+		rc = o->image ? 0 : make_image(d->image, o->size_mib);
+		if (rc) {
+			check(false, "%s: %s", d->image, strerror(-rc));
+			return rc;
+		}
+		r->xd[i] = (struct xsim_libxl_disk){ .be_domid = 0,
+						     .vdev = vdevs[i],
+						     .target = d->image,
+						     .grant_usage = -1 };
+	}
+	return 0;
+}
+
+/*
+ * xl create, once the supervisor watches: nodes, then up to 10 s for state
+ * 2, then unpause. Returns 0 or -errno; the guest's RAM is then in r->fg.
+ */
+static int guest_create(struct run *r)
+{
+	const struct opts *o = r->o;
+	char path[256];
+	double t0;
+	int rc;
 
 	/* The supervisor's descriptors once it watches, to compare at the end. */
-	T_WAIT(st_watching(sim));
-	fds0 = t_count_fds(xvbd);
-	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
+	T_WAIT(st_watching(r->sim));
+	r->fds0 = t_count_fds(r->xvbd);
 	t0 = now_s();
 	/* libxl does not wait for generic devices: xl create -p, unpause. */
-	dc.paused = o->nic;
-	rc = xsim_libxl_create(sim, &dc, xd, o->disks, &nic, o->nic);
+	r->dc.paused = o->nic;
+	rc = xsim_libxl_create(r->sim, &r->dc, r->xd, o->disks, &r->nic,
+			       o->nic);
 	if (!rc && o->nic) {
 		xsim_libxl_be_path(path, sizeof(path), "virtio", 0, DOMID, 0);
 		strcat(path, "/state");
-		rc = xsim_xs_wait(sim, path, "2", (int)t_hang_ms());
+		rc = xsim_xs_wait(r->sim, path, "2", (int)t_hang_ms());
 		if (!rc)
-			rc = xsim_domain_unpause(sim, DOMID);
+			rc = xsim_domain_unpause(r->sim, DOMID);
 	}
 	check(!rc,
 	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms (%s)",
 	      o->disks, (now_s() - t0) * 1000,
 	      rc ? strerror(-rc) : "guest unpaused");
+	if (!rc)
+		r->fg = fg_wrap(xsim_ram_ptr(r->sim, DOMID, XSIM_RAM0_BASE,
+					     r->dc.ram_bytes),
+				XSIM_RAM0_BASE, r->dc.ram_bytes);
+	return rc;
+}
+
+/* Probes disk @i from its vCPU and attaches its other queues. */
+static int disk_up(struct run *r, unsigned int i)
+{
+	const struct opts *o = r->o;
+	struct disk *d = &r->disks[i];
+	int rc;
+
+	d->o = r->o;
+	d->sim = r->sim;
+	d->fg = r->fg;
+	d->base = r->xd[i].base;
+	d->irq = r->xd[i].irq;
+	d->vcpu = i % o->vcpus;
+	d->vdev = vdevs[i];
+	rc = blkdrv_up_mq(&d->drv, r->sim, DOMID, d->vcpu, d->base, d->irq,
+			  r->fg, o->qd, 128 << 10, i ? 1 : o->queues);
+	check(!rc,
+	      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: %" PRIu64
+	      " sectors, features 0x%" PRIx64 "%s%s",
+	      vdevs[i], d->base, d->irq, d->vcpu, d->drv.capacity,
+	      d->drv.features, rc ? ": " : "",
+	      rc ? (d->drv.drv.why ? d->drv.drv.why : strerror(-rc)) : "");
 	if (rc)
-		goto out_xvbd;
+		return rc;
+	check(d->drv.capacity == o->disk_bytes / 512,
+	      "%s: capacity matches the image", vdevs[i]);
+	rc = mq_attach(d, o);
+	if (rc)
+		return rc;
+	d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
+	return 0;
+}
 
-	fg = fg_wrap(xsim_ram_ptr(sim, DOMID, XSIM_RAM0_BASE, dc.ram_bytes),
-		     XSIM_RAM0_BASE, dc.ram_bytes);
-	if (o->script && fg) {
-		struct script_dev sd = { sim,	     DOMID,	0,
-					 xd[0].base, xd[0].irq, fg };
+/* --script: the hostile-guest script on xvda instead of the workload. */
+static void run_script(struct run *r)
+{
+	struct script_dev sd = { r->sim,	DOMID,	      0,
+				 r->xd[0].base, r->xd[0].irq, r->fg };
 
-		rc = script_run(&sd, o->script);
-		check(!rc, "script %s", o->script);
-		goto out_destroy;
-	}
-	for (i = 0; i < o->disks && fg; i++) {
-		struct disk *d = &disks[i];
+	check(!script_run(&sd, r->o->script), "script %s", r->o->script);
+}
 
-		d->o = o;
-		d->sim = sim;
-		d->fg = fg;
-		d->base = xd[i].base;
-		d->irq = xd[i].irq;
-		d->vcpu = i % o->vcpus;
-		d->vdev = vdevs[i];
-		rc = blkdrv_up_mq(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
-				  fg, o->qd, 128 << 10, i ? 1 : o->queues);
-		check(!rc,
-		      "%s: probed at 0x%" PRIx64
-		      " irq %u from vCPU %u: %" PRIu64
-		      " sectors, features 0x%" PRIx64 "%s%s",
-		      vdevs[i], d->base, d->irq, d->vcpu, d->drv.capacity,
-		      d->drv.features, rc ? ": " : "",
-		      rc ? (d->drv.drv.why ? d->drv.drv.why : strerror(-rc)) :
-			   "");
-		if (rc)
-			goto out_destroy;
-		check(d->drv.capacity == o->disk_bytes / 512,
-		      "%s: capacity matches the image", vdevs[i]);
-		rc = mq_attach(d, o);
-		if (rc)
-			goto out_destroy;
-		d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
-	}
-	/* The guest's worker: its CPU time is the backend's cost. */
-	worker = find_worker(xvbd);
-	if (o->ns.netns && fg) {
-		snprintf(path, sizeof(path), "vxb%u.%u", DOMID, nic.devid);
-		o->ns.tap = path;
-		o->ns.worker = worker;
-		o->ns.workdir = dir;
-		o->ns.check = check;
-		rc = nstack_run(&o->ns, sim, DOMID, nic.base, nic.irq, fg);
-		goto out_destroy;
-	}
-	if (o->load_mode) {
-		struct load_result r = { 0 };
-		struct load_run lr;
-		double rtt = mmio_rtt_us(&disks[0], 200);
+/* --netns: the NIC drives a guest network stack instead of the workload. */
+static void run_netns(struct run *r)
+{
+	struct opts *o = r->o;
+	snprintf(r->tap, sizeof(r->tap), "vxb%u.%u", DOMID, r->nic.devid);
+	o->ns.tap = r->tap;
+	o->ns.worker = r->worker;
+	o->ns.workdir = r->dir;
+	o->ns.check = check;
+	nstack_run(&o->ns, r->sim, DOMID, r->nic.base, r->nic.irq, r->fg);
+}
 
-		if (disks[0].nr_queues > 1) {
-			rc = load_mq(&disks[0], &o->load, worker, &r);
-		} else {
-			rc = load_measure(&disks[0], &o->load, worker, &lr);
-			if (!rc)
-				load_result(&lr, &r);
-		}
-		check(!rc && !r.errors && worker > 0,
-		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: %" PRIu64
-		      " requests, %" PRIu64 " errors%s%s",
-		      o->load.rw, o->load.bs, o->load.qd, disks[0].nr_queues,
-		      r.secs, r.ios, r.errors, rc ? ": " : "",
-		      rc ? strerror(-rc) : "");
-		r.mmio_rtt_us = rtt;
+/* --load: one workload on xvda, measured, printed as one JSON line. */
+static void run_load(struct run *r)
+{
+	const struct load *l = &r->o->load;
+	struct disk *d = &r->disks[0];
+	struct load_result res = { 0 };
+	struct load_run lr;
+	double rtt = mmio_rtt_us(d, 200);
+	int rc;
+
+	if (d->nr_queues > 1) {
+		rc = load_mq(d, l, r->worker, &res);
+	} else {
+		rc = load_measure(d, l, r->worker, &lr);
 		if (!rc)
-			load_print_json(&o->load, &r, worker,
-					disks[0].nr_queues);
-		goto out_destroy;
+			load_result(&lr, &res);
 	}
+	check(!rc && !res.errors && r->worker > 0,
+	      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: %" PRIu64
+	      " requests, %" PRIu64 " errors%s%s",
+	      l->rw, l->bs, l->qd, d->nr_queues, res.secs, res.ios, res.errors,
+	      rc ? ": " : "", rc ? strerror(-rc) : "");
+	res.mmio_rtt_us = rtt;
+	if (!rc)
+		load_print_json(l, &res, r->worker, d->nr_queues);
+}
 
-	/* Extra vCPUs hammer registers while the disks verify data. */
+/* What disk @i's verification (verify_disk) found, started at @t0. */
+static void verify_report(struct run *r, unsigned int i, double t0)
+{
+	struct disk *d = &r->disks[i];
+
+	check(!d->rc && !d->bad,
+	      "%s: %u random 4 KiB writes, flush, read back: %s (%" PRIu64
+	      " requests, %" PRIu64 " interrupts, %.2f s)",
+	      vdevs[i], r->o->verify_blocks,
+	      d->rc  ? strerror(-d->rc) :
+	      d->bad ? "MISMATCH" :
+		       "verified",
+	      d->drv.nr_reqs, d->drv.nr_irqs, now_s() - t0);
+	check(!d->rc && !d->bad, "%s: GET_ID answered '%s'%s%s", vdevs[i],
+	      vdevs[i], d->zeroed ? ", WRITE_ZEROES read back zeroes" : "",
+	      d->discarded ? ", DISCARD completed" : "");
+	check(d->drv.nr_irqs > 0 && !d->drv.drv.errors,
+	      "%s: completions signalled by interrupt, used ring sane",
+	      vdevs[i]);
+	check(!blkdrv_needs_reset(&d->drv), "%s: device healthy", vdevs[i]);
+	if (d->nr_queues > 1)
+		mq_verify(d);
+}
+
+/*
+ * Every disk verified at once, each from its vCPU, while the vCPUs left
+ * over hammer xvda's registers.
+ */
+static void run_verify(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct reader readers[16] = { 0 };
+	pthread_t th[MAX_DISKS], rth[16];
+	unsigned int i, nreaders = 0;
+	volatile bool stop = false;
+	double t0;
+
 	for (i = o->disks; i < o->vcpus && nreaders < 16; i++, nreaders++) {
 		readers[nreaders] =
-			(struct reader){ sim, i, xd[0].base, &stop };
+			(struct reader){ r->sim, i, r->xd[0].base, &stop };
 		pthread_create(&rth[nreaders], NULL, read_regs,
 			       &readers[nreaders]);
 	}
 	t0 = now_s();
 	for (i = 0; i < o->disks; i++)
-		pthread_create(&th[i], NULL, verify_disk, &disks[i]);
+		pthread_create(&th[i], NULL, verify_disk, &r->disks[i]);
 	for (i = 0; i < o->disks; i++)
 		pthread_join(th[i], NULL);
 	stop = true;
@@ -1428,99 +1510,169 @@ static int run(struct opts *o, const char *dir)
 		      "vCPU %u: %" PRIu64 " concurrent register reads answered",
 		      readers[i].vcpu, readers[i].reads);
 	}
-	for (i = 0; i < o->disks; i++) {
-		struct disk *d = &disks[i];
+	for (i = 0; i < o->disks; i++)
+		verify_report(r, i, t0);
+}
 
-		check(!d->rc && !d->bad,
-		      "%s: %u random 4 KiB writes, flush, read back: %s (%" PRIu64
-		      " requests, %" PRIu64 " interrupts, %.2f s)",
-		      vdevs[i], o->verify_blocks,
-		      d->rc  ? strerror(-d->rc) :
-		      d->bad ? "MISMATCH" :
-			       "verified",
-		      d->drv.nr_reqs, d->drv.nr_irqs, now_s() - t0);
-		check(!d->rc && !d->bad, "%s: GET_ID answered '%s'%s%s",
-		      vdevs[i], vdevs[i],
-		      d->zeroed ? ", WRITE_ZEROES read back zeroes" : "",
-		      d->discarded ? ", DISCARD completed" : "");
-		check(d->drv.nr_irqs > 0 && !d->drv.drv.errors,
-		      "%s: completions signalled by interrupt, used ring sane",
-		      vdevs[i]);
-		check(!blkdrv_needs_reset(&d->drv), "%s: device healthy",
-		      vdevs[i]);
-		if (d->nr_queues > 1)
-			mq_verify(d);
+/* --bench: 4k random I/O on xvda after the checks. */
+static void run_benches(struct run *r)
+{
+	static const struct bench benches[] = {
+		{ "4k randread QD1", 1, false },
+		{ "4k randread QD32", 32, false },
+		{ "4k randwrite QD32", 32, true },
+	};
+
+	say(r->o,
+	    "workload on xvda (simulated guest, %.1f s each):", r->o->seconds);
+	for (unsigned int i = 0; i < ARRAY_SIZE(benches); i++)
+		run_bench(&r->disks[0], &benches[i], r->worker);
+}
+
+/*
+ * The guest's work: its disks probed, then the script, the network stack,
+ * the load, or the verifying workload with the NIC and benchmarks after.
+ */
+static void guest_work(struct run *r)
+{
+	const struct opts *o = r->o;
+
+	if (o->script) {
+		run_script(r);
+		return;
 	}
-
+	for (unsigned int i = 0; i < o->disks; i++)
+		if (disk_up(r, i))
+			return;
+	r->worker = find_worker(r->xvbd);
+	if (o->ns.netns) {
+		run_netns(r);
+		return;
+	}
+	if (o->load_mode) {
+		run_load(r);
+		return;
+	}
+	run_verify(r);
 	if (o->nic)
-		net_phase(o, sim, fg, &nic);
+		net_phase(r->o, r->sim, r->fg, &r->nic);
+	if (o->bench)
+		run_benches(r);
+}
 
-	if (o->bench) {
-		static const struct bench benches[] = {
-			{ "4k randread QD1", 1, false },
-			{ "4k randread QD32", 32, false },
-			{ "4k randwrite QD32", 32, true },
-		};
-
-		say(o, "workload on xvda (simulated guest, %.1f s each):",
-		    o->seconds);
-		for (i = 0; i < ARRAY_SIZE(benches); i++)
-			run_bench(&disks[0], &benches[i], worker);
+/* The guest's drivers let go of their disks. */
+static void disks_down(struct run *r)
+{
+	for (unsigned int i = 0; i < r->o->disks; i++) {
+		mq_detach(&r->disks[i]);
+		if (r->disks[i].drv.slots)
+			blkdrv_down(&r->disks[i].drv);
+		free(r->disks[i].stamp);
 	}
+}
 
-out_destroy:
-	for (i = 0; i < o->disks; i++) {
-		mq_detach(&disks[i]);
-		if (disks[i].drv.slots)
-			blkdrv_down(&disks[i].drv);
-		free(disks[i].stamp);
-	}
-	/* xl destroy: state 5, wait for 6 (libxl gives up after 10 s). */
-	t0 = now_s();
-	rc = xsim_libxl_destroy(sim, DOMID);
+/* xl destroy: state 5, then 6 (libxl gives up after 10 s); nodes gone. */
+static void guest_destroy(struct run *r)
+{
+	char path[256], *state;
+	double t0 = now_s();
+	int rc, err;
+
+	rc = xsim_libxl_destroy(r->sim, DOMID);
 	xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, DOMID,
-			   xd[0].devid);
+			   r->xd[0].devid);
 	check(!rc,
 	      "xl destroy: backend answered Closing with Closed (measured: %.0f ms)",
 	      (now_s() - t0) * 1000);
-	state = xsim_xs_read(sim, 0, path, &err);
+	state = xsim_xs_read(r->sim, 0, path, &err);
 	check(!state, "xenstore: backend nodes removed");
 	free(state);
+}
+
+/* Nothing of the guest left in xvbd: mappings, ports, its TAP, descriptors. */
+static void guest_released(struct run *r)
+{
+	struct xsim_stats st;
+	char path[64];
+	int fds1;
+
 	/* The worker exits once its guest is gone. */
-	T_WAIT((xsim_get_stats(sim, &st), !st.servers && !st.fmem_pages &&
-						  !st.resources && !st.ports &&
-						  t_count_fds(xvbd) == fds0));
-	if (o->nic && !o->xvbd_netns) {
+	T_WAIT((xsim_get_stats(r->sim, &st),
+		!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
+			t_count_fds(r->xvbd) == r->fds0));
+	if (r->o->nic && !r->o->xvbd_netns) {
 		snprintf(path, sizeof(path), "/sys/class/net/vxb%u.%u", DOMID,
-			 nic.devid);
+			 r->nic.devid);
 		T_WAIT(access(path, F_OK));
 		check(access(path, F_OK), "NIC: the TAP went with the guest");
 	}
-	fds1 = t_count_fds(xvbd);
-	check(fds1 == fds0,
+	fds1 = t_count_fds(r->xvbd);
+	check(fds1 == r->fds0,
 	      "xvbd supervisor holds %d file descriptors, as before the guest (%d)",
-	      fds1, fds0);
+	      fds1, r->fds0);
 	check(!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
 		      !st.grant_maps,
 	      "xvbd released the guest: %u ioreq servers, %" PRIu64
 	      " mapped pages, %u resources, %u ports left",
 	      st.servers, st.fmem_pages, st.resources, st.ports);
+}
 
-out_xvbd:
-	rc = stop_xvbd(xvbd);
+/* SIGINT to the supervisor; nothing left open in the simulated Xen. */
+static void xvbd_stopped(struct run *r)
+{
+	struct xsim_stats st;
+	char why[256] = "";
+	int rc = stop_xvbd(r->xvbd);
+
 	check(rc == 0, "xvbd supervisor stopped cleanly on SIGINT (status %d)",
 	      rc);
-	xsim_get_stats(sim, &st);
+	xsim_get_stats(r->sim, &st);
 	check(!st.conns && !st.watches && !st.transactions,
 	      "no libxen handle left open (%u handles, %u watches)", st.conns,
 	      st.watches);
-	path[0] = '\0';
-	check(!xsim_last_error(sim, path, sizeof(path)),
+	check(!xsim_last_error(r->sim, why, sizeof(why)),
 	      "the simulated Xen saw no protocol violation%s%s",
-	      path[0] ? ": " : "", path);
+	      why[0] ? ": " : "", why);
+}
+
+/*
+ * The whole run in @dir: the simulator, xvbd on it, a guest created, its
+ * work, the guest destroyed, xvbd stopped, with checks at every step.
+ * Returns 1 if any check failed, 0 otherwise.
+ */
+static int run(struct opts *o, const char *dir)
+{
+	struct run r = {
+		.o = o,
+		.dir = dir,
+		.dc = { .domid = DOMID,
+			.nr_vcpus = o->vcpus,
+			.ram_bytes = (uint64_t)o->ram_mib << 20 },
+		.nic = { .type = "virtio,device1", .grant_usage = -1 },
+		.fds0 = -1,
+	};
+
+	if (sim_start(&r))
+		return 1;
+	if (write_conf(&r))
+		goto out;
+	r.xvbd = start_xvbd(o, r.sock, r.conf);
+	say(o, "started %s (supervisor, pid %d) on the simulator's libxen*",
+	    o->xvbd, (int)r.xvbd);
+	if (make_disks(&r) || guest_create(&r))
+		goto out_xvbd;
+	if (r.fg)
+		guest_work(&r);
+	else
+		check(false, "the guest's RAM could not be mapped");
+	disks_down(&r);
+	guest_destroy(&r);
+	guest_released(&r);
+out_xvbd:
+	xvbd_stopped(&r);
 out:
-	fg_free(fg);
-	xsim_destroy(sim);
+	fg_free(r.fg);
+	xsim_destroy(r.sim);
 	return nr_fail ? 1 : 0;
 }
 
