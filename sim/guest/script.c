@@ -110,23 +110,6 @@ static int need_up(struct ctx *c, bool slots)
 
 /* ---- the worker process ---------------------------------------------- */
 
-/* The parent of @pid, or -1 if it is gone or a zombie (killed, not reaped). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p, state = 'X';
-	int ppid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1, " %c %d", &state, &ppid);
-	fclose(f);
-	return state == 'Z' || state == 'X' ? -1 : ppid;
-}
-
 struct stall {
 	pid_t pid;
 	unsigned int ms;
@@ -162,26 +145,10 @@ static int stall_worker(pid_t pid, unsigned int ms)
 	return 0;
 }
 
-/* xvbd's live worker: a child of the supervisor, which is a child of ours. */
-static pid_t find_worker(void)
+/* xvbd's live worker: the supervisor's child, or -1. */
+static pid_t find_worker(const struct ctx *c)
 {
-	struct dirent *e;
-	pid_t found = -1;
-	DIR *d = opendir("/proc");
-
-	while (d && (e = readdir(d)) && found < 0) {
-		pid_t pid, ppid;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = atoi(e->d_name);
-		ppid = parent_of(pid);
-		if (ppid > 0 && ppid != getpid() && parent_of(ppid) == getpid())
-			found = pid;
-	}
-	if (d)
-		closedir(d);
-	return found;
+	return t_child_of(c->dev->xvbd);
 }
 
 /* vCPUs of the guest: the first that cannot issue an access is too far. */
@@ -746,7 +713,7 @@ static int cmd_killworker(struct ctx *c, const struct args *a)
 	uint64_t end = t_now_ms() + t_hang_ms();
 
 	if (c->worker > 0 && !kill(c->worker, SIGKILL))
-		while (parent_of(c->worker) > 0 && t_now_ms() < end)
+		while (t_proc_alive(c->worker) && t_now_ms() < end)
 			usleep(10000);
 	return 0;
 }
@@ -842,7 +809,7 @@ static int step(struct ctx *c, char **av, int ac)
 /* The worker that served the script is still the live one. Returns it. */
 static pid_t universal_alive(struct ctx *c)
 {
-	pid_t now = find_worker();
+	pid_t now = find_worker(c);
 	char what[200];
 
 	snprintf(
@@ -932,7 +899,7 @@ static void begin(struct ctx *c)
 	gdrv_init_bus(&c->b->drv, &c->b->sb.bus, dev->fg);
 	fresh_ram(c);
 	/* The guest's disk is served: its worker exists from the start. */
-	c->worker = find_worker();
+	c->worker = find_worker(c);
 	c->worker_fds = t_count_fds(c->worker);
 }
 

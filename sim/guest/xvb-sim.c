@@ -192,75 +192,6 @@ static int stop_xvbd(pid_t pid)
 	return -1;
 }
 
-/* CPU time (user + system, every thread, live or gone) of @pid, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-	unsigned long long ut, st;
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The name may hold anything: the fields start after its last ')'. */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 1,
-		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-/* The parent pid of @pid, from /proc, or -1. */
-static pid_t proc_ppid(const char *pid)
-{
-	char path[300], buf[512];
-	const char *p;
-	ssize_t n;
-	int fd, ppid;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return ppid;
-}
-
-/* The supervisor's child, i.e. the guest's worker process, or -1. */
-static pid_t find_worker(pid_t supervisor)
-{
-	struct dirent *e;
-	pid_t found = -1;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return -1;
-	while ((e = readdir(dir)) && found < 0) {
-		if (isdigit((unsigned char)e->d_name[0]) &&
-		    proc_ppid(e->d_name) == supervisor)
-			found = atoi(e->d_name);
-	}
-	closedir(dir);
-	return found;
-}
-
 static double clock_s(clockid_t id)
 {
 	struct timespec ts;
@@ -603,7 +534,7 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 	s->t = now_s();
 	s->guest_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	s->proc_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-	s->xvbd_cpu = lr->worker > 0 ? proc_cpu_s(lr->worker) : -1;
+	s->xvbd_cpu = lr->worker > 0 ? t_cpu_s(lr->worker) : -1;
 	s->ios = lr->ios;
 	s->bytes = lr->bytes;
 	s->flushes = lr->flushes;
@@ -1410,8 +1341,12 @@ static int disk_up(struct run *r, unsigned int i)
 /* --script: the hostile-guest script on xvda instead of the workload. */
 static void run_script(struct run *r)
 {
-	struct script_dev sd = { r->sim,	DOMID,	      0,
-				 r->xd[0].base, r->xd[0].irq, r->fg };
+	struct script_dev sd = { .sim = r->sim,
+				 .domid = DOMID,
+				 .base = r->xd[0].base,
+				 .spi = r->xd[0].irq,
+				 .fg = r->fg,
+				 .xvbd = r->xvbd };
 
 	check(!script_run(&sd, r->o->script), "script %s", r->o->script);
 }
@@ -1544,7 +1479,7 @@ static void guest_work(struct run *r)
 	for (unsigned int i = 0; i < o->disks; i++)
 		if (disk_up(r, i))
 			return;
-	r->worker = find_worker(r->xvbd);
+	r->worker = t_child_of(r->xvbd);
 	if (o->ns.netns) {
 		run_netns(r);
 		return;

@@ -95,25 +95,6 @@ static long long rss_kb(pid_t pid)
 	return v;
 }
 
-/* CPU seconds (user + system) of @pid and its threads. */
-static double cpu_s(pid_t pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1,
-		       " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		       &ut, &st);
-	fclose(f);
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
 /* ---- a guest's disk ------------------------------------------------------ */
 
 /* A verified write, flush and read of block @blk. */
@@ -345,7 +326,7 @@ static void notify_storm_other_guest_unaffected(void)
 	/* Something to walk: the storm kicks a ring with work in it. */
 	for (int i = 0; i < 4; i++)
 		T_ASSERT(blkdrv_queue(&g1.b, VIRTIO_BLK_T_IN, i * 8, BLOCK, 0));
-	c0 = cpu_s(g1.w);
+	c0 = t_cpu_s(g1.w);
 	t0 = rig_now_ms() / 1e3;
 	storms_start(s, 4, 1, 0, g1.d.base, true, &halt);
 	v.b = &g2.b;
@@ -354,7 +335,7 @@ static void notify_storm_other_guest_unaffected(void)
 		usleep(10000);
 	T_EQ(storms_stop(s, 4, &halt), 0);
 	t1 = rig_now_ms() / 1e3;
-	c1 = cpu_s(g1.w);
+	c1 = t_cpu_s(g1.w);
 	T_EQ(v.rc, 0);
 	T_EQ(v.bad, 0);
 	/* One core at most (a 10% margin for the clock tick). */
@@ -922,7 +903,7 @@ static void xenstore_watch_storm(void)
 	T_ASSERT(!rig_image("w2", IMG_BYTES, img2, sizeof(img2)));
 	T_ASSERT(!hguest_up(&g, "w", 1, 1, 8));
 	rss0 = rss_kb(xvbd);
-	c0 = cpu_s(xvbd);
+	c0 = t_cpu_s(xvbd);
 	v.b = &g.b;
 	pthread_create(&th, NULL, verify_io, &v);
 	xsim_libxl_be_path(be, sizeof(be), "virtio_disk", 0, 1, g.d.devid);
@@ -957,7 +938,7 @@ static void xenstore_watch_storm(void)
 	/* A new guest right after: served within libxl's timeout. */
 	rig_disk(&e, "xvda", img2);
 	T_EQ(xsim_libxl_create(sim, &dc2, &e, 1, NULL, 0), 0);
-	c1 = cpu_s(xvbd);
+	c1 = t_cpu_s(xvbd);
 	rss1 = rss_kb(xvbd);
 	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld -> %lld KiB\n",
 	       (unsigned long long)(rig_now_ms() - t0), c1 - c0, rss0, rss1);
@@ -1241,7 +1222,7 @@ static void nic_rx_without_buffers_no_spin(void)
 	frame[12] = 0x88;
 	frame[13] = 0xb5;
 	rss0 = rss_kb(w);
-	c0 = cpu_s(w);
+	c0 = t_cpu_s(w);
 	t0 = rig_now_ms();
 	/* 1 s of frames towards a guest that has no buffers. */
 	while (rig_now_ms() - t0 < 1000) {
@@ -1264,7 +1245,7 @@ static void nic_rx_without_buffers_no_spin(void)
 		  }),
 		  5000);
 	usleep(300000);
-	c1 = cpu_s(w);
+	c1 = t_cpu_s(w);
 	rss1 = rss_kb(w);
 	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, RSS %lld->%lld KiB\n",
 	       sent, c1 - c0, (rig_now_ms() - t0) / 1e3, rss0, rss1);

@@ -22,6 +22,7 @@
 
 #include "blkdrv.h"
 #include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
@@ -625,9 +626,9 @@ static void adopted_worker_killed_and_stop_all(void)
 static void supervisor_survives_a_dead_workers_socket(void)
 {
 	struct xsim_libxl_disk d;
-	char img[128], path[64], state = 0;
+	struct t_proc_stat st;
+	char img[128];
 	pid_t w, w2 = -1;
-	FILE *f;
 
 	T_ASSERT(!start());
 	T_ASSERT(!rig_image("p", 8 << 20, img, sizeof(img)));
@@ -638,17 +639,9 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	T_ASSERT(w > 0);
 	T_EQ(kill(xvbd, SIGSTOP), 0);
 	T_EQ(kill(w, SIGKILL), 0);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w);
-	T_WAIT(({
-		f = fopen(path, "r");
-		if (f) {
-			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-				state = 0;
-			fclose(f);
-		}
-		state == 'Z';
-	}));
-	T_EQ(state, 'Z'); /* dead, its socket closed, not yet reaped */
+	T_WAIT(!t_proc_stat(w, &st) && st.state == 'Z');
+	T_ASSERT(!t_proc_stat(w, &st));
+	T_EQ(st.state, 'Z'); /* dead, its socket closed, not yet reaped */
 	T_EQ(kill(xvbd, SIGHUP), 0);
 	T_EQ(kill(xvbd, SIGCONT), 0);
 	T_WAIT((w2 = rig_worker_of(1)) > 0 && w2 != w);
