@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,18 @@ struct ctx {
 	volatile uint64_t storm_n;
 };
 
-static void result(struct ctx *c, bool pass, const char *what)
+/* One line of the script's verdict: "ok" or "FAIL", where, then what. */
+static void result(struct ctx *c, bool pass, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void result(struct ctx *c, bool pass, const char *fmt, ...)
 {
-	printf("%s %s:%u: %s\n", pass ? "ok" : "FAIL", c->file, c->line, what);
+	va_list ap;
+
+	printf("%s %s:%u: ", pass ? "ok" : "FAIL", c->file, c->line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
 	if (pass)
 		c->ok++;
 	else
@@ -392,8 +402,6 @@ static void storm_start(struct ctx *c)
 
 static void storm_end(struct ctx *c)
 {
-	char what[160];
-
 	if (!c->storming)
 		return;
 	/* A storm that has not run yet is no storm: on a busy host its
@@ -403,12 +411,10 @@ static void storm_end(struct ctx *c)
 	pthread_join(c->storm, NULL);
 	c->storming = false;
 	/* Answered at all is the check; how fast is the scheduler's. */
-	snprintf(
-		what, sizeof(what),
-		"%llu accesses from vCPU %u meanwhile, all answered (measured: slowest %.1f ms)",
-		(unsigned long long)c->storm_n, c->dev->vcpu + 1,
-		c->storm_bus.max_ns / 1e6);
-	result(c, !c->storm_bus.err && c->storm_n, what);
+	result(c, !c->storm_bus.err && c->storm_n,
+	       "%llu accesses from vCPU %u meanwhile, all answered (measured: slowest %.1f ms)",
+	       (unsigned long long)c->storm_n, c->dev->vcpu + 1,
+	       c->storm_bus.max_ns / 1e6);
 }
 
 /* ---- the commands -------------------------------------------------------- */
@@ -453,12 +459,9 @@ static int cmd_up(struct ctx *c, const struct args *a)
 
 static int cmd_up_raw(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(what, sizeof(what),
-		 "queue 0 of %llu, features 0x%llx, DRIVER_OK",
-		 (unsigned long long)a->v[1], (unsigned long long)a->v[2]);
-	result(c, !up_raw(c, a->v[1], a->v[2]), what);
+	result(c, !up_raw(c, a->v[1], a->v[2]),
+	       "queue 0 of %llu, features 0x%llx, DRIVER_OK",
+	       (unsigned long long)a->v[1], (unsigned long long)a->v[2]);
 	return 0;
 }
 
@@ -518,11 +521,8 @@ static int cmd_queue(struct ctx *c, const struct args *a)
 
 static int cmd_wused(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(what, sizeof(what), "used idx reaches %llu",
-		 (unsigned long long)a->v[1]);
-	result(c, wait_used(c, a->v[1]), what);
+	result(c, wait_used(c, a->v[1]), "used idx reaches %llu",
+	       (unsigned long long)a->v[1]);
 	return 0;
 }
 
@@ -612,24 +612,17 @@ static int cmd_irq(struct ctx *c, const struct args *a)
 static int cmd_noirq(struct ctx *c, const struct args *a)
 {
 	struct script_dev *d = c->dev;
-	char what[160];
-
-	snprintf(what, sizeof(what), "no interrupt for %llu ms",
-		 (unsigned long long)a->v[1]);
 	result(c,
 	       xsim_irq_wait(d->sim, d->domid, d->spi, a->v[1]) == -ETIMEDOUT,
-	       what);
+	       "no interrupt for %llu ms", (unsigned long long)a->v[1]);
 	return 0;
 }
 
 static int cmd_expect(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(what, sizeof(what), "0x%llx & 0x%llx == 0x%llx",
-		 (unsigned long long)c->last, (unsigned long long)a->v[1],
-		 (unsigned long long)a->v[2]);
-	result(c, (c->last & a->v[1]) == a->v[2], what);
+	result(c, (c->last & a->v[1]) == a->v[2], "0x%llx & 0x%llx == 0x%llx",
+	       (unsigned long long)c->last, (unsigned long long)a->v[1],
+	       (unsigned long long)a->v[2]);
 	return 0;
 }
 
@@ -641,11 +634,8 @@ static int cmd_save(struct ctx *c, const struct args *a)
 
 static int cmd_same(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(what, sizeof(what), "0x%llx unchanged (0x%llx)",
-		 (unsigned long long)c->saved, (unsigned long long)c->last);
-	result(c, c->last == c->saved, what);
+	result(c, c->last == c->saved, "0x%llx unchanged (0x%llx)",
+	       (unsigned long long)c->saved, (unsigned long long)c->last);
 	return 0;
 }
 
@@ -657,23 +647,16 @@ static int cmd_canary(struct ctx *c, const struct args *a)
 
 static int cmd_flood(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(what, sizeof(what), "%llu writes in flight",
-		 (unsigned long long)a->v[1]);
-	result(c, flood(c, a->v[1]), what);
+	result(c, flood(c, a->v[1]), "%llu writes in flight",
+	       (unsigned long long)a->v[1]);
 	return 0;
 }
 
 static int cmd_still(struct ctx *c, const struct args *a)
 {
-	char what[160];
-
-	snprintf(
-		what, sizeof(what),
-		"old used ring and %u status bytes untouched for %llu ms after the reset",
-		c->nr_old, (unsigned long long)a->v[1]);
-	result(c, still(c, a->v[1]), what);
+	result(c, still(c, a->v[1]),
+	       "old used ring and %u status bytes untouched for %llu ms after the reset",
+	       c->nr_old, (unsigned long long)a->v[1]);
 	return 0;
 }
 
@@ -810,13 +793,9 @@ static int step(struct ctx *c, char **av, int ac)
 static pid_t universal_alive(struct ctx *c)
 {
 	pid_t now = find_worker(c);
-	char what[200];
-
-	snprintf(
-		what, sizeof(what),
-		"universal: the worker that served the script is alive (pid %d, now %d)",
-		(int)c->worker, (int)now);
-	result(c, c->worker > 0 && now == c->worker, what);
+	result(c, c->worker > 0 && now == c->worker,
+	       "universal: the worker that served the script is alive (pid %d, now %d)",
+	       (int)c->worker, (int)now);
 	return now;
 }
 
@@ -826,21 +805,16 @@ static pid_t universal_alive(struct ctx *c)
  */
 static void universal_answered(struct ctx *c)
 {
-	char what[200];
-
 	tally(c, &c->b->sb);
 	c->b->sb.nr = c->b->sb.max_ns = 0;
-	snprintf(
-		what, sizeof(what),
-		"universal: %llu accesses answered (hang bound %u ms; measured: slowest %.1f ms)",
-		(unsigned long long)c->nr_access, t_hang_ms(), c->max_ns / 1e6);
-	result(c, !c->b->sb.err, what);
+	result(c, !c->b->sb.err,
+	       "universal: %llu accesses answered (hang bound %u ms; measured: slowest %.1f ms)",
+	       (unsigned long long)c->nr_access, t_hang_ms(), c->max_ns / 1e6);
 }
 
 /* A reset brings back a device that works, and worker @now leaked nothing. */
 static void universal_reset(struct ctx *c, pid_t now)
 {
-	char what[200];
 	int fds;
 
 	reset(c);
@@ -851,11 +825,9 @@ static void universal_reset(struct ctx *c, pid_t now)
 	result(c, canary(c),
 	       "universal: after a reset, a verified write, flush and read");
 	fds = t_count_fds(now);
-	snprintf(
-		what, sizeof(what),
-		"universal: the worker holds %d descriptors, as at the start (%d)",
-		fds, c->worker_fds);
-	result(c, fds == c->worker_fds, what);
+	result(c, fds == c->worker_fds,
+	       "universal: the worker holds %d descriptors, as at the start (%d)",
+	       fds, c->worker_fds);
 }
 
 static void universal(struct ctx *c)
