@@ -34,7 +34,17 @@
 static struct xsim *sim;
 static char sock[64];
 
-/* A fresh simulator per case, with one guest of nr_vcpus. */
+static void teardown(void)
+{
+	xsim_destroy(sim);
+	sim = NULL;
+}
+
+/*
+ * A fresh simulator per case, with one guest of nr_vcpus. A case that
+ * failed halfway did not reach its teardown(): its simulator goes first,
+ * as xvbd_rig's rig_start() does for the xvbd_* tests.
+ */
 static int setup(unsigned int nr_vcpus, uint64_t ram)
 {
 	struct xsim_config cfg = { .socket_path = sock,
@@ -44,17 +54,12 @@ static int setup(unsigned int nr_vcpus, uint64_t ram)
 					 .nr_vcpus = nr_vcpus,
 					 .ram_bytes = ram ? ram : 16 << 20 };
 
+	teardown();
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dm-%d.sock", getpid());
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	T_CHECK(xsim_create(&cfg, &sim) == 0);
 	T_CHECK(xsim_domain_create(sim, &dc) == 0);
 	return 0;
-}
-
-static void teardown(void)
-{
-	xsim_destroy(sim);
-	sim = NULL;
 }
 
 /* Everything the libraries took has been given back. */
@@ -688,6 +693,7 @@ static void libxl_disk_protocol(void)
 	char *v;
 	int err;
 
+	teardown();
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dm-%d.sock", getpid());
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	T_ASSERT(xsim_create(&cfg, &sim) == 0);
