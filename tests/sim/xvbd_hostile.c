@@ -301,8 +301,7 @@ static void register_storm_during_io(void)
 	printf("  %u blocks verified\n", done);
 	T_EQ(rig_worker_of(1), g.w);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -350,8 +349,7 @@ static void notify_storm_other_guest_unaffected(void)
 	T_ASSERT(!recover(&g1));
 	T_ASSERT(!hguest_down(&g1));
 	T_ASSERT(!hguest_down(&g2));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A thread of the guest scribbling over its own rings. */
@@ -476,8 +474,7 @@ static void guest_rewrites_rings_while_read(void)
 	T_ASSERT(!recover(&g));
 	T_EQ(t_count_fds(w), fds);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -519,8 +516,7 @@ static void reset_races_io_from_another_vcpu(void)
 	T_EQ(rig_worker_of(1), w);
 	T_ASSERT(!recover(&g));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -552,8 +548,7 @@ static void invalidate_storm_during_io(void)
 	printf("  %u invalidations during %u verified blocks\n", n, v.done);
 	T_ASSERT(!recover(&g));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* ---- cases: lifecycle and faults --------------------------------------- */
@@ -872,8 +867,7 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 	printf("  %llu stamped writes, %llu flushes, 3 kills\n",
 	       (unsigned long long)o.writes, (unsigned long long)o.flushes);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -996,8 +990,7 @@ static void readonly_disk_refuses_writes(void)
 	T_EQ(st1.st_mtim.tv_nsec, st0.st_mtim.tv_nsec);
 	close(fd);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* ---- a NIC --------------------------------------------------------------- */
@@ -1165,8 +1158,7 @@ static void nic_hostile_tx_dropped(void)
 	fg_free(n.fg);
 	close(s);
 	T_EQ(xsim_libxl_destroy(sim, 3), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -1276,8 +1268,7 @@ static void nic_rx_without_buffers_no_spin(void)
 	fg_free(n.fg);
 	close(s);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 int main(int argc, char **argv)

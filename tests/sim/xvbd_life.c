@@ -150,8 +150,7 @@ static void many_devices_and_guests(void)
 	T_ASSERT(!canary(3, &e[1], 1));
 	for (uint32_t dom = 1; dom <= 3; dom++)
 		T_EQ(xsim_libxl_destroy(sim, dom), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -181,8 +180,7 @@ static void resize_on_sighup(void)
 	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r), 0);
 	T_ASSERT(blkdrv_data_is(b, r, 5));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Waits (up to the hang bound) for xvbd's log to hold a line with @needle. */
@@ -222,8 +220,7 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("vq0: not ready"));
 	hguest_cleanup(&g); /* reset already */
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Each bad device is refused (state node removed, reason in error) while
@@ -310,8 +307,7 @@ static void malformed_nodes_refused(void)
 	}
 	T_ASSERT(!canary(1, &good, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A worker killed with -9: restarted, the device works after a re-probe. */
@@ -370,8 +366,7 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(!canary(2, &e, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_EQ(xsim_libxl_destroy(sim, 2), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A register read on vCPU 1, made from a thread of its own. */
@@ -451,8 +446,7 @@ static void worker_killed_with_an_access_in_flight(void)
 	T_EQ(xsim_last_error(sim, NULL, 0), 0);
 	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Verified I/O on a disk from a thread of its own, until told to stop. */
@@ -560,8 +554,7 @@ static void supervisor_restarted_under_io(void)
 	T_ASSERT(rig_worker_of(1) > 0 && rig_worker_of(1) != w);
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -652,8 +645,7 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Domain 1 destroyed (with requests in flight) and created again. */
@@ -681,8 +673,7 @@ static void domid_reused_after_destroy_in_flight(void)
 	T_EQ(create(1, &g.d, 1), 0);
 	T_ASSERT(!canary(1, &g.d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Grant DMA: the guest's addresses are grant references (bit 63). */
@@ -800,8 +791,7 @@ static void grant_mode_disk(void)
 	gdrv_fini(&g);
 	fg_release(&fg);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Plain guest-physical addresses, as a guest without grant DMA gives. */
@@ -884,8 +874,7 @@ static void grant_mode_disk_given_plain_addresses(void)
 		4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
 		"is not a grant address: the guest needs CONFIG_XEN_VIRTIO, or set grant_usage=0");
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -909,8 +898,7 @@ static void unmappable_rings_need_reset(void)
 		"is not in guest RAM: a grant address, but the device has grant_usage=0");
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* True if this process may create TAP devices. */
@@ -1298,8 +1286,7 @@ static void xvb_create_waits_for_generic_devices(void)
 	T_EQ(fx.destroys, 0);
 	T_ASSERT(!fx.unpaused_unserved);
 	T_EQ(xsim_libxl_destroy(sim, 7), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -1336,8 +1323,7 @@ static void xvb_create_fails_clearly(void)
 	T_EQ(fx.creates, 2);
 	T_EQ(fx.unpauses, 0);
 	T_EQ(fx.destroys, 2);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 int main(int argc, char **argv)

@@ -433,8 +433,7 @@ static void sighup_rereads_config(void)
 	T_ASSERT(log_has("keeping the configuration loaded before", 2));
 	for (uint32_t d = 1; d <= 3; d++)
 		T_EQ(xsim_libxl_destroy(sim, d), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Guest @domid with a disk on @img; what xl create returned. */
@@ -493,8 +492,7 @@ static void second_supervisor_refused(void)
 	T_EQ(guest_on(1, img, false, &d), 0);
 	T_EQ(rig_children(-1, NULL), 1);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 	remove_dir();
 }
 
@@ -526,8 +524,7 @@ static void image_served_read_write_once(void)
 	T_ASSERT(!rig_settled());
 	T_EQ(guest_on(7, img, false, &d), 0);
 	T_EQ(xsim_libxl_destroy(sim, 7), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 static char immutable[128]; /* a file made immutable, for cleanup() */
@@ -666,8 +663,7 @@ static void readonly_device_served_readonly(void)
 	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + 0x10, 4, &features, TMO_MS), 0);
 	T_ASSERT(features & (1u << VIRTIO_BLK_F_RO));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -748,8 +744,7 @@ static void duplicate_mac_refused(void)
 	T_ASSERT(!nic_guest(63, "c", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
 			    "2"));
 	T_EQ(xsim_libxl_destroy(sim, 63), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Under systemd (stderr is the journal): priorities, no name and pid. */

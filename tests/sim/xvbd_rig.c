@@ -513,3 +513,10 @@ void hguest_cleanup(struct hguest *g)
 	blkdrv_cleanup(&g->b);
 	fg_release(&g->fg);
 }
+
+int rig_finish(void)
+{
+	int settled = rig_settled();
+
+	return rig_stop() || settled ? -1 : 0;
+}
