@@ -1084,20 +1084,59 @@ static int nic_tx(struct nic *n, const struct virtio_net_hdr_v1 *h,
 }
 
 /*
+ * Guest @domid with one NIC, created paused and unpaused once xvbd serves
+ * it (libxl does not wait for generic devices: xl create -p), its driver up
+ * with @features and a 1 MiB buffer area. Returns 0 or -1 (the case has
+ * failed); @ifname gets the name of its TAP.
+ */
+static int nic_guest_up(struct nic *n, uint32_t domid, uint64_t features,
+			char ifname[IFNAMSIZ])
+{
+	struct xsim_domain_config dc = {
+		.domid = domid, .nr_vcpus = 1, .ram_bytes = RAM, .paused = true
+	};
+	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
+					 .grant_usage = -1 };
+	char path[160];
+
+	T_CHECK(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1) == 0);
+	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, domid, nic.devid);
+	strcat(path, "/state");
+	T_CHECK(xsim_xs_wait(sim, path, "2", TMO_MS) == 0);
+	T_CHECK(xsim_domain_unpause(sim, domid) == 0);
+	snprintf(ifname, IFNAMSIZ, "vxb%u.%u", domid, nic.devid);
+	n->fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, RAM),
+			XSIM_RAM0_BASE, RAM);
+	T_CHECK(n->fg);
+	simbus_init(&n->sb, sim, domid, 0, nic.base);
+	gdrv_init_bus(&n->g, &n->sb.bus, n->fg);
+	T_CHECK(gdrv_up(&n->g, features, 2, 64) == 0);
+	n->area = fg_alloc(n->fg, 1 << 20, 4096);
+	T_CHECK(n->area);
+	return 0;
+}
+
+/* The driver reset and gone, the TAP socket @s closed, the guest destroyed. */
+static int nic_guest_down(struct nic *n, uint32_t domid, int s)
+{
+	gdrv_reset(&n->g);
+	gdrv_fini(&n->g);
+	fg_free(n->fg);
+	close(s);
+	T_CHECK(xsim_libxl_destroy(sim, domid) == 0);
+	return 0;
+}
+
+/*
  * Hostile transmit: a header alone, a frame above 64 KiB, a checksum field
  * past the frame, GSO without NEEDS_CSUM. Each chain completes, nothing
  * reaches the TAP, and a sound frame sent after them does.
  */
 static void nic_hostile_tx_dropped(void)
 {
-	struct xsim_domain_config dc = { .domid = 3,
-					 .nr_vcpus = 1,
-					 .ram_bytes = RAM };
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
 	struct virtio_net_hdr_v1 h = { 0 };
 	struct nic n = { 0 };
-	char path[160], ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ];
 	uint16_t head;
 	uint32_t len;
 	int s, got = 0;
@@ -1107,26 +1146,12 @@ static void nic_hostile_tx_dropped(void)
 		return;
 	}
 	T_ASSERT(!start());
-	dc.paused = true;
-	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1), 0);
-	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, 3, nic.devid);
-	strcat(path, "/state");
-	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
-	T_EQ(xsim_domain_unpause(sim, 3), 0);
-	snprintf(ifname, sizeof(ifname), "vxb3.%u", nic.devid);
+	T_ASSERT(!nic_guest_up(&n, 3,
+			       (1ULL << VIRTIO_F_VERSION_1) |
+				       (1ULL << VIRTIO_NET_F_CSUM),
+			       ifname));
 	s = tap_socket(ifname);
 	T_ASSERT(s >= 0);
-	n.fg = fg_wrap(xsim_ram_ptr(sim, 3, XSIM_RAM0_BASE, RAM),
-		       XSIM_RAM0_BASE, RAM);
-	T_ASSERT(n.fg);
-	simbus_init(&n.sb, sim, 3, 0, nic.base);
-	gdrv_init_bus(&n.g, &n.sb.bus, n.fg);
-	T_EQ(gdrv_up(&n.g,
-		     (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_CSUM),
-		     2, 64),
-	     0);
-	n.area = fg_alloc(n.fg, 1 << 20, 4096);
-	T_ASSERT(n.area);
 	T_ASSERT(nic_tx(&n, &h, 0, true) >= 0);		   /* header only */
 	T_ASSERT(nic_tx(&n, &h, 65536 + 100, false) >= 0); /* too big */
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -1153,11 +1178,7 @@ static void nic_hostile_tx_dropped(void)
 	T_ASSERT(!(gdrv_read(&n.g, VIRTIO_MMIO_STATUS, 4) &
 		   VIRTIO_CONFIG_S_NEEDS_RESET));
 	T_EQ(n.sb.err, 0);
-	gdrv_reset(&n.g);
-	gdrv_fini(&n.g);
-	fg_free(n.fg);
-	close(s);
-	T_EQ(xsim_libxl_destroy(sim, 3), 0);
+	T_ASSERT(!nic_guest_down(&n, 3, s));
 	T_ASSERT(!rig_finish());
 }
 
@@ -1169,14 +1190,9 @@ static void nic_hostile_tx_dropped(void)
  */
 static void nic_rx_without_buffers_no_spin(void)
 {
-	struct xsim_domain_config dc = { .domid = 4,
-					 .nr_vcpus = 1,
-					 .ram_bytes = RAM };
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	struct nic n = { 0 };
-	char path[160], ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ];
 	uint8_t frame[600] = { 0 };
 	long long rss0, rss1;
 	double c0, c1;
@@ -1191,23 +1207,10 @@ static void nic_rx_without_buffers_no_spin(void)
 		return;
 	}
 	T_ASSERT(!start());
-	dc.paused = true;
-	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1), 0);
-	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, 4, nic.devid);
-	strcat(path, "/state");
-	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
-	T_EQ(xsim_domain_unpause(sim, 4), 0);
-	snprintf(ifname, sizeof(ifname), "vxb4.%u", nic.devid);
+	T_ASSERT(!nic_guest_up(&n, 4, 1ULL << VIRTIO_F_VERSION_1, ifname));
 	s = tap_socket(ifname);
 	T_ASSERT(s >= 0);
 	to.sll_ifindex = if_nametoindex(ifname);
-	n.fg = fg_wrap(xsim_ram_ptr(sim, 4, XSIM_RAM0_BASE, RAM),
-		       XSIM_RAM0_BASE, RAM);
-	T_ASSERT(n.fg);
-	simbus_init(&n.sb, sim, 4, 0, nic.base);
-	gdrv_init_bus(&n.g, &n.sb.bus, n.fg);
-	T_EQ(gdrv_up(&n.g, 1ULL << VIRTIO_F_VERSION_1, 2, 64), 0);
-	n.area = fg_alloc(n.fg, 1 << 20, 4096);
 	w = rig_worker_of(4);
 	memset(frame, 0xff, 6);
 	memset(frame + 6, 0x02, 6);
@@ -1263,11 +1266,7 @@ static void nic_rx_without_buffers_no_spin(void)
 	T_ASSERT(got > 0);
 	T_EQ(rig_worker_of(4), w);
 	T_EQ(n.sb.err, 0);
-	gdrv_reset(&n.g);
-	gdrv_fini(&n.g);
-	fg_free(n.fg);
-	close(s);
-	T_EQ(xsim_libxl_destroy(sim, 4), 0);
+	T_ASSERT(!nic_guest_down(&n, 4, s));
 	T_ASSERT(!rig_finish());
 }
 
