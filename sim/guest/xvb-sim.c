@@ -58,7 +58,8 @@ struct load {
 };
 
 struct opts {
-	bool nic; /* a virtio NIC beside the disks */
+	bool nic;    /* a virtio NIC beside the disks */
+	bool no_nic; /* --no-nic: none even where TAPs can be made */
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
@@ -1733,42 +1734,194 @@ static int net_opt(struct opts *o, int opt, const char *arg)
 	return -EINVAL;
 }
 
+/* The command line's options (see usage()). */
+static const struct option long_opts[] = {
+	{ "xvbd", required_argument, NULL, 'x' },
+	{ "libdir", required_argument, NULL, 'l' },
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "queues", required_argument, NULL, 1100 },
+	{ "nic-pairs", required_argument, NULL, 1101 },
+	{ "nic-poll", required_argument, NULL, 1102 },
+	{ "nic-coalesce", required_argument, NULL, 1103 },
+	{ "disks", required_argument, NULL, 'd' },
+	{ "size", required_argument, NULL, 's' },
+	{ "blocks", required_argument, NULL, 'b' },
+	{ "qd", required_argument, NULL, 'Q' },
+	{ "bench", no_argument, NULL, 'B' },
+	{ "no-nic", no_argument, NULL, 'N' },
+	{ "seconds", required_argument, NULL, 'S' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "script", required_argument, NULL, 'X' },
+	{ "load", no_argument, NULL, 'L' },
+	{ "rw", required_argument, NULL, 'R' },
+	{ "bs", required_argument, NULL, 'Z' },
+	{ "flush-every", required_argument, NULL, 'F' },
+	{ "ramp", required_argument, NULL, 'P' },
+	{ "image", required_argument, NULL, 'I' },
+	{ "netns", required_argument, NULL, 1000 },
+	{ "net-if", required_argument, NULL, 1001 },
+	{ "xvbd-netns", required_argument, NULL, 1002 },
+	{ "bridge", required_argument, NULL, 1003 },
+	{ "net-off", required_argument, NULL, 1004 },
+	{ "net-rxbuf", required_argument, NULL, 1005 },
+	{ "net-rx-off", no_argument, NULL, 1006 },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Takes one option of long_opts into @o. Returns 0 or -EINVAL. */
+static int take_opt(struct opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'x':
+		snprintf(o->xvbd, sizeof(o->xvbd), "%s", arg);
+		break;
+	case 'l':
+		snprintf(o->libdir, sizeof(o->libdir), "%s", arg);
+		break;
+	case 'c':
+		o->vcpus = atoi(arg);
+		break;
+	case 1100:
+		o->queues = atoi(arg);
+		break;
+	case 1101:
+		o->nic_pairs = atoi(arg);
+		break;
+	case 1102:
+		o->nic_poll_us = atoi(arg);
+		break;
+	case 1103:
+		o->nic_coalesce_us = atoi(arg);
+		break;
+	case 'd':
+		o->disks = atoi(arg);
+		break;
+	case 's':
+		o->size_mib = atoi(arg);
+		break;
+	case 'b':
+		o->verify_blocks = atoi(arg);
+		break;
+	case 'Q':
+		o->qd = atoi(arg);
+		break;
+	case 'B':
+		o->bench = true;
+		break;
+	case 'N':
+		o->no_nic = true;
+		break;
+	case 'S':
+		o->seconds = atof(arg);
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case 'X':
+		o->script = arg;
+		break;
+	case 'L':
+		o->load_mode = true;
+		break;
+	case 'R':
+		o->load.rw = arg;
+		break;
+	case 'Z':
+		o->load.bs = parse_size(arg);
+		break;
+	case 'F':
+		o->load.flush_every = atoi(arg);
+		break;
+	case 'P':
+		o->load.ramp = atof(arg);
+		break;
+	case 'I':
+		o->image = arg;
+		break;
+	case 1000 ... 1006:
+		return net_opt(o, opt, arg);
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Reads the command line into @o and checks it. Returns 0 to run, 1 if it
+ * asked for help (printed), 2 if it was wrong (usage printed), or -1.
+ */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n;
+	int opt;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -1;
+	self[n] = '\0';
+	dirname(self);
+	snprintf(o->xvbd, sizeof(o->xvbd), "%s/../xvbd", self);
+	snprintf(o->libdir, sizeof(o->libdir), "%s/lib", self);
+	while ((opt = getopt_long(argc, argv, "qvh", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (take_opt(o, opt, optarg)) {
+			if (opt < 1000 || opt > 1006)
+				usage(stderr);
+			return 2;
+		}
+	}
+	if (!o->vcpus || o->vcpus > 16 || !o->disks || o->disks > MAX_DISKS ||
+	    !o->queues || o->queues > GDRV_MAX_VQS || !o->nic_pairs ||
+	    o->nic_pairs > NETDRV_MAX_PAIRS || !o->size_mib ||
+	    o->size_mib > 4096 || !o->qd || o->qd > 256 || load_opts(o)) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->ns.netns && optind < argc)
+		o->ns.argv = argv + optind;
+	return 0;
+}
+
+/*
+ * What follows from the options and the host: guest RAM, whether a NIC can
+ * be added. Returns 0, or 2 (said why) if the run cannot be made here.
+ */
+static int plan_run(struct opts *o)
+{
+	if (access(o->xvbd, X_OK)) {
+		fprintf(stderr, "xvb-sim: %s: %s\n", o->xvbd, strerror(errno));
+		return 2;
+	}
+	/*
+	 * Guest RAM: rings, tables and request buffers (qd slots of 128 KiB
+	 * per disk), with room to spare.
+	 */
+	o->ram_mib = 64 + 16 * o->disks + o->disks * o->qd / 8;
+	/* A NIC needs a TAP: root and /dev/net/tun. */
+	o->nic = !o->no_nic && !o->load_mode && !o->script && !geteuid() &&
+		 !access("/dev/net/tun", R_OK | W_OK);
+	if (o->ns.netns) {
+		if (!o->nic || o->vcpus < 2) {
+			fprintf(stderr,
+				"xvb-sim: --netns needs root, /dev/net/tun and 2 vCPUs\n");
+			return 2;
+		}
+		o->ram_mib += NSTACK_RAM_MIB;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "xvbd", required_argument, NULL, 'x' },
-		{ "libdir", required_argument, NULL, 'l' },
-		{ "vcpus", required_argument, NULL, 'c' },
-		{ "queues", required_argument, NULL, 1100 },
-		{ "nic-pairs", required_argument, NULL, 1101 },
-		{ "nic-poll", required_argument, NULL, 1102 },
-		{ "nic-coalesce", required_argument, NULL, 1103 },
-		{ "disks", required_argument, NULL, 'd' },
-		{ "size", required_argument, NULL, 's' },
-		{ "blocks", required_argument, NULL, 'b' },
-		{ "qd", required_argument, NULL, 'Q' },
-		{ "bench", no_argument, NULL, 'B' },
-		{ "no-nic", no_argument, NULL, 'N' },
-		{ "seconds", required_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "script", required_argument, NULL, 'X' },
-		{ "load", no_argument, NULL, 'L' },
-		{ "rw", required_argument, NULL, 'R' },
-		{ "bs", required_argument, NULL, 'Z' },
-		{ "flush-every", required_argument, NULL, 'F' },
-		{ "ramp", required_argument, NULL, 'P' },
-		{ "image", required_argument, NULL, 'I' },
-		{ "netns", required_argument, NULL, 1000 },
-		{ "net-if", required_argument, NULL, 1001 },
-		{ "xvbd-netns", required_argument, NULL, 1002 },
-		{ "bridge", required_argument, NULL, 1003 },
-		{ "net-off", required_argument, NULL, 1004 },
-		{ "net-rxbuf", required_argument, NULL, 1005 },
-		{ "net-rx-off", no_argument, NULL, 1006 },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts o = { .vcpus = 2,
 			  .queues = 1,
 			  .nic_pairs = 1,
@@ -1781,131 +1934,15 @@ int main(int argc, char **argv)
 			  .seconds = 1,
 			  .load = {
 				  .rw = "randread", .bs = 4096, .ramp = 0.5 } };
-	char self[PATH_MAX - 16], dir[] = "/tmp/xvb-sim-XXXXXX",
-				  cmd[PATH_MAX + 16];
-	ssize_t n;
-	bool no_nic = false;
-	int opt, rc;
+	char dir[] = "/tmp/xvb-sim-XXXXXX", cmd[64];
+	int rc;
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return 1;
-	self[n] = '\0';
-	dirname(self);
-	snprintf(o.xvbd, sizeof(o.xvbd), "%s/../xvbd", self);
-	snprintf(o.libdir, sizeof(o.libdir), "%s/lib", self);
-	while ((opt = getopt_long(argc, argv, "qvh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'x':
-			snprintf(o.xvbd, sizeof(o.xvbd), "%s", optarg);
-			break;
-		case 'l':
-			snprintf(o.libdir, sizeof(o.libdir), "%s", optarg);
-			break;
-		case 'c':
-			o.vcpus = atoi(optarg);
-			break;
-		case 1100:
-			o.queues = atoi(optarg);
-			break;
-		case 1101:
-			o.nic_pairs = atoi(optarg);
-			break;
-		case 1102:
-			o.nic_poll_us = atoi(optarg);
-			break;
-		case 1103:
-			o.nic_coalesce_us = atoi(optarg);
-			break;
-		case 'd':
-			o.disks = atoi(optarg);
-			break;
-		case 's':
-			o.size_mib = atoi(optarg);
-			break;
-		case 'b':
-			o.verify_blocks = atoi(optarg);
-			break;
-		case 'Q':
-			o.qd = atoi(optarg);
-			break;
-		case 'B':
-			o.bench = true;
-			break;
-		case 'N':
-			no_nic = true;
-			break;
-		case 'S':
-			o.seconds = atof(optarg);
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case 'X':
-			o.script = optarg;
-			break;
-		case 'L':
-			o.load_mode = true;
-			break;
-		case 'R':
-			o.load.rw = optarg;
-			break;
-		case 'Z':
-			o.load.bs = parse_size(optarg);
-			break;
-		case 'F':
-			o.load.flush_every = atoi(optarg);
-			break;
-		case 'P':
-			o.load.ramp = atof(optarg);
-			break;
-		case 'I':
-			o.image = optarg;
-			break;
-		case 1000 ... 1006:
-			if (net_opt(&o, opt, optarg))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.queues || o.queues > GDRV_MAX_VQS || !o.nic_pairs ||
-	    o.nic_pairs > NETDRV_MAX_PAIRS || !o.size_mib ||
-	    o.size_mib > 4096 || !o.qd || o.qd > 256 || load_opts(&o)) {
-		usage(stderr);
-		return 2;
-	}
-	if (o.ns.netns && optind < argc)
-		o.ns.argv = argv + optind;
-	if (access(o.xvbd, X_OK)) {
-		fprintf(stderr, "xvb-sim: %s: %s\n", o.xvbd, strerror(errno));
-		return 2;
-	}
-	/*
-	 * Guest RAM: rings, tables and request buffers (qd slots of 128 KiB
-	 * per disk), with room to spare.
-	 */
-	o.ram_mib = 64 + 16 * o.disks + o.disks * o.qd / 8;
-	/* A NIC needs a TAP: root and /dev/net/tun. */
-	o.nic = !no_nic && !o.load_mode && !o.script && !geteuid() &&
-		!access("/dev/net/tun", R_OK | W_OK);
-	if (o.ns.netns) {
-		if (!o.nic || o.vcpus < 2) {
-			fprintf(stderr,
-				"xvb-sim: --netns needs root, /dev/net/tun and 2 vCPUs\n");
-			return 2;
-		}
-		o.ram_mib += NSTACK_RAM_MIB;
-	}
+	rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? 1 : rc == 1 ? 0 : 2;
+	rc = plan_run(&o);
+	if (rc)
+		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir)) {
 		perror("xvb-sim: mkdtemp");
