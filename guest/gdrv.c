@@ -340,8 +340,7 @@ bool gdrv_kick_prepare(struct gdrv *d, unsigned int q)
 	struct gdrv_vq *v = &d->vqs[q];
 	uint16_t old = v->kicked_idx, new = v->avail_idx;
 
-	smp_mb(); /* avail idx, then avail_event / flags; pairs with
-		     vq_kick_enable */
+	smp_mb(); /* avail idx, then avail_event / flags; pairs with vq_kick_enable */
 	v->kicked_idx = new;
 	if (gdrv_has(d, VIRTIO_RING_F_EVENT_IDX))
 		return vring_need_event(le16toh(READ_ONCE(*v->avail_event)),

@@ -132,8 +132,7 @@ struct xsim_conn {
 	uint32_t next_txn;
 	/* gnttab */
 	unsigned int max_grants, grants;
-	/* privcmd: what this handle has mapped (its process's exit unmaps it)
-	 */
+	/* privcmd: what this handle has mapped (its process's exit unmaps it) */
 	uint64_t fmem_pages;
 	unsigned int resources;
 };

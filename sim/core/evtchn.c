@@ -31,8 +31,7 @@ int evtchn_alloc_unbound(struct xsim_dom *d, uint16_t remote_dom)
 	return -ENOSPC;
 }
 
-/* EVTCHNOP_bind_interdomain from ld to (rdom, rport): the local port or -errno.
- */
+/* EVTCHNOP_bind_interdomain from ld to (rdom, rport): the local port or -errno. */
 int evtchn_bind_interdomain(struct xsim *sim, struct xsim_dom *ld,
 			    uint16_t rdom, uint32_t rport)
 {

@@ -601,8 +601,7 @@ int xsim_ioreq_pending(struct xsim *sim, uint32_t domid, unsigned int vcpu)
 	return rc;
 }
 
-/* ---- interrupts -----------------------------------------------------------
- */
+/* ---- interrupts ---------------------------------------------------------- */
 
 /* XEN_DMOP_set_irq_level on Arm: SPIs only, level 0 or 1, edge-triggered. */
 int irq_set_level(struct xsim *sim, struct xsim_dom *d, unsigned int irq,
@@ -640,8 +639,8 @@ int xsim_irq_wait(struct xsim *sim, uint32_t domid, unsigned int spi,
 		if (spi < 32 || spi >= 32 + d->nr_spis)
 			break;
 		if (d->irq[spi - 32].pending) {
-			d->irq[spi - 32].pending = false; /* the guest acks it
-							   */
+			/* the guest acks it */
+			d->irq[spi - 32].pending = false;
 			rc = 0;
 			break;
 		}

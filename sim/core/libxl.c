@@ -292,8 +292,7 @@ int xsim_libxl_remove(struct xsim *sim, const char *kind, uint32_t be_domid,
 	return rc;
 }
 
-/* Devices of domid below /local/domain/<be>/backend/<kind>/<domid>, every be.
- */
+/* Devices of domid below /local/domain/<be>/backend/<kind>/<domid>, every be. */
 static int remove_kind(struct xsim *sim, uint32_t domid, const char *kind)
 {
 	char *doms = NULL, *devs = NULL, *p, *q, path[256];

@@ -70,8 +70,7 @@ static int op_evtchn(struct xsim *sim, struct xsim_conn *c,
 		break;
 	case XSIM_OP_EVTCHN_UNBIND:
 	case XSIM_OP_EVTCHN_NOTIFY:
-		/* the Linux driver: EINVAL past the end, ENOTCONN if not ours
-		 */
+		/* the Linux driver: EINVAL past the end, ENOTCONN if not ours */
 		if (port >= XSIM_NR_PORTS)
 			return -EINVAL;
 		if (ld->port[port].user != USER_CONN ||
@@ -203,8 +202,7 @@ static int op_fmem(struct xsim *sim, struct xsim_conn *c,
 		return fmem_map(sim, c, d, m, pl, r);
 	case XSIM_OP_FMEM_MAP_RESOURCE:
 		if (m->arg[0] != XENMEM_resource_ioreq_server)
-			return -EOPNOTSUPP; /* grant table frames: not modelled
-					     */
+			return -EOPNOTSUPP; /* grant table frames: not modelled */
 		if (!m->arg[3] || m->arg[3] > 32)
 			return m->arg[3] ? -E2BIG : -EINVAL;
 		rc = ioreq_server_frame(d, c->domid, m->arg[1], m->arg[2],
@@ -398,8 +396,7 @@ static int dispatch(struct xsim *sim, struct xsim_conn *c,
 	}
 }
 
-/* ---- connections -----------------------------------------------------------
- */
+/* ---- connections --------------------------------------------------------- */
 
 /* Header, payload and fds in one datagram. */
 static int send_reply(int fd, struct reply *r)

@@ -19,6 +19,9 @@
 #define XS_VALUE_MAX 4096 /* XENSTORE_PAYLOAD_MAX */
 #define PERM_RW (XS_PERM_READ | XS_PERM_WRITE)
 #define PERM_ALL (PERM_RW | XS_PERM_OWNER)
+/* The characters xenstored allows in a node name. */
+#define XS_PATH_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_@"
 
 struct xs_node {
 	char *name;
@@ -235,12 +238,10 @@ static bool path_valid(const char *p)
 	if (p[0] != '/' || len > XS_PATH_MAX ||
 	    (len > 1 && p[len - 1] == '/') || strstr(p, "//"))
 		return false;
-	return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789-/_@") == len;
+	return strspn(p, XS_PATH_CHARS) == len;
 }
 
-/* Relative paths live below /local/domain/<dom>; *rel gets the prefix length.
- */
+/* Relative paths live below /local/domain/<dom>; *rel gets the prefix length. */
 static int canon(uint16_t dom, const char *in, char *out, unsigned int *rel)
 {
 	int n;
@@ -271,8 +272,7 @@ static bool is_child(const char *child, const char *parent)
 	       (child[n] == '\0' || child[n] == '/');
 }
 
-/* ---- watches ---------------------------------------------------------------
- */
+/* ---- watches ------------------------------------------------------------- */
 
 /* Queue one watch event for a connection; silently lost on ENOMEM. */
 static void queue_event(struct xsim_conn *c, const char *path,
@@ -365,8 +365,7 @@ static void pend_flush(struct xsim *sim, struct xs_pend *p)
 	pthread_cond_broadcast(&sim->cond);
 }
 
-/* ---- operations on a tree
- * ---------------------------------------------------- */
+/* ---- operations on a tree ------------------------------------------------ */
 
 /* write or mkdir on a tree: creates missing parents, fires on the leaf. */
 static int t_write(struct xs_ctx *x, const char *path, const void *val,
@@ -381,8 +380,7 @@ static int t_write(struct xs_ctx *x, const char *path, const void *val,
 	if (!*p && mkdir)
 		return 0;
 	if (*p) {
-		/* create the missing tail below the nearest existing ancestor
-		 */
+		/* create the missing tail below the nearest existing ancestor */
 		if (!(node_perm(n, x->dom) & XS_PERM_WRITE))
 			return -EACCES;
 		while (*p) {
@@ -492,8 +490,7 @@ static int t_set_perms(struct xs_ctx *x, const char *path,
 	return 0;
 }
 
-/* ---- transactions
- * -------------------------------------------------------------- */
+/* ---- transactions -------------------------------------------------------- */
 
 /* Frees a transaction and its private tree; accepts NULL. */
 static void txn_free(struct xs_txn *t)
@@ -673,8 +670,7 @@ out:
 	return rc;
 }
 
-/* ---- the operations callers see
- * ------------------------------------------------- */
+/* ---- the operations callers see ------------------------------------------ */
 
 int xst_read(struct xsim *sim, struct xsim_conn *c, uint16_t dom, uint32_t t,
 	     const char *path, char **val, unsigned int *len)
@@ -869,8 +865,7 @@ int xst_watch(struct xsim *sim, struct xsim_conn *c, const char *path,
 	w->next = c->watches;
 	c->watches = w;
 	sim->stats.watches++;
-	/* xenstored fires every new watch once, whether the node exists or not
-	 */
+	/* xenstored fires every new watch once, whether the node exists or not */
 	queue_event(c, abs + rel, token);
 	return 0;
 }
@@ -982,8 +977,7 @@ void xst_fini(struct xsim *sim)
 	sim->xs_root = NULL;
 }
 
-/* ---- the direct API (as a domain, no transaction)
- * ---------------------------- */
+/* ---- the direct API (as a domain, no transaction) ------------------------ */
 
 char *xsim_xs_read(struct xsim *sim, uint32_t as_domid, const char *path,
 		   int *err)

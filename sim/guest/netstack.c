@@ -929,15 +929,15 @@ static void report(struct nstack *s, int status)
 		       !s->conf->argv ? "(none) ran until SIGTERM" :
 		       status == 0    ? "passed" :
 					"FAILED");
-	s->conf->check(!s->err,
-		       "net stack: the guest's driver saw no protocol error "
-		       "(%s)",
-		       s->err ? strerror(-s->err) : "none");
+	s->conf->check(
+		!s->err,
+		"net stack: the guest's driver saw no protocol error (%s)",
+		s->err ? strerror(-s->err) : "none");
 	printf("  guest TX %" PRIu64 " frames (%" PRIu64 " GSO, %" PRIu64
 	       " NEEDS_CSUM, largest %" PRIu64 "), RX %" PRIu64
-	       " frames (%" PRIu64 " GSO, %" PRIu64 " in several buffers, "
-	       "largest %" PRIu64 "), %" PRIu64 " interrupts, %" PRIu64
-	       " kicks, %" PRIu64 " ioreqs\n",
+	       " frames (%" PRIu64 " GSO, %" PRIu64
+	       " in several buffers, largest %" PRIu64 "), %" PRIu64
+	       " interrupts, %" PRIu64 " kicks, %" PRIu64 " ioreqs\n",
 	       rd(&t->tx_frames), rd(&t->tx_gso), rd(&t->tx_csum),
 	       rd(&t->tx_max), rd(&t->rx_frames), rd(&t->rx_gso),
 	       rd(&t->rx_mrg), rd(&t->rx_max), rd(&t->irqs),

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,18 @@ struct ctx {
 	volatile uint64_t storm_n;
 };
 
-static void result(struct ctx *c, bool pass, const char *what)
+/* One line of the script's verdict: "ok" or "FAIL", where, then what. */
+static void result(struct ctx *c, bool pass, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void result(struct ctx *c, bool pass, const char *fmt, ...)
 {
-	printf("%s %s:%u: %s\n", pass ? "ok" : "FAIL", c->file, c->line, what);
+	va_list ap;
+
+	printf("%s %s:%u: ", pass ? "ok" : "FAIL", c->file, c->line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
 	if (pass)
 		c->ok++;
 	else
@@ -110,23 +120,6 @@ static int need_up(struct ctx *c, bool slots)
 
 /* ---- the worker process ---------------------------------------------- */
 
-/* The parent of @pid, or -1 if it is gone or a zombie (killed, not reaped). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p, state = 'X';
-	int ppid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1, " %c %d", &state, &ppid);
-	fclose(f);
-	return state == 'Z' || state == 'X' ? -1 : ppid;
-}
-
 struct stall {
 	pid_t pid;
 	unsigned int ms;
@@ -162,26 +155,10 @@ static int stall_worker(pid_t pid, unsigned int ms)
 	return 0;
 }
 
-/* xvbd's live worker: a child of the supervisor, which is a child of ours. */
-static pid_t find_worker(void)
+/* xvbd's live worker: the supervisor's child, or -1. */
+static pid_t find_worker(const struct ctx *c)
 {
-	struct dirent *e;
-	pid_t found = -1;
-	DIR *d = opendir("/proc");
-
-	while (d && (e = readdir(d)) && found < 0) {
-		pid_t pid, ppid;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = atoi(e->d_name);
-		ppid = parent_of(pid);
-		if (ppid > 0 && ppid != getpid() && parent_of(ppid) == getpid())
-			found = pid;
-	}
-	if (d)
-		closedir(d);
-	return found;
+	return t_child_of(c->dev->xvbd);
 }
 
 /* vCPUs of the guest: the first that cannot issue an access is too far. */
@@ -216,8 +193,7 @@ static void wr(struct ctx *c, uint64_t off, unsigned int size, uint64_t v)
 	gdrv_write(&c->b->drv, off, size, v);
 }
 
-/* ---- setup and reset ------------------------------------------------------
- */
+/* ---- setup and reset ----------------------------------------------------- */
 
 /* A 4 KiB write, flush and read of block 0 through the normal driver. */
 static bool canary(struct ctx *c)
@@ -426,8 +402,6 @@ static void storm_start(struct ctx *c)
 
 static void storm_end(struct ctx *c)
 {
-	char what[160];
-
 	if (!c->storming)
 		return;
 	/* A storm that has not run yet is no storm: on a busy host its
@@ -437,168 +411,375 @@ static void storm_end(struct ctx *c)
 	pthread_join(c->storm, NULL);
 	c->storming = false;
 	/* Answered at all is the check; how fast is the scheduler's. */
-	snprintf(what, sizeof(what),
-		 "%llu accesses from vCPU %u meanwhile, all answered "
-		 "(measured: slowest %.1f ms)",
-		 (unsigned long long)c->storm_n, c->dev->vcpu + 1,
-		 c->storm_bus.max_ns / 1e6);
-	result(c, !c->storm_bus.err && c->storm_n, what);
+	result(c, !c->storm_bus.err && c->storm_n,
+	       "%llu accesses from vCPU %u meanwhile, all answered (measured: slowest %.1f ms)",
+	       (unsigned long long)c->storm_n, c->dev->vcpu + 1,
+	       c->storm_bus.max_ns / 1e6);
 }
 
-/* ---- the commands ---------------------------------------------------------
- */
+/* ---- the commands -------------------------------------------------------- */
 
+/*
+ * One line of a script: its arguments after the name, as numbers (v[1] is
+ * the first; v[0] and absent ones read 0), and as words for `storm`.
+ */
+struct args {
+	uint64_t v[MAX_ARGS];
+	char **av;
+};
+
+/* What a command needs before it may run. */
+enum need {
+	NEED_NOTHING,
+	NEED_UP,    /* set up, through the driver or raw */
+	NEED_SLOTS, /* set up by the driver: it has request slots */
+};
+
+/*
+ * A command: its name, how many arguments it takes, the one it bounds (1
+ * on: v[bounded] <= bound, or the line does not parse), whether they are
+ * words rather than numbers, what it needs and what it does. A handler
+ * returns 0, -EINVAL for a line that does not parse, or -errno to stop.
+ */
+struct cmd {
+	const char *name;
+	unsigned int min_args, max_args;
+	unsigned int bounded;
+	uint64_t bound;
+	bool words;
+	enum need need;
+	int (*run)(struct ctx *c, const struct args *a);
+};
+
+static int cmd_up(struct ctx *c, const struct args *a)
+{
+	result(c, !up(c), "probe, negotiate, queue 0, DRIVER_OK");
+	return 0;
+}
+
+static int cmd_up_raw(struct ctx *c, const struct args *a)
+{
+	result(c, !up_raw(c, a->v[1], a->v[2]),
+	       "queue 0 of %llu, features 0x%llx, DRIVER_OK",
+	       (unsigned long long)a->v[1], (unsigned long long)a->v[2]);
+	return 0;
+}
+
+static int cmd_reset(struct ctx *c, const struct args *a)
+{
+	reset(c);
+	return 0;
+}
+
+static int cmd_vcpu(struct ctx *c, const struct args *a)
+{
+	if (a->v[1] >= c->dev->nr_vcpus)
+		return -EINVAL;
+	c->dev->vcpu = a->v[1];
+	c->b->sb.vcpu = a->v[1];
+	return 0;
+}
+
+static int cmd_desc(struct ctx *c, const struct args *a)
+{
+	const uint64_t *v = a->v;
+
+	gdrv_raw_desc(&c->b->drv, 0, v[1], v[2], v[3], v[4], v[5]);
+	return 0;
+}
+
+static int cmd_table(struct ctx *c, const struct args *a)
+{
+	const uint64_t *v = a->v;
+
+	gdrv_raw_table(&c->b->drv, v[1], v[2], v[3], v[4], v[5], v[6]);
+	return 0;
+}
+
+/* An indirect table of v[2] entries chained by NEXT. */
+static int cmd_chain(struct ctx *c, const struct args *a)
+{
+	const uint64_t *v = a->v;
+
+	for (uint64_t k = 0; k < v[2]; k++)
+		gdrv_raw_table(&c->b->drv, v[1], k, v[3], v[4],
+			       v[5] | (k + 1 < v[2] ? 1 : 0), k + 1);
+	return 0;
+}
+
+static int cmd_negotiate(struct ctx *c, const struct args *a)
+{
+	c->last = negotiate(c, a->v[1]);
+	return 0;
+}
+
+static int cmd_queue(struct ctx *c, const struct args *a)
+{
+	c->last = queue(c, a->v);
+	return 0;
+}
+
+static int cmd_wused(struct ctx *c, const struct args *a)
+{
+	result(c, wait_used(c, a->v[1]), "used idx reaches %llu",
+	       (unsigned long long)a->v[1]);
+	return 0;
+}
+
+static int cmd_publish(struct ctx *c, const struct args *a)
+{
+	gdrv_raw_publish(&c->b->drv, 0, a->v[1]);
+	return 0;
+}
+
+static int cmd_ring(struct ctx *c, const struct args *a)
+{
+	gdrv_raw_avail(&c->b->drv, 0, a->v[1], a->v[2]);
+	return 0;
+}
+
+static int cmd_avail(struct ctx *c, const struct args *a)
+{
+	gdrv_raw_avail_idx(&c->b->drv, 0, a->v[1]);
+	return 0;
+}
+
+static int cmd_used(struct ctx *c, const struct args *a)
+{
+	c->last = gdrv_used_idx(&c->b->drv, 0);
+	return 0;
+}
+
+static int cmd_kick(struct ctx *c, const struct args *a)
+{
+	wr(c, VIRTIO_MMIO_QUEUE_NOTIFY, 4, a->v[1]);
+	return 0;
+}
+
+static int cmd_read(struct ctx *c, const struct args *a)
+{
+	c->last = rd(c, a->v[1], a->v[2]);
+	return 0;
+}
+
+static int cmd_write(struct ctx *c, const struct args *a)
+{
+	wr(c, a->v[1], a->v[2], a->v[3]);
+	return 0;
+}
+
+static int cmd_poke(struct ctx *c, const struct args *a)
+{
+	fg_write(c->dev->fg, a->v[1], &a->v[3], a->v[2]);
+	return 0;
+}
+
+static int cmd_peek(struct ctx *c, const struct args *a)
+{
+	c->last = 0;
+	fg_read(c->dev->fg, a->v[1], &c->last, a->v[2]);
+	return 0;
+}
+
+static int cmd_fill(struct ctx *c, const struct args *a)
+{
+	uint8_t *p = fg_ptr(c->dev->fg, a->v[1], a->v[2]);
+
+	if (!p)
+		return -EINVAL;
+	memset(p, (int)a->v[3], a->v[2]);
+	return 0;
+}
+
+static int cmd_hdr(struct ctx *c, const struct args *a)
+{
+	struct virtio_blk_outhdr h = { .type = htole32(a->v[2]),
+				       .sector = htole64(a->v[3]) };
+
+	fg_write(c->dev->fg, a->v[1], &h, sizeof(h));
+	return 0;
+}
+
+static int cmd_irq(struct ctx *c, const struct args *a)
+{
+	struct script_dev *d = c->dev;
+
+	result(c, !xsim_irq_wait(d->sim, d->domid, d->spi, (int)t_hang_ms()),
+	       "an interrupt");
+	return 0;
+}
+
+static int cmd_noirq(struct ctx *c, const struct args *a)
+{
+	struct script_dev *d = c->dev;
+	result(c,
+	       xsim_irq_wait(d->sim, d->domid, d->spi, a->v[1]) == -ETIMEDOUT,
+	       "no interrupt for %llu ms", (unsigned long long)a->v[1]);
+	return 0;
+}
+
+static int cmd_expect(struct ctx *c, const struct args *a)
+{
+	result(c, (c->last & a->v[1]) == a->v[2], "0x%llx & 0x%llx == 0x%llx",
+	       (unsigned long long)c->last, (unsigned long long)a->v[1],
+	       (unsigned long long)a->v[2]);
+	return 0;
+}
+
+static int cmd_save(struct ctx *c, const struct args *a)
+{
+	c->saved = c->last;
+	return 0;
+}
+
+static int cmd_same(struct ctx *c, const struct args *a)
+{
+	result(c, c->last == c->saved, "0x%llx unchanged (0x%llx)",
+	       (unsigned long long)c->saved, (unsigned long long)c->last);
+	return 0;
+}
+
+static int cmd_canary(struct ctx *c, const struct args *a)
+{
+	result(c, canary(c), "a verified write, flush and read");
+	return 0;
+}
+
+static int cmd_flood(struct ctx *c, const struct args *a)
+{
+	result(c, flood(c, a->v[1]), "%llu writes in flight",
+	       (unsigned long long)a->v[1]);
+	return 0;
+}
+
+static int cmd_still(struct ctx *c, const struct args *a)
+{
+	result(c, still(c, a->v[1]),
+	       "old used ring and %u status bytes untouched for %llu ms after the reset",
+	       c->nr_old, (unsigned long long)a->v[1]);
+	return 0;
+}
+
+static int cmd_storm(struct ctx *c, const struct args *a)
+{
+	if (!strcmp(a->av[1], "stop")) {
+		storm_end(c);
+		return 0;
+	}
+	if (strcmp(a->av[1], "start") || c->dev->vcpu + 1 >= c->dev->nr_vcpus)
+		return -EINVAL;
+	storm_start(c);
+	return 0;
+}
+
+static int cmd_sleep(struct ctx *c, const struct args *a)
+{
+	usleep(a->v[1] * 1000);
+	return 0;
+}
+
+/*
+ * For the test that proves the liveness check can fail: the worker
+ * stopped, continued @MS ms later by a thread.
+ */
+static int cmd_stallworker(struct ctx *c, const struct args *a)
+{
+	return stall_worker(c->worker, a->v[1]) ? -EIO : 0;
+}
+
+/*
+ * For the test that proves the universal checks can fail: returns once the
+ * kernel has taken it down.
+ */
+static int cmd_killworker(struct ctx *c, const struct args *a)
+{
+	uint64_t end = t_now_ms() + t_hang_ms();
+
+	if (c->worker > 0 && !kill(c->worker, SIGKILL))
+		while (t_proc_alive(c->worker) && t_now_ms() < end)
+			usleep(10000);
+	return 0;
+}
+
+/* The language of docs/testing.md; a name may take two lines of arity. */
+static const struct cmd cmds[] = {
+	{ "up", 0, 0, .run = cmd_up },
+	{ "up", 1, 2, .run = cmd_up_raw },
+	{ "reset", 0, 0, .run = cmd_reset },
+	{ "vcpu", 1, 1, .run = cmd_vcpu },
+	{ "desc", 5, 5, .need = NEED_UP, .run = cmd_desc },
+	{ "table", 6, 6, .run = cmd_table },
+	{ "chain", 5, 5, .run = cmd_chain },
+	{ "negotiate", 1, 1, .run = cmd_negotiate },
+	{ "queue", 4, 4, .run = cmd_queue },
+	{ "wused", 1, 1, .need = NEED_UP, .run = cmd_wused },
+	{ "publish", 1, 1, .need = NEED_UP, .run = cmd_publish },
+	{ "ring", 2, 2, .need = NEED_UP, .run = cmd_ring },
+	{ "avail", 1, 1, .need = NEED_UP, .run = cmd_avail },
+	{ "used", 0, 0, .need = NEED_UP, .run = cmd_used },
+	{ "kick", 0, 1, .run = cmd_kick },
+	{ "read", 2, 2, .run = cmd_read },
+	{ "write", 3, 3, .run = cmd_write },
+	{ "poke", 3, 3, .bounded = 2, .bound = 8, .run = cmd_poke },
+	{ "peek", 2, 2, .bounded = 2, .bound = 8, .run = cmd_peek },
+	{ "fill", 3, 3, .run = cmd_fill },
+	{ "hdr", 3, 3, .run = cmd_hdr },
+	{ "irq", 0, 0, .run = cmd_irq },
+	{ "noirq", 1, 1, .run = cmd_noirq },
+	{ "expect", 2, 2, .run = cmd_expect },
+	{ "save", 0, 0, .run = cmd_save },
+	{ "same", 0, 0, .run = cmd_same },
+	{ "canary", 0, 0, .need = NEED_SLOTS, .run = cmd_canary },
+	{ "flood", 1, 1, .bounded = 1, .bound = MAX_FLOOD, .need = NEED_SLOTS,
+	  .run = cmd_flood },
+	{ "still", 1, 1, .run = cmd_still },
+	{ "storm", 1, 1, .words = true, .run = cmd_storm },
+	{ "sleep", 1, 1, .run = cmd_sleep },
+	{ "stallworker", 1, 1, .bounded = 1, .bound = 600000,
+	  .run = cmd_stallworker },
+	{ "killworker", 0, 0, .run = cmd_killworker },
+};
+
+/* The command named @name that takes @n arguments, or NULL. */
+static const struct cmd *find_cmd(const char *name, unsigned int n)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name) && n >= cmds[i].min_args &&
+		    n <= cmds[i].max_args)
+			return &cmds[i];
+	return NULL;
+}
+
+/* Reads @cmd's @ac - 1 arguments into @a. Returns 0 or -EINVAL. */
+static int parse_args(struct ctx *c, const struct cmd *cmd, char **av, int ac,
+		      struct args *a)
+{
+	*a = (struct args){ .av = av };
+	for (int i = 1; i < ac && !cmd->words; i++)
+		if (value(c, av[i], &a->v[i]))
+			return -EINVAL;
+	if (cmd->bounded && a->v[cmd->bounded] > cmd->bound)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Runs one line, @ac words in @av. Returns 0, -EINVAL if it does not parse,
+ * -EIO once an access went unanswered (the script stops), or another -errno.
+ */
 static int step(struct ctx *c, char **av, int ac)
 {
-	struct gdrv *g = &c->b->drv;
-	struct script_dev *d = c->dev;
-	uint64_t v[MAX_ARGS] = { 0 };
-	const char *cmd = av[0];
-	char what[160];
-	int i;
+	const struct cmd *cmd = find_cmd(av[0], ac - 1);
+	struct args a;
+	int rc;
 
-	for (i = 1; i < ac; i++)
-		if (strcmp(av[i], "start") && strcmp(av[i], "stop") &&
-		    value(c, av[i], &v[i]))
-			return -EINVAL;
-	if (!strcmp(cmd, "up") && ac == 1) {
-		result(c, !up(c), "probe, negotiate, queue 0, DRIVER_OK");
-	} else if (!strcmp(cmd, "up") && (ac == 2 || ac == 3)) {
-		snprintf(what, sizeof(what),
-			 "queue 0 of %llu, features 0x%llx, DRIVER_OK",
-			 (unsigned long long)v[1], (unsigned long long)v[2]);
-		result(c, !up_raw(c, v[1], v[2]), what);
-	} else if (!strcmp(cmd, "reset") && ac == 1) {
-		reset(c);
-	} else if (!strcmp(cmd, "vcpu") && ac == 2) {
-		if (v[1] >= d->nr_vcpus)
-			return -EINVAL;
-		d->vcpu = v[1];
-		c->b->sb.vcpu = v[1];
-	} else if (!strcmp(cmd, "desc") && ac == 6) {
-		if (need_up(c, false))
-			return 0;
-		gdrv_raw_desc(g, 0, v[1], v[2], v[3], v[4], v[5]);
-	} else if (!strcmp(cmd, "table") && ac == 7) {
-		gdrv_raw_table(g, v[1], v[2], v[3], v[4], v[5], v[6]);
-	} else if (!strcmp(cmd, "chain") && ac == 6) {
-		/* An indirect table of v[2] entries chained by NEXT. */
-		for (uint64_t k = 0; k < v[2]; k++)
-			gdrv_raw_table(g, v[1], k, v[3], v[4],
-				       v[5] | (k + 1 < v[2] ? 1 : 0), k + 1);
-	} else if (!strcmp(cmd, "negotiate") && ac == 2) {
-		c->last = negotiate(c, v[1]);
-	} else if (!strcmp(cmd, "queue") && ac == 5) {
-		c->last = queue(c, v);
-	} else if (!strcmp(cmd, "wused") && ac == 2) {
-		if (need_up(c, false))
-			return 0;
-		snprintf(what, sizeof(what), "used idx reaches %llu",
-			 (unsigned long long)v[1]);
-		result(c, wait_used(c, v[1]), what);
-	} else if (!strcmp(cmd, "publish") && ac == 2) {
-		if (need_up(c, false))
-			return 0;
-		gdrv_raw_publish(g, 0, v[1]);
-	} else if (!strcmp(cmd, "ring") && ac == 3) {
-		if (need_up(c, false))
-			return 0;
-		gdrv_raw_avail(g, 0, v[1], v[2]);
-	} else if (!strcmp(cmd, "avail") && ac == 2) {
-		if (need_up(c, false))
-			return 0;
-		gdrv_raw_avail_idx(g, 0, v[1]);
-	} else if (!strcmp(cmd, "used") && ac == 1) {
-		if (need_up(c, false))
-			return 0;
-		c->last = gdrv_used_idx(g, 0);
-	} else if (!strcmp(cmd, "kick") && ac <= 2) {
-		wr(c, VIRTIO_MMIO_QUEUE_NOTIFY, 4, v[1]);
-	} else if (!strcmp(cmd, "read") && ac == 3) {
-		c->last = rd(c, v[1], v[2]);
-	} else if (!strcmp(cmd, "write") && ac == 4) {
-		wr(c, v[1], v[2], v[3]);
-	} else if (!strcmp(cmd, "poke") && ac == 4 && v[2] <= 8) {
-		fg_write(d->fg, v[1], &v[3], v[2]);
-	} else if (!strcmp(cmd, "peek") && ac == 3 && v[2] <= 8) {
-		c->last = 0;
-		fg_read(d->fg, v[1], &c->last, v[2]);
-	} else if (!strcmp(cmd, "fill") && ac == 4) {
-		uint8_t *p = fg_ptr(d->fg, v[1], v[2]);
-
-		if (!p)
-			return -EINVAL;
-		memset(p, (int)v[3], v[2]);
-	} else if (!strcmp(cmd, "hdr") && ac == 4) {
-		struct virtio_blk_outhdr h = { .type = htole32(v[2]),
-					       .sector = htole64(v[3]) };
-
-		fg_write(d->fg, v[1], &h, sizeof(h));
-	} else if (!strcmp(cmd, "irq") && ac == 1) {
-		result(c,
-		       !xsim_irq_wait(d->sim, d->domid, d->spi,
-				      (int)t_hang_ms()),
-		       "an interrupt");
-	} else if (!strcmp(cmd, "noirq") && ac == 2) {
-		snprintf(what, sizeof(what), "no interrupt for %llu ms",
-			 (unsigned long long)v[1]);
-		result(c,
-		       xsim_irq_wait(d->sim, d->domid, d->spi, v[1]) ==
-			       -ETIMEDOUT,
-		       what);
-	} else if (!strcmp(cmd, "expect") && ac == 3) {
-		snprintf(what, sizeof(what), "0x%llx & 0x%llx == 0x%llx",
-			 (unsigned long long)c->last, (unsigned long long)v[1],
-			 (unsigned long long)v[2]);
-		result(c, (c->last & v[1]) == v[2], what);
-	} else if (!strcmp(cmd, "save") && ac == 1) {
-		c->saved = c->last;
-	} else if (!strcmp(cmd, "same") && ac == 1) {
-		snprintf(what, sizeof(what), "0x%llx unchanged (0x%llx)",
-			 (unsigned long long)c->saved,
-			 (unsigned long long)c->last);
-		result(c, c->last == c->saved, what);
-	} else if (!strcmp(cmd, "canary") && ac == 1) {
-		if (need_up(c, true))
-			return 0;
-		result(c, canary(c), "a verified write, flush and read");
-	} else if (!strcmp(cmd, "flood") && ac == 2 && v[1] <= MAX_FLOOD) {
-		if (need_up(c, true))
-			return 0;
-		snprintf(what, sizeof(what), "%llu writes in flight",
-			 (unsigned long long)v[1]);
-		result(c, flood(c, v[1]), what);
-	} else if (!strcmp(cmd, "still") && ac == 2) {
-		snprintf(what, sizeof(what),
-			 "old used ring and %u status bytes untouched for "
-			 "%llu ms after the reset",
-			 c->nr_old, (unsigned long long)v[1]);
-		result(c, still(c, v[1]), what);
-	} else if (!strcmp(cmd, "storm") && ac == 2 &&
-		   !strcmp(av[1], "start")) {
-		if (d->vcpu + 1 >= d->nr_vcpus)
-			return -EINVAL;
-		storm_start(c);
-	} else if (!strcmp(cmd, "storm") && ac == 2 && !strcmp(av[1], "stop")) {
-		storm_end(c);
-	} else if (!strcmp(cmd, "sleep") && ac == 2) {
-		usleep(v[1] * 1000);
-	} else if (!strcmp(cmd, "stallworker") && ac == 2 && v[1] <= 600000) {
-		/* For the test that proves the liveness check can fail: the
-		 * worker stopped, continued @MS ms later by a thread. */
-		if (stall_worker(c->worker, v[1]))
-			return -EIO;
-	} else if (!strcmp(cmd, "killworker") && ac == 1) {
-		/* For the test that proves the universal checks can fail:
-		 * returns once the kernel has taken it down. */
-		uint64_t end = t_now_ms() + t_hang_ms();
-
-		if (c->worker > 0 && !kill(c->worker, SIGKILL))
-			while (parent_of(c->worker) > 0 && t_now_ms() < end)
-				usleep(10000);
-	} else {
+	if (!cmd || parse_args(c, cmd, av, ac, &a))
 		return -EINVAL;
-	}
+	if (cmd->need != NEED_NOTHING && need_up(c, cmd->need == NEED_SLOTS))
+		return 0;
+	rc = cmd->run(c, &a);
+	if (rc)
+		return rc;
 	if (c->b->sb.err) {
 		result(c, false, "an MMIO access was not answered");
 		return -EIO;
@@ -608,30 +789,34 @@ static int step(struct ctx *c, char **av, int ac)
 
 /* ---- after the last line ------------------------------------------------ */
 
-static void universal(struct ctx *c)
+/* The worker that served the script is still the live one. Returns it. */
+static pid_t universal_alive(struct ctx *c)
 {
-	char what[200];
-	pid_t now;
-	int fds;
+	pid_t now = find_worker(c);
+	result(c, c->worker > 0 && now == c->worker,
+	       "universal: the worker that served the script is alive (pid %d, now %d)",
+	       (int)c->worker, (int)now);
+	return now;
+}
 
-	storm_end(c);
-	c->line = 0;
-	now = find_worker();
-	snprintf(what, sizeof(what),
-		 "universal: the worker that served the script is alive "
-		 "(pid %d, now %d)",
-		 (int)c->worker, (int)now);
-	result(c, c->worker > 0 && now == c->worker, what);
-	/* The script's own vCPU: the storm's were checked at its end. An
-	 * access not answered within the hang bound set sb.err. */
+/*
+ * Every access of the script's own vCPU was answered: one not answered
+ * within the hang bound set sb.err. The storm's were checked at its end.
+ */
+static void universal_answered(struct ctx *c)
+{
 	tally(c, &c->b->sb);
 	c->b->sb.nr = c->b->sb.max_ns = 0;
-	snprintf(what, sizeof(what),
-		 "universal: %llu register accesses answered (hang bound %u "
-		 "ms; measured: slowest %.1f ms)",
-		 (unsigned long long)c->nr_access, t_hang_ms(),
-		 c->max_ns / 1e6);
-	result(c, !c->b->sb.err, what);
+	result(c, !c->b->sb.err,
+	       "universal: %llu accesses answered (hang bound %u ms; measured: slowest %.1f ms)",
+	       (unsigned long long)c->nr_access, t_hang_ms(), c->max_ns / 1e6);
+}
+
+/* A reset brings back a device that works, and worker @now leaked nothing. */
+static void universal_reset(struct ctx *c, pid_t now)
+{
+	int fds;
+
 	reset(c);
 	if (up(c)) {
 		result(c, false, "universal: set up again after a reset");
@@ -640,53 +825,94 @@ static void universal(struct ctx *c)
 	result(c, canary(c),
 	       "universal: after a reset, a verified write, flush and read");
 	fds = t_count_fds(now);
-	snprintf(what, sizeof(what),
-		 "universal: the worker holds %d descriptors, as at the start "
-		 "(%d)",
-		 fds, c->worker_fds);
-	result(c, fds == c->worker_fds, what);
+	result(c, fds == c->worker_fds,
+	       "universal: the worker holds %d descriptors, as at the start (%d)",
+	       fds, c->worker_fds);
+}
+
+static void universal(struct ctx *c)
+{
+	pid_t now;
+
+	storm_end(c);
+	c->line = 0;
+	now = universal_alive(c);
+	universal_answered(c);
+	universal_reset(c, now);
+}
+
+/* ---- the script ---------------------------------------------------------- */
+
+/*
+ * Splits a line into words, '#' to its end a comment. Returns how many
+ * (MAX_ARGS + 1 if there are more than MAX_ARGS).
+ */
+static int split_line(char *buf, char **av)
+{
+	char *hash = strchr(buf, '#'), *save;
+	int ac = 0;
+
+	if (hash)
+		*hash = '\0';
+	for (char *t = strtok_r(buf, " \t\n", &save); t && ac <= MAX_ARGS;
+	     t = strtok_r(NULL, " \t\n", &save))
+		av[ac++] = t;
+	return ac;
+}
+
+/* Registers reachable before any setup, and the worker as it starts. */
+static void begin(struct ctx *c)
+{
+	struct script_dev *dev = c->dev;
+
+	if (!dev->nr_vcpus)
+		dev->nr_vcpus = count_vcpus(dev);
+	simbus_init(&c->b->sb, dev->sim, dev->domid, dev->vcpu, dev->base);
+	gdrv_init_bus(&c->b->drv, &c->b->sb.bus, dev->fg);
+	fresh_ram(c);
+	/* The guest's disk is served: its worker exists from the start. */
+	c->worker = find_worker(c);
+	c->worker_fds = t_count_fds(c->worker);
+}
+
+/*
+ * Runs the lines of @f, counting one that does not parse as a failure.
+ * Returns 0 at the end, or what stopped it (-EINVAL, -EIO, -errno).
+ */
+static int run_lines(struct ctx *c, FILE *f)
+{
+	char buf[256], *av[MAX_ARGS + 1];
+	int ac, rc = 0;
+
+	while (!rc && fgets(buf, sizeof(buf), f)) {
+		c->line++;
+		ac = split_line(buf, av);
+		if (!ac)
+			continue;
+		rc = ac > MAX_ARGS ? -EINVAL : step(c, av, ac);
+		if (rc == -EINVAL) {
+			fprintf(stderr, "xvb-sim: %s:%u: cannot parse '%s'\n",
+				c->file, c->line, av[0]);
+			c->fail++;
+		}
+	}
+	return rc;
 }
 
 int script_run(struct script_dev *dev, const char *path)
 {
 	struct blkdrv b = { 0 };
 	struct ctx c = { .dev = dev, .b = &b, .file = path };
-	char buf[256], *av[MAX_ARGS + 1], *save;
 	FILE *f = fopen(path, "r");
-	int ac, rc = 0;
+	int rc;
 
 	if (!f) {
-		fprintf(stderr, "xvb-sim: %s: %s\n", path, strerror(errno));
-		return -errno;
+		rc = -errno;
+		fprintf(stderr, "xvb-sim: %s: %s\n", path, strerror(-rc));
+		return rc;
 	}
-	if (!dev->nr_vcpus)
-		dev->nr_vcpus = count_vcpus(dev);
-	/* Registers reachable before any setup. */
-	simbus_init(&b.sb, dev->sim, dev->domid, dev->vcpu, dev->base);
-	gdrv_init_bus(&b.drv, &b.sb.bus, dev->fg);
-	fresh_ram(&c);
-	/* The guest's disk is served: its worker exists from the start. */
-	c.worker = find_worker();
-	c.worker_fds = t_count_fds(c.worker);
-	while (!rc && fgets(buf, sizeof(buf), f)) {
-		char *hash = strchr(buf, '#');
-
-		c.line++;
-		if (hash)
-			*hash = '\0';
-		ac = 0;
-		for (char *t = strtok_r(buf, " \t\n", &save);
-		     t && ac <= MAX_ARGS; t = strtok_r(NULL, " \t\n", &save))
-			av[ac++] = t;
-		if (!ac)
-			continue;
-		rc = ac > MAX_ARGS ? -EINVAL : step(&c, av, ac);
-		if (rc == -EINVAL) {
-			fprintf(stderr, "xvb-sim: %s:%u: cannot parse '%s'\n",
-				path, c.line, av[0]);
-			c.fail++;
-		}
-	}
+	begin(&c);
+	rc = run_lines(&c, f);
 	fclose(f);
 	if (!rc)
 		universal(&c);

@@ -14,6 +14,7 @@ struct script_dev {
 	unsigned int spi;
 	struct fakeguest *fg;
 	unsigned int nr_vcpus; /* 0: found out by probing */
+	pid_t xvbd;	       /* the supervisor: the worker is its child */
 };
 
 /*

@@ -58,7 +58,8 @@ struct load {
 };
 
 struct opts {
-	bool nic; /* a virtio NIC beside the disks */
+	bool nic;    /* a virtio NIC beside the disks */
+	bool no_nic; /* --no-nic: none even where TAPs can be made */
 	char xvbd[PATH_MAX];
 	char libdir[PATH_MAX];
 	unsigned int vcpus, disks, qd;
@@ -140,8 +141,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- xvbd -------------------------------------------------------------------
- */
+/* ---- xvbd ---------------------------------------------------------------- */
 
 static pid_t start_xvbd(const struct opts *o, const char *sock,
 			const char *conf)
@@ -193,75 +193,6 @@ static int stop_xvbd(pid_t pid)
 	return -1;
 }
 
-/* CPU time (user + system, every thread, live or gone) of @pid, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-	unsigned long long ut, st;
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The name may hold anything: the fields start after its last ')'. */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 1,
-		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-/* The parent pid of @pid, from /proc, or -1. */
-static pid_t proc_ppid(const char *pid)
-{
-	char path[300], buf[512];
-	const char *p;
-	ssize_t n;
-	int fd, ppid;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return ppid;
-}
-
-/* The supervisor's child, i.e. the guest's worker process, or -1. */
-static pid_t find_worker(pid_t supervisor)
-{
-	struct dirent *e;
-	pid_t found = -1;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return -1;
-	while ((e = readdir(dir)) && found < 0) {
-		if (isdigit((unsigned char)e->d_name[0]) &&
-		    proc_ppid(e->d_name) == supervisor)
-			found = atoi(e->d_name);
-	}
-	closedir(dir);
-	return found;
-}
-
 static double clock_s(clockid_t id)
 {
 	struct timespec ts;
@@ -270,8 +201,7 @@ static double clock_s(clockid_t id)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- workloads
- * ---------------------------------------------------------------- */
+/* ---- workloads ----------------------------------------------------------- */
 
 static uint32_t rnd(uint64_t *s)
 {
@@ -359,8 +289,7 @@ static void *verify_disk(void *arg)
 	    strncmp(fg_ptr(d->fg, r->data_gpa, VIRTIO_BLK_ID_BYTES), d->vdev,
 		    VIRTIO_BLK_ID_BYTES))
 		d->bad++;
-	/* WRITE_ZEROES over a written block reads back zeroes; DISCARD is OK.
-	 */
+	/* WRITE_ZEROES over a written block reads back zeroes; DISCARD is OK. */
 	if (b->features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES)) {
 		st = blkdrv_sync(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, NULL);
 		if (st != VIRTIO_BLK_S_OK)
@@ -520,9 +449,8 @@ static void mq_verify(struct disk *d)
 	}
 	pthread_barrier_destroy(&bar);
 	check(!rc && !bad && reqs >= 2 * MQ_BLOCKS * nq,
-	      "%s: %u queues at once, %u blocks each written and read back "
-	      "through another queue: %s (%" PRIu64 " requests, %" PRIu64
-	      " interrupts)",
+	      "%s: %u queues at once, %u blocks each read back through another: %s (%" PRIu64
+	      " requests, %" PRIu64 " interrupts)",
 	      d->vdev, nq, MQ_BLOCKS,
 	      rc  ? strerror(-rc) :
 	      bad ? "MISMATCH" :
@@ -607,7 +535,7 @@ static void load_snap(struct load_run *lr, struct load_snap *s)
 	s->t = now_s();
 	s->guest_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	s->proc_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-	s->xvbd_cpu = lr->worker > 0 ? proc_cpu_s(lr->worker) : -1;
+	s->xvbd_cpu = lr->worker > 0 ? t_cpu_s(lr->worker) : -1;
 	s->ios = lr->ios;
 	s->bytes = lr->bytes;
 	s->flushes = lr->flushes;
@@ -857,23 +785,28 @@ static int load_mq(struct disk *d, const struct load *l, pid_t worker,
 static void load_print_json(const struct load *l, const struct load_result *r,
 			    pid_t worker, unsigned int queues)
 {
-	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,"
-	       "\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,"
-	       "\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",\"errors\":%" PRIu64
-	       ",\"iops\":%.1f,\"mib_s\":%.2f,"
-	       "\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,"
-	       "\"irq_per_req\":%.4f,\"kick_per_req\":%.4f,"
-	       "\"ioreq_per_req\":%.4f,\"xvbd_cpu_us_per_req\":%.3f,"
-	       "\"xvbd_cpu_util\":%.3f,\"guest_cpu_us_per_req\":%.3f,"
-	       "\"sim_cpu_us_per_req\":%.3f,\"mmio_rtt_us\":%.2f,"
-	       "\"mmio_max_us\":%.1f,"
-	       "\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,"
-	       "\"worker_pid\":%d}\n",
-	       l->rw, l->bs, l->qd, l->flush_every, queues, l->ramp, r->secs,
-	       r->ios, r->flushes, r->errors, r->iops, r->mib_s, r->p50_us,
-	       r->p99_us, r->mean_us, r->irq, r->kick, r->ioreq, r->xvbd_us,
-	       r->xvbd_util, r->guest_us, r->sim_us, r->mmio_rtt_us,
-	       r->mmio_max_us, r->trap_frac, r->irq_wait_frac, (int)worker);
+	/* A few keys a call, so that each key can be found with its value. */
+	printf("{\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"flush_every\":%u,", l->rw,
+	       l->bs, l->qd, l->flush_every);
+	printf("\"queues\":%u,\"ramp_s\":%.3f,\"seconds\":%.3f,", queues,
+	       l->ramp, r->secs);
+	printf("\"ios\":%" PRIu64 ",\"flushes\":%" PRIu64 ",", r->ios,
+	       r->flushes);
+	printf("\"errors\":%" PRIu64 ",\"iops\":%.1f,\"mib_s\":%.2f,",
+	       r->errors, r->iops, r->mib_s);
+	printf("\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_mean_us\":%.2f,",
+	       r->p50_us, r->p99_us, r->mean_us);
+	printf("\"irq_per_req\":%.4f,\"kick_per_req\":%.4f,\"ioreq_per_req\":%.4f,",
+	       r->irq, r->kick, r->ioreq);
+	printf("\"xvbd_cpu_us_per_req\":%.3f,\"xvbd_cpu_util\":%.3f,",
+	       r->xvbd_us, r->xvbd_util);
+	printf("\"guest_cpu_us_per_req\":%.3f,\"sim_cpu_us_per_req\":%.3f,",
+	       r->guest_us, r->sim_us);
+	printf("\"mmio_rtt_us\":%.2f,\"mmio_max_us\":%.1f,", r->mmio_rtt_us,
+	       r->mmio_max_us);
+	printf("\"guest_trap_frac\":%.3f,\"guest_irq_wait_frac\":%.3f,",
+	       r->trap_frac, r->irq_wait_frac);
+	printf("\"worker_pid\":%d}\n", (int)worker);
 }
 
 /*
@@ -917,9 +850,10 @@ static void run_bench(struct disk *d, const struct bench *bn, pid_t worker)
 		return;
 	}
 	load_result(&lr, &r);
-	printf("  %-17s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us  "
-	       "%.3f irq/req  %.3f kick/req  xvbd %.2f us CPU/req\n",
-	       bn->name, r.iops, r.p50_us, r.p99_us, r.irq, r.kick, r.xvbd_us);
+	printf("  %-17s %9.0f IOPS  p50 %7.1f us  p99 %7.1f us", bn->name,
+	       r.iops, r.p50_us, r.p99_us);
+	printf("  %.3f irq/req  %.3f kick/req  xvbd %.2f us CPU/req\n", r.irq,
+	       r.kick, r.xvbd_us);
 }
 
 /* Other vCPUs read registers while the disks work: concurrent ioreqs. */
@@ -948,8 +882,7 @@ static void *read_regs(void *arg)
 	return NULL;
 }
 
-/* ---- the run
- * -------------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------- */
 
 static int make_image(const char *path, unsigned int mib)
 {
@@ -1092,8 +1025,7 @@ static void net_mq_phase(struct netdrv *n, int sk, struct sockaddr_ll *sll,
 		got++;
 	}
 	check(got == n->pairs * PER_PAIR && !bad,
-	      "NIC: %u queue pairs in use; %u frames sent from every pair's "
-	      "transmit queue arrived on %s, byte for byte (%u bad)",
+	      "NIC: %u pairs; %u frames from each transmit queue on %s, byte for byte (%u bad)",
 	      n->pairs, got, ifname, bad);
 
 	got = bad = 0;
@@ -1117,8 +1049,7 @@ static void net_mq_phase(struct netdrv *n, int sk, struct sockaddr_ll *sll,
 	for (p = 0; p < n->pairs; p++)
 		used += n->rx_frames[p] > before[p];
 	check(got == FLOWS && !bad && used >= 2,
-	      "NIC: %u UDP flows into %s reached the guest on %u of %u "
-	      "pairs' receive queues, byte for byte (%u bad)",
+	      "NIC: %u UDP flows into %s reached %u of %u receive queues, byte for byte (%u bad)",
 	      got, ifname, used, n->pairs, bad);
 }
 
@@ -1143,8 +1074,8 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 	rc = netdrv_up_mq(&n, sim, DOMID, 0, nic->base, nic->irq, fg,
 			  o->nic_pairs);
 	check(!rc,
-	      "NIC: probed at 0x%" PRIx64 " irq %u, MAC "
-	      "%02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
+	      "NIC: probed at 0x%" PRIx64
+	      " irq %u, MAC %02x:%02x:%02x:%02x:%02x:%02x, TAP %s",
 	      nic->base, nic->irq, n.mac[0], n.mac[1], n.mac[2], n.mac[3],
 	      n.mac[4], n.mac[5], ifname);
 	if (rc)
@@ -1183,8 +1114,7 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 			bad++;
 	}
 	check(got == NET_FRAMES && !bad,
-	      "NIC: %u of %u frames (60-1514 bytes) from the guest arrived on "
-	      "%s in order, byte for byte (%.0f frames/s, %u bad)",
+	      "NIC: %u/%u guest frames (60-1514 B) on %s in order, byte for byte (%.0f/s, %u bad)",
 	      got, NET_FRAMES, ifname, got / (now_s() - t0), bad);
 
 	/* TAP -> guest. */
@@ -1221,13 +1151,12 @@ static void net_phase(struct opts *o, struct xsim *sim, struct fakeguest *fg,
 			k == got ? got++ : bad++;
 	}
 	check(got == NET_FRAMES && !bad,
-	      "NIC: %u of %u frames sent into %s reached the guest, byte for "
-	      "byte (%.0f frames/s, %" PRIu64 " interrupts)",
+	      "NIC: %u/%u frames sent into %s reached the guest, byte for byte (%.0f/s, %" PRIu64
+	      " interrupts)",
 	      got, NET_FRAMES, ifname, got / (now_s() - t0), n.nr_irqs);
 	if (o->nic_pairs > 1) {
 		check(n.pairs == o->nic_pairs,
-		      "NIC: %u queue pairs (VIRTIO_NET_F_MQ, VQ_PAIRS_SET), %u "
-		      "asked",
+		      "NIC: %u queue pairs (VIRTIO_NET_F_MQ, VQ_PAIRS_SET), %u asked",
 		      n.pairs, o->nic_pairs);
 		net_mq_phase(&n, sk, &sll, ifname);
 	}
@@ -1236,194 +1165,278 @@ out:
 	netdrv_down(&n);
 }
 
-static int run(struct opts *o, const char *dir)
-{
-	struct xsim_libxl_disk xd[MAX_DISKS] = { 0 };
-	struct disk disks[MAX_DISKS] = { 0 };
-	struct xsim_domain_config dc = {
-		.domid = DOMID,
-		.nr_vcpus = o->vcpus,
-		.ram_bytes = (uint64_t)o->ram_mib << 20,
-	};
-	static const char *const vdevs[] = { "xvda", "xvdb", "xvdc", "xvdd",
-					     "xvde", "xvdf", "xvdg", "xvdh" };
-	struct xsim_config sc = { .quiet = true };
-	struct reader readers[16] = { 0 };
-	pthread_t th[MAX_DISKS], rth[16];
-	volatile bool stop = false;
-	struct xsim_stats st;
-	struct xsim *sim = NULL;
-	struct fakeguest *fg = NULL;
-	char sock[PATH_MAX], conf[PATH_MAX], path[256], *state;
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
-	unsigned int i, nreaders = 0;
-	int fds0 = -1, fds1;
-	pid_t xvbd, worker;
-	double t0;
-	int rc, err;
+/* One run: the simulator, xvbd, the guest and its devices. */
+struct run {
+	struct opts *o;
+	const char *dir;
+	struct xsim *sim;
+	struct fakeguest *fg;
+	struct xsim_domain_config dc;
+	struct xsim_libxl_disk xd[MAX_DISKS];
+	struct disk disks[MAX_DISKS];
+	struct xsim_libxl_virtio nic;
+	char sock[PATH_MAX], conf[PATH_MAX];
+	char tap[IFNAMSIZ]; /* --netns: the NIC's TAP */
+	pid_t xvbd;	    /* the supervisor */
+	pid_t worker; /* the guest's worker: its CPU time is the backend's cost */
+	int fds0;     /* the supervisor's descriptors before the guest */
+};
 
-	snprintf(sock, sizeof(sock), "%s/xen.sock", dir);
-	sc.socket_path = sock;
-	rc = xsim_create(&sc, &sim);
-	if (rc) {
-		fprintf(stderr, "xvb-sim: simulator: %s\n", strerror(-rc));
-		return 1;
-	}
-	say(o, "simulated Xen on %s (Arm guest layout, libxl's xenstore nodes)",
-	    sock);
+static const char *const vdevs[MAX_DISKS] = { "xvda", "xvdb", "xvdc", "xvdd",
+					      "xvde", "xvdf", "xvdg", "xvdh" };
+
+/* Appends a printf-formatted line to the NUL-terminated text in @buf. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* xvbd.conf beside the guest's files. Returns 0 or -errno (a FAIL line). */
+static int write_conf(struct run *r)
+{
+	const struct opts *o = r->o;
+	char text[256];
+	int rc;
+
+	snprintf(r->conf, sizeof(r->conf), "%s/xvbd.conf", r->dir);
 	/* NICs: no bridge here; the guest's TAP is reached directly. */
-	snprintf(conf, sizeof(conf), "%s/xvbd.conf", dir);
-	snprintf(path, sizeof(path), "[net]\nbridge = %s\n",
+	snprintf(text, sizeof(text), "[net]\nbridge = %s\n",
 		 o->bridge ? o->bridge : "none");
 	if (o->nic_pairs > 1)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "queues = %u\n", o->nic_pairs);
+		append(text, sizeof(text), "queues = %u\n", o->nic_pairs);
 	if (o->nic_poll_us >= 0)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "poll_us = %d\n", o->nic_poll_us);
+		append(text, sizeof(text), "poll_us = %d\n", o->nic_poll_us);
 	if (o->nic_coalesce_us >= 0)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "coalesce_us = %d\n", o->nic_coalesce_us);
+		append(text, sizeof(text), "coalesce_us = %d\n",
+		       o->nic_coalesce_us);
 	/* --queues N: xvbd.conf asks xvbd for as many (default: automatic). */
 	if (o->queues > 1)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-			 "[blk]\nqueues = %u\n", o->queues);
-	rc = write_file(conf, path);
+		append(text, sizeof(text), "[blk]\nqueues = %u\n", o->queues);
+	rc = write_file(r->conf, text);
+	if (rc)
+		check(false, "%s: %s", r->conf, strerror(-rc));
+	return rc;
+}
+
+/* The simulated Xen. Returns 0 or -errno. */
+static int sim_start(struct run *r)
+{
+	struct xsim_config sc = { .quiet = true, .socket_path = r->sock };
+	int rc;
+
+	snprintf(r->sock, sizeof(r->sock), "%s/xen.sock", r->dir);
+	rc = xsim_create(&sc, &r->sim);
 	if (rc) {
-		fprintf(stderr, "xvb-sim: %s: %s\n", conf, strerror(-rc));
-		goto out;
+		fprintf(stderr, "xvb-sim: simulator: %s\n", strerror(-rc));
+		return rc;
 	}
-	xvbd = start_xvbd(o, sock, conf);
-	say(o, "started %s (supervisor, pid %d) on the simulator's libxen*",
-	    o->xvbd, (int)xvbd);
+	say(r->o,
+	    "simulated Xen on %s (Arm guest layout, libxl's xenstore nodes)",
+	    r->sock);
+	return 0;
+}
 
-	for (i = 0; i < o->disks; i++) {
-		snprintf(disks[i].image, sizeof(disks[i].image),
-			 "%s/disk%u.img", dir, i);
+/* Each disk's image (made, or --image) and its xl disk line. */
+static int make_disks(struct run *r)
+{
+	const struct opts *o = r->o;
+
+	for (unsigned int i = 0; i < o->disks; i++) {
+		struct disk *d = &r->disks[i];
+		int rc;
+
+		snprintf(d->image, sizeof(d->image), "%s/disk%u.img", r->dir,
+			 i);
 		if (o->image)
-			snprintf(disks[i].image, sizeof(disks[i].image), "%s",
-				 o->image);
-		rc = o->image ? 0 : make_image(disks[i].image, o->size_mib);
+			snprintf(d->image, sizeof(d->image), "%s", o->image);
+		rc = o->image ? 0 : make_image(d->image, o->size_mib);
 		if (rc) {
-			fprintf(stderr, "xvb-sim: %s: %s\n", disks[i].image,
-				strerror(-rc));
-			goto out;
+			check(false, "%s: %s", d->image, strerror(-rc));
+			return rc;
 		}
-		xd[i].be_domid = 0;
-		xd[i].vdev = vdevs[i];
-		xd[i].target = disks[i].image;
-		xd[i].grant_usage = -1;
+		r->xd[i] = (struct xsim_libxl_disk){ .be_domid = 0,
+						     .vdev = vdevs[i],
+						     .target = d->image,
+						     .grant_usage = -1 };
 	}
+	return 0;
+}
 
-	/* The supervisor's descriptors once it watches, to compare at the end.
-	 */
-	T_WAIT(st_watching(sim));
-	fds0 = t_count_fds(xvbd);
-	/* xl create: nodes, then up to 10 s for state 2, then unpause. */
+/*
+ * xl create, once the supervisor watches: nodes, then up to 10 s for state
+ * 2, then unpause. Returns 0 or -errno; the guest's RAM is then in r->fg.
+ */
+static int guest_create(struct run *r)
+{
+	const struct opts *o = r->o;
+	char path[256];
+	double t0;
+	int rc;
+
+	/* The supervisor's descriptors once it watches, to compare at the end. */
+	T_WAIT(st_watching(r->sim));
+	r->fds0 = t_count_fds(r->xvbd);
 	t0 = now_s();
 	/* libxl does not wait for generic devices: xl create -p, unpause. */
-	dc.paused = o->nic;
-	rc = xsim_libxl_create(sim, &dc, xd, o->disks, &nic, o->nic);
+	r->dc.paused = o->nic;
+	rc = xsim_libxl_create(r->sim, &r->dc, r->xd, o->disks, &r->nic,
+			       o->nic);
 	if (!rc && o->nic) {
 		xsim_libxl_be_path(path, sizeof(path), "virtio", 0, DOMID, 0);
 		strcat(path, "/state");
-		rc = xsim_xs_wait(sim, path, "2", (int)t_hang_ms());
+		rc = xsim_xs_wait(r->sim, path, "2", (int)t_hang_ms());
 		if (!rc)
-			rc = xsim_domain_unpause(sim, DOMID);
+			rc = xsim_domain_unpause(r->sim, DOMID);
 	}
 	check(!rc,
-	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms "
-	      "(%s)",
+	      "xl create: %u virtio disk(s) reached state 2 in %.0f ms (%s)",
 	      o->disks, (now_s() - t0) * 1000,
 	      rc ? strerror(-rc) : "guest unpaused");
+	if (!rc)
+		r->fg = fg_wrap(xsim_ram_ptr(r->sim, DOMID, XSIM_RAM0_BASE,
+					     r->dc.ram_bytes),
+				XSIM_RAM0_BASE, r->dc.ram_bytes);
+	return rc;
+}
+
+/* Probes disk @i from its vCPU and attaches its other queues. */
+static int disk_up(struct run *r, unsigned int i)
+{
+	const struct opts *o = r->o;
+	struct disk *d = &r->disks[i];
+	int rc;
+
+	d->o = r->o;
+	d->sim = r->sim;
+	d->fg = r->fg;
+	d->base = r->xd[i].base;
+	d->irq = r->xd[i].irq;
+	d->vcpu = i % o->vcpus;
+	d->vdev = vdevs[i];
+	rc = blkdrv_up_mq(&d->drv, r->sim, DOMID, d->vcpu, d->base, d->irq,
+			  r->fg, o->qd, 128 << 10, i ? 1 : o->queues);
+	check(!rc,
+	      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: %" PRIu64
+	      " sectors, features 0x%" PRIx64 "%s%s",
+	      vdevs[i], d->base, d->irq, d->vcpu, d->drv.capacity,
+	      d->drv.features, rc ? ": " : "",
+	      rc ? (d->drv.drv.why ? d->drv.drv.why : strerror(-rc)) : "");
 	if (rc)
-		goto out_xvbd;
+		return rc;
+	check(d->drv.capacity == o->disk_bytes / 512,
+	      "%s: capacity matches the image", vdevs[i]);
+	rc = mq_attach(d, o);
+	if (rc)
+		return rc;
+	d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
+	return 0;
+}
 
-	fg = fg_wrap(xsim_ram_ptr(sim, DOMID, XSIM_RAM0_BASE, dc.ram_bytes),
-		     XSIM_RAM0_BASE, dc.ram_bytes);
-	if (o->script && fg) {
-		struct script_dev sd = { sim,	     DOMID,	0,
-					 xd[0].base, xd[0].irq, fg };
+/* --script: the hostile-guest script on xvda instead of the workload. */
+static void run_script(struct run *r)
+{
+	struct script_dev sd = { .sim = r->sim,
+				 .domid = DOMID,
+				 .base = r->xd[0].base,
+				 .spi = r->xd[0].irq,
+				 .fg = r->fg,
+				 .xvbd = r->xvbd };
 
-		rc = script_run(&sd, o->script);
-		check(!rc, "script %s", o->script);
-		goto out_destroy;
-	}
-	for (i = 0; i < o->disks && fg; i++) {
-		struct disk *d = &disks[i];
+	check(!script_run(&sd, r->o->script), "script %s", r->o->script);
+}
 
-		d->o = o;
-		d->sim = sim;
-		d->fg = fg;
-		d->base = xd[i].base;
-		d->irq = xd[i].irq;
-		d->vcpu = i % o->vcpus;
-		d->vdev = vdevs[i];
-		rc = blkdrv_up_mq(&d->drv, sim, DOMID, d->vcpu, d->base, d->irq,
-				  fg, o->qd, 128 << 10, i ? 1 : o->queues);
-		check(!rc,
-		      "%s: probed at 0x%" PRIx64 " irq %u from vCPU %u: "
-		      "%" PRIu64 " sectors, features 0x%" PRIx64 "%s%s",
-		      vdevs[i], d->base, d->irq, d->vcpu, d->drv.capacity,
-		      d->drv.features, rc ? ": " : "",
-		      rc ? (d->drv.drv.why ? d->drv.drv.why : strerror(-rc)) :
-			   "");
-		if (rc)
-			goto out_destroy;
-		check(d->drv.capacity == o->disk_bytes / 512,
-		      "%s: capacity matches the image", vdevs[i]);
-		rc = mq_attach(d, o);
-		if (rc)
-			goto out_destroy;
-		d->stamp = calloc(d->drv.capacity / 8, sizeof(*d->stamp));
-	}
-	/* The guest's worker: its CPU time is the backend's cost. */
-	worker = find_worker(xvbd);
-	if (o->ns.netns && fg) {
-		snprintf(path, sizeof(path), "vxb%u.%u", DOMID, nic.devid);
-		o->ns.tap = path;
-		o->ns.worker = worker;
-		o->ns.workdir = dir;
-		o->ns.check = check;
-		rc = nstack_run(&o->ns, sim, DOMID, nic.base, nic.irq, fg);
-		goto out_destroy;
-	}
-	if (o->load_mode) {
-		struct load_result r = { 0 };
-		struct load_run lr;
-		double rtt = mmio_rtt_us(&disks[0], 200);
+/* --netns: the NIC drives a guest network stack instead of the workload. */
+static void run_netns(struct run *r)
+{
+	struct opts *o = r->o;
+	snprintf(r->tap, sizeof(r->tap), "vxb%u.%u", DOMID, r->nic.devid);
+	o->ns.tap = r->tap;
+	o->ns.worker = r->worker;
+	o->ns.workdir = r->dir;
+	o->ns.check = check;
+	nstack_run(&o->ns, r->sim, DOMID, r->nic.base, r->nic.irq, r->fg);
+}
 
-		if (disks[0].nr_queues > 1) {
-			rc = load_mq(&disks[0], &o->load, worker, &r);
-		} else {
-			rc = load_measure(&disks[0], &o->load, worker, &lr);
-			if (!rc)
-				load_result(&lr, &r);
-		}
-		check(!rc && !r.errors && worker > 0,
-		      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: "
-		      "%" PRIu64 " requests, %" PRIu64 " errors%s%s",
-		      o->load.rw, o->load.bs, o->load.qd, disks[0].nr_queues,
-		      r.secs, r.ios, r.errors, rc ? ": " : "",
-		      rc ? strerror(-rc) : "");
-		r.mmio_rtt_us = rtt;
+/* --load: one workload on xvda, measured, printed as one JSON line. */
+static void run_load(struct run *r)
+{
+	const struct load *l = &r->o->load;
+	struct disk *d = &r->disks[0];
+	struct load_result res = { 0 };
+	struct load_run lr;
+	double rtt = mmio_rtt_us(d, 200);
+	int rc;
+
+	if (d->nr_queues > 1) {
+		rc = load_mq(d, l, r->worker, &res);
+	} else {
+		rc = load_measure(d, l, r->worker, &lr);
 		if (!rc)
-			load_print_json(&o->load, &r, worker,
-					disks[0].nr_queues);
-		goto out_destroy;
+			load_result(&lr, &res);
 	}
+	check(!rc && !res.errors && r->worker > 0,
+	      "load: %s %u bytes QD%u on %u queue(s) for %.1f s: %" PRIu64
+	      " requests, %" PRIu64 " errors%s%s",
+	      l->rw, l->bs, l->qd, d->nr_queues, res.secs, res.ios, res.errors,
+	      rc ? ": " : "", rc ? strerror(-rc) : "");
+	res.mmio_rtt_us = rtt;
+	if (!rc)
+		load_print_json(l, &res, r->worker, d->nr_queues);
+}
 
-	/* Extra vCPUs hammer registers while the disks verify data. */
+/* What disk @i's verification (verify_disk) found, started at @t0. */
+static void verify_report(struct run *r, unsigned int i, double t0)
+{
+	struct disk *d = &r->disks[i];
+
+	check(!d->rc && !d->bad,
+	      "%s: %u random 4 KiB writes, flush, read back: %s (%" PRIu64
+	      " requests, %" PRIu64 " interrupts, %.2f s)",
+	      vdevs[i], r->o->verify_blocks,
+	      d->rc  ? strerror(-d->rc) :
+	      d->bad ? "MISMATCH" :
+		       "verified",
+	      d->drv.nr_reqs, d->drv.nr_irqs, now_s() - t0);
+	check(!d->rc && !d->bad, "%s: GET_ID answered '%s'%s%s", vdevs[i],
+	      vdevs[i], d->zeroed ? ", WRITE_ZEROES read back zeroes" : "",
+	      d->discarded ? ", DISCARD completed" : "");
+	check(d->drv.nr_irqs > 0 && !d->drv.drv.errors,
+	      "%s: completions signalled by interrupt, used ring sane",
+	      vdevs[i]);
+	check(!blkdrv_needs_reset(&d->drv), "%s: device healthy", vdevs[i]);
+	if (d->nr_queues > 1)
+		mq_verify(d);
+}
+
+/*
+ * Every disk verified at once, each from its vCPU, while the vCPUs left
+ * over hammer xvda's registers.
+ */
+static void run_verify(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct reader readers[16] = { 0 };
+	pthread_t th[MAX_DISKS], rth[16];
+	unsigned int i, nreaders = 0;
+	volatile bool stop = false;
+	double t0;
+
 	for (i = o->disks; i < o->vcpus && nreaders < 16; i++, nreaders++) {
 		readers[nreaders] =
-			(struct reader){ sim, i, xd[0].base, &stop };
+			(struct reader){ r->sim, i, r->xd[0].base, &stop };
 		pthread_create(&rth[nreaders], NULL, read_regs,
 			       &readers[nreaders]);
 	}
 	t0 = now_s();
 	for (i = 0; i < o->disks; i++)
-		pthread_create(&th[i], NULL, verify_disk, &disks[i]);
+		pthread_create(&th[i], NULL, verify_disk, &r->disks[i]);
 	for (i = 0; i < o->disks; i++)
 		pthread_join(th[i], NULL);
 	stop = true;
@@ -1433,103 +1446,169 @@ static int run(struct opts *o, const char *dir)
 		      "vCPU %u: %" PRIu64 " concurrent register reads answered",
 		      readers[i].vcpu, readers[i].reads);
 	}
-	for (i = 0; i < o->disks; i++) {
-		struct disk *d = &disks[i];
+	for (i = 0; i < o->disks; i++)
+		verify_report(r, i, t0);
+}
 
-		check(!d->rc && !d->bad,
-		      "%s: %u random 4 KiB writes, flush, read back: %s "
-		      "(%" PRIu64 " requests, %" PRIu64 " interrupts, %.2f s)",
-		      vdevs[i], o->verify_blocks,
-		      d->rc  ? strerror(-d->rc) :
-		      d->bad ? "MISMATCH" :
-			       "verified",
-		      d->drv.nr_reqs, d->drv.nr_irqs, now_s() - t0);
-		check(!d->rc && !d->bad, "%s: GET_ID answered '%s'%s%s",
-		      vdevs[i], vdevs[i],
-		      d->zeroed ? ", WRITE_ZEROES read back zeroes" : "",
-		      d->discarded ? ", DISCARD completed" : "");
-		check(d->drv.nr_irqs > 0 && !d->drv.drv.errors,
-		      "%s: completions signalled by interrupt, used ring sane",
-		      vdevs[i]);
-		check(!blkdrv_needs_reset(&d->drv), "%s: device healthy",
-		      vdevs[i]);
-		if (d->nr_queues > 1)
-			mq_verify(d);
+/* --bench: 4k random I/O on xvda after the checks. */
+static void run_benches(struct run *r)
+{
+	static const struct bench benches[] = {
+		{ "4k randread QD1", 1, false },
+		{ "4k randread QD32", 32, false },
+		{ "4k randwrite QD32", 32, true },
+	};
+
+	say(r->o,
+	    "workload on xvda (simulated guest, %.1f s each):", r->o->seconds);
+	for (unsigned int i = 0; i < ARRAY_SIZE(benches); i++)
+		run_bench(&r->disks[0], &benches[i], r->worker);
+}
+
+/*
+ * The guest's work: its disks probed, then the script, the network stack,
+ * the load, or the verifying workload with the NIC and benchmarks after.
+ */
+static void guest_work(struct run *r)
+{
+	const struct opts *o = r->o;
+
+	if (o->script) {
+		run_script(r);
+		return;
 	}
-
+	for (unsigned int i = 0; i < o->disks; i++)
+		if (disk_up(r, i))
+			return;
+	r->worker = t_child_of(r->xvbd);
+	if (o->ns.netns) {
+		run_netns(r);
+		return;
+	}
+	if (o->load_mode) {
+		run_load(r);
+		return;
+	}
+	run_verify(r);
 	if (o->nic)
-		net_phase(o, sim, fg, &nic);
+		net_phase(r->o, r->sim, r->fg, &r->nic);
+	if (o->bench)
+		run_benches(r);
+}
 
-	if (o->bench) {
-		static const struct bench benches[] = {
-			{ "4k randread QD1", 1, false },
-			{ "4k randread QD32", 32, false },
-			{ "4k randwrite QD32", 32, true },
-		};
-
-		say(o, "workload on xvda (simulated guest, %.1f s each):",
-		    o->seconds);
-		for (i = 0; i < ARRAY_SIZE(benches); i++)
-			run_bench(&disks[0], &benches[i], worker);
+/* The guest's drivers let go of their disks. */
+static void disks_down(struct run *r)
+{
+	for (unsigned int i = 0; i < r->o->disks; i++) {
+		mq_detach(&r->disks[i]);
+		if (r->disks[i].drv.slots)
+			blkdrv_down(&r->disks[i].drv);
+		free(r->disks[i].stamp);
 	}
+}
 
-out_destroy:
-	for (i = 0; i < o->disks; i++) {
-		mq_detach(&disks[i]);
-		if (disks[i].drv.slots)
-			blkdrv_down(&disks[i].drv);
-		free(disks[i].stamp);
-	}
-	/* xl destroy: state 5, wait for 6 (libxl gives up after 10 s). */
-	t0 = now_s();
-	rc = xsim_libxl_destroy(sim, DOMID);
+/* xl destroy: state 5, then 6 (libxl gives up after 10 s); nodes gone. */
+static void guest_destroy(struct run *r)
+{
+	char path[256], *state;
+	double t0 = now_s();
+	int rc, err;
+
+	rc = xsim_libxl_destroy(r->sim, DOMID);
 	xsim_libxl_be_path(path, sizeof(path), "virtio_disk", 0, DOMID,
-			   xd[0].devid);
+			   r->xd[0].devid);
 	check(!rc,
-	      "xl destroy: backend answered Closing with Closed (measured: "
-	      "%.0f ms)",
+	      "xl destroy: backend answered Closing with Closed (measured: %.0f ms)",
 	      (now_s() - t0) * 1000);
-	state = xsim_xs_read(sim, 0, path, &err);
+	state = xsim_xs_read(r->sim, 0, path, &err);
 	check(!state, "xenstore: backend nodes removed");
 	free(state);
+}
+
+/* Nothing of the guest left in xvbd: mappings, ports, its TAP, descriptors. */
+static void guest_released(struct run *r)
+{
+	struct xsim_stats st;
+	char path[64];
+	int fds1;
+
 	/* The worker exits once its guest is gone. */
-	T_WAIT((xsim_get_stats(sim, &st), !st.servers && !st.fmem_pages &&
-						  !st.resources && !st.ports &&
-						  t_count_fds(xvbd) == fds0));
-	if (o->nic && !o->xvbd_netns) {
+	T_WAIT((xsim_get_stats(r->sim, &st),
+		!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
+			t_count_fds(r->xvbd) == r->fds0));
+	if (r->o->nic && !r->o->xvbd_netns) {
 		snprintf(path, sizeof(path), "/sys/class/net/vxb%u.%u", DOMID,
-			 nic.devid);
+			 r->nic.devid);
 		T_WAIT(access(path, F_OK));
 		check(access(path, F_OK), "NIC: the TAP went with the guest");
 	}
-	fds1 = t_count_fds(xvbd);
-	check(fds1 == fds0,
-	      "xvbd supervisor holds %d file descriptors, as before the guest "
-	      "(%d)",
-	      fds1, fds0);
+	fds1 = t_count_fds(r->xvbd);
+	check(fds1 == r->fds0,
+	      "xvbd supervisor holds %d file descriptors, as before the guest (%d)",
+	      fds1, r->fds0);
 	check(!st.servers && !st.fmem_pages && !st.resources && !st.ports &&
 		      !st.grant_maps,
 	      "xvbd released the guest: %u ioreq servers, %" PRIu64
 	      " mapped pages, %u resources, %u ports left",
 	      st.servers, st.fmem_pages, st.resources, st.ports);
+}
 
-out_xvbd:
-	rc = stop_xvbd(xvbd);
-	check(rc == 0,
-	      "xvbd supervisor stopped cleanly on SIGINT "
-	      "(status %d)",
+/* SIGINT to the supervisor; nothing left open in the simulated Xen. */
+static void xvbd_stopped(struct run *r)
+{
+	struct xsim_stats st;
+	char why[256] = "";
+	int rc = stop_xvbd(r->xvbd);
+
+	check(rc == 0, "xvbd supervisor stopped cleanly on SIGINT (status %d)",
 	      rc);
-	xsim_get_stats(sim, &st);
+	xsim_get_stats(r->sim, &st);
 	check(!st.conns && !st.watches && !st.transactions,
 	      "no libxen handle left open (%u handles, %u watches)", st.conns,
 	      st.watches);
-	path[0] = '\0';
-	check(!xsim_last_error(sim, path, sizeof(path)),
+	check(!xsim_last_error(r->sim, why, sizeof(why)),
 	      "the simulated Xen saw no protocol violation%s%s",
-	      path[0] ? ": " : "", path);
+	      why[0] ? ": " : "", why);
+}
+
+/*
+ * The whole run in @dir: the simulator, xvbd on it, a guest created, its
+ * work, the guest destroyed, xvbd stopped, with checks at every step.
+ * Returns 1 if any check failed, 0 otherwise.
+ */
+static int run(struct opts *o, const char *dir)
+{
+	struct run r = {
+		.o = o,
+		.dir = dir,
+		.dc = { .domid = DOMID,
+			.nr_vcpus = o->vcpus,
+			.ram_bytes = (uint64_t)o->ram_mib << 20 },
+		.nic = { .type = "virtio,device1", .grant_usage = -1 },
+		.fds0 = -1,
+	};
+
+	if (sim_start(&r))
+		return 1;
+	if (write_conf(&r))
+		goto out;
+	r.xvbd = start_xvbd(o, r.sock, r.conf);
+	say(o, "started %s (supervisor, pid %d) on the simulator's libxen*",
+	    o->xvbd, (int)r.xvbd);
+	if (make_disks(&r) || guest_create(&r))
+		goto out_xvbd;
+	if (r.fg)
+		guest_work(&r);
+	else
+		check(false, "the guest's RAM could not be mapped");
+	disks_down(&r);
+	guest_destroy(&r);
+	guest_released(&r);
+out_xvbd:
+	xvbd_stopped(&r);
 out:
-	fg_free(fg);
-	xsim_destroy(sim);
+	fg_free(r.fg);
+	xsim_destroy(r.sim);
 	return nr_fail ? 1 : 0;
 }
 
@@ -1614,8 +1693,8 @@ static int load_opts(struct opts *o)
 		return 0;
 	if (o->disks != 1 || stat(o->image, &st) || !S_ISREG(st.st_mode) ||
 	    !st.st_size || st.st_size % 512) {
-		fprintf(stderr, "xvb-sim: --image wants one disk and a regular "
-				"file of whole sectors\n");
+		fprintf(stderr,
+			"xvb-sim: --image wants one disk and a regular file of whole sectors\n");
 		return -EINVAL;
 	}
 	o->disk_bytes = st.st_size;
@@ -1655,42 +1734,194 @@ static int net_opt(struct opts *o, int opt, const char *arg)
 	return -EINVAL;
 }
 
+/* The command line's options (see usage()). */
+static const struct option long_opts[] = {
+	{ "xvbd", required_argument, NULL, 'x' },
+	{ "libdir", required_argument, NULL, 'l' },
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "queues", required_argument, NULL, 1100 },
+	{ "nic-pairs", required_argument, NULL, 1101 },
+	{ "nic-poll", required_argument, NULL, 1102 },
+	{ "nic-coalesce", required_argument, NULL, 1103 },
+	{ "disks", required_argument, NULL, 'd' },
+	{ "size", required_argument, NULL, 's' },
+	{ "blocks", required_argument, NULL, 'b' },
+	{ "qd", required_argument, NULL, 'Q' },
+	{ "bench", no_argument, NULL, 'B' },
+	{ "no-nic", no_argument, NULL, 'N' },
+	{ "seconds", required_argument, NULL, 'S' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "script", required_argument, NULL, 'X' },
+	{ "load", no_argument, NULL, 'L' },
+	{ "rw", required_argument, NULL, 'R' },
+	{ "bs", required_argument, NULL, 'Z' },
+	{ "flush-every", required_argument, NULL, 'F' },
+	{ "ramp", required_argument, NULL, 'P' },
+	{ "image", required_argument, NULL, 'I' },
+	{ "netns", required_argument, NULL, 1000 },
+	{ "net-if", required_argument, NULL, 1001 },
+	{ "xvbd-netns", required_argument, NULL, 1002 },
+	{ "bridge", required_argument, NULL, 1003 },
+	{ "net-off", required_argument, NULL, 1004 },
+	{ "net-rxbuf", required_argument, NULL, 1005 },
+	{ "net-rx-off", no_argument, NULL, 1006 },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Takes one option of long_opts into @o. Returns 0 or -EINVAL. */
+static int take_opt(struct opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'x':
+		snprintf(o->xvbd, sizeof(o->xvbd), "%s", arg);
+		break;
+	case 'l':
+		snprintf(o->libdir, sizeof(o->libdir), "%s", arg);
+		break;
+	case 'c':
+		o->vcpus = atoi(arg);
+		break;
+	case 1100:
+		o->queues = atoi(arg);
+		break;
+	case 1101:
+		o->nic_pairs = atoi(arg);
+		break;
+	case 1102:
+		o->nic_poll_us = atoi(arg);
+		break;
+	case 1103:
+		o->nic_coalesce_us = atoi(arg);
+		break;
+	case 'd':
+		o->disks = atoi(arg);
+		break;
+	case 's':
+		o->size_mib = atoi(arg);
+		break;
+	case 'b':
+		o->verify_blocks = atoi(arg);
+		break;
+	case 'Q':
+		o->qd = atoi(arg);
+		break;
+	case 'B':
+		o->bench = true;
+		break;
+	case 'N':
+		o->no_nic = true;
+		break;
+	case 'S':
+		o->seconds = atof(arg);
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case 'X':
+		o->script = arg;
+		break;
+	case 'L':
+		o->load_mode = true;
+		break;
+	case 'R':
+		o->load.rw = arg;
+		break;
+	case 'Z':
+		o->load.bs = parse_size(arg);
+		break;
+	case 'F':
+		o->load.flush_every = atoi(arg);
+		break;
+	case 'P':
+		o->load.ramp = atof(arg);
+		break;
+	case 'I':
+		o->image = arg;
+		break;
+	case 1000 ... 1006:
+		return net_opt(o, opt, arg);
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Reads the command line into @o and checks it. Returns 0 to run, 1 if it
+ * asked for help (printed), 2 if it was wrong (usage printed), or -1.
+ */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n;
+	int opt;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -1;
+	self[n] = '\0';
+	dirname(self);
+	snprintf(o->xvbd, sizeof(o->xvbd), "%s/../xvbd", self);
+	snprintf(o->libdir, sizeof(o->libdir), "%s/lib", self);
+	while ((opt = getopt_long(argc, argv, "qvh", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (take_opt(o, opt, optarg)) {
+			if (opt < 1000 || opt > 1006)
+				usage(stderr);
+			return 2;
+		}
+	}
+	if (!o->vcpus || o->vcpus > 16 || !o->disks || o->disks > MAX_DISKS ||
+	    !o->queues || o->queues > GDRV_MAX_VQS || !o->nic_pairs ||
+	    o->nic_pairs > NETDRV_MAX_PAIRS || !o->size_mib ||
+	    o->size_mib > 4096 || !o->qd || o->qd > 256 || load_opts(o)) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->ns.netns && optind < argc)
+		o->ns.argv = argv + optind;
+	return 0;
+}
+
+/*
+ * What follows from the options and the host: guest RAM, whether a NIC can
+ * be added. Returns 0, or 2 (said why) if the run cannot be made here.
+ */
+static int plan_run(struct opts *o)
+{
+	if (access(o->xvbd, X_OK)) {
+		fprintf(stderr, "xvb-sim: %s: %s\n", o->xvbd, strerror(errno));
+		return 2;
+	}
+	/*
+	 * Guest RAM: rings, tables and request buffers (qd slots of 128 KiB
+	 * per disk), with room to spare.
+	 */
+	o->ram_mib = 64 + 16 * o->disks + o->disks * o->qd / 8;
+	/* A NIC needs a TAP: root and /dev/net/tun. */
+	o->nic = !o->no_nic && !o->load_mode && !o->script && !geteuid() &&
+		 !access("/dev/net/tun", R_OK | W_OK);
+	if (o->ns.netns) {
+		if (!o->nic || o->vcpus < 2) {
+			fprintf(stderr,
+				"xvb-sim: --netns needs root, /dev/net/tun and 2 vCPUs\n");
+			return 2;
+		}
+		o->ram_mib += NSTACK_RAM_MIB;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "xvbd", required_argument, NULL, 'x' },
-		{ "libdir", required_argument, NULL, 'l' },
-		{ "vcpus", required_argument, NULL, 'c' },
-		{ "queues", required_argument, NULL, 1100 },
-		{ "nic-pairs", required_argument, NULL, 1101 },
-		{ "nic-poll", required_argument, NULL, 1102 },
-		{ "nic-coalesce", required_argument, NULL, 1103 },
-		{ "disks", required_argument, NULL, 'd' },
-		{ "size", required_argument, NULL, 's' },
-		{ "blocks", required_argument, NULL, 'b' },
-		{ "qd", required_argument, NULL, 'Q' },
-		{ "bench", no_argument, NULL, 'B' },
-		{ "no-nic", no_argument, NULL, 'N' },
-		{ "seconds", required_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "script", required_argument, NULL, 'X' },
-		{ "load", no_argument, NULL, 'L' },
-		{ "rw", required_argument, NULL, 'R' },
-		{ "bs", required_argument, NULL, 'Z' },
-		{ "flush-every", required_argument, NULL, 'F' },
-		{ "ramp", required_argument, NULL, 'P' },
-		{ "image", required_argument, NULL, 'I' },
-		{ "netns", required_argument, NULL, 1000 },
-		{ "net-if", required_argument, NULL, 1001 },
-		{ "xvbd-netns", required_argument, NULL, 1002 },
-		{ "bridge", required_argument, NULL, 1003 },
-		{ "net-off", required_argument, NULL, 1004 },
-		{ "net-rxbuf", required_argument, NULL, 1005 },
-		{ "net-rx-off", no_argument, NULL, 1006 },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts o = { .vcpus = 2,
 			  .queues = 1,
 			  .nic_pairs = 1,
@@ -1703,131 +1934,15 @@ int main(int argc, char **argv)
 			  .seconds = 1,
 			  .load = {
 				  .rw = "randread", .bs = 4096, .ramp = 0.5 } };
-	char self[PATH_MAX - 16], dir[] = "/tmp/xvb-sim-XXXXXX",
-				  cmd[PATH_MAX + 16];
-	ssize_t n;
-	bool no_nic = false;
-	int opt, rc;
+	char dir[] = "/tmp/xvb-sim-XXXXXX", cmd[64];
+	int rc;
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return 1;
-	self[n] = '\0';
-	dirname(self);
-	snprintf(o.xvbd, sizeof(o.xvbd), "%s/../xvbd", self);
-	snprintf(o.libdir, sizeof(o.libdir), "%s/lib", self);
-	while ((opt = getopt_long(argc, argv, "qvh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'x':
-			snprintf(o.xvbd, sizeof(o.xvbd), "%s", optarg);
-			break;
-		case 'l':
-			snprintf(o.libdir, sizeof(o.libdir), "%s", optarg);
-			break;
-		case 'c':
-			o.vcpus = atoi(optarg);
-			break;
-		case 1100:
-			o.queues = atoi(optarg);
-			break;
-		case 1101:
-			o.nic_pairs = atoi(optarg);
-			break;
-		case 1102:
-			o.nic_poll_us = atoi(optarg);
-			break;
-		case 1103:
-			o.nic_coalesce_us = atoi(optarg);
-			break;
-		case 'd':
-			o.disks = atoi(optarg);
-			break;
-		case 's':
-			o.size_mib = atoi(optarg);
-			break;
-		case 'b':
-			o.verify_blocks = atoi(optarg);
-			break;
-		case 'Q':
-			o.qd = atoi(optarg);
-			break;
-		case 'B':
-			o.bench = true;
-			break;
-		case 'N':
-			no_nic = true;
-			break;
-		case 'S':
-			o.seconds = atof(optarg);
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case 'X':
-			o.script = optarg;
-			break;
-		case 'L':
-			o.load_mode = true;
-			break;
-		case 'R':
-			o.load.rw = optarg;
-			break;
-		case 'Z':
-			o.load.bs = parse_size(optarg);
-			break;
-		case 'F':
-			o.load.flush_every = atoi(optarg);
-			break;
-		case 'P':
-			o.load.ramp = atof(optarg);
-			break;
-		case 'I':
-			o.image = optarg;
-			break;
-		case 1000 ... 1006:
-			if (net_opt(&o, opt, optarg))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!o.vcpus || o.vcpus > 16 || !o.disks || o.disks > MAX_DISKS ||
-	    !o.queues || o.queues > GDRV_MAX_VQS || !o.nic_pairs ||
-	    o.nic_pairs > NETDRV_MAX_PAIRS || !o.size_mib ||
-	    o.size_mib > 4096 || !o.qd || o.qd > 256 || load_opts(&o)) {
-		usage(stderr);
-		return 2;
-	}
-	if (o.ns.netns && optind < argc)
-		o.ns.argv = argv + optind;
-	if (access(o.xvbd, X_OK)) {
-		fprintf(stderr, "xvb-sim: %s: %s\n", o.xvbd, strerror(errno));
-		return 2;
-	}
-	/*
-	 * Guest RAM: rings, tables and request buffers (qd slots of 128 KiB
-	 * per disk), with room to spare.
-	 */
-	o.ram_mib = 64 + 16 * o.disks + o.disks * o.qd / 8;
-	/* A NIC needs a TAP: root and /dev/net/tun. */
-	o.nic = !no_nic && !o.load_mode && !o.script && !geteuid() &&
-		!access("/dev/net/tun", R_OK | W_OK);
-	if (o.ns.netns) {
-		if (!o.nic || o.vcpus < 2) {
-			fprintf(stderr, "xvb-sim: --netns needs root, "
-					"/dev/net/tun and 2 vCPUs\n");
-			return 2;
-		}
-		o.ram_mib += NSTACK_RAM_MIB;
-	}
+	rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? 1 : rc == 1 ? 0 : 2;
+	rc = plan_run(&o);
+	if (rc)
+		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir)) {
 		perror("xvb-sim: mkdtemp");

@@ -173,8 +173,7 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fm, uint32_t dom,
 		goto fail;
 	for (size_t i = 0; i < pages; i++)
 		errs[i] = -EFAULT; /* until the simulator says otherwise */
-	/* a reserved window; frames are mapped over it, failures stay PROT_NONE
-	 */
+	/* a reserved window; frames are mapped over it, failures stay PROT_NONE */
 	base = mmap(addr, pages << XSIM_PAGE_SHIFT, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | (flags & MAP_FIXED), -1, 0);
 	if (base == MAP_FAILED)
@@ -193,8 +192,7 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fm, uint32_t dom,
 			    arr + i, errs + i, true) < 0)
 			goto fail;
 	}
-	/* without err[], one bad frame fails the call (xenforeignmemory_map2)
-	 */
+	/* without err[], one bad frame fails the call (xenforeignmemory_map2) */
 	if (!err) {
 		for (size_t i = 0; i < pages; i++) {
 			if (errs[i]) {

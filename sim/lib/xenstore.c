@@ -457,8 +457,7 @@ bool xs_write_all(int fd, const void *data, unsigned int len)
 	return true;
 }
 
-/* ---- toolstack-only calls: not modelled ------------------------------------
- */
+/* ---- toolstack-only calls: not modelled ---------------------------------- */
 
 static bool nosys(void)
 {

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the virtio fuzz targets: input cursor, invariant check, quiet logs.
- */
+/* Shared by the virtio fuzz targets: input cursor, invariant check, quiet logs. */
 #ifndef XVB_TESTS_FUZZ_COMMON_H
 #define XVB_TESTS_FUZZ_COMMON_H
 

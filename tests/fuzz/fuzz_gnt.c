@@ -134,8 +134,7 @@ static void op_map(const struct gmem *gm, struct held *h, unsigned int *nh,
 
 	p = gmem_map(gm, addr, &len, prot);
 	if (!(addr & XB_GRANT_BIT) || !want) {
-		/* Plain guest-physical addresses never reach the grant device.
-		 */
+		/* Plain guest-physical addresses never reach the grant device. */
 		FZ_CHECK(!p && gt.calls == calls);
 		return;
 	}

@@ -287,8 +287,8 @@ static void setup_windows(struct fz_in *in, struct xb_ioreq *io,
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t base = fz_u64(in);
 		uint32_t size = fz_u32(in);
-		static struct fi_win spare; /* for a window refused as one too
-					       many */
+		/* for a window refused as one too many */
+		static struct fi_win spare;
 		struct fi_win *w = *nr < XB_MAX_WINDOWS ? &wins[*nr] : &spare;
 		int rc;
 

@@ -190,8 +190,8 @@ static int cmd_source(int argc, char **argv)
 		printf("source: no answer from the sink\n");
 		return 1;
 	}
-	printf("source: %" PRIu64 " bytes in %.2f s (%.2f Gbit/s), hash "
-	       "%016" PRIx64 ", sink %s\n",
+	printf("source: %" PRIu64
+	       " bytes in %.2f s (%.2f Gbit/s), hash %016" PRIx64 ", sink %s\n",
 	       sent, secs, sent * 8 / secs / 1e9, h.h,
 	       got_n == sent && got_h == h.h ? "agrees" : "DIFFERS");
 	return got_n == sent && got_h == h.h ? 0 : 1;
@@ -260,9 +260,10 @@ static int cmd_rr(int argc, char **argv)
 	if (!n)
 		return 1;
 	qsort(lat, n, sizeof(*lat), cmp_dbl);
-	printf("{\"transactions\":%zu,\"seconds\":%.3f,\"tps\":%.1f,"
-	       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"size\":%zu}\n",
-	       n, secs, n / secs, lat[n / 2], lat[n * 99 / 100], size);
+	printf("{\"transactions\":%zu,\"seconds\":%.3f,\"tps\":%.1f,", n, secs,
+	       n / secs);
+	printf("\"p50_us\":%.2f,\"p99_us\":%.2f,\"size\":%zu}\n", lat[n / 2],
+	       lat[n * 99 / 100], size);
 	free(lat);
 	return 0;
 }
@@ -346,7 +347,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].args)
 			return cmds[i].fn(argc - 2, argv + 2);
-	fprintf(stderr, "usage: nettool sink|source|echo|rr|inject|flood ... "
-			"(see the source)\n");
+	fprintf(stderr,
+		"usage: nettool sink|source|echo|rr|inject|flood ... (see the source)\n");
 	return 2;
 }

@@ -107,10 +107,8 @@ static void xenstore_permissions(void)
 	T_EQ(xsim_xs_set_perms(sim, 0, "/p", ids, perms, 2), 0);
 	T_EQ(xsim_xs_write(sim, 6, "/p/r", "y"), -EACCES); /* read-only for 6 */
 	T_EQ(xsim_xs_mkdir(sim, 6, "/p/r"), -EACCES);
-	T_EQ(xsim_xs_set_perms(sim, 6, "/p", ids, perms, 2), -EACCES); /* not
-									  the
-									  owner
-									*/
+	/* not the owner */
+	T_EQ(xsim_xs_set_perms(sim, 6, "/p", ids, perms, 2), -EACCES);
 	/* the owner may hand a subtree over; what 6 creates there, 6 owns */
 	{
 		const uint32_t own[1] = { 6 }, none[1] = { 0 };
@@ -201,8 +199,7 @@ static void libxl_disk_nodes(void)
 		if (expect(sim, "/local/domain/2/device/virtio_disk/51728",
 			   fe_nodes[i][0], fe_nodes[i][1]))
 			return;
-	/* the frontend reads the backend, may not write it; others see nothing
-	 */
+	/* the frontend reads the backend, may not write it; others see nothing */
 	v = xsim_xs_read(sim, 2,
 			 "/local/domain/0/backend/virtio_disk/2/51728/base",
 			 &err);

@@ -34,7 +34,17 @@
 static struct xsim *sim;
 static char sock[64];
 
-/* A fresh simulator per case, with one guest of nr_vcpus. */
+static void teardown(void)
+{
+	xsim_destroy(sim);
+	sim = NULL;
+}
+
+/*
+ * A fresh simulator per case, with one guest of nr_vcpus. A case that
+ * failed halfway did not reach its teardown(): its simulator goes first,
+ * as xvbd_rig's rig_start() does for the xvbd_* tests.
+ */
 static int setup(unsigned int nr_vcpus, uint64_t ram)
 {
 	struct xsim_config cfg = { .socket_path = sock,
@@ -44,17 +54,12 @@ static int setup(unsigned int nr_vcpus, uint64_t ram)
 					 .nr_vcpus = nr_vcpus,
 					 .ram_bytes = ram ? ram : 16 << 20 };
 
+	teardown();
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dm-%d.sock", getpid());
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	T_CHECK(xsim_create(&cfg, &sim) == 0);
 	T_CHECK(xsim_domain_create(sim, &dc) == 0);
 	return 0;
-}
-
-static void teardown(void)
-{
-	xsim_destroy(sim);
-	sim = NULL;
 }
 
 /* Everything the libraries took has been given back. */
@@ -298,8 +303,7 @@ static void dm_errors_like_xen(void)
 	T_ERR(xendevicemodel_set_ioreq_server_state(dm, DOM, id, 1), EPERM);
 	T_ERR(xendevicemodel_restrict(dm, DOM), EINVAL);
 	xendevicemodel_close(dm);
-	/* a server outlives its handle, as in Xen; a new handle may destroy it
-	 */
+	/* a server outlives its handle, as in Xen; a new handle may destroy it */
 	dm = xendevicemodel_open(NULL, 0);
 	T_EQ(xendevicemodel_destroy_ioreq_server(dm, DOM, id), 0);
 	xendevicemodel_close(dm);
@@ -329,8 +333,8 @@ static void irq_edges(void)
 
 static void foreign_memory(void)
 {
-	const uint64_t ram = (3ull << 30) + (1 << 20); /* RAM0 full, 1 MiB of
-							  RAM1 */
+	/* RAM0 full, 1 MiB of RAM1 */
+	const uint64_t ram = (3ull << 30) + (1 << 20);
 	xen_pfn_t gfns[4] = { 0x40010, 0x40011, 0x40012, 0x40013 };
 	xen_pfn_t bad[3] = { 0x40020, 0x3ffff, 0x40021 };
 	xen_pfn_t hi = XSIM_RAM1_BASE >> 12,
@@ -415,11 +419,9 @@ static void grants(void)
 	T_ASSERT(
 		!xengnttab_map_grant_ref(xgt, DOM, 11, PROT_READ | PROT_WRITE));
 	T_EQ(errno, EINVAL); /* read-only grant, writable map */
-	T_ASSERT(!xengnttab_map_grant_ref(xgt, DOM, 12, PROT_READ)); /* not for
-									us */
-	T_ASSERT(!xengnttab_map_grant_ref(xgt, DOM, 14, PROT_READ)); /* not
-									granted
-								      */
+	/* not for us, then not granted */
+	T_ASSERT(!xengnttab_map_grant_ref(xgt, DOM, 12, PROT_READ));
+	T_ASSERT(!xengnttab_map_grant_ref(xgt, DOM, 14, PROT_READ));
 	T_ASSERT(!xengnttab_map_grant_ref(xgt, DOM + 1, 10, PROT_READ));
 	T_EQ(xengnttab_unmap(xgt, p, 2), -1);
 	T_EQ(xengnttab_unmap(xgt, p, 1), 0);
@@ -492,10 +494,9 @@ static void broken_server_is_reported(void)
 		return;
 	T_ASSERT(tdm_open(&t, DOM, BASE) == 0);
 	T_ASSERT(tdm_start(&t) == 0);
-	T_EQ(xsim_mmio_read(sim, DOM, 0, BASE, 4, &v, TMO), 0); /* invalidate +
-								   read */
-	/* writing NONE: Xen completes with all ones; the simulator reports it
-	 */
+	/* invalidate + read */
+	T_EQ(xsim_mmio_read(sim, DOM, 0, BASE, 4, &v, TMO), 0);
+	/* writing NONE: Xen completes with all ones; the simulator reports it */
 	t.mode = TDM_WRITE_NONE;
 	T_EQ(xsim_mmio_read(sim, DOM, 0, BASE, 4, &v, TMO), 0);
 	T_EQ_U64(v, 0xffffffff);
@@ -567,8 +568,7 @@ static void xenstore_api(void)
 	dir = xs_directory(xs, XBT_NULL, "/test/a", &n);
 	T_ASSERT(dir && n == 2 && !strcmp(dir[0], "b") && !strcmp(dir[1], "c"));
 	free(dir);
-	/* permissions: the guest may read, not write; only the owner sets them
-	 */
+	/* permissions: the guest may read, not write; only the owner sets them */
 	T_ASSERT(xs_set_permissions(xs, XBT_NULL, "/test/a", perms, 2));
 	got = xs_get_permissions(xs, XBT_NULL, "/test/a", &n);
 	T_ASSERT(got && n == 2 && got[1].id == DOM &&
@@ -693,6 +693,7 @@ static void libxl_disk_protocol(void)
 	char *v;
 	int err;
 
+	teardown();
 	snprintf(sock, sizeof(sock), "/tmp/xsim-dm-%d.sock", getpid());
 	setenv("XVB_SIM_SOCKET", sock, 1);
 	T_ASSERT(xsim_create(&cfg, &sim) == 0);

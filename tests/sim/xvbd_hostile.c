@@ -95,27 +95,7 @@ static long long rss_kb(pid_t pid)
 	return v;
 }
 
-/* CPU seconds (user + system) of @pid and its threads. */
-static double cpu_s(pid_t pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1,
-		       " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		       &ut, &st);
-	fclose(f);
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-/* ---- a guest's disk --------------------------------------------------------
- */
+/* ---- a guest's disk ------------------------------------------------------ */
 
 /* A verified write, flush and read of block @blk. */
 static int canary(struct blkdrv *b, uint64_t blk, uint32_t seed)
@@ -176,8 +156,7 @@ static void *verify_io(void *arg)
 	return NULL;
 }
 
-/* ---- other vCPUs -----------------------------------------------------------
- */
+/* ---- other vCPUs --------------------------------------------------------- */
 
 struct storm {
 	uint32_t domid;
@@ -278,8 +257,7 @@ static int storms_stop(struct storm *s, unsigned int n, bool *stop)
 	return err;
 }
 
-/* ---- cases: several vCPUs --------------------------------------------------
- */
+/* ---- cases: several vCPUs ------------------------------------------------ */
 
 /*
  * vCPUs 1-3 read every register without pause while vCPU 0 writes and
@@ -323,8 +301,7 @@ static void register_storm_during_io(void)
 	printf("  %u blocks verified\n", done);
 	T_EQ(rig_worker_of(1), g.w);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -348,7 +325,7 @@ static void notify_storm_other_guest_unaffected(void)
 	/* Something to walk: the storm kicks a ring with work in it. */
 	for (int i = 0; i < 4; i++)
 		T_ASSERT(blkdrv_queue(&g1.b, VIRTIO_BLK_T_IN, i * 8, BLOCK, 0));
-	c0 = cpu_s(g1.w);
+	c0 = t_cpu_s(g1.w);
 	t0 = rig_now_ms() / 1e3;
 	storms_start(s, 4, 1, 0, g1.d.base, true, &halt);
 	v.b = &g2.b;
@@ -357,7 +334,7 @@ static void notify_storm_other_guest_unaffected(void)
 		usleep(10000);
 	T_EQ(storms_stop(s, 4, &halt), 0);
 	t1 = rig_now_ms() / 1e3;
-	c1 = cpu_s(g1.w);
+	c1 = t_cpu_s(g1.w);
 	T_EQ(v.rc, 0);
 	T_EQ(v.bad, 0);
 	/* One core at most (a 10% margin for the clock tick). */
@@ -372,8 +349,7 @@ static void notify_storm_other_guest_unaffected(void)
 	T_ASSERT(!recover(&g1));
 	T_ASSERT(!hguest_down(&g1));
 	T_ASSERT(!hguest_down(&g2));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A thread of the guest scribbling over its own rings. */
@@ -498,8 +474,7 @@ static void guest_rewrites_rings_while_read(void)
 	T_ASSERT(!recover(&g));
 	T_EQ(t_count_fds(w), fds);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -541,8 +516,7 @@ static void reset_races_io_from_another_vcpu(void)
 	T_EQ(rig_worker_of(1), w);
 	T_ASSERT(!recover(&g));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -574,8 +548,7 @@ static void invalidate_storm_during_io(void)
 	printf("  %u invalidations during %u verified blocks\n", n, v.done);
 	T_ASSERT(!recover(&g));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* ---- cases: lifecycle and faults --------------------------------------- */
@@ -774,8 +747,7 @@ static int oracle_check_file(const struct oracle *o, const char *path,
 			close(fd);
 			if (!quiet)
 				t_fail(__FILE__, __LINE__,
-				       "block %u: not its durable data (%u of "
-				       "%u)",
+				       "block %u: not its durable data (%u of %u)",
 				       blk, dur, o->nr[blk]);
 			return -1;
 		}
@@ -832,8 +804,7 @@ static int oracle_check_guest(const struct oracle *o, struct blkdrv *b,
 		if (!oracle_block_ok(o, blk, fg_ptr(fg, r->data_gpa, BLOCK),
 				     dur ? dur - 1 : 0, !dur)) {
 			t_fail(__FILE__, __LINE__,
-			       "block %u read by the guest: not its durable "
-			       "data",
+			       "block %u read by the guest: not its durable data",
 			       blk);
 			return -1;
 		}
@@ -896,8 +867,7 @@ static void worker_killed_mid_io_keeps_flushed_writes(void)
 	printf("  %llu stamped writes, %llu flushes, 3 kills\n",
 	       (unsigned long long)o.writes, (unsigned long long)o.flushes);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -927,7 +897,7 @@ static void xenstore_watch_storm(void)
 	T_ASSERT(!rig_image("w2", IMG_BYTES, img2, sizeof(img2)));
 	T_ASSERT(!hguest_up(&g, "w", 1, 1, 8));
 	rss0 = rss_kb(xvbd);
-	c0 = cpu_s(xvbd);
+	c0 = t_cpu_s(xvbd);
 	v.b = &g.b;
 	pthread_create(&th, NULL, verify_io, &v);
 	xsim_libxl_be_path(be, sizeof(be), "virtio_disk", 0, 1, g.d.devid);
@@ -962,10 +932,9 @@ static void xenstore_watch_storm(void)
 	/* A new guest right after: served within libxl's timeout. */
 	rig_disk(&e, "xvda", img2);
 	T_EQ(xsim_libxl_create(sim, &dc2, &e, 1, NULL, 0), 0);
-	c1 = cpu_s(xvbd);
+	c1 = t_cpu_s(xvbd);
 	rss1 = rss_kb(xvbd);
-	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld "
-	       "-> %lld KiB\n",
+	printf("  20000 writes in %llu ms; supervisor CPU %.2f s, RSS %lld -> %lld KiB\n",
 	       (unsigned long long)(rig_now_ms() - t0), c1 - c0, rss0, rss1);
 	T_ASSERT(rss1 - rss0 < rss_slack_kb(4096));
 	T_ASSERT(!canary(&g.b, 5, 0xabc));
@@ -1021,12 +990,10 @@ static void readonly_disk_refuses_writes(void)
 	T_EQ(st1.st_mtim.tv_nsec, st0.st_mtim.tv_nsec);
 	close(fd);
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
-/* ---- a NIC ------------------------------------------------------------------
- */
+/* ---- a NIC --------------------------------------------------------------- */
 
 #define NIC_HDR 12u
 
@@ -1117,20 +1084,59 @@ static int nic_tx(struct nic *n, const struct virtio_net_hdr_v1 *h,
 }
 
 /*
+ * Guest @domid with one NIC, created paused and unpaused once xvbd serves
+ * it (libxl does not wait for generic devices: xl create -p), its driver up
+ * with @features and a 1 MiB buffer area. Returns 0 or -1 (the case has
+ * failed); @ifname gets the name of its TAP.
+ */
+static int nic_guest_up(struct nic *n, uint32_t domid, uint64_t features,
+			char ifname[IFNAMSIZ])
+{
+	struct xsim_domain_config dc = {
+		.domid = domid, .nr_vcpus = 1, .ram_bytes = RAM, .paused = true
+	};
+	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
+					 .grant_usage = -1 };
+	char path[160];
+
+	T_CHECK(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1) == 0);
+	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, domid, nic.devid);
+	strcat(path, "/state");
+	T_CHECK(xsim_xs_wait(sim, path, "2", TMO_MS) == 0);
+	T_CHECK(xsim_domain_unpause(sim, domid) == 0);
+	snprintf(ifname, IFNAMSIZ, "vxb%u.%u", domid, nic.devid);
+	n->fg = fg_wrap(xsim_ram_ptr(sim, domid, XSIM_RAM0_BASE, RAM),
+			XSIM_RAM0_BASE, RAM);
+	T_CHECK(n->fg);
+	simbus_init(&n->sb, sim, domid, 0, nic.base);
+	gdrv_init_bus(&n->g, &n->sb.bus, n->fg);
+	T_CHECK(gdrv_up(&n->g, features, 2, 64) == 0);
+	n->area = fg_alloc(n->fg, 1 << 20, 4096);
+	T_CHECK(n->area);
+	return 0;
+}
+
+/* The driver reset and gone, the TAP socket @s closed, the guest destroyed. */
+static int nic_guest_down(struct nic *n, uint32_t domid, int s)
+{
+	gdrv_reset(&n->g);
+	gdrv_fini(&n->g);
+	fg_free(n->fg);
+	close(s);
+	T_CHECK(xsim_libxl_destroy(sim, domid) == 0);
+	return 0;
+}
+
+/*
  * Hostile transmit: a header alone, a frame above 64 KiB, a checksum field
  * past the frame, GSO without NEEDS_CSUM. Each chain completes, nothing
  * reaches the TAP, and a sound frame sent after them does.
  */
 static void nic_hostile_tx_dropped(void)
 {
-	struct xsim_domain_config dc = { .domid = 3,
-					 .nr_vcpus = 1,
-					 .ram_bytes = RAM };
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
 	struct virtio_net_hdr_v1 h = { 0 };
 	struct nic n = { 0 };
-	char path[160], ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ];
 	uint16_t head;
 	uint32_t len;
 	int s, got = 0;
@@ -1140,26 +1146,12 @@ static void nic_hostile_tx_dropped(void)
 		return;
 	}
 	T_ASSERT(!start());
-	dc.paused = true;
-	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1), 0);
-	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, 3, nic.devid);
-	strcat(path, "/state");
-	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
-	T_EQ(xsim_domain_unpause(sim, 3), 0);
-	snprintf(ifname, sizeof(ifname), "vxb3.%u", nic.devid);
+	T_ASSERT(!nic_guest_up(&n, 3,
+			       (1ULL << VIRTIO_F_VERSION_1) |
+				       (1ULL << VIRTIO_NET_F_CSUM),
+			       ifname));
 	s = tap_socket(ifname);
 	T_ASSERT(s >= 0);
-	n.fg = fg_wrap(xsim_ram_ptr(sim, 3, XSIM_RAM0_BASE, RAM),
-		       XSIM_RAM0_BASE, RAM);
-	T_ASSERT(n.fg);
-	simbus_init(&n.sb, sim, 3, 0, nic.base);
-	gdrv_init_bus(&n.g, &n.sb.bus, n.fg);
-	T_EQ(gdrv_up(&n.g,
-		     (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_CSUM),
-		     2, 64),
-	     0);
-	n.area = fg_alloc(n.fg, 1 << 20, 4096);
-	T_ASSERT(n.area);
 	T_ASSERT(nic_tx(&n, &h, 0, true) >= 0);		   /* header only */
 	T_ASSERT(nic_tx(&n, &h, 65536 + 100, false) >= 0); /* too big */
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -1186,13 +1178,8 @@ static void nic_hostile_tx_dropped(void)
 	T_ASSERT(!(gdrv_read(&n.g, VIRTIO_MMIO_STATUS, 4) &
 		   VIRTIO_CONFIG_S_NEEDS_RESET));
 	T_EQ(n.sb.err, 0);
-	gdrv_reset(&n.g);
-	gdrv_fini(&n.g);
-	fg_free(n.fg);
-	close(s);
-	T_EQ(xsim_libxl_destroy(sim, 3), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!nic_guest_down(&n, 3, s));
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -1203,14 +1190,9 @@ static void nic_hostile_tx_dropped(void)
  */
 static void nic_rx_without_buffers_no_spin(void)
 {
-	struct xsim_domain_config dc = { .domid = 4,
-					 .nr_vcpus = 1,
-					 .ram_bytes = RAM };
-	struct xsim_libxl_virtio nic = { .type = "virtio,device1",
-					 .grant_usage = -1 };
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	struct nic n = { 0 };
-	char path[160], ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ];
 	uint8_t frame[600] = { 0 };
 	long long rss0, rss1;
 	double c0, c1;
@@ -1225,30 +1207,17 @@ static void nic_rx_without_buffers_no_spin(void)
 		return;
 	}
 	T_ASSERT(!start());
-	dc.paused = true;
-	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, &nic, 1), 0);
-	xsim_libxl_be_path(path, sizeof(path), "virtio", 0, 4, nic.devid);
-	strcat(path, "/state");
-	T_EQ(xsim_xs_wait(sim, path, "2", TMO_MS), 0);
-	T_EQ(xsim_domain_unpause(sim, 4), 0);
-	snprintf(ifname, sizeof(ifname), "vxb4.%u", nic.devid);
+	T_ASSERT(!nic_guest_up(&n, 4, 1ULL << VIRTIO_F_VERSION_1, ifname));
 	s = tap_socket(ifname);
 	T_ASSERT(s >= 0);
 	to.sll_ifindex = if_nametoindex(ifname);
-	n.fg = fg_wrap(xsim_ram_ptr(sim, 4, XSIM_RAM0_BASE, RAM),
-		       XSIM_RAM0_BASE, RAM);
-	T_ASSERT(n.fg);
-	simbus_init(&n.sb, sim, 4, 0, nic.base);
-	gdrv_init_bus(&n.g, &n.sb.bus, n.fg);
-	T_EQ(gdrv_up(&n.g, 1ULL << VIRTIO_F_VERSION_1, 2, 64), 0);
-	n.area = fg_alloc(n.fg, 1 << 20, 4096);
 	w = rig_worker_of(4);
 	memset(frame, 0xff, 6);
 	memset(frame + 6, 0x02, 6);
 	frame[12] = 0x88;
 	frame[13] = 0xb5;
 	rss0 = rss_kb(w);
-	c0 = cpu_s(w);
+	c0 = t_cpu_s(w);
 	t0 = rig_now_ms();
 	/* 1 s of frames towards a guest that has no buffers. */
 	while (rig_now_ms() - t0 < 1000) {
@@ -1271,10 +1240,9 @@ static void nic_rx_without_buffers_no_spin(void)
 		  }),
 		  5000);
 	usleep(300000);
-	c1 = cpu_s(w);
+	c1 = t_cpu_s(w);
 	rss1 = rss_kb(w);
-	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, "
-	       "RSS %lld -> %lld KiB\n",
+	printf("  %d frames towards no buffers: worker CPU %.2f s in %.1f s, RSS %lld->%lld KiB\n",
 	       sent, c1 - c0, (rig_now_ms() - t0) / 1e3, rss0, rss1);
 	T_EQ(back, 16);
 	T_ASSERT(c1 - c0 < 0.5); /* waiting, not spinning */
@@ -1298,13 +1266,8 @@ static void nic_rx_without_buffers_no_spin(void)
 	T_ASSERT(got > 0);
 	T_EQ(rig_worker_of(4), w);
 	T_EQ(n.sb.err, 0);
-	gdrv_reset(&n.g);
-	gdrv_fini(&n.g);
-	fg_free(n.fg);
-	close(s);
-	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!nic_guest_down(&n, 4, s));
+	T_ASSERT(!rig_finish());
 }
 
 int main(int argc, char **argv)

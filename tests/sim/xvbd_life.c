@@ -22,6 +22,7 @@
 
 #include "blkdrv.h"
 #include "hang.h"
+#include "procfs.h"
 #include "t.h"
 #include "xvbd_rig.h"
 
@@ -149,8 +150,7 @@ static void many_devices_and_guests(void)
 	T_ASSERT(!canary(3, &e[1], 1));
 	for (uint32_t dom = 1; dom <= 3; dom++)
 		T_EQ(xsim_libxl_destroy(sim, dom), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -180,8 +180,7 @@ static void resize_on_sighup(void)
 	T_EQ(blkdrv_sync(b, VIRTIO_BLK_T_IN, cap - 8, 4096, 0, &r), 0);
 	T_ASSERT(blkdrv_data_is(b, r, 5));
 	T_ASSERT(!hguest_down(&g));
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Waits (up to the hang bound) for xvbd's log to hold a line with @needle. */
@@ -212,8 +211,8 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("state: 1 device(s), 2 vCPU(s)"));
 	T_ASSERT(log_has("capacity 16384 sectors"));
 	/* Three requests made, completed and published; none in flight. */
-	T_ASSERT(log_has("vq0: 256 entries; avail 3 (popped 3, 0 in flight); "
-			 "used 3 (published 3"));
+	T_ASSERT(log_has(
+		"vq0: 256 entries; avail 3 (popped 3, 0 in flight); used 3 (published 3"));
 	T_ASSERT(log_has("vq0: 0 requests active"));
 	blkdrv_down(&g.b);
 	/* After the reset the queue is not ready; the worker says so. */
@@ -221,8 +220,7 @@ static void state_on_sigusr1(void)
 	T_ASSERT(log_has("vq0: not ready"));
 	hguest_cleanup(&g); /* reset already */
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Each bad device is refused (state node removed, reason in error) while
@@ -309,8 +307,7 @@ static void malformed_nodes_refused(void)
 	}
 	T_ASSERT(!canary(1, &good, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A worker killed with -9: restarted, the device works after a re-probe. */
@@ -369,8 +366,7 @@ static void worker_killed_and_restarted(void)
 	T_ASSERT(!canary(2, &e, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
 	T_EQ(xsim_libxl_destroy(sim, 2), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* A register read on vCPU 1, made from a thread of its own. */
@@ -450,8 +446,7 @@ static void worker_killed_with_an_access_in_flight(void)
 	T_EQ(xsim_last_error(sim, NULL, 0), 0);
 	T_EQ(rig_log_count("took over the dead worker's ioreq server"), 1);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Verified I/O on a disk from a thread of its own, until told to stop. */
@@ -559,8 +554,7 @@ static void supervisor_restarted_under_io(void)
 	T_ASSERT(rig_worker_of(1) > 0 && rig_worker_of(1) != w);
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -625,9 +619,9 @@ static void adopted_worker_killed_and_stop_all(void)
 static void supervisor_survives_a_dead_workers_socket(void)
 {
 	struct xsim_libxl_disk d;
-	char img[128], path[64], state = 0;
+	struct t_proc_stat st;
+	char img[128];
 	pid_t w, w2 = -1;
-	FILE *f;
 
 	T_ASSERT(!start());
 	T_ASSERT(!rig_image("p", 8 << 20, img, sizeof(img)));
@@ -638,17 +632,9 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	T_ASSERT(w > 0);
 	T_EQ(kill(xvbd, SIGSTOP), 0);
 	T_EQ(kill(w, SIGKILL), 0);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w);
-	T_WAIT(({
-		f = fopen(path, "r");
-		if (f) {
-			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-				state = 0;
-			fclose(f);
-		}
-		state == 'Z';
-	}));
-	T_EQ(state, 'Z'); /* dead, its socket closed, not yet reaped */
+	T_WAIT(!t_proc_stat(w, &st) && st.state == 'Z');
+	T_ASSERT(!t_proc_stat(w, &st));
+	T_EQ(st.state, 'Z'); /* dead, its socket closed, not yet reaped */
 	T_EQ(kill(xvbd, SIGHUP), 0);
 	T_EQ(kill(xvbd, SIGCONT), 0);
 	T_WAIT((w2 = rig_worker_of(1)) > 0 && w2 != w);
@@ -659,8 +645,7 @@ static void supervisor_survives_a_dead_workers_socket(void)
 	T_ASSERT(served_again(1, &d));
 	T_ASSERT(!canary(1, &d, 1));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Domain 1 destroyed (with requests in flight) and created again. */
@@ -688,8 +673,7 @@ static void domid_reused_after_destroy_in_flight(void)
 	T_EQ(create(1, &g.d, 1), 0);
 	T_ASSERT(!canary(1, &g.d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Grant DMA: the guest's addresses are grant references (bit 63). */
@@ -807,8 +791,7 @@ static void grant_mode_disk(void)
 	gdrv_fini(&g);
 	fg_release(&fg);
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Plain guest-physical addresses, as a guest without grant DMA gives. */
@@ -887,12 +870,11 @@ static void grant_mode_disk_given_plain_addresses(void)
 	rig_disk(&d, "xvda", img);
 	d.grant_usage = 1;
 	T_EQ(xsim_libxl_create(sim, &dc, &d, 1, NULL, 0), 0);
-	refused_queue(4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
-		      "is not a grant address: the guest needs "
-		      "CONFIG_XEN_VIRTIO, or set grant_usage=0");
+	refused_queue(
+		4, &d, gbus_plain, XSIM_RAM0_BASE + 0x100000,
+		"is not a grant address: the guest needs CONFIG_XEN_VIRTIO, or set grant_usage=0");
 	T_EQ(xsim_libxl_destroy(sim, 4), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -911,13 +893,12 @@ static void unmappable_rings_need_reset(void)
 	T_EQ(create(1, &d, 1), 0);
 	refused_queue(1, &d, gbus_plain, XSIM_RAM0_BASE + RAM + 0x100000,
 		      "is not in guest RAM");
-	refused_queue(1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
-		      "is not in guest RAM: a grant address, but the device "
-		      "has grant_usage=0");
+	refused_queue(
+		1, &d, gbus_dma, XSIM_RAM0_BASE + 0x100000,
+		"is not in guest RAM: a grant address, but the device has grant_usage=0");
 	T_ASSERT(!canary(1, &d, 0));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* True if this process may create TAP devices. */
@@ -958,9 +939,9 @@ static void nics_served_on_taps(void)
 	/* Created (and introduced) paused; the devices follow. */
 	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
 	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "nic"), 0);
-	rig_disk(&slot, "xvda",
-		 "/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20,"
-		 "coalesce_us=0");
+	rig_disk(
+		&slot, "xvda",
+		"/etc/xen/xvb-net:mac=00:16:3e:00:00:09,queues=3,poll_us=20,coalesce_us=0");
 	slot.base = XSIM_VIRTIO_MMIO_BASE;
 	slot.irq = 33;
 	nic.base = XSIM_VIRTIO_MMIO_BASE + 0x200;
@@ -995,11 +976,11 @@ static void nics_served_on_taps(void)
 	/* Transmit polling and interrupt moderation: the slot's poll_us=20
 	 * and coalesce_us=0, nic0.poll_us and nic0.coalesce_us in the file
 	 * for the generic NIC. */
-	T_EQ(rig_log_count("3 queue pair(s), transmit polling every 20 us, "
-			   "transmit interrupts not held"),
+	T_EQ(rig_log_count(
+		     "3 queue pair(s), transmit polling every 20 us, transmit interrupts not held"),
 	     1);
-	T_EQ(rig_log_count("1 queue pair(s), transmit polling every 30 us, "
-			   "transmit interrupts held up to 500 us"),
+	T_EQ(rig_log_count(
+		     "1 queue pair(s), transmit polling every 30 us, transmit interrupts held up to 500 us"),
 	     1);
 	/* SIGUSR1: both NICs say what their pairs are doing. */
 	T_EQ(kill(xvbd, SIGUSR1), 0);
@@ -1209,8 +1190,7 @@ static int fakexl_start(struct fakexl *fx)
 		T_CHECK(f);
 		fprintf(f,
 			"#!/bin/sh\n"
-			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; "
-			"} >\"%s/req\"\n"
+			"{ echo %s; for a in \"$@\"; do echo \"$a\"; done; } >\"%s/req\"\n"
 			"{ IFS= read -r st; cat; exit \"$st\"; } <\"%s/rep\"\n",
 			tools[i], fx->dir, fx->dir);
 		fclose(f);
@@ -1248,10 +1228,10 @@ static int xvb_create(struct fakexl *fx, const char *timeout, char *err,
 	FILE *f;
 
 	T_CHECK(!access("dist/xvb-create", X_OK));
-	snprintf(cmd, sizeof(cmd),
-		 "PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg "
-		 ">%s/out 2>%s/err",
-		 fx->dir, timeout, fx->dir, fx->dir, fx->dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"PATH=%s:$PATH dist/xvb-create -t %s %s/guest7.cfg >%s/out 2>%s/err",
+		fx->dir, timeout, fx->dir, fx->dir, fx->dir);
 	st = system(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/err", fx->dir);
 	err[0] = '\0';
@@ -1306,8 +1286,7 @@ static void xvb_create_waits_for_generic_devices(void)
 	T_EQ(fx.destroys, 0);
 	T_ASSERT(!fx.unpaused_unserved);
 	T_EQ(xsim_libxl_destroy(sim, 7), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -1344,8 +1323,7 @@ static void xvb_create_fails_clearly(void)
 	T_EQ(fx.creates, 2);
 	T_EQ(fx.unpauses, 0);
 	T_EQ(fx.destroys, 2);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 int main(int argc, char **argv)

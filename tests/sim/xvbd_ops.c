@@ -203,9 +203,9 @@ static void start_without_xenstored(void)
 
 		T_ASSERT(!run_xvbd(sock, args, false, &r));
 	}
-	T_ASSERT(!expect(&r, EX_UNAVAILABLE,
-			 "cannot open xenstore: No such file or directory: "
-			 "is xenstored running?"));
+	T_ASSERT(!expect(
+		&r, EX_UNAVAILABLE,
+		"cannot open xenstore: No such file or directory: is xenstored running?"));
 	remove_dir();
 }
 
@@ -337,9 +337,9 @@ static void check_config(void)
 	T_ASSERT(!run_xvbd("/nonexistent", as_arg, false, &r));
 	T_ASSERT(!expect(&r, 0, "good.conf: ok, 2 setting(s)"));
 	T_ASSERT(!run_xvbd("/nonexistent", via_config, false, &r));
-	T_ASSERT(!expect(&r, EX_CONFIG,
-			 "bad.conf:4: MAC 00:16:3e:00:00:01 is also given on "
-			 "line 2"));
+	T_ASSERT(!expect(
+		&r, EX_CONFIG,
+		"bad.conf:4: MAC 00:16:3e:00:00:01 is also given on line 2"));
 	snprintf(conf, sizeof(conf), "%s/missing.conf", dir);
 	T_ASSERT(!run_xvbd("/nonexistent", as_arg, false, &r));
 	T_ASSERT(!expect(&r, EX_NOINPUT, "missing.conf: No such file"));
@@ -417,9 +417,9 @@ static void sighup_rereads_config(void)
 	T_ASSERT(!write_rig_conf("[net]\nbridge = none\n[blk]\nqueues = 99\n"));
 	T_EQ(kill(xvbd, SIGHUP), 0);
 	T_ASSERT(log_has("SIGHUP: ", 4));
-	T_ASSERT(log_has("xvbd.conf:4: blk: queues must be 1 to 16 for blk: "
-			 "keeping the configuration loaded before",
-			 1));
+	T_ASSERT(log_has(
+		"xvbd.conf:4: blk: queues must be 1 to 16 for blk: keeping the configuration loaded before",
+		1));
 	T_ASSERT(!guest_with_disk(3));
 	T_ASSERT(log_has("3 queues on", 2));
 	/* A file gone on SIGHUP, when it was named: the same. */
@@ -433,8 +433,7 @@ static void sighup_rereads_config(void)
 	T_ASSERT(log_has("keeping the configuration loaded before", 2));
 	for (uint32_t d = 1; d <= 3; d++)
 		T_EQ(xsim_libxl_destroy(sim, d), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Guest @domid with a disk on @img; what xl create returned. */
@@ -493,8 +492,7 @@ static void second_supervisor_refused(void)
 	T_EQ(guest_on(1, img, false, &d), 0);
 	T_EQ(rig_children(-1, NULL), 1);
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 	remove_dir();
 }
 
@@ -526,8 +524,7 @@ static void image_served_read_write_once(void)
 	T_ASSERT(!rig_settled());
 	T_EQ(guest_on(7, img, false, &d), 0);
 	T_EQ(xsim_libxl_destroy(sim, 7), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 static char immutable[128]; /* a file made immutable, for cleanup() */
@@ -557,9 +554,9 @@ static int readonly_served(const char *img)
 	uint64_t features = 0;
 
 	T_CHECK(guest_on(1, img, false, &d) == 0);
-	T_CHECK(log_has("ro.img cannot be opened for writing (Operation not "
-			"permitted): served read-only",
-			1));
+	T_CHECK(log_has(
+		"ro.img cannot be opened for writing (Operation not permitted): served read-only",
+		1));
 	T_CHECK(!xsim_mmio_write(sim, 1, 0, d.base + 0x14, 4, 0, TMO_MS));
 	T_CHECK(!xsim_mmio_read(sim, 1, 0, d.base + 0x10, 4, &features,
 				TMO_MS));
@@ -578,8 +575,7 @@ static void readonly_file_served_readonly(void)
 	T_ASSERT(!rig_start(&o));
 	T_ASSERT(!rig_image("ro.img", 8 << 20, img, sizeof(img)));
 	if (set_immutable(img, true)) {
-		t_skip("cannot make a file immutable here (%s): not root, or "
-		       "the file system has no such flag",
+		t_skip("cannot set the immutable flag (%s): not root, or not on this file system",
 		       strerror(errno));
 		return;
 	}
@@ -667,8 +663,7 @@ static void readonly_device_served_readonly(void)
 	T_EQ(xsim_mmio_read(sim, 1, 0, d.base + 0x10, 4, &features, TMO_MS), 0);
 	T_ASSERT(features & (1u << VIRTIO_BLK_F_RO));
 	T_EQ(xsim_libxl_destroy(sim, 1), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /*
@@ -739,9 +734,9 @@ static void duplicate_mac_refused(void)
 	T_ASSERT(!nic_guest(61, "a", NULL, "2"));
 	T_ASSERT(!nic_guest(62, "b", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
 			    NULL));
-	T_ASSERT(log_has("refused: MAC 00:16:3e:00:00:21 is already d61's "
-			 "/local/domain/0/backend/virtio/61/0",
-			 1));
+	T_ASSERT(log_has(
+		"refused: MAC 00:16:3e:00:00:21 is already d61's /local/domain/0/backend/virtio/61/0",
+		1));
 	T_EQ(xsim_libxl_destroy(sim, 62), 0);
 	T_EQ(xsim_libxl_destroy(sim, 61), 0);
 	T_ASSERT(!rig_settled());
@@ -749,8 +744,7 @@ static void duplicate_mac_refused(void)
 	T_ASSERT(!nic_guest(63, "c", "/etc/xen/xvb-net:mac=00:16:3e:00:00:21",
 			    "2"));
 	T_EQ(xsim_libxl_destroy(sim, 63), 0);
-	T_ASSERT(!rig_settled());
-	T_ASSERT(!rig_stop());
+	T_ASSERT(!rig_finish());
 }
 
 /* Under systemd (stderr is the journal): priorities, no name and pid. */
@@ -763,9 +757,9 @@ static void journal_lines(void)
 	as_journal = true;
 	T_ASSERT(!run_xvbd("/nonexistent", args, false, &r));
 	as_journal = false;
-	T_ASSERT(!expect(&r, EX_NOINPUT,
-			 "<3>err supervisor: cannot read /dev/null/x: Not a "
-			 "directory\n"));
+	T_ASSERT(!expect(
+		&r, EX_NOINPUT,
+		"<3>err supervisor: cannot read /dev/null/x: Not a directory\n"));
 	T_ASSERT(!strncmp(r.out, "<3>", 3));
 	T_ASSERT(!strstr(r.out, "xvbd["));
 	remove_dir();

@@ -311,11 +311,11 @@ int rig_stop(void)
 	xsim_destroy(sim);
 	sim = NULL;
 	/* xvbd's log is kept on a bad exit or a sanitizer report in it. */
-	snprintf(cmd, sizeof(cmd),
-		 "%s grep -q -e 'Sanitizer' -e 'runtime error' %s/xvbd.log && "
-		 "cat %s/xvbd.log >&2; rm -rf %s",
-		 getenv("XVB_RIG_LOG") || !clean ? "true ||" : "", rig_dir,
-		 rig_dir, rig_dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"%s grep -q -e 'Sanitizer' -e 'runtime error' %s/xvbd.log && cat %s/xvbd.log >&2; rm -rf %s",
+		getenv("XVB_RIG_LOG") || !clean ? "true ||" : "", rig_dir,
+		rig_dir, rig_dir);
 	rig_dir[0] = '\0';
 	if (system(cmd) || !clean)
 		return -1;
@@ -512,4 +512,11 @@ void hguest_cleanup(struct hguest *g)
 {
 	blkdrv_cleanup(&g->b);
 	fg_release(&g->fg);
+}
+
+int rig_finish(void)
+{
+	int settled = rig_settled();
+
+	return rig_stop() || settled ? -1 : 0;
 }

@@ -54,10 +54,12 @@ int rig_xvbd_cmd(const char *arg);
 /* Waits until the simulator holds nothing for guests. */
 int rig_settled(void);
 /* SIGINT must be enough: xvbd exits 0 with its workers, every handle it
- * had is closed,
- * the simulated Xen saw no error; its log is kept on a sanitizer report
- * (or always, with XVB_RIG_LOG set). */
+ * had is closed, the simulated Xen saw no error; its log is kept on a
+ * sanitizer report (or always, with XVB_RIG_LOG set). */
 int rig_stop(void);
+/* The end of a case: rig_settled(), then rig_stop() whatever it found.
+ * Returns 0, or -1 if either failed (the case has failed). */
+int rig_finish(void);
 /* Kills what a failed case left running and removes its files, printing
  * xvbd's log to stderr. */
 void rig_cleanup(void);

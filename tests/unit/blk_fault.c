@@ -484,8 +484,7 @@ static void write_zeroes_without_zero_range(void)
 	tmpfs_down(&t);
 }
 
-/* ---- short transfers ------------------------------------------------------
- */
+/* ---- short transfers ----------------------------------------------------- */
 
 struct feeder {
 	int fd;

@@ -204,8 +204,7 @@ static void split_header_and_status(void)
 	T_BR_FINI(&r);
 }
 
-/* ---- batches ----------------------------------------------------------------
- */
+/* ---- batches ------------------------------------------------------------- */
 
 /* @n requests of @len bytes to distinct places in one kick. */
 static int batch(struct brig *r, uint32_t type, unsigned int n, uint32_t len,
@@ -252,8 +251,7 @@ static void batch_full_queue(void)
 	T_BR_START(&r, NULL);
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_OUT, 256, 8192, GDRV_INDIRECT));
 	T_ASSERT(!batch(&r, VIRTIO_BLK_T_IN, 256, 8192, GDRV_INDIRECT));
-	/* Fewer interrupts than requests: completions are published together.
-	 */
+	/* Fewer interrupts than requests: completions are published together. */
 	T_ASSERT(r.drv.nr_irqs < 2 * 256);
 	T_EQ(fg_live(r.fg), r.baseline);
 	T_BR_FINI(&r);
@@ -313,8 +311,7 @@ static void batch_over_budget(void)
 	T_BR_FINI(&r);
 }
 
-/* ---- EOF and flush
- * ----------------------------------------------------------- */
+/* ---- EOF and flush ------------------------------------------------------- */
 
 /*
  * The file shrinks under the device: a read across the new EOF returns the

@@ -309,8 +309,7 @@ static inline int br_run(struct brig *r)
 	return evl_drain(&r->loop, BR_WAIT_MS);
 }
 
-/* Collects up to @max used elements; returns how many, -errno on a bogus one.
- */
+/* Collects up to @max used elements; returns how many, -errno on a bogus one. */
 static inline int br_collect(struct brig *r, uint16_t *heads, uint32_t *lens,
 			     unsigned int max)
 {
@@ -394,8 +393,7 @@ static inline int br_req(struct brig *r, uint32_t type, uint64_t sector,
 	return br_req_ex(r, type, sector, data, len, 0, 0, NULL);
 }
 
-/* ---- the store ------------------------------------------------------------
- */
+/* ---- the store ----------------------------------------------------------- */
 
 /* True if the store holds pattern @seed over [off, off + len). */
 static inline bool br_file_check(struct brig *r, uint64_t off, size_t len,

@@ -249,8 +249,7 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 	nr_netns();
 	r->fds = t_count_fds(0);
 	if (r->o.pairs > 1) {
-		/* A multiqueue TAP the device makes: the test has no fd of it.
-		 */
+		/* A multiqueue TAP the device makes: the test has no fd of it. */
 		if (!nr_tap_ok())
 			return nr_skip(r,
 				       "no /dev/net/tun or no CAP_NET_ADMIN");
@@ -267,8 +266,8 @@ static inline int nrig_start(struct nrig *r, const struct nrig_opts *o)
 				     IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
 		if (r->tap == -EPERM || r->tap == -EACCES ||
 		    r->tap == -ENOENT || r->tap == -ENODEV)
-			return nr_skip(r, "no /dev/net/tun or no "
-					  "CAP_NET_ADMIN");
+			return nr_skip(r,
+				       "no /dev/net/tun or no CAP_NET_ADMIN");
 		if (r->tap < 0)
 			return nr_fail(r, "TUNSETIFF");
 	}

@@ -60,8 +60,7 @@ static void inflight_counts_each_chain_once(void)
 	T_EQ(vq->inflight, 2);
 	vq_chain_release(vq, &c2[1]);
 	T_EQ(vq->inflight, 1);
-	/* A chain that fails to pop (buffer in the MMIO window) adds nothing.
-	 */
+	/* A chain that fails to pop (buffer in the MMIO window) adds nothing. */
 	b.gpa = 0x2000000;
 	T_ASSERT(gdrv_add(&r.drv, Q0, &b, 1, 0) >= 0);
 	T_EQ(vq_pop(vq, &chain), -EPROTO);
@@ -327,8 +326,7 @@ static void direct_descriptors_then_indirect_table(void)
 	uint16_t head;
 	uint32_t len;
 
-	/* Spec 2.7.5.3.2: zero or more direct descriptors, then one indirect.
-	 */
+	/* Spec 2.7.5.3.2: zero or more direct descriptors, then one indirect. */
 	T_RIG_START(&r, NULL);
 	table = r.data + 0x40000;
 	fg_fill(r.fg, r.data, 300, 7);
@@ -357,8 +355,7 @@ static void indirect_descriptor_write_flag_ignored(void)
 	uint16_t head;
 	uint32_t len;
 
-	/* Spec 2.7.5.3.2: the device ignores WRITE on the indirect descriptor.
-	 */
+	/* Spec 2.7.5.3.2: the device ignores WRITE on the indirect descriptor. */
 	T_RIG_START(&r, NULL);
 	table = r.data + 0x40000;
 	fg_fill(r.fg, r.data, 64, 3);
@@ -726,8 +723,7 @@ static void held_interrupt_covers_a_batch(void)
 	for (int i = 0; i < 3; i++) {
 		testdev_complete(&r.td, Q0, 0);
 		T_EQ(vq_flush_hold(vq), true);
-		/* The driver can see them (NAPI, polling) but got no interrupt.
-		 */
+		/* The driver can see them (NAPI, polling) but got no interrupt. */
 		T_EQ(gdrv_used_idx(&r.drv, Q0), i + 1);
 		T_EQ(r.drv.nr_irqs, 0);
 	}

@@ -78,8 +78,7 @@ enum xsim_op {
 	XSIM_OP_FMEM_UNMAP_RESOURCE, /* arg0 type, arg1 id, arg2 nr */
 	XSIM_OP_FMEM_RESOURCE_SIZE,  /* arg0 type, arg1 id -> arg0 frames */
 
-	/* gnttab. MAP: arg0 writable, payload struct xsim_gref[] -> run maps.
-	 */
+	/* gnttab. MAP: arg0 writable, payload struct xsim_gref[] -> run maps. */
 	XSIM_OP_GNT_MAP = 0x400,
 	XSIM_OP_GNT_UNMAP,   /* payload struct xsim_gref[] */
 	XSIM_OP_GNT_SET_MAX, /* arg0 */
