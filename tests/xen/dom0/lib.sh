@@ -217,7 +217,8 @@ mkimg() {
 }
 
 # worker_counts DOMID BACKEND ROUND: the xvbcount.so line of the domain's
-# worker, once it has exited, as "XVBT: count BACKEND ROUND ...".
+# worker, once it has exited, as "XVBT: count BACKEND ROUND ..." (ROUND may
+# be ROUND/SET: no '|' in it).
 worker_counts() {
 	pid=$(sed -n "s/.*supervisor: d$1: worker \([0-9]*\) started.*/\1/p" /var/log/xvbd.log | tail -1)
 	[ -n "$pid" ] || return 0
@@ -226,5 +227,5 @@ worker_counts() {
 		sleep 0.25
 		i=$((i + 1))
 	done
-	sed -n "s/^xvbcount\[$pid\]: /XVBT: count $2 $3 /p" /var/log/xvbd.log
+	sed -n "s|^xvbcount\[$pid\]: |XVBT: count $2 $3 |p" /var/log/xvbd.log
 }

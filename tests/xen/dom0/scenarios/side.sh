@@ -42,7 +42,7 @@ xvbd_blk_counts() {
 		i=$((i + 1))
 	done
 	grep -E "d$1 vblk[0-9]*: vq[0-9]+ counts:" /var/log/xvbd.log |
-		sed "s/^.*d$1 vblk[0-9]*: /XVBT: xvbdblk $2 $3 /"
+		sed "s|^.*d$1 vblk[0-9]*: |XVBT: xvbdblk $2 $3 |"
 }
 sets=$(param sets | tr '+' ' ')
 sets=${sets:-v1}
