@@ -92,6 +92,14 @@ create() {
 
 console() { tr -d '\r' </var/log/xen/console/guest-$1.log 2>/dev/null; }
 
+# boot_line BACKEND ROUND/SET NAME: how long the guest NAME took to come up,
+# "XVBT: boot ..." (xl create's time, CREATE_T, and the guest's uptime when
+# its /init ran): a boot far slower than the run's others says the host was
+# busy then (tests/xen/benchjson flags the round).
+boot_line() {
+	echo "XVBT: boot $1 $2 create_s $CREATE_T init_s $(console $3 | sed -n 's/^XVBG: \/init at \([0-9.]*\)s.*/\1/p' | head -1)"
+}
+
 # wait_console NAME PATTERN SECS: until the guest's console shows PATTERN.
 wait_console() {
 	end=$(($(cut -d. -f1 /proc/uptime) + $3))
@@ -209,7 +217,8 @@ mkimg() {
 }
 
 # worker_counts DOMID BACKEND ROUND: the xvbcount.so line of the domain's
-# worker, once it has exited, as "XVBT: count BACKEND ROUND ...".
+# worker, once it has exited, as "XVBT: count BACKEND ROUND ..." (ROUND may
+# be ROUND/SET: no '|' in it).
 worker_counts() {
 	pid=$(sed -n "s/.*supervisor: d$1: worker \([0-9]*\) started.*/\1/p" /var/log/xvbd.log | tail -1)
 	[ -n "$pid" ] || return 0
@@ -218,5 +227,5 @@ worker_counts() {
 		sleep 0.25
 		i=$((i + 1))
 	done
-	sed -n "s/^xvbcount\[$pid\]: /XVBT: count $2 $3 /p" /var/log/xvbd.log
+	sed -n "s|^xvbcount\[$pid\]: |XVBT: count $2 $3 |p" /var/log/xvbd.log
 }

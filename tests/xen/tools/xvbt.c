@@ -11,7 +11,11 @@
  *   xvbt verify DEV SEED OFF LEN             pattern read back (O_DIRECT)
  *   xvbt zero DEV OFF LEN                    reads back all zeroes
  *   xvbt discard DEV OFF LEN                 BLKDISCARD
- *   xvbt bench DEV read|write|randread BS QD SECONDS
+ *   xvbt bench DEV read|write|randread BS QD SECONDS [hipri]
+ *                                            hipri: polled completions
+ *                                            (IORING_SETUP_IOPOLL, as fio's
+ *                                            --hipri): the disk needs poll
+ *                                            queues (virtio_blk.poll_queues)
  *   xvbt mmio GPA COUNT                      COUNT 32-bit reads of guest-
  *                                            physical GPA via /dev/mem: the
  *                                            mean time of one trap
@@ -272,10 +276,12 @@ static void bench_prep(struct io_uring *ring, struct bench *b, void *buf)
 
 /*
  * Keeps @qd O_DIRECT requests of @bs bytes in flight for @secs seconds over
- * the whole device; prints MB/s, IOPS and the mean latency.
+ * the whole device; prints MB/s, IOPS and the mean latency. With @hipri the
+ * ring polls for completions (IOPOLL): the guest's driver reaps its poll
+ * queue in the wait, so the device need not interrupt.
  */
 static int cmd_bench(const char *dev, const char *mode, size_t bs,
-		     unsigned int qd, double secs)
+		     unsigned int qd, double secs, bool hipri)
 {
 	struct bench b = { .bs = bs, .rnd = 0x2545f4914f6cdd1dULL };
 	struct io_uring ring;
@@ -295,7 +301,7 @@ static int cmd_bench(const char *dev, const char *mode, size_t bs,
 		return fail("BLKGETSIZE64", errno);
 	if (b.span < bs * 2)
 		return fail("device too small", EINVAL);
-	rc = io_uring_queue_init(qd, &ring, 0);
+	rc = io_uring_queue_init(qd, &ring, hipri ? IORING_SETUP_IOPOLL : 0);
 	if (rc)
 		return fail("io_uring_queue_init", -rc);
 	bufs = abuf((size_t)qd * bs);
@@ -334,9 +340,9 @@ static int cmd_bench(const char *dev, const char *mode, size_t bs,
 	}
 	t -= t0;
 	printf("bench %s bs=%zu qd=%u: %.2f MB/s %.0f IOPS lat %.0f us "
-	       "(%" PRIu64 " I/Os in %.2f s)\n",
+	       "(%" PRIu64 " I/Os in %.2f s)%s\n",
 	       mode, bs, qd, ios * (double)bs / t / 1e6, ios / t,
-	       lat_sum / ios * 1e6, ios, t);
+	       lat_sum / ios * 1e6, ios, t, hipri ? " hipri" : "");
 	io_uring_queue_exit(&ring);
 	close(b.fd);
 	return 0;
@@ -520,7 +526,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: xvbt size DEV | write DEV SEED OFF LEN [buffered|nosync] |\n"
 		"       verify DEV SEED OFF LEN | zero DEV OFF LEN |\n"
-		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS |\n"
+		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS [hipri] |\n"
 		"       mmio GPA COUNT | sysread PATH COUNT |\n"
 		"       send HOST PORT LEN SEED |\n"
 		"       recv PORT LEN SEED\n");
@@ -546,9 +552,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "discard") && argc == 5)
 		return cmd_discard(dev, parse_size(argv[3]),
 				   parse_size(argv[4]));
-	if (!strcmp(cmd, "bench") && argc == 7)
+	if (!strcmp(cmd, "bench") &&
+	    (argc == 7 || (argc == 8 && !strcmp(argv[7], "hipri"))))
 		return cmd_bench(dev, argv[3], parse_size(argv[4]),
-				 atoi(argv[5]), atof(argv[6]));
+				 atoi(argv[5]), atof(argv[6]), argc == 8);
 	if (!strcmp(cmd, "mmio") && argc == 4)
 		return cmd_mmio(parse_size(argv[2]), parse_size(argv[3]));
 	if (!strcmp(cmd, "sysread") && argc == 4)

@@ -6,7 +6,9 @@
 # counters as "XVBT: netcount BACKEND ROUND start|tx|rx ..." and dom0's as
 # "XVBT: netdom0 BACKEND ROUND ..." (dom0_cpu_s: Xen's account of dom0's
 # time from before xl create to the end of the transfer; port_*: the
-# guest's bridge port, the TAP or the vif; xvbd_cpu_s: the worker's CPU).
+# guest's bridge port, the TAP or the vif; xvbd_cpu_s: the worker's CPU),
+# and each guest's start and end as "XVBT: mark BACKEND ROUND/nic ..."
+# (tests/xen/run adds the host's load average).
 rounds=$(param rounds)
 len=$(param netlen)
 len=${len:-8M}
@@ -67,6 +69,7 @@ while [ $r -le "${rounds:-1}" ]; do
 		xvbt recv 5002 "$len" 78 >/tmp/nrx.out 2>&1 &
 		rpid=$!
 		cpu0=$(dom0_cpu) re0=$(retrans)
+		echo "XVBT: mark $b $r/nic start"
 		if create $g; then
 			if wait_console $g "XVBG: listening nrx" $wait_s; then
 				timeout $wait_s xvbt send $ip 5003 "$len" 79 >/tmp/ntx.out 2>&1
@@ -87,6 +90,8 @@ while [ $r -le "${rounds:-1}" ]; do
 		else
 			fail xen_nic_side_${b}_$r "xl create failed: $(tail -2 /tmp/create-$g.log | tr '\n' ' ')"
 		fi
+		echo "XVBT: mark $b $r/nic end"
+		boot_line $b $r/nic $g
 		# The counters, also of a run that did not finish.
 		[ $b = xvb ] && xvbd_counts "$DOMID" $b $r
 		console $g | sed -n "s/^XVBG: netcount /XVBT: netcount $b $r /p; s/^XVBG: netfeat /XVBT: netfeat $b $r /p"
