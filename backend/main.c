@@ -15,8 +15,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "config.h"
+#include "conffile.h"
+#include "devspec.h"
 #include "layout.h"
 #include "lib/log.h"
 #include "supervisor.h"
@@ -32,23 +32,39 @@
  * long_opts below: every public option in both, nothing else in either,
  * the same window and SPI ranges.
  */
-static void usage(FILE *f)
+/* The device types, one line each: "  NAME  (virtio N) summary; keys: ...". */
+static void xb_main_usage_types(FILE *f)
+{
+	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
+		const struct xvb_devtype *t = xvb_devtypes[i];
+
+		fprintf(f, "  %-6s (virtio %u) %s; keys:", t->name,
+			t->virtio_id, t->summary);
+		for (unsigned int k = 0; t->keys && t->keys[k]; k++)
+			fprintf(f, " %s", t->keys[k]);
+		if (t->max_queues)
+			fprintf(f, " queues=1..%u", t->max_queues);
+		fprintf(f, "\n");
+	}
+}
+
+static void xb_main_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
 		"           supervisor: serves the devices xl configures (xenstore)\n"
-		"       xvbd --domain N --blk SPEC ... [--net SPEC ...] [--no-restrict]\n"
-		"            [--syslog] [-v]\n"
+		"       xvbd --domain N --dev NAME:SPEC ... [--no-restrict] [--syslog] [-v]\n"
 		"           static mode: guest N's devices, no xenstore\n"
 		"       xvbd --check-config [FILE]\n"
 		"       xvbd --help | --version\n"
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
-		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
-		"                    [,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N],path=FILE\n"
-		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
-		"                    [,queues=1..8][,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N]\n"
-		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
+		"  --dev NAME:SPEC   a virtio device of type NAME (below):\n"
+		"                    base=ADDR,irq=SPI[,queues=N][,poll_us=0..1000][,coalesce_us=0..1000]\n"
+		"                    [,grants=0|1][,devid=N] and the type's keys; path= comes last\n"
+		"  --blk SPEC        the same as --dev blk:SPEC\n"
+		"  --net SPEC        the same as --dev net:SPEC\n"
+		"  --config FILE     settings per device type and per guest (bridges, MACs, queues)\n"
 		"                    (default " XB_CONFIG_PATH
 		"; see xvbd(8))\n"
 		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
@@ -69,13 +85,17 @@ static void usage(FILE *f)
 		"included. A key given twice is refused.\n"
 		"Signals: TERM stops the supervisor, its workers serve on; INT stops it\n"
 		"and every worker; HUP re-reads the configuration file (for devices\n"
-		"added from then on) and disk sizes; USR1 logs every queue's state.\n",
+		"added from then on) and disk sizes; USR1 logs every queue's state.\n"
+		"\n"
+		"Device types:\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
 		XB_SPI_FIRST, XB_SPI_LAST);
+	xb_main_usage_types(f);
 }
 
 enum {
 	OPT_DOMAIN = 256,
+	OPT_DEV,
 	OPT_BLK,
 	OPT_NET,
 	OPT_WORKER,
@@ -87,10 +107,12 @@ enum {
 	OPT_RUN_DIR,
 	OPT_SYSLOG,
 	OPT_STOP_ALL,
+	OPT_GUEST,
 };
 
 static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "dev", required_argument, NULL, OPT_DEV },
 	{ "blk", required_argument, NULL, OPT_BLK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "worker", no_argument, NULL, OPT_WORKER },
@@ -102,6 +124,7 @@ static const struct option long_opts[] = {
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "stop-all", no_argument, NULL, OPT_STOP_ALL },
+	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -109,7 +132,7 @@ static const struct option long_opts[] = {
 };
 
 /* Refuses two devices of one guest on the same window or SPI. */
-static int check_clashes(const struct xb_worker_args *a)
+static int xb_main_check_clashes(const struct xb_worker_args *a)
 {
 	for (unsigned int i = 0; i < a->nr_devs; i++) {
 		for (unsigned int j = 0; j < i; j++) {
@@ -128,9 +151,15 @@ static int check_clashes(const struct xb_worker_args *a)
 	return 0;
 }
 
-static int add_dev(struct xb_worker_args *a, const char *spec,
-		   enum xb_devtype type)
+/*
+ * --dev NAME:SPEC, or --blk/--net SPEC (@alias: "blk", "net"): one more
+ * device for the guest.
+ */
+static int xb_main_add_dev(struct xb_worker_args *a, const char *arg,
+			   const char *alias)
 {
+	const struct xvb_devtype *t = alias ? xvb_devtype_by_name(alias) : NULL;
+	const char *spec = arg;
 	struct xb_devconf *c;
 	char err[256];
 
@@ -139,21 +168,24 @@ static int add_dev(struct xb_worker_args *a, const char *spec,
 			XB_MAX_WINDOWS);
 		return -EINVAL;
 	}
+	if (!t && xb_split_devarg(arg, &t, &spec, err, sizeof(err))) {
+		fprintf(stderr, "xvbd: --dev %s: %s\n", arg, err);
+		return -EINVAL;
+	}
 	c = &a->devs[a->nr_devs];
-	if (xb_parse_devspec(spec, type, c, err, sizeof(err))) {
-		fprintf(stderr, "xvbd: --%s %s: %s\n",
-			type == XB_DEV_BLK ? "blk" : "net", spec, err);
+	if (xb_parse_devspec(spec, t, c, err, sizeof(err))) {
+		fprintf(stderr, "xvbd: %s device %s: %s\n", t->name, spec, err);
 		return -EINVAL;
 	}
 	/* Without devid=, devices are numbered in command-line order. */
-	if (!strstr(spec, "devid="))
+	if (!c->has_devid)
 		c->devid = a->nr_devs;
 	a->nr_devs++;
 	return 0;
 }
 
 /* --check-config: loads @path (NULL: the default) as the supervisor would. */
-static int check_config(const char *path)
+static int xb_main_check_config(const char *path)
 {
 	const char *p = path ? path : XB_CONFIG_PATH;
 	char err[PATH_MAX + 200];
@@ -173,132 +205,185 @@ static int check_config(const char *path)
 	return 0;
 }
 
+/* What the command line asked for. */
+struct xb_main_opts {
+	struct xb_worker_args *a;
+	const char *config;
+	bool have_domain, worker, check, stop_all, use_syslog;
+	enum log_level level;
+};
+
+/* Go on parsing: what the option parsers return unless xvbd is to exit. */
+#define XB_MAIN_GO (-1)
+
+/* @arg as a number in [@min, @max] into *@v, or a message and EX_USAGE. */
+static int xb_main_number(const char *arg, uint64_t min, uint64_t max,
+			  const char *what, uint64_t *v)
+{
+	if (!xb_parse_u64(arg, min, max, v))
+		return XB_MAIN_GO;
+	fprintf(stderr, "xvbd: bad %s '%s'\n", what, arg);
+	return EX_USAGE;
+}
+
+/* The options a user gives a daemon; XB_MAIN_GO, or an exit code. */
+static int xb_main_user_option(struct xb_main_opts *o, int opt, const char *arg)
+{
+	struct xb_worker_args *a = o->a;
+	uint64_t v = 0;
+	int rc = XB_MAIN_GO;
+
+	switch (opt) {
+	case OPT_DOMAIN: /* DOMID_FIRST_RESERVED is 0x7ff0. */
+		rc = xb_main_number(arg, 1, 0x7fef, "domain", &v);
+		a->domid = v;
+		o->have_domain = true;
+		break;
+	case OPT_DEV:
+	case OPT_BLK:
+	case OPT_NET:
+		if (xb_main_add_dev(a, arg,
+				    opt == OPT_DEV ? NULL :
+				    opt == OPT_BLK ? "blk" :
+						     "net"))
+			rc = EX_USAGE;
+		break;
+	case OPT_NO_RESTRICT:
+		a->no_restrict = true;
+		break;
+	case OPT_CONFIG:
+		o->config = arg;
+		break;
+	case OPT_CHECK_CONFIG:
+		o->check = true;
+		break;
+	case OPT_SYSLOG:
+		o->use_syslog = true;
+		break;
+	case OPT_RUN_DIR:
+		a->run_dir = arg;
+		break;
+	case OPT_STOP_ALL:
+		o->stop_all = true;
+		break;
+	case 'v':
+		o->level = LOG_DBG;
+		break;
+	default:
+		xb_main_usage(stderr);
+		rc = EX_USAGE;
+	}
+	return rc;
+}
+
+/* Options for xvbd itself (--help) and those only a supervisor gives. */
+static int xb_main_option(struct xb_main_opts *o, int opt, const char *arg)
+{
+	uint64_t v = 0;
+	int rc = XB_MAIN_GO;
+
+	switch (opt) {
+	case 'h':
+		xb_main_usage(stdout);
+		return 0;
+	case 'V':
+		printf("xvbd %s\n", XVB_VERSION);
+		return 0;
+	case OPT_WORKER:
+		o->worker = true;
+		break;
+	case OPT_CTL_FD:
+		rc = xb_main_number(arg, 0, 65535, "--ctl-fd", &v);
+		o->a->ctl_fd = v;
+		break;
+	case OPT_STALE:
+		rc = xb_main_number(arg, 0, 65535, "--stale-server", &v);
+		o->a->stale_server = v;
+		break;
+	case OPT_GUEST:
+		o->a->guest = arg;
+		break;
+	default:
+		return xb_main_user_option(o, opt, arg);
+	}
+	return rc;
+}
+
+/* Static mode and the worker: one guest's devices. */
+static int xb_main_domain(struct xb_main_opts *o)
+{
+	if (!o->a->nr_devs && !o->worker) {
+		fprintf(stderr, "xvbd: --domain needs at least one --dev\n");
+		return EX_USAGE;
+	}
+	if (xb_main_check_clashes(o->a))
+		return EX_USAGE;
+	if (o->worker && o->a->ctl_fd < 0) {
+		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
+		return EX_USAGE;
+	}
+	return xb_worker_run(o->a);
+}
+
+/* What the parsed command line runs. */
+static int xb_main_run(struct xb_main_opts *o)
+{
+	if (o->check) {
+		if (o->have_domain || o->a->nr_devs || o->worker) {
+			fprintf(stderr,
+				"xvbd: --check-config takes no devices\n");
+			return EX_USAGE;
+		}
+		return xb_main_check_config(o->config);
+	}
+	log_setup("xvbd", o->level);
+	if (o->use_syslog) {
+		setenv("XVBD_SYSLOG", "1", 1);
+		log_use_syslog(true);
+	}
+	if (o->stop_all)
+		return xb_stop_all(o->a->run_dir);
+	if (o->have_domain)
+		return xb_main_domain(o);
+	if (o->a->nr_devs || o->worker) {
+		fprintf(stderr, "xvbd: devices need --domain N\n");
+		return EX_USAGE;
+	}
+	return xb_supervisor_run(o->config, o->a->run_dir, o->level);
+}
+
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
-	const char *config = NULL;
-	bool have_domain = false, worker = false, check = false;
-	bool stop_all = false;
-	/* The supervisor's workers inherit --syslog through the environment. */
-	bool use_syslog = getenv("XVBD_SYSLOG") != NULL;
-	enum log_level level = LOG_INFO;
-	uint64_t v;
-	int opt;
+	struct xb_main_opts o = {
+		.a = &a,
+		/* The supervisor's workers inherit --syslog through the
+		 * environment. */
+		.use_syslog = getenv("XVBD_SYSLOG") != NULL,
+		.level = LOG_INFO,
+	};
+	int opt, rc;
 
 	a.ctl_fd = -1;
 	a.stale_server = -1;
-	/* A peer gone (a worker, xenstored) is an error to handle where it
+	/*
+	 * A peer gone (a worker, xenstored) is an error to handle where it
 	 * happens, never a signal that ends a daemon serving other guests.
-	 * Kept across the workers' exec. */
+	 * Kept across the workers' exec.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "vhV", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_DOMAIN:
-			/* DOMID_FIRST_RESERVED is 0x7ff0. */
-			if (xb_parse_u64(optarg, 1, 0x7fef, &v)) {
-				fprintf(stderr, "xvbd: bad domain '%s'\n",
-					optarg);
-				return EX_USAGE;
-			}
-			a.domid = v;
-			have_domain = true;
-			break;
-		case OPT_BLK:
-		case OPT_NET:
-			if (add_dev(&a, optarg,
-				    opt == OPT_BLK ? XB_DEV_BLK : XB_DEV_NET))
-				return EX_USAGE;
-			break;
-		case OPT_WORKER:
-			worker = true;
-			break;
-		case OPT_CTL_FD:
-			if (xb_parse_u64(optarg, 0, 65535, &v)) {
-				fprintf(stderr, "xvbd: bad --ctl-fd\n");
-				return EX_USAGE;
-			}
-			a.ctl_fd = v;
-			break;
-		case OPT_NO_RESTRICT:
-			a.no_restrict = true;
-			break;
-		case OPT_CONFIG:
-			config = optarg;
-			break;
-		case OPT_CHECK_CONFIG:
-			check = true;
-			break;
-		case OPT_SYSLOG:
-			use_syslog = true;
-			break;
-		case OPT_STALE: /* internal: from the supervisor */
-			if (xb_parse_u64(optarg, 0, 65535, &v)) {
-				fprintf(stderr, "xvbd: bad --stale-server\n");
-				return EX_USAGE;
-			}
-			a.stale_server = v;
-			break;
-		case OPT_RUN_DIR:
-			a.run_dir = optarg;
-			break;
-		case OPT_STOP_ALL:
-			stop_all = true;
-			break;
-		case 'v':
-			level = LOG_DBG;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("xvbd %s\n", XVB_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
+		rc = xb_main_option(&o, opt, optarg);
+		if (rc != XB_MAIN_GO)
+			return rc;
 	}
 	/* xvbd --check-config [FILE]: the file, --config's, or the default. */
-	if (check && optind < argc)
-		config = argv[optind++];
+	if (o.check && optind < argc)
+		o.config = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "xvbd: unexpected argument '%s'\n",
 			argv[optind]);
 		return EX_USAGE;
 	}
-	if (check) {
-		if (have_domain || a.nr_devs || worker) {
-			fprintf(stderr, "xvbd: --check-config takes no "
-					"devices\n");
-			return EX_USAGE;
-		}
-		return check_config(config);
-	}
-	log_setup("xvbd", level);
-	if (use_syslog) {
-		setenv("XVBD_SYSLOG", "1", 1);
-		log_use_syslog(true);
-	}
-	if (stop_all)
-		return xb_stop_all(a.run_dir);
-
-	if (!have_domain) {
-		if (a.nr_devs || worker) {
-			fprintf(stderr, "xvbd: devices need --domain N\n");
-			return EX_USAGE;
-		}
-		return xb_supervisor_run(config, a.run_dir, level);
-	}
-	if (!a.nr_devs && !worker) {
-		fprintf(stderr,
-			"xvbd: --domain needs at least one --blk or --net\n");
-		return EX_USAGE;
-	}
-	if (check_clashes(&a))
-		return EX_USAGE;
-	if (worker && a.ctl_fd < 0) {
-		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
-		return EX_USAGE;
-	}
-	return xb_worker_run(&a);
+	return xb_main_run(&o);
 }
