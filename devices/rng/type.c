@@ -128,9 +128,10 @@ static void vrng_type_log_state(void *dev)
 const struct xvb_devtype xvb_devtype_rng = {
 	.name = "rng",
 	.virtio_id = VIRTIO_ID_RNG,
-	.summary = "entropy source (getrandom), rate-limited per guest",
+	.summary = "an entropy source: the host's getrandom(2), rate-limited",
 	.keys = vrng_keys,
 	.max_queues = 0,
+	.guest_keys = vrng_keys, /* [guest NAME] rate = ...: all its rngs */
 	.conf_size = sizeof(struct vrng_type_conf),
 	.conf_init = vrng_conf_init,
 	.parse_key = vrng_parse_key,
