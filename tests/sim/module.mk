@@ -71,11 +71,14 @@ XVBD_RIG_LIBS := $(SIM_TEST_T)/xvbd_rig.o $(O)/sim/guest/blkdrv.o \
 XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
 XVBD_HOSTILE := $(SIM_TEST_T)/xvbd_hostile
 XVBD_OPS := $(SIM_TEST_T)/xvbd_ops
-$(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS): %: %.o $(XVBD_RIG_LIBS)
+XVBD_RNG := $(SIM_TEST_T)/xvbd_rng
+$(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_RNG): %: %.o $(XVBD_RIG_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
-ALL_TARGETS += $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS)
+ALL_TARGETS += $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_RNG)
 CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
+# virtio-rng through every route, and its rate limit, under xvbd.
+CHECK_JOBS += xvbd_rng:$(XVBD_RNG)
 # xvbd as an operator meets it: startup failures, xvbd.conf, SIGHUP, locks.
 CHECK_JOBS += xvbd_ops:$(XVBD_OPS)
 # Hostile-guest scripts, one job each.
