@@ -64,8 +64,7 @@ static void rate_limits(void)
 	T_ASSERT((uint64_t)got <= o.burst + o.rate * ns / 1000000000ull + 1);
 	st = rr_stats(&r);
 	T_EQ(st.chains, n);
-	T_EQ(st.calls, n); /* one getrandom call per chain */
-	T_ASSERT(st.waits >= 1);
+	T_EQ(st.calls, n);	     /* one getrandom call per chain */
 	T_ASSERT(st.waits <= n - 2); /* the first two came from the burst */
 	T_EQ(st.throttled, st.waits);
 	T_EQ(rr_ops(&r), 0);
@@ -128,7 +127,7 @@ static void unlimited_yields(void)
 }
 
 /*
- * Throttled (1 KiB/s, bucket spent): the guest posts a full ring, kicks,
+ * Throttled (1 B/s, bucket spent): the guest posts a full ring, kicks,
  * and kicks again and again. The device holds one chain popped (one
  * mapping), one timer, and does nothing per kick; the other chains wait
  * in the guest's ring. Reset then drops the chain and the timer.
@@ -136,7 +135,7 @@ static void unlimited_yields(void)
 static void waiting_holds_one_chain(void)
 {
 	struct rrig r RRIG_SCOPED = { 0 };
-	struct rrig_opts o = { .rate = 1024, .burst = 1024 };
+	struct rrig_opts o = { .rate = 1, .burst = 1024 };
 	struct vrng_stats st;
 	uint16_t h;
 	uint32_t len;
@@ -145,7 +144,7 @@ static void waiting_holds_one_chain(void)
 	for (unsigned int i = 0; i < 64; i++)
 		T_ASSERT(rr_post(&r, r.buf + i * 1024u, 1024) >= 0);
 	gdrv_kick(&r.drv, RQ);
-	/* The burst paid the first chain; the second waits ~1 s. */
+	/* The burst paid the first chain; the second waits 1024 s. */
 	T_EQ(gdrv_get_used(&r.drv, RQ, &h, &len), 1);
 	T_EQ(len, 1024);
 	T_EQ(gdrv_get_used(&r.drv, RQ, &h, &len), 0);
@@ -169,28 +168,24 @@ static void waiting_holds_one_chain(void)
 }
 
 /*
- * The bucket survives a reset: a guest cannot refill it by resetting.
- * After the burst is spent, reset and ask again: the chain waits.
+ * The bucket survives a reset: a guest cannot refill it by resetting. The
+ * burst spent, a reset, the same again: the second 4 KiB come no sooner
+ * than the rate allows, measured around both (a refilled bucket would
+ * give them at once).
  */
 static void reset_keeps_bucket(void)
 {
 	struct rrig r RRIG_SCOPED = { 0 };
-	struct rrig_opts o = { .rate = 4096, .burst = 4096 };
-	uint16_t h;
-	uint32_t len;
-	uint64_t ns;
+	struct rrig_opts o = { .rate = 8192, .burst = 4096 };
+	uint64_t t0, ns;
 
 	T_RR_START(&r, &o);
+	t0 = now_ns();
 	T_EQ(ask(&r, 1, 4096, &ns), 4096);
 	T_RR(&r, rrig_recover(&r));
-	T_ASSERT(rr_post(&r, r.buf, 4096) >= 0);
-	gdrv_kick(&r.drv, RQ);
-	T_EQ(gdrv_get_used(&r.drv, RQ, &h, &len), 0);
-	T_EQ(rr_ops(&r), 1);
-	T_EQ(rr_run(&r), 0);
-	T_EQ(gdrv_get_used(&r.drv, RQ, &h, &len), 1);
-	T_EQ(len, 4096);
-	T_EQ(rr_stats(&r).throttled, 1);
+	T_EQ(ask(&r, 1, 4096, &ns), 4096);
+	ns = now_ns() - t0;
+	T_ASSERT(8192 <= o.burst + o.rate * ns / 1000000000ull + 1);
 	T_RR_FINI(&r);
 }
 
