@@ -169,6 +169,13 @@ $(O)/tests/unit/backend_registry: $(O)/tests/unit/%: $(O)/tests/unit/%.o $(T_A) 
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
+# The supervisor's xenstore reading, over the test's own xs_read.
+$(O)/tests/unit/backend_xsdev.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+$(O)/tests/unit/backend_xsdev: $(O)/tests/unit/backend_xsdev.o $(O)/backend/xsdev.o \
+		$(T_A) $(BACKEND_PLAIN)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+
 # xvbd's command line (backend/main.c, included), checked against --help and
 # dist/xvbd.8; the supervisor and the worker are stubs.
 $(O)/tests/unit/backend_main.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)

@@ -751,7 +751,7 @@ static void xb_sup_on_xs(struct evl_watch *w, unsigned int revents)
 static void xb_sup_on_adopted_exit(struct evl_watch *w, unsigned int revents);
 
 /* The longest answer to "hello": 16 devices of a path each, and some. */
-#define HELLO_MAX (16 * (PATH_MAX + 256) + 256)
+#define HELLO_MAX (16 * (PATH_MAX + 512) + 256)
 
 /* Connects to the worker socket @path. Returns the fd, or -errno. */
 static int xb_sup_worker_connect(const char *path)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,7 +109,8 @@ static void xb_wk_ctl_send(struct xb_worker *w, const char *fmt, ...)
 	__printf(2, 3);
 static void xb_wk_ctl_send(struct xb_worker *w, const char *fmt, ...)
 {
-	char line[256];
+	/* A "have" line repeats an "add" line: a spec with a whole path. */
+	char line[PATH_MAX + 512];
 	va_list ap;
 	int n;
 
