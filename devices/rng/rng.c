@@ -264,9 +264,14 @@ static void vrng_run(struct vrng *rng)
 		if (!vq_kick_enable(vq))
 			break;
 	}
-	/* No SQE: the chain waits for the next kick (the ring is full). */
-	if (rc > 0 && !vrng_timer_arm(rng, delay_ns))
+	/*
+	 * No SQE for the timer (the loop's ring is full, which should not
+	 * happen): kicks back on, the chain waits for the guest's next one.
+	 */
+	if (rc > 0 && !vrng_timer_arm(rng, delay_ns)) {
 		log_guest(&rng->vdev.log, "no SQE for the timer: waiting");
+		vq_kick_enable(vq);
+	}
 	rng->running = false;
 	vq_flush(vq);
 	evl_submit(rng->loop);
