@@ -72,14 +72,18 @@ XVBD_LIFE := $(SIM_TEST_T)/xvbd_life
 XVBD_HOSTILE := $(SIM_TEST_T)/xvbd_hostile
 XVBD_OPS := $(SIM_TEST_T)/xvbd_ops
 XVBD_POLL := $(SIM_TEST_T)/xvbd_poll
-$(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_POLL): %: %.o $(XVBD_RIG_LIBS)
+XVBD_RNG := $(SIM_TEST_T)/xvbd_rng
+XVBD_RIG_TESTS := $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_POLL) $(XVBD_RNG)
+$(XVBD_RIG_TESTS): %: %.o $(XVBD_RIG_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
-ALL_TARGETS += $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_POLL)
+ALL_TARGETS += $(XVBD_RIG_TESTS)
 CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
 # A queue the guest polls (virtio_blk.poll_queues): no interrupt but the
 # spec's, the other queue's interrupts intact.
 CHECK_JOBS += xvbd_poll:$(XVBD_POLL)
+# virtio-rng through every route, and its rate limit, under xvbd.
+CHECK_JOBS += xvbd_rng:$(XVBD_RNG)
 # xvbd as an operator meets it: startup failures, xvbd.conf, SIGHUP, locks.
 CHECK_JOBS += xvbd_ops:$(XVBD_OPS)
 # Hostile-guest scripts, one job each.
