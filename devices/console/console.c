@@ -556,7 +556,7 @@ int vcon_create(struct vcon **out, const struct vcon_conf *conf,
 	*out = NULL;
 	if (!env)
 		env = &none;
-	if (vcon_conf_check(conf, qsize))
+	if (!gm || !loop || vcon_conf_check(conf, qsize))
 		return -EINVAL;
 	con = calloc(1, sizeof(*con));
 	if (!con)

@@ -82,7 +82,7 @@ static void port_finish(struct vcon_port *p)
 		return;
 	close(p->cfd);
 	p->cfd = -1;
-	p->closing = p->hup = false;
+	p->closing = p->hup = p->shut = false;
 	log_info(&p->con->vdev.log, "port %u (%s): client gone", p->id,
 		 p->name);
 	if (p->con->resetting)
@@ -179,6 +179,17 @@ static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
 		vcon_port_rx(p);
 }
 
+/*
+ * The guest closed the port with a client connected: once what the guest
+ * wrote before has gone out, the client is closed, which is how it sees
+ * the guest's close (end of stream).
+ */
+static void port_shut_check(struct vcon_port *p)
+{
+	if (p->shut && !p->tx_held && !p->tx_busy)
+		port_hangup(p);
+}
+
 void vcon_port_guest_open(struct vcon_port *p, bool open)
 {
 	if (p->guest_open == open)
@@ -186,14 +197,18 @@ void vcon_port_guest_open(struct vcon_port *p, bool open)
 	p->guest_open = open;
 	log_dbg(&p->con->vdev.log, "port %u: guest %s it", p->id,
 		open ? "opened" : "closed");
-	/*
-	 * Closed: the socket is left unread (its bytes wait for the guest);
-	 * a read already posted is cancelled, its chain kept for later.
-	 */
-	if (!open)
-		port_cancel(p, &p->rx_op, p->rx_busy);
-	else
+	if (open) {
+		p->shut = false; /* opened again before the client was closed */
 		vcon_port_rx(p);
+		return;
+	}
+	/* No more reads: a read posted is cancelled, its chain kept. */
+	port_cancel(p, &p->rx_op, p->rx_busy);
+	if (vcon_port_host_open(p)) {
+		p->shut = true;
+		vcon_port_tx(p); /* chains the guest wrote before closing */
+		port_shut_check(p);
+	}
 }
 
 /* ---- guest -> dom0 ---- */
@@ -212,9 +227,10 @@ void vcon_port_tx(struct vcon_port *p)
 			if (rc < 0)
 				return;
 			if (rc == 0) {
-				if (!vq_kick_enable(vq))
-					return;
-				continue;
+				if (vq_kick_enable(vq))
+					continue;
+				port_shut_check(p);
+				return;
 			}
 			/* Only the readable part is sent; the rest ignored. */
 			p->tx_nr = p->tx_chain.nr_out;
@@ -393,7 +409,7 @@ int vcon_port_reset(struct vcon_port *p)
 	if (p->tx_held)
 		vq_chain_release(port_txq(p), &p->tx_chain);
 	p->rx_held = p->tx_held = false;
-	p->added = p->ready = p->guest_open = p->open_sent = false;
+	p->added = p->ready = p->guest_open = p->open_sent = p->shut = false;
 	p->pend = 0;
 	return 0;
 }

@@ -65,6 +65,7 @@ struct vcon_port {
 	/* The client's side. */
 	bool closing; /* hung up: waiting for its I/O before close() */
 	bool hup;     /* the client hung up while a read was in flight */
+	bool shut;    /* the guest closed: close the client once tx drained */
 	struct evl_op hup_op;
 	bool hup_busy;
 
