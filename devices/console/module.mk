@@ -1,6 +1,6 @@
-# SPDX-License-Identifier: MIT
-# virtio-console (devices/console): its archive and its unit tests, which
-# link the fake guest and the guest-side driver, no Xen library.
+#SPDX - License - Identifier : MIT
+#virtio - console(devices / console) : its archive and its unit tests, which
+#link the fake guest and the guest - side driver, no Xen library.
 CON_SRCS := $(wildcard devices/console/*.c)
 CON_A := $(O)/libxvb-console.a
 $(eval $(call archive_rule,$(CON_A),$(CON_SRCS)))

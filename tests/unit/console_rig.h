@@ -50,10 +50,11 @@ static inline unsigned int cr_txq(unsigned int port)
 struct crig_opts {
 	const char *ports; /* "a:b:c"; NULL: "p0" */
 	bool console;
-	bool no_multiport; /* the driver does not take MULTIPORT */
-	bool no_up;	   /* stop before the driver: the test drives it */
-	bool manual_ready; /* PORT_ADD is not answered with PORT_READY */
-	uint16_t num;	   /* entries of each queue; 0: 64 */
+	bool no_multiport;     /* the driver does not take MULTIPORT */
+	bool no_up;	       /* stop before the driver: the test drives it */
+	bool manual_ready;     /* PORT_ADD is not answered with PORT_READY */
+	uint16_t num;	       /* entries of each queue; 0: 64 */
+	unsigned int civ_bufs; /* control receive buffers at first; 0: 32 */
 };
 
 /* What the guest's control driver learnt of one port. */
@@ -79,6 +80,7 @@ struct crig {
 	uint64_t next[GDRV_MAX_VQS];	  /* bump pointer in its area */
 	struct cr_gport gp[CR_MAX_PORTS];
 	unsigned int ctrl_msgs, ctrl_unknown;
+	bool hold_civ; /* collected control buffers are not posted again */
 	size_t baseline;
 	int fds;
 	unsigned int idle_ops;
@@ -260,6 +262,8 @@ static void cr_ctrl_poll(struct crig *r)
 			len = CR_CBUF;
 		fg_read(r->fg, r->gpa[CR_CIVQ][head], buf, len);
 		cr_ctrl_msg(r, buf, len);
+		if (r->hold_civ)
+			continue;
 		cr_civ_add(r);
 		gdrv_kick(&r->drv, CR_CIVQ);
 	}
@@ -288,7 +292,7 @@ static inline int crig_up(struct crig *r)
 	r->baseline = fg_live(r->fg);
 	if (r->o.no_multiport)
 		return 0;
-	for (unsigned int i = 0; i < 32; i++)
+	for (unsigned int i = 0; i < (r->o.civ_bufs ? r->o.civ_bufs : 32); i++)
 		if (cr_civ_add(r))
 			return cr_fail(r, "control buffers");
 	gdrv_kick(&r->drv, CR_CIVQ);
