@@ -162,8 +162,11 @@ static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
 	struct vq *vq = port_rxq(p);
 
 	p->rx_busy = false;
-	if (p->con->resetting)
-		return; /* the chain stays held: reset gives it back */
+	if (p->con->resetting) {
+		/* The chain stays held: reset gives it back. */
+		port_finish(p);
+		return;
+	}
 	if (res > 0) {
 		vq_push(vq, &p->rx_chain, res);
 		p->rx_held = false;
@@ -265,8 +268,10 @@ static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 	struct vq *vq = port_txq(p);
 
 	p->tx_busy = false;
-	if (p->con->resetting)
+	if (p->con->resetting) {
+		port_finish(p);
 		return;
+	}
 	if (res > 0) {
 		p->tx_bytes += res;
 		iov_pull(p->tx_iov, &p->tx_nr, res);
