@@ -151,8 +151,12 @@ void vcon_port_rx(struct vcon_port *p)
 	return;
 
 idle:
-	/* No read will see the hang-up the watch saw: close now. */
-	if (p->hup)
+	/*
+	 * The client left and the guest's port is closed: no read will see
+	 * the end of what it sent, which goes with it. (An open port reads
+	 * on to the end first, whenever the guest posts buffers.)
+	 */
+	if (p->hup && !p->guest_open)
 		port_hangup(p);
 }
 
@@ -300,12 +304,12 @@ static void port_hup_done(struct evl_op *op, int res, unsigned int flags)
 	if (res == -ECANCELED)
 		return;
 	/*
-	 * A read in flight drains what the client sent and then sees the
-	 * end; without one, the client's unread bytes are dropped with it.
+	 * The client shut its sending side or left. An open port reads what
+	 * it sent to the end (the read that sees it closes the client); a
+	 * closed one drops it with the client now.
 	 */
 	p->hup = true;
-	if (!p->rx_busy)
-		port_hangup(p);
+	vcon_port_rx(p);
 }
 
 static void port_accept(struct evl_watch *w, unsigned int revents)

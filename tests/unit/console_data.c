@@ -265,6 +265,42 @@ static void client_gone_mid_write(void)
 	T_CR_FINI(&r);
 }
 
-T_MAIN(T_CASE(both_ways), T_CASE(client_stops_reading),
-       T_CASE(guest_posts_nothing), T_CASE(held_until_guest_opens),
-       T_CASE(no_client_drops), T_CASE(client_gone_mid_write))
+/*
+ * A client sends and leaves at once, the guest reading but short of
+ * buffers: every byte it sent reaches the guest, which hears it left.
+ */
+static void client_sends_and_leaves(void)
+{
+	struct crig_opts o = { .ports = "burst" };
+	struct crig r CRIG_SCOPED = { 0 };
+	const size_t total = 64 << 10; /* fits the socket: sent at once */
+	unsigned int posted = 0;
+	size_t at = 0;
+	int c;
+
+	T_CR_START(&r, &o);
+	T_ASSERT(!open_both(&r, 0, &c));
+	T_ASSERT(!cr_guest_post(&r, 0, 1, 512)); /* a read in flight */
+	posted = 1;
+	T_ASSERT(CR_WAIT(&r, cr_stats(&r).ctrl_out >= 3));
+	cr_pattern(src, total, 71);
+	T_EQ(send(c, src, total, 0), (long)total);
+	close(c);
+	/* The one buffer filled; the hang-up seen with none posted. */
+	T_ASSERT(CR_WAIT(&r, cr_stats(&r).rx_bytes == 512));
+	cr_settle(&r, 20);
+	T_ASSERT(r.gp[0].host_open == 1);
+	T_ASSERT(CR_WAIT(&r, ({
+		posted -= cr_guest_read(&r, 0, dst, &at, total);
+		while (posted < 8 && !cr_guest_post(&r, 0, 1, 3000))
+			posted++;
+		at == total &&r.gp[0].host_open == 0;
+	})));
+	T_ASSERT(!memcmp(dst, src, total));
+	T_CR_FINI(&r);
+}
+
+T_MAIN(T_CASE(both_ways), T_CASE(client_sends_and_leaves),
+       T_CASE(client_stops_reading), T_CASE(guest_posts_nothing),
+       T_CASE(held_until_guest_opens), T_CASE(no_client_drops),
+       T_CASE(client_gone_mid_write))
