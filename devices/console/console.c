@@ -47,39 +47,45 @@ int vcon_name_check(const char *name)
 int vcon_parse_ports(struct vcon_conf *conf, const char *val, char *err,
 		     size_t errlen)
 {
+	char names[VCON_MAX_PORTS][VCON_NAME_MAX + 1];
 	const char *p = val;
 	unsigned int n = 0;
 
 	for (;;) {
 		size_t len = strcspn(p, (const char[]){ VCON_PORT_SEP, 0 });
-		char name[VCON_NAME_MAX + 1];
 
 		if (n == VCON_MAX_PORTS) {
 			snprintf(err, errlen, "more than %u ports",
 				 VCON_MAX_PORTS);
 			return -ERANGE;
 		}
-		snprintf(name, sizeof(name), "%.*s",
-			 (int)(len > VCON_NAME_MAX ? VCON_NAME_MAX + 1 : len),
-			 p);
-		if (len > VCON_NAME_MAX || vcon_name_check(name)) {
-			snprintf(err, errlen,
-				 "port name '%.*s' is not 1 to %u of "
-				 "[A-Za-z0-9._-] (nor . or ..)",
-				 (int)(len > 80 ? 80 : len), p, VCON_NAME_MAX);
+		if (len <= VCON_NAME_MAX) {
+			memcpy(names[n], p, len);
+			names[n][len] = '\0';
+		}
+		if (len > VCON_NAME_MAX || vcon_name_check(names[n])) {
+			snprintf(
+				err, errlen,
+				"port name '%.*s' is not 1 to %u of [A-Za-z0-9._-] (nor . or ..)",
+				(int)(len > 80 ? 80 : len), p, VCON_NAME_MAX);
 			return -EINVAL;
 		}
 		for (unsigned int i = 0; i < n; i++)
-			if (!strcmp(conf->names[i], name)) {
+			if (!strcmp(names[i], names[n])) {
 				snprintf(err, errlen, "port name '%s' twice",
-					 name);
+					 names[n]);
 				return -EINVAL;
 			}
-		memcpy(conf->names[n++], name, len + 1);
+		n++;
 		if (!p[len])
 			break;
 		p += len + 1;
 	}
+	/* The conf changes only once the whole list is good. */
+	memcpy(conf->names, names, sizeof(names[0]) * n);
+	if (n < VCON_MAX_PORTS)
+		memset(conf->names[n], 0,
+		       sizeof(names[0]) * (VCON_MAX_PORTS - n));
 	conf->nr_ports = n;
 	return 0;
 }

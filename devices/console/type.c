@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/virtio_ids.h>
 
 #include "devices/console.h"
 #include "devices/devtype.h"
@@ -40,6 +41,10 @@ static int vcon_type_parse_key(void *conf, const char *key, const char *val,
 			return -EINVAL;
 		}
 		return 0;
+	}
+	if (strcmp(key, "dir")) {
+		snprintf(err, errlen, "%s= is not a console key", key);
+		return -EINVAL;
 	}
 	/* dir=: absolute, and room left in sun_path for '/' and a name. */
 	if (val[0] != '/' || strlen(val) + 2 > VCON_PATH_MAX) {
@@ -104,7 +109,7 @@ static void vcon_type_log_state(void *dev)
 
 const struct xvb_devtype xvb_devtype_console = {
 	.name = "console",
-	.virtio_id = 3, /* VIRTIO_ID_CONSOLE */
+	.virtio_id = VIRTIO_ID_CONSOLE,
 	.summary = "named ports, each a UNIX socket in dom0",
 	.keys = vcon_keys,
 	.max_queues = 0,
