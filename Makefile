@@ -86,8 +86,6 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 # ---- layers ----------------------------------------------------------------
 LIB_SRCS := lib/log.c lib/logsys.c lib/iov.c lib/evl.c
 VIRTIO_SRCS := virtio/gmem.c virtio/vdev.c virtio/vmmio.c virtio/vq.c
-BLK_SRCS := $(wildcard devices/blk/*.c)
-NET_SRCS := $(wildcard devices/net/*.c)
 # guest/: the guest side of virtio-mmio (guest RAM, a Linux-like ring
 # driver), for the simulated guest and the tests; virtio/ headers only.
 GUEST_SRCS := $(wildcard guest/*.c)
@@ -98,8 +96,6 @@ FAKE_SRCS := $(filter-out $(T_SRCS),$(wildcard tests/lib/*.c))
 
 LIB_A := $(O)/libxvb-lib.a
 VIRTIO_A := $(O)/libxvb-virtio.a
-BLK_A := $(O)/libxvb-blk.a
-NET_A := $(O)/libxvb-net.a
 T_A := $(O)/libxvb-t.a
 GUEST_A := $(O)/libxvb-guest.a
 FAKE_A := $(O)/libxvb-fake.a
@@ -112,39 +108,45 @@ $(1): $(call objs,$(2))
 endef
 $(eval $(call archive_rule,$(LIB_A),$(LIB_SRCS)))
 $(eval $(call archive_rule,$(VIRTIO_A),$(VIRTIO_SRCS)))
-$(eval $(call archive_rule,$(BLK_A),$(BLK_SRCS)))
-$(eval $(call archive_rule,$(NET_A),$(NET_SRCS)))
 $(eval $(call archive_rule,$(T_A),$(T_SRCS)))
 $(eval $(call archive_rule,$(GUEST_A),$(GUEST_SRCS)))
 $(eval $(call archive_rule,$(FAKE_A),$(FAKE_SRCS)))
 
-ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(BLK_SRCS) $(NET_SRCS) \
-	$(T_SRCS) $(GUEST_SRCS) $(FAKE_SRCS))
+ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(T_SRCS) $(GUEST_SRCS) \
+	$(FAKE_SRCS))
+
+# ---- devices ----------------------------------------------------------------
+# Each devices/<name>/module.mk builds its device's archive, adds it to
+# DEVICE_AS and its unit tests to DEVICE_TEST_SRCS; devices/registry.c is
+# the table of them all. A new device needs no edit here.
+DEVICE_AS :=
+DEVICE_TEST_SRCS :=
+-include $(wildcard devices/*/module.mk)
+REGISTRY_OBJ := $(O)/devices/registry.o
+ALL_OBJS += $(REGISTRY_OBJ)
 
 # ---- xvbd -----------------------------------------------------------------
 # The only objects that include Xen headers and link Xen libraries.
 BACKEND_SRCS := $(wildcard backend/*.c)
 # xvbd needs a device model; until one exists only the objects build.
-XVBD := $(if $(and $(wildcard backend/main.c),$(BLK_SRCS),$(NET_SRCS)),$(O)/xvbd)
+XVBD := $(if $(and $(wildcard backend/main.c),$(DEVICE_AS)),$(O)/xvbd)
 EXTRA_CFLAGS_backend = -D__XEN_TOOLS__ $(XEN_CFLAGS)
 ALL_OBJS += $(call objs,$(BACKEND_SRCS))
 
 ifneq ($(XVBD),)
-$(XVBD): $(call objs,$(BACKEND_SRCS)) $(BLK_A) $(NET_A) $(VIRTIO_A) $(LIB_A)
+$(XVBD): $(call objs,$(BACKEND_SRCS)) $(REGISTRY_OBJ) $(DEVICE_AS) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(XEN_LIBS) $(URING_LIBS) -lpthread
 endif
 
 # ---- unit tests -----------------------------------------------------------
 # tests/unit/lib_*.c link lib/ only; tests/unit/virtio_*.c link virtio/ and
-# lib/; tests/unit/blk_*.c add devices/blk. None links a Xen library.
+# lib/; a device's (its module.mk) add its archive. None links a Xen library.
 LIB_TEST_SRCS := $(wildcard tests/unit/lib_*.c)
 VIRTIO_TEST_SRCS := $(wildcard tests/unit/virtio_*.c)
-BLK_TEST_SRCS := $(wildcard tests/unit/blk_*.c)
-NET_TEST_SRCS := $(wildcard tests/unit/net_*.c)
 BACKEND_TEST_SRCS := $(wildcard tests/unit/backend_*.c)
-UNIT_SRCS := $(LIB_TEST_SRCS) $(VIRTIO_TEST_SRCS) $(BLK_TEST_SRCS) \
-	$(NET_TEST_SRCS) $(BACKEND_TEST_SRCS)
+UNIT_SRCS := $(LIB_TEST_SRCS) $(VIRTIO_TEST_SRCS) $(DEVICE_TEST_SRCS) \
+	$(BACKEND_TEST_SRCS)
 UNIT_BINS := $(patsubst %.c,$(O)/%,$(UNIT_SRCS))
 ALL_OBJS += $(call objs,$(UNIT_SRCS))
 
@@ -156,29 +158,19 @@ $(O)/tests/unit/virtio_%: $(O)/tests/unit/virtio_%.o $(T_A) $(FAKE_A) $(GUEST_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
-# backend/conf.c is plain C: its tests need no Xen library either.
-$(O)/tests/unit/backend_conf: $(O)/tests/unit/backend_conf.o $(O)/backend/conf.o $(T_A)
+# backend/devspec.c and backend/conffile.c are plain C over the registry:
+# their tests need no Xen library either.
+BACKEND_PLAIN := $(O)/backend/devspec.o $(O)/backend/conffile.o $(REGISTRY_OBJ) \
+	$(DEVICE_AS) $(VIRTIO_A) $(LIB_A)
+$(O)/tests/unit/backend_devspec $(O)/tests/unit/backend_conffile \
+$(O)/tests/unit/backend_registry: $(O)/tests/unit/%: $(O)/tests/unit/%.o $(T_A) $(BACKEND_PLAIN)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 # xvbd's command line (backend/main.c, included), checked against --help and
 # dist/xvbd.8; the supervisor and the worker are stubs.
 $(O)/tests/unit/backend_main.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
-$(O)/tests/unit/backend_main: $(O)/tests/unit/backend_main.o \
-		$(O)/backend/config.o $(O)/backend/conf.o $(T_A) $(LIB_A)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
-
-$(O)/tests/unit/backend_config: $(O)/tests/unit/backend_config.o \
-		$(O)/backend/config.o $(O)/backend/conf.o $(T_A)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^
-
-$(O)/tests/unit/net_%: $(O)/tests/unit/net_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(NET_A) $(VIRTIO_A) $(LIB_A)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
-
-$(O)/tests/unit/blk_%: $(O)/tests/unit/blk_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(BLK_A) $(VIRTIO_A) $(LIB_A)
+$(O)/tests/unit/backend_main: $(O)/tests/unit/backend_main.o $(T_A) $(BACKEND_PLAIN)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
@@ -214,7 +206,7 @@ fuzz: $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZ_NAMES))
 	done
 
 # ---- directory fragments ---------------------------------------------------
--include $(wildcard */module.mk devices/*/module.mk tests/*/module.mk)
+-include $(wildcard */module.mk tests/*/module.mk)
 
 # ---- top-level targets ------------------------------------------------------
 all: $(LIB_A) $(VIRTIO_A) $(XVBD) $(UNIT_BINS) $(REPLAY_BINS) $(ALL_TARGETS)

@@ -15,8 +15,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "config.h"
+#include "conffile.h"
+#include "devspec.h"
 #include "layout.h"
 #include "lib/log.h"
 #include "supervisor.h"
@@ -32,23 +32,39 @@
  * long_opts below: every public option in both, nothing else in either,
  * the same window and SPI ranges.
  */
+/* The device types, one line each: "  NAME  (virtio N) summary; keys: ...". */
+static void usage_types(FILE *f)
+{
+	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
+		const struct xvb_devtype *t = xvb_devtypes[i];
+
+		fprintf(f, "  %-6s (virtio %u) %s; keys:", t->name,
+			t->virtio_id, t->summary);
+		for (unsigned int k = 0; t->keys && t->keys[k]; k++)
+			fprintf(f, " %s", t->keys[k]);
+		if (t->max_queues)
+			fprintf(f, " queues=1..%u", t->max_queues);
+		fprintf(f, "\n");
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
 		"           supervisor: serves the devices xl configures (xenstore)\n"
-		"       xvbd --domain N --blk SPEC ... [--net SPEC ...] [--no-restrict]\n"
-		"            [--syslog] [-v]\n"
+		"       xvbd --domain N --dev NAME:SPEC ... [--no-restrict] [--syslog] [-v]\n"
 		"           static mode: guest N's devices, no xenstore\n"
 		"       xvbd --check-config [FILE]\n"
 		"       xvbd --help | --version\n"
 		"\n"
 		"  --domain N        serve guest domain N with the devices given\n"
-		"  --blk SPEC        a virtio disk: base=ADDR,irq=SPI[,mode=r|w][,serial=S][,queues=1..16]\n"
-		"                    [,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N],path=FILE\n"
-		"  --net SPEC        a virtio NIC: base=ADDR,irq=SPI[,bridge=BR][,mac=MAC][,ifname=TAP]\n"
-		"                    [,queues=1..8][,poll_us=0..1000][,coalesce_us=0..1000][,grants=0|1][,devid=N]\n"
-		"  --config FILE     NIC bridges, MACs, queues and polling per guest\n"
+		"  --dev NAME:SPEC   a virtio device of type NAME (below):\n"
+		"                    base=ADDR,irq=SPI[,queues=N][,poll_us=0..1000][,coalesce_us=0..1000]\n"
+		"                    [,grants=0|1][,devid=N] and the type's keys; path= comes last\n"
+		"  --blk SPEC        the same as --dev blk:SPEC\n"
+		"  --net SPEC        the same as --dev net:SPEC\n"
+		"  --config FILE     settings per device type and per guest (bridges, MACs, queues)\n"
 		"                    (default " XB_CONFIG_PATH
 		"; see xvbd(8))\n"
 		"  --check-config [FILE]  check FILE (or --config's) and exit\n"
@@ -69,13 +85,17 @@ static void usage(FILE *f)
 		"included. A key given twice is refused.\n"
 		"Signals: TERM stops the supervisor, its workers serve on; INT stops it\n"
 		"and every worker; HUP re-reads the configuration file (for devices\n"
-		"added from then on) and disk sizes; USR1 logs every queue's state.\n",
+		"added from then on) and disk sizes; USR1 logs every queue's state.\n"
+		"\n"
+		"Device types:\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
 		XB_SPI_FIRST, XB_SPI_LAST);
+	usage_types(f);
 }
 
 enum {
 	OPT_DOMAIN = 256,
+	OPT_DEV,
 	OPT_BLK,
 	OPT_NET,
 	OPT_WORKER,
@@ -87,10 +107,12 @@ enum {
 	OPT_RUN_DIR,
 	OPT_SYSLOG,
 	OPT_STOP_ALL,
+	OPT_GUEST,
 };
 
 static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "dev", required_argument, NULL, OPT_DEV },
 	{ "blk", required_argument, NULL, OPT_BLK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "worker", no_argument, NULL, OPT_WORKER },
@@ -102,6 +124,7 @@ static const struct option long_opts[] = {
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "stop-all", no_argument, NULL, OPT_STOP_ALL },
+	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -128,9 +151,15 @@ static int check_clashes(const struct xb_worker_args *a)
 	return 0;
 }
 
-static int add_dev(struct xb_worker_args *a, const char *spec,
-		   enum xb_devtype type)
+/*
+ * --dev NAME:SPEC, or --blk/--net SPEC (@alias: "blk", "net"): one more
+ * device for the guest.
+ */
+static int xb_main_add_dev(struct xb_worker_args *a, const char *arg,
+			   const char *alias)
 {
+	const struct xvb_devtype *t = alias ? xvb_devtype_by_name(alias) : NULL;
+	const char *spec = arg;
 	struct xb_devconf *c;
 	char err[256];
 
@@ -139,14 +168,17 @@ static int add_dev(struct xb_worker_args *a, const char *spec,
 			XB_MAX_WINDOWS);
 		return -EINVAL;
 	}
+	if (!t && xb_split_devarg(arg, &t, &spec, err, sizeof(err))) {
+		fprintf(stderr, "xvbd: --dev %s: %s\n", arg, err);
+		return -EINVAL;
+	}
 	c = &a->devs[a->nr_devs];
-	if (xb_parse_devspec(spec, type, c, err, sizeof(err))) {
-		fprintf(stderr, "xvbd: --%s %s: %s\n",
-			type == XB_DEV_BLK ? "blk" : "net", spec, err);
+	if (xb_parse_devspec(spec, t, c, err, sizeof(err))) {
+		fprintf(stderr, "xvbd: %s device %s: %s\n", t->name, spec, err);
 		return -EINVAL;
 	}
 	/* Without devid=, devices are numbered in command-line order. */
-	if (!strstr(spec, "devid="))
+	if (!c->has_devid)
 		c->devid = a->nr_devs;
 	a->nr_devs++;
 	return 0;
@@ -203,11 +235,17 @@ int main(int argc, char **argv)
 			a.domid = v;
 			have_domain = true;
 			break;
+		case OPT_DEV:
 		case OPT_BLK:
 		case OPT_NET:
-			if (add_dev(&a, optarg,
-				    opt == OPT_BLK ? XB_DEV_BLK : XB_DEV_NET))
+			if (xb_main_add_dev(&a, optarg,
+					    opt == OPT_DEV ? NULL :
+					    opt == OPT_BLK ? "blk" :
+							     "net"))
 				return EX_USAGE;
+			break;
+		case OPT_GUEST: /* internal: from the supervisor */
+			a.guest = optarg;
 			break;
 		case OPT_WORKER:
 			worker = true;
@@ -290,8 +328,7 @@ int main(int argc, char **argv)
 		return xb_supervisor_run(config, a.run_dir, level);
 	}
 	if (!a.nr_devs && !worker) {
-		fprintf(stderr,
-			"xvbd: --domain needs at least one --blk or --net\n");
+		fprintf(stderr, "xvbd: --domain needs at least one --dev\n");
 		return EX_USAGE;
 	}
 	if (check_clashes(&a))

@@ -29,10 +29,11 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "conf.h"
-#include "config.h"
+#include "conffile.h"
+#include "devspec.h"
 #include "lib/evl.h"
 #include "supervisor.h"
+#include "xsdev.h"
 
 #define MAX_RESTARTS 3	  /* per guest ... */
 #define RESTART_WINDOW 60 /* ... within this many seconds */
@@ -62,7 +63,8 @@ struct sup_dev {
 	const char *kind; /* "virtio_disk" or "virtio" */
 	unsigned int devid;
 	char be[160];		  /* backend directory */
-	char msg[PATH_MAX + 200]; /* the "add" line for the worker */
+	char msg[PATH_MAX + 400]; /* the "add" line for the worker */
+	char guest[64];		  /* its guest's name, or "" */
 	enum sup_state st;
 	bool seen;
 	struct sup_dev *next;
@@ -78,8 +80,9 @@ struct sup_dom {
 	size_t len;
 	unsigned int restarts;
 	time_t restart_window;
-	bool exiting; /* "exit" sent */
-	int server;   /* the worker's ioreq server id, or -1 */
+	bool exiting;	/* "exit" sent */
+	int server;	/* the worker's ioreq server id, or -1 */
+	char guest[64]; /* the guest's name for its worker, or "" */
 	/*
 	 * Taken over from an earlier supervisor: not our child, so its exit
 	 * is seen on a pidfd (@pidw), not by SIGCHLD.
@@ -116,34 +119,17 @@ static const char *const kinds[] = { "virtio_disk", "virtio" };
 
 /* ---- xenstore helpers ---------------------------------------------------- */
 
-/* Reads @dir/@node into @buf (NUL-terminated). Returns 0, -ENOENT, -ERANGE. */
+/* The backend's own nodes: xsdev.c reads them. */
 static int xs_get(struct sup *s, const char *dir, const char *node, char *buf,
 		  size_t size)
 {
-	char path[256];
-	unsigned int len;
-	char *v;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	v = xs_read(s->xs, XBT_NULL, path, &len);
-	if (!v)
-		return -ENOENT;
-	if (len >= size || strlen(v) != len) { /* too long, or embedded NUL */
-		free(v);
-		return -ERANGE;
-	}
-	memcpy(buf, v, len + 1);
-	free(v);
-	return 0;
+	return xb_xs_get(s->xs, dir, node, buf, size);
 }
 
 static int xs_get_u64(struct sup *s, const char *dir, const char *node,
 		      uint64_t max, uint64_t *out)
 {
-	char buf[32];
-	int rc = xs_get(s, dir, node, buf, sizeof(buf));
-
-	return rc ? rc : xb_parse_u64(buf, 0, max, out);
+	return xb_xs_get_u64(s->xs, dir, node, max, out);
 }
 
 static void write_state(struct sup *s, const struct sup_dev *d, int state)
@@ -190,296 +176,69 @@ static void refuse_dev(struct sup *s, const char *be)
 
 /* ---- reading one device's nodes ------------------------------------------ */
 
-/* Only plain names reach the serial and the control line. */
-static bool plain(const char *v)
-{
-	for (; *v; v++)
-		if (!isalnum((unsigned char)*v) && *v != '-' && *v != '_')
-			return false;
-	return true;
-}
-
-/* The prefix of a disk's target that makes the slot a NIC (Xen 4.17). */
-#define NIC_TARGET "xvb-net:"
-
 /*
- * A disk's @key from xvbd.conf: in [guest NAME], then in [blk], appended to
- * @out as ",key=N"; "auto" or absent leaves the choice to the worker.
- * Returns 0, or -EINVAL (logged) for a value outside [@min, @max].
+ * The device being added or served, of type @t, whose spec has @val for
+ * the type's unique key, described into @buf; NULL if none. Devices being
+ * closed, and exiting workers' (a rebooting guest's old self), do not
+ * count.
  */
-static int blk_key(struct sup *s, uint32_t domid, struct sup_dev *d,
-		   const char *key, uint64_t min, uint64_t max, char *out,
-		   size_t outlen)
+static const char *unique_user(void *opaque, const struct xvb_devtype *t,
+			       const char *val, char *buf, size_t len)
 {
-	char name[64] = "", home[72], section[80];
-	const char *v;
-	uint64_t n;
+	struct sup *s = opaque;
+	char prefix[40], needle[96];
 
-	snprintf(home, sizeof(home), "/local/domain/%u", domid);
-	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
-		snprintf(name, sizeof(name), "domain%u", domid);
-	snprintf(section, sizeof(section), "guest %s", name);
-	v = xb_config_get(&s->cfg, section, key);
-	if (!v)
-		v = xb_config_get(&s->cfg, "blk", key);
-	if (!v || !strcmp(v, "auto"))
-		return 0;
-	if (xb_parse_u64(v, min, max, &n)) {
-		refused(s, domid, d->be,
-			"xvbd.conf: %s '%s' is not auto or %llu to %llu", key,
-			v, (unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
-	}
-	snprintf(out + strlen(out), outlen - strlen(out), ",%s=%llu", key,
-		 (unsigned long long)n);
-	return 0;
-}
-
-/*
- * A number @key of NIC @index from xvbd.conf (nicN.KEY in [guest NAME],
- * then KEY in [net]), @min to @max, as ",KEY=N" in @out; absent (or
- * "auto" where @can_auto) leaves @out empty, to the worker's default.
- */
-static int nic_num(struct sup *s, const char *name, unsigned int index,
-		   const char *key, uint64_t min, uint64_t max, bool can_auto,
-		   char *out, size_t outlen, char *err, size_t errlen)
-{
-	char section[80], nkey[32];
-	const char *v;
-	uint64_t n;
-
-	snprintf(section, sizeof(section), "guest %s", name);
-	snprintf(nkey, sizeof(nkey), "nic%u.%s", index, key);
-	v = xb_config_get(&s->cfg, section, nkey);
-	if (!v)
-		v = xb_config_get(&s->cfg, "net", key);
-	out[0] = '\0';
-	if (!v || (can_auto && !strcmp(v, "auto")))
-		return 0;
-	if (xb_parse_u64(v, min, max, &n)) {
-		snprintf(err, errlen,
-			 "xvbd.conf: NIC %s '%s' is not %s%llu to %llu", key, v,
-			 can_auto ? "auto or " : "", (unsigned long long)min,
-			 (unsigned long long)max);
-		return -EINVAL;
-	}
-	snprintf(out, outlen, ",%s=%llu", key, (unsigned long long)n);
-	return 0;
-}
-
-/*
- * Keys of a NIC's disk-slot target that libxl owns (the slot's window,
- * interrupt, grants and id): named there, they are refused, not ignored.
- */
-static const char *slot_owned_key(const char *opts)
-{
-	static const char *const owned[] = { "base", "irq", "grants", "devid" };
-	const char *p = opts;
-
-	while (p && *p) {
-		size_t n = strcspn(p, "=,");
-
-		for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
-			if (strlen(owned[i]) == n && !strncmp(p, owned[i], n))
-				return owned[i];
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
-/*
- * The NIC being added or served that has MAC @mac_s ("aa:...:ff"), or NULL.
- * Devices being closed, and exiting workers' (a rebooting guest's old
- * self), do not count.
- */
-static const struct sup_dev *mac_user(struct sup *s, const char *mac_s)
-{
-	char needle[32];
-
-	snprintf(needle, sizeof(needle), ",mac=%s,", mac_s);
+	snprintf(prefix, sizeof(prefix), "add %s ", t->name);
+	snprintf(needle, sizeof(needle), ",%s=%s", t->unique_key, val);
 	for (struct sup_dom *dom = s->doms; dom; dom = dom->next) {
 		if (dom->exiting)
 			continue;
-		for (struct sup_dev *d = dom->devs; d; d = d->next)
-			if ((d->st == SD_ADDING || d->st == SD_READY) &&
-			    !strncmp(d->msg, "add net ", 8) &&
-			    strstr(d->msg, needle))
-				return d;
+		for (struct sup_dev *d = dom->devs; d; d = d->next) {
+			const char *hit;
+
+			if ((d->st != SD_ADDING && d->st != SD_READY) ||
+			    strncmp(d->msg, prefix, strlen(prefix)))
+				continue;
+			hit = strcasestr(d->msg, needle);
+			if (hit && strchr(",\n", hit[strlen(needle)])) {
+				snprintf(buf, len, "d%u's %s", dom->domid,
+					 d->be);
+				return buf;
+			}
+		}
 	}
 	return NULL;
 }
 
-/*
- * Builds d->msg for a NIC: bridge and MAC from xvbd.conf by the guest's
- * name, overridden by @opts ("bridge=BR,mac=MAC", from a disk slot's
- * target). Returns 0 or -EINVAL (logged).
- */
-static int net_msg(struct sup *s, struct sup_dev *d, uint32_t domid,
-		   uint64_t base, uint64_t irq, uint64_t grants,
-		   const char *opts)
+/* Builds d->msg from the device's nodes. Returns 0 or -EINVAL (logged). */
+static int read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
-	char name[64] = "", home[64], bridge[IFNAMSIZ], err[256];
-	char mac_s[18], queues[24], poll[24], coal[32];
-	char ifname[IFNAMSIZ + 8] = "";
-	const char *owned;
-	const struct sup_dev *other;
-	uint8_t mac[6];
-	struct xb_devconf o;
-
-	snprintf(home, sizeof(home), "/local/domain/%u", domid);
-	if (xs_get(s, home, "name", name, sizeof(name)) || !plain(name))
-		snprintf(name, sizeof(name), "domain%u", domid);
-	if (xb_config_nic(&s->cfg, name, d->devid, bridge, mac, err,
-			  sizeof(err)) ||
-	    nic_num(s, name, d->devid, "queues", 1, XB_MAX_PAIRS, true, queues,
-		    sizeof(queues), err, sizeof(err)) ||
-	    nic_num(s, name, d->devid, "poll_us", 0, XB_MAX_POLL_US, false,
-		    poll, sizeof(poll), err, sizeof(err)) ||
-	    nic_num(s, name, d->devid, "coalesce_us", 0, XB_MAX_COALESCE_US,
-		    false, coal, sizeof(coal), err, sizeof(err)))
-		goto bad;
-	/* A disk slot's own options win over the file. */
-	if (opts && *opts) {
-		char spec[128];
-
-		owned = slot_owned_key(opts);
-		if (owned) {
-			snprintf(err, sizeof(err),
-				 "'%s' in the target: libxl sets it", owned);
-			goto bad;
-		}
-		snprintf(spec, sizeof(spec), "base=0x%llx,irq=%llu,%s",
-			 (unsigned long long)base, (unsigned long long)irq,
-			 opts);
-		if (xb_parse_devspec(spec, XB_DEV_NET, &o, err, sizeof(err)))
-			goto bad;
-		if (o.bridge[0])
-			snprintf(bridge, sizeof(bridge), "%s",
-				 strcmp(o.bridge, "none") ? o.bridge : "");
-		if (o.has_mac)
-			memcpy(mac, o.mac, sizeof(mac));
-		if (o.queues)
-			snprintf(queues, sizeof(queues), ",queues=%u",
-				 o.queues);
-		if (o.poll_us >= 0)
-			snprintf(poll, sizeof(poll), ",poll_us=%d", o.poll_us);
-		if (o.coalesce_us >= 0)
-			snprintf(coal, sizeof(coal), ",coalesce_us=%d",
-				 o.coalesce_us);
-		if (o.ifname[0])
-			snprintf(ifname, sizeof(ifname), "%s", o.ifname);
-	}
-	if (!ifname[0])
-		snprintf(ifname, sizeof(ifname), "vxb%u.%u", domid, d->devid);
-	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
-		 mac[1], mac[2], mac[3], mac[4], mac[5]);
-	/* Two NICs with one MAC break both (bridges and ARP lose one). */
-	other = mac_user(s, mac_s);
-	if (other) {
-		snprintf(err, sizeof(err), "MAC %s is already d%u's %s", mac_s,
-			 other->dom->domid, other->be);
-		goto bad;
-	}
-	snprintf(d->msg, sizeof(d->msg),
-		 "add net %u base=0x%llx,irq=%llu,grants=%d,mac=%s,"
-		 "ifname=%s%s%s%s%s%s\n",
-		 d->devid, (unsigned long long)base, (unsigned long long)irq,
-		 (int)grants, mac_s, ifname, bridge[0] ? ",bridge=" : "",
-		 bridge, queues, poll, coal);
-	log_info(&s->log, "d%u %s: NIC %s on %s", domid, d->be, mac_s,
-		 bridge[0] ? bridge : "(no bridge)");
-	return 0;
-bad:
-	refused(s, domid, d->be, "%s", err);
-	return -EINVAL;
-}
-
-/* Builds d->msg for a virtio_disk. Returns 0 or -EINVAL (logged). */
-static int read_disk(struct sup *s, struct sup_dev *d, uint32_t domid)
-{
-	char params[PATH_MAX], mode[4], dev[32] = "", dtype[16] = "disk";
-	char opts[48] = "";
-	const char *nic;
-	uint64_t base, irq, grants = 0;
-	const char *why = NULL;
+	struct xb_xsdev *x = calloc(1, sizeof(*x));
 	int rc;
 
-	if (xs_get_u64(s, d->be, "base", UINT64_MAX, &base))
-		why = "bad or missing base";
-	else if (xs_get_u64(s, d->be, "irq", 1023, &irq))
-		why = "bad or missing irq";
-	else if (xs_get(s, d->be, "params", params, sizeof(params)) ||
-		 !params[0])
-		why = "bad or missing params";
-	else if (strpbrk(params, "\n\r"))
-		why = "params holds a line break";
-	else if (xs_get(s, d->be, "mode", mode, sizeof(mode)) ||
-		 (strcmp(mode, "r") && strcmp(mode, "w")))
-		why = "mode is neither r nor w";
-	else if ((rc = xs_get_u64(s, d->be, "grant_usage", 1, &grants)) &&
-		 rc != -ENOENT)
-		why = "grant_usage is neither 0 nor 1";
-	if (why) {
-		refused(s, domid, d->be, "%s", why);
+	if (!x) {
+		refused(s, domid, d->be, "out of memory");
 		return -EINVAL;
 	}
-	/*
-	 * Xen 4.17 has no xl syntax for a virtio NIC: a disk slot whose
-	 * target's file name starts with "xvb-net:" is one. libxl stat()s
-	 * every standalone target, so the (empty) file must exist; its name,
-	 * chosen by the administrator, carries the options.
-	 */
-	nic = strrchr(params, '/');
-	nic = nic ? nic + 1 : params;
-	if (!strncmp(nic, NIC_TARGET, strlen(NIC_TARGET)))
-		return net_msg(s, d, domid, base, irq, grants,
-			       nic + strlen(NIC_TARGET));
-	xs_get(s, d->be, "dev", dev, sizeof(dev));
-	xs_get(s, d->be, "device-type", dtype, sizeof(dtype));
-	if (!strcmp(dtype, "cdrom"))
-		strcpy(mode, "r");
-	if (blk_key(s, domid, d, "queues", 1, XB_MAX_QUEUES, opts,
-		    sizeof(opts)) ||
-	    blk_key(s, domid, d, "poll_us", 0, XB_MAX_POLL_US, opts,
-		    sizeof(opts)) ||
-	    blk_key(s, domid, d, "coalesce_us", 0, XB_MAX_COALESCE_US, opts,
-		    sizeof(opts)))
-		return -EINVAL;
-	snprintf(d->msg, sizeof(d->msg),
-		 "add blk %u base=0x%llx,irq=%llu,mode=%s,grants=%d%s%s%s,"
-		 "path=%s\n",
-		 d->devid, (unsigned long long)base, (unsigned long long)irq,
-		 mode, (int)grants, dev[0] && plain(dev) ? ",serial=" : "",
-		 dev[0] && plain(dev) ? dev : "", opts, params);
-	return 0;
-}
-
-/* A generic virtio device (Xen 4.18+): "virtio,device<N>". */
-static int read_generic(struct sup *s, struct sup_dev *d, uint32_t domid)
-{
-	uint64_t base, irq, grants = 0;
-	const char *why = NULL;
-	char type[64];
-	int rc;
-
-	if (xs_get(s, d->be, "type", type, sizeof(type)))
-		why = "no type";
-	else if (strcmp(type, "virtio,device1"))
-		why = "only virtio,device1 (net) is supported";
-	else if (xs_get_u64(s, d->be, "base", UINT64_MAX, &base))
-		why = "bad or missing base";
-	else if (xs_get_u64(s, d->be, "irq", 1023, &irq))
-		why = "bad or missing irq";
-	else if ((rc = xs_get_u64(s, d->be, "grant_usage", 1, &grants)) &&
-		 rc != -ENOENT)
-		why = "grant_usage is neither 0 nor 1";
-	if (why) {
-		refused(s, domid, d->be, "%s", why);
-		return -EINVAL;
+	x->xs = s->xs;
+	x->cfg = &s->cfg;
+	x->domid = domid;
+	x->devid = d->devid;
+	x->be = d->be;
+	x->generic = d->kind != kinds[0];
+	x->unique_user = unique_user;
+	x->opaque = s;
+	rc = xb_xsdev_read(x);
+	if (rc) {
+		refused(s, domid, d->be, "%s", x->why);
+	} else {
+		snprintf(d->msg, sizeof(d->msg), "%s", x->msg);
+		snprintf(d->guest, sizeof(d->guest), "%s", x->guest);
+		log_info(&s->log, "d%u %s: %.*s", domid, d->be,
+			 (int)strcspn(x->msg, "\n"), x->msg);
 	}
-	return net_msg(s, d, domid, base, irq, grants, NULL);
+	free(x);
+	return rc;
 }
 
 /* ---- workers ---------------------------------------------------------------
@@ -610,7 +369,7 @@ static int spawn(struct sup_dom *dom)
 		return -errno;
 	}
 	if (!pid) {
-		char *argv[12] = { (char *)"xvbd",	(char *)"--worker",
+		char *argv[14] = { (char *)"xvbd",	(char *)"--worker",
 				   (char *)"--domain",	domid,
 				   (char *)"--ctl-fd",	fd,
 				   (char *)"--run-dir", (char *)s->run_dir };
@@ -620,6 +379,10 @@ static int spawn(struct sup_dom *dom)
 		if (dom->server >= 0) {
 			argv[n++] = (char *)"--stale-server";
 			argv[n++] = stale;
+		}
+		if (dom->guest[0]) {
+			argv[n++] = (char *)"--guest";
+			argv[n++] = dom->guest;
 		}
 		if (s->verbose)
 			argv[n++] = (char *)"-v";
@@ -662,7 +425,11 @@ static void kill_worker(struct sup *s, struct sup_dom *dom)
 	dom->ctlw = NULL;
 }
 
-static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
+/*
+ * The guest's entry, or NULL; with @guest (its name, maybe ""), one made
+ * and its worker started if there is none.
+ */
+static struct sup_dom *get_dom(struct sup *s, uint32_t domid, const char *guest)
 {
 	struct sup_dom *dom;
 
@@ -670,13 +437,14 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, bool create)
 	for (dom = s->doms; dom; dom = dom->next)
 		if (dom->domid == domid && !dom->exiting)
 			return dom;
-	if (!create)
+	if (!guest)
 		return NULL;
 	dom = calloc(1, sizeof(*dom));
 	if (!dom)
 		return NULL;
 	dom->sup = s;
 	dom->domid = domid;
+	snprintf(dom->guest, sizeof(dom->guest), "%s", guest);
 	dom->ctl = -1;
 	dom->pid = -1;
 	dom->server = -1;
@@ -768,10 +536,10 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 	d->seen = true;
 	snprintf(d->be, sizeof(d->be), "%s", be);
 	snprintf(s->why, sizeof(s->why), "refused: xvbd's log says why");
-	if ((kind == kinds[0] ? read_disk : read_generic)(s, d, domid)) {
+	if (read_dev(s, d, domid)) {
 		refuse_dev(s, d->be);
 		d->st = SD_DONE;
-		dom = get_dom(s, domid, false);
+		dom = get_dom(s, domid, NULL);
 		if (!dom) { /* remember the refusal without a worker */
 			free(d);
 			return;
@@ -783,7 +551,7 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 		 * guest reuses (its @releaseDomain not seen yet): it gets no
 		 * new device. A fresh worker does.
 		 */
-		dom = get_dom(s, domid, false);
+		dom = get_dom(s, domid, NULL);
 		if (dom && !dom_live(dom)) {
 			dom->exiting = true;
 			send_line(dom, "exit\n");
@@ -800,7 +568,7 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 			free(d);
 			return;
 		}
-		dom = get_dom(s, domid, true);
+		dom = get_dom(s, domid, d->guest);
 		if (!dom) {
 			free(d);
 			return;
@@ -1011,36 +779,36 @@ static ssize_t read_until(int fd, char *buf, size_t size, const char *last,
 	return -1;
 }
 
-/* The backend directory of device @devid of @domid a "have" line names. */
+/*
+ * The backend directory of device @devid of @domid a "have" line names:
+ * the kind whose directory has a state node (a disk slot is virtio_disk,
+ * a generic device virtio), else virtio_disk.
+ */
 static const char *adopted_kind(struct sup *s, uint32_t domid,
-				unsigned int devid, bool net, char *be,
-				size_t len)
+				unsigned int devid, char *be, size_t len)
 {
 	char st[8];
 
-	/* A disk is a virtio_disk; a NIC one on Xen 4.17, virtio on 4.18+. */
 	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++) {
-		if (k && !net)
-			break;
 		snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[k], domid,
 			 devid);
 		if (!xs_get(s, be, "state", st, sizeof(st)))
 			return kinds[k];
 	}
-	snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[net], domid, devid);
-	return kinds[net];
+	snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[0], domid, devid);
+	return kinds[0];
 }
 
 /* A device the worker of @dom serves ("have <type> <devid> <spec>"). */
 static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
 {
+	char name[32];
 	unsigned int devid;
 	uint64_t state;
 	struct sup_dev *d;
-	bool net = !strncmp(args, "net ", 4);
 
-	if ((!net && strncmp(args, "blk ", 4)) ||
-	    sscanf(args + 4, "%u", &devid) != 1)
+	if (sscanf(args, "%31s %u", name, &devid) != 2 ||
+	    !xvb_devtype_by_name(name))
 		return;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -1048,7 +816,7 @@ static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
 	d->dom = dom;
 	d->devid = devid;
 	d->st = SD_READY;
-	d->kind = adopted_kind(s, dom->domid, devid, net, d->be, sizeof(d->be));
+	d->kind = adopted_kind(s, dom->domid, devid, d->be, sizeof(d->be));
 	snprintf(d->msg, sizeof(d->msg), "add %s\n", args);
 	/* Served, but its "ready" went to the supervisor before us. */
 	if (!xs_get_u64(s, d->be, "state", 255, &state) && state == 1)

@@ -19,9 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "devices/blk.h"
-#include "devices/net.h"
-#include "config.h"
+#include "devices/devtype.h"
+#include "devspec.h"
 #include "fmem.h"
 #include "gnt.h"
 #include "layout.h"
@@ -35,13 +34,15 @@ struct xb_worker;
 #define XB_MAX_IO_THREADS 8u
 /* "queues" left automatic: one per guest vCPU and host CPU, at most this. */
 #define XB_AUTO_QUEUES 4u
+/* Queues of one device given a loop of their own; the rest share @loop. */
+#define XB_MAX_QUEUE_LOOPS 64u
 
 struct xb_dev {
 	struct xb_worker *w;
 	struct xb_devconf conf;
 	struct log_ctx log;
-	struct vblk *blk;
-	struct vnet *net;
+	char name[40]; /* "v<type><devid>": vblk51712, vnet0 */
+	void *dev;     /* the type's handle */
 	struct vdev *vdev;
 	char *add; /* the "add" line's arguments, for "hello"; or NULL */
 	bool live;
@@ -159,15 +160,6 @@ static void worker_irq(struct vdev *vdev, void *opaque)
 			  strerror(errno));
 }
 
-/* Static mode without mac=: a stable local MAC from the domain and device. */
-static void xb_default_mac(uint32_t domid, unsigned int devid, uint8_t mac[6])
-{
-	char name[24];
-
-	snprintf(name, sizeof(name), "domain%u", domid);
-	xb_derive_mac(name, devid, mac);
-}
-
 /* ---- devices ------------------------------------------------------------ */
 
 /* The grant device, opened for the first grant_usage=1 device. */
@@ -190,7 +182,6 @@ static int open_gnttab(struct xb_worker *w)
 	return 0;
 }
 
-/* A virtio-net device on a TAP named conf.ifname (default vxb<dom>.<id>). */
 static void io_threads(struct xb_worker *w, unsigned int want);
 
 /* Queues past the first on the worker's queue threads, as far as there are. */
@@ -200,61 +191,6 @@ static void queue_loops(struct xb_worker *w, unsigned int n, struct evl **loops)
 		io_threads(w, n - 1);
 	for (unsigned int i = 1; w->nr_io && i < n; i++)
 		loops[i] = &w->qthr[(i - 1) % w->nr_io].loop;
-}
-
-static unsigned int auto_queues(const struct xb_worker *w);
-
-static int net_open(struct xb_worker *w, struct xb_dev *d,
-		    const struct gmem *gm, const char *name)
-{
-	const struct xb_devconf *c = &d->conf;
-	struct evl *loops[XB_MAX_PAIRS] = { NULL };
-	struct vnet_conf nc = {
-		.tap_fd = -1,
-		.nr_pairs = c->queues ? c->queues : auto_queues(w),
-		/* Off unless asked: not yet proven on real Xen for NICs. */
-		.poll_us = c->poll_us < 0 ? 0 : c->poll_us,
-		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_NIC_COALESCE_US :
-						    c->coalesce_us,
-		.loops = loops,
-		.domid = (int)w->domid,
-		.name = name,
-	};
-	char poll[24] = "off", hold[40] = "not held";
-	int rc;
-
-	if (nc.nr_pairs > XB_MAX_PAIRS)
-		nc.nr_pairs = XB_MAX_PAIRS;
-	queue_loops(w, nc.nr_pairs, loops);
-
-	if (c->ifname[0])
-		memcpy(nc.ifname, c->ifname, sizeof(nc.ifname));
-	else
-		snprintf(nc.ifname, sizeof(nc.ifname), "vxb%u.%u", w->domid,
-			 c->devid);
-	memcpy(nc.bridge, c->bridge, sizeof(nc.bridge));
-	if (c->has_mac)
-		memcpy(nc.mac, c->mac, sizeof(nc.mac));
-	else
-		xb_default_mac(w->domid, c->devid, nc.mac);
-	rc = vnet_create(&d->net, &nc, gm, &w->loop);
-	if (rc) {
-		log_err(&d->log, "%s: %s", nc.ifname, strerror(-rc));
-		return rc;
-	}
-	d->vdev = vnet_vdev(d->net);
-	if (nc.poll_us)
-		snprintf(poll, sizeof(poll), "every %u us", nc.poll_us);
-	if (nc.coalesce_us)
-		snprintf(hold, sizeof(hold), "held up to %u us",
-			 nc.coalesce_us);
-	log_info(&d->log,
-		 "TAP %s%s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u queue "
-		 "pair(s), transmit polling %s, transmit interrupts %s",
-		 nc.ifname, nc.bridge[0] ? " on " : "", nc.bridge, nc.mac[0],
-		 nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5],
-		 nc.nr_pairs, poll, hold);
-	return 0;
 }
 
 /* Starts queue threads until there are @want (at most XB_MAX_IO_THREADS). */
@@ -278,82 +214,81 @@ static void io_threads(struct xb_worker *w, unsigned int want)
 	}
 }
 
-/* "queues" not configured: one per vCPU the host can run at once. */
-static unsigned int auto_queues(const struct xb_worker *w)
+/*
+ * The queues a device runs: "queues" if given, else one per vCPU the host
+ * can run at once (at most XB_AUTO_QUEUES), within the type's maximum; 0
+ * for a type that takes no "queues".
+ */
+static unsigned int dev_queues(const struct xb_worker *w,
+			       const struct xb_devconf *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int n = w->io.nr_vcpus;
 
+	if (!c->type->max_queues)
+		return 0;
+	if (c->queues)
+		return c->queues;
 	if (cpus > 0 && (unsigned long)cpus < n)
 		n = cpus;
 	if (n > XB_AUTO_QUEUES)
 		n = XB_AUTO_QUEUES;
+	if (n > c->type->max_queues)
+		n = c->type->max_queues;
 	return n ? n : 1;
-}
-
-static int blk_open(struct xb_worker *w, struct xb_dev *d,
-		    const struct gmem *gm, const char *name)
-{
-	const struct xb_devconf *c = &d->conf;
-	struct evl *loops[XB_MAX_QUEUES] = { NULL };
-	struct vblk_conf bc = {
-		.path = c->path,
-		.readonly = c->readonly,
-		.serial = c->serial[0] ? c->serial : NULL,
-		.nr_queues = c->queues ? c->queues : auto_queues(w),
-		.poll_us = c->poll_us < 0 ? XB_DEFAULT_POLL_US : c->poll_us,
-		.coalesce_us = c->coalesce_us < 0 ? XB_DEFAULT_COALESCE_US :
-						    c->coalesce_us,
-		.loops = loops,
-		.domid = (int)w->domid,
-		.name = name,
-	};
-	int rc;
-
-	queue_loops(w, bc.nr_queues, loops);
-
-	rc = vblk_create(&d->blk, &bc, gm, &w->loop);
-	if (rc) {
-		log_err(&d->log, "%s: %s", c->path, strerror(-rc));
-		return rc;
-	}
-	d->vdev = vblk_vdev(d->blk);
-	if (bc.nr_queues > 1)
-		log_info(&d->log, "%u queues on %u thread(s)", bc.nr_queues,
-			 1 + (w->nr_io < bc.nr_queues - 1 ? w->nr_io :
-							    bc.nr_queues - 1));
-	return 0;
 }
 
 static void dev_free(struct xb_dev *d)
 {
-	vblk_destroy(d->blk);
-	vnet_destroy(d->net);
-	d->blk = NULL;
-	d->net = NULL;
+	if (d->dev)
+		d->conf.type->close(d->dev);
+	d->dev = NULL;
 	d->vdev = NULL;
+}
+
+/* The type opens @d with what the worker gives it (its env). */
+static int dev_create(struct xb_worker *w, struct xb_dev *d,
+		      const struct gmem *gm)
+{
+	const struct xb_devconf *c = &d->conf;
+	struct evl *loops[XB_MAX_QUEUE_LOOPS] = { NULL };
+	struct xvb_devenv env = {
+		.gm = gm,
+		.loop = &w->loop,
+		.loops = loops,
+		.queues = dev_queues(w, c),
+		.poll_us = c->poll_us,
+		.coalesce_us = c->coalesce_us,
+		.domid = (int)w->domid,
+		.devid = c->devid,
+		.name = d->name,
+		.guest = w->args->guest,
+		.run_dir = w->args->run_dir,
+	};
+
+	env.nr_loops = env.queues < XB_MAX_QUEUE_LOOPS ? env.queues :
+							 XB_MAX_QUEUE_LOOPS;
+	queue_loops(w, env.nr_loops, loops);
+	return c->type->open(&d->dev, &d->vdev, c->priv, &env);
 }
 
 static int dev_open(struct xb_worker *w, struct xb_dev *d,
 		    const struct xb_devconf *c)
 {
 	const struct gmem *gm = &w->gm;
-	char name[32];
 	int rc;
 
 	d->w = w;
 	d->conf = *c;
-	snprintf(name, sizeof(name), "%s%u",
-		 c->type == XB_DEV_BLK ? "vblk" : "vnet", c->devid);
-	log_ctx_init(&d->log, (int)w->domid, name);
+	snprintf(d->name, sizeof(d->name), "v%s%u", c->type->name, c->devid);
+	log_ctx_init(&d->log, (int)w->domid, d->name);
 	if (c->grants) {
 		rc = open_gnttab(w);
 		if (rc)
 			return rc;
 		gm = &w->gnt_gm;
 	}
-	rc = c->type == XB_DEV_BLK ? blk_open(w, d, gm, name) :
-				     net_open(w, d, gm, name);
+	rc = dev_create(w, d, gm);
 	if (rc)
 		return rc;
 	vdev_set_irq(d->vdev, worker_irq, d);
@@ -369,10 +304,9 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 	 */
 	if (w->stale.created)
 		vdev_needs_reset(d->vdev);
-	log_info(&d->log, "serving %s%s at 0x%llx irq %u%s",
-		 c->type == XB_DEV_BLK ? c->path : "a NIC",
-		 c->readonly ? " (read-only)" : "", (unsigned long long)c->base,
-		 c->irq, c->grants ? " through grants" : "");
+	log_info(&d->log, "serving %s at 0x%llx irq %u%s", c->type->name,
+		 (unsigned long long)c->base, c->irq,
+		 c->grants ? " through grants" : "");
 	return 0;
 }
 
@@ -514,16 +448,20 @@ static void on_evtchn(struct evl_watch *wt, unsigned int revents)
 	serve(container_of(wt, struct xb_worker, evtchn_w));
 }
 
-/* Every disk re-reads its store's size: "resize", or SIGHUP. */
+/* Every device re-reads what may change under it (a disk its size):
+ * "resize", or SIGHUP. */
 static void resize_all(struct xb_worker *w)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
-		if (w->devs[i].live && w->devs[i].blk &&
-		    vblk_resize(w->devs[i].blk) > 0)
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++) {
+		struct xb_dev *d = &w->devs[i];
+
+		if (d->live && d->conf.type->reload &&
+		    d->conf.type->reload(d->dev) > 0)
 			n++;
-	log_info(&w->log, "sizes re-read: %u disk(s) changed", n);
+	}
+	log_info(&w->log, "sizes re-read: %u device(s) changed", n);
 }
 
 /* SIGUSR1, or "state": what the worker and each device are doing. */
@@ -549,12 +487,8 @@ static void log_state(struct xb_worker *w)
 	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++) {
 		struct xb_dev *d = &w->devs[i];
 
-		if (!d->live)
-			continue;
-		if (d->blk)
-			vblk_log_state(d->blk);
-		if (d->net)
-			vnet_log_state(d->net);
+		if (d->live && d->conf.type->log_state)
+			d->conf.type->log_state(d->dev);
 	}
 }
 
@@ -608,36 +542,36 @@ static int add_dev(struct xb_worker *w, const struct xb_devconf *c)
 	return rc;
 }
 
-/* "add blk|net DEVID SPEC": a device the supervisor read from xenstore. */
+/* "add NAME DEVID SPEC": a device the supervisor read from xenstore. */
 static void ctl_add(struct xb_worker *w, const char *args)
 {
-	struct xb_devconf c;
-	enum xb_devtype type;
+	struct xb_devconf *c = malloc(sizeof(*c)); /* 8 KiB: not on the stack */
+	const struct xvb_devtype *type;
+	char name[32], err[256];
 	unsigned int devid;
-	char err[256];
 	int off = 0;
 
-	if (!strncmp(args, "blk ", 4))
-		type = XB_DEV_BLK;
-	else if (!strncmp(args, "net ", 4))
-		type = XB_DEV_NET;
-	else
+	if (!c || sscanf(args, "%31s %u %n", name, &devid, &off) != 2 || !off)
 		goto bad;
-	if (sscanf(args + 4, "%u %n", &devid, &off) != 1 || !off)
+	type = xvb_devtype_by_name(name);
+	if (!type)
 		goto bad;
-	if (xb_parse_devspec(args + 4 + off, type, &c, err, sizeof(err))) {
+	if (xb_parse_devspec(args + off, type, c, err, sizeof(err))) {
 		log_err(&w->log, "device %u refused: %s", devid, err);
 		ctl_send(w, "failed %u %s", devid, err);
+		free(c);
 		return;
 	}
-	c.devid = devid;
-	if (!add_dev(w, &c)) {
+	c->devid = devid;
+	if (!add_dev(w, c)) {
 		struct xb_dev *d = find_dev(w, devid);
 
 		d->add = strdup(args);
 	}
+	free(c);
 	return;
 bad:
+	free(c);
 	log_warn(&w->log, "bad control message 'add %s'", args);
 }
 

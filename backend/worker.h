@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "conf.h"
+#include "devspec.h"
 #include "ioreq.h"
 
 struct xb_worker_args {
@@ -23,6 +23,8 @@ struct xb_worker_args {
 	 * takes control of it. NULL: the worker exits when its socket closes.
 	 */
 	const char *run_dir;
+	/* The guest's name (xenstore), for its devices; NULL if unknown. */
+	const char *guest;
 	bool no_restrict; /* skip restricting the handles (tests) */
 	/*
 	 * A dead predecessor's ioreq server, or -1: answered as dead until
@@ -33,7 +35,8 @@ struct xb_worker_args {
 
 /*
  * Control protocol, one line per message.
- *   supervisor -> worker: "add blk|net <devid> <spec>" (spec as --blk/--net),
+ *   supervisor -> worker: "add <type> <devid> <spec>" (as --dev
+ *                         TYPE:SPEC, TYPE a name of the registry),
  *                         "close <devid>", "retire" (every device of a
  *                         respawned worker is back: the dead predecessor's
  *                         ioreq server may go), "exit"

@@ -12,7 +12,9 @@
  * xvbd.conf or from xenstore. The backend parses the keys every device has
  * (base, irq, devid, grants, queues, poll_us, coalesce_us) and hands every
  * other key to the type's parse_key. The worker parses the spec again in
- * its own process, so a conf never holds pointers into the supervisor.
+ * its own process, so a conf never holds pointers into the supervisor. A
+ * key called "path" comes last in a spec and takes the rest of it, commas
+ * included (a file name may hold commas).
  */
 #ifndef XVB_DEVICES_DEVTYPE_H
 #define XVB_DEVICES_DEVTYPE_H
@@ -23,6 +25,9 @@
 #include "lib/evl.h"
 #include "virtio/gmem.h"
 #include "virtio/vdev.h"
+
+/* Most bytes a type's parsed configuration takes (a path of PATH_MAX). */
+#define XVB_DEVCONF_MAX 8192
 
 /* What the backend gives a device when it opens it (the worker's thread). */
 struct xvb_devenv {
@@ -35,13 +40,18 @@ struct xvb_devenv {
 	 */
 	struct evl *const *loops;
 	unsigned int nr_loops;
-	unsigned int queues; /* "queues": 0 means the type's own default */
-	int poll_us;	     /* "poll_us": -1 means the type's own default */
-	int coalesce_us;     /* "coalesce_us": -1 means the type's default */
-	int domid;	     /* for log prefixes and names; -1 if none */
-	unsigned int devid;  /* the device's index or xenstore id */
-	const char *name;    /* the device's name in logs, e.g. "vrng0" */
-	const char *guest;   /* the guest's name (xenstore), or NULL */
+	/*
+	 * Queues to run, at most max_queues: "queues" if given, else the
+	 * backend's choice from the guest's vCPUs and the host's CPUs; 0 for
+	 * a type with max_queues 0 (its own count).
+	 */
+	unsigned int queues;
+	int poll_us;	    /* "poll_us": -1 means the type's own default */
+	int coalesce_us;    /* "coalesce_us": -1 means the type's default */
+	int domid;	    /* for log prefixes and names; -1 if none */
+	unsigned int devid; /* the device's index or xenstore id */
+	const char *name;   /* the device's name in logs, e.g. "vrng0" */
+	const char *guest;  /* the guest's name (xenstore), or NULL */
 	/*
 	 * A directory the device may create its own files in (sockets),
 	 * for example /run/xvbd; NULL when the backend has none (tests).
@@ -65,8 +75,23 @@ struct xvb_devtype {
 	const char *const *keys;
 	/* Most queues "queues" may ask for; 0: the key is refused. */
 	unsigned int max_queues;
+	/*
+	 * xvbd.conf, [guest NAME]: besides "NAME<devid>.KEY" for one device,
+	 * @alias<devid>.KEY (NULL: none; "nic" for net, as xvbd.conf first
+	 * had it), and a plain KEY for each of @guest_keys (NULL-terminated,
+	 * or NULL) sets it for every device of this type of the guest. No
+	 * two types share a guest key (tests/unit/backend_registry).
+	 */
+	const char *alias;
+	const char *const *guest_keys;
+	/*
+	 * One of @keys whose value no two devices of this type on the host may
+	 * share (a NIC's MAC), or NULL: the supervisor refuses the second,
+	 * naming the first; xvbd.conf may set it per device only.
+	 */
+	const char *unique_key;
 
-	/* Size of the type's parsed configuration (at most 4 KiB). */
+	/* Size of the type's parsed configuration (XVB_DEVCONF_MAX at most). */
 	size_t conf_size;
 	/* Defaults into a zeroed conf of conf_size bytes. May be NULL. */
 	void (*conf_init)(void *conf);
@@ -83,6 +108,16 @@ struct xvb_devtype {
 	 * the worker before open. Returns 0 or -EINVAL with @err. May be NULL.
 	 */
 	int (*check)(const void *conf, char *err, size_t errlen);
+	/*
+	 * The value @key (one of @keys) takes where neither the spec nor
+	 * xvbd.conf sets it, when it depends on where the device is (a NIC's
+	 * MAC from its guest's name and devid): written into @val, returns 0;
+	 * -ENOENT if the key has no such default. The supervisor adds these
+	 * to the spec it sends a worker (so that it can check @unique_key);
+	 * @env has domid, devid and guest only. May be NULL.
+	 */
+	int (*default_key)(const char *key, const struct xvb_devenv *env,
+			   char *val, size_t len);
 
 	/*
 	 * Creates the device: *@dev is the type's handle, *@vdev its

@@ -1,27 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz what xvbd takes as configuration: xvbd.conf (backend/config.c), the
- * device nodes in xenstore as the supervisor reads them (read_disk,
- * read_generic and net_msg of backend/supervisor.c, included here so its
- * static functions can be called over a fake xenstore), the worker's
- * answers on the control socket, and the device specs both end in
- * (backend/conf.c). The line the supervisor sends a worker must be one
- * line, and must say what the nodes said.
+ * Fuzz what xvbd takes as configuration: xvbd.conf (backend/conffile.c),
+ * the device nodes in xenstore as the supervisor reads them
+ * (backend/xsdev.c, over a fake xenstore), and the device specs both end
+ * in (backend/devspec.c, and each type's parse_key). The line the
+ * supervisor sends a worker must be one line, must parse as the worker
+ * parses it, and must say what the nodes said.
  *
  * Input: flags u8, node mask u16, devid u16, then fields of u16 length
  * and bytes: xvbd.conf, the guest's name, one per node of NODES[] (those
- * in the mask), a device spec, then worker lines.
+ * in the mask), a device spec, then lines once fed to the supervisor's
+ * worker-message parser (kept in the format; read and ignored since that
+ * parser stays with the process management in supervisor.c).
  */
-#include "../../backend/supervisor.c"
-
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../backend/conffile.h"
+#include "../../backend/devspec.h"
+#include "../../backend/xsdev.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
 
 #include "fuzz_common.h"
 
 #define FC_DOMID 3
 #define FC_DISK "/tmp/xvb-fuzz-disk.img" /* params naming a real file */
 #define FC_MAX_FIELD 4096
-#define FC_MAX_LINES 32
 
 enum {
 	FC_GENERIC = 1 << 0, /* backend/virtio (a NIC), not virtio_disk */
@@ -46,18 +56,7 @@ struct fc_node {
 static struct {
 	struct fc_node n[ARRAY_SIZE(NODES) + 1];
 	unsigned int nr;
-	unsigned int writes;
-	int last_state;
 } xs;
-
-struct xs_handle *xs_open(unsigned long flags)
-{
-	return NULL;
-}
-
-void xs_close(struct xs_handle *h)
-{
-}
 
 void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path,
 	      unsigned int *len)
@@ -76,58 +75,6 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path,
 	}
 	errno = ENOENT;
 	return NULL;
-}
-
-bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path,
-	      const void *data, unsigned int len)
-{
-	const char *tail = strrchr(path, '/');
-
-	/* A refused device's reason: any text. */
-	if (tail && !strcmp(tail, "/error"))
-		return true;
-	/* Otherwise backend states, and only 2 or 6. */
-	FZ_CHECK(len == 1 && (!memcmp(data, "2", 1) || !memcmp(data, "6", 1)));
-	FZ_CHECK(strstr(path, "/state"));
-	xs.writes++;
-	xs.last_state = *(const char *)data - '0';
-	return true;
-}
-
-/* A refused device's state node goes (libxl's wait fails at once). */
-bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
-{
-	FZ_CHECK(strstr(path, "/state"));
-	xs.writes++;
-	xs.last_state = -1;
-	return true;
-}
-
-char **xs_directory(struct xs_handle *h, xs_transaction_t t, const char *path,
-		    unsigned int *num)
-{
-	*num = 0;
-	return NULL;
-}
-
-bool xs_watch(struct xs_handle *h, const char *path, const char *token)
-{
-	return false;
-}
-
-int xs_fileno(struct xs_handle *h)
-{
-	return -1;
-}
-
-char **xs_check_watch(struct xs_handle *h)
-{
-	return NULL;
-}
-
-bool xs_is_domain_introduced(struct xs_handle *h, unsigned int domid)
-{
-	return true;
 }
 
 /* ---- input ---- */
@@ -196,11 +143,16 @@ static bool node_is(const char *name, const char *val)
 
 static int conf_fd = -1;
 
-static void load_conf(struct sup *s, const char *text, unsigned int len)
+/*
+ * Loads @text. What loads, a device then finds (for a few guests, device
+ * ids and every key its type takes) and sets as a spec key without error:
+ * the loader checked every value with the type's own parser.
+ */
+static void load_conf(struct xb_config *cfg, const char *text, unsigned int len)
 {
-	char path[64], err[200], bridge[IFNAMSIZ];
 	static const char *const names[] = { "g", "nic", "domain3", "" };
-	uint8_t mac[6];
+	static struct xb_devconf c;
+	char path[64], err[200];
 
 	if (conf_fd < 0)
 		conf_fd = memfd_create("xvbd.conf", MFD_CLOEXEC);
@@ -209,21 +161,30 @@ static void load_conf(struct sup *s, const char *text, unsigned int len)
 	FZ_CHECK(pwrite(conf_fd, text, len, 0) == (ssize_t)len);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", conf_fd);
 	err[0] = '\0';
-	if (xb_config_load(&s->cfg, path, false, err, sizeof(err))) {
-		FZ_CHECK(!s->cfg.n && !s->cfg.e && err[0]);
+	if (xb_config_load(cfg, path, false, err, sizeof(err))) {
+		FZ_CHECK(!cfg->n && !cfg->e && err[0]);
 		return;
 	}
-	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
-		for (unsigned int nic = 0; nic < 3; nic++) {
-			if (xb_config_nic(&s->cfg, names[i], nic, bridge, mac,
-					  err, sizeof(err)))
-				continue;
-			/* A bridge name a TAP can be attached to, a unicast
-			 * MAC. */
-			FZ_CHECK(strlen(bridge) < IFNAMSIZ);
-			FZ_CHECK(!strpbrk(bridge, ",/ \t\n"));
-			FZ_CHECK(!(mac[0] & 1));
-		}
+	for (unsigned int t = 0; xvb_devtypes[t]; t++) {
+		const struct xvb_devtype *ty = xvb_devtypes[t];
+		const char *const *lists[] = { xb_tunable_keys, ty->keys };
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
+			for (unsigned int id = 0; id < 3; id++)
+				for (unsigned int l = 0; l < 2; l++)
+					for (const char *const *k = lists[l];
+					     *k; k++) {
+						const char *v = xb_config_dev(
+							cfg, ty, names[i], id,
+							*k);
+
+						if (!v || !strcmp(v, "auto"))
+							continue;
+						xb_devconf_init(&c, ty);
+						FZ_CHECK(!xb_devconf_set(
+							&c, *k, v, err,
+							sizeof(err)));
+					}
 	}
 }
 
@@ -238,114 +199,74 @@ static void check_line(const char *msg)
 	FZ_CHECK(strchr(msg, '\n') == msg + n - 1);
 }
 
-/*
- * Whether the last ifname= among a NIC slot target's options is @name: as
- * the supervisor reads them, after "xvb-net:" at the start of the file name
- * (the part after the last '/').
- */
-static bool slot_ifname_is(const char *params, const char *name)
+/* The value of @key in the spec @spec (up to a comma), or NULL. */
+static const char *spec_val(const char *spec, const char *key, char *buf,
+			    size_t len)
 {
-	const char *base = params ? strrchr(params, '/') : NULL;
-	const char *p, *last = NULL;
+	size_t n = strlen(key);
 
-	base = base ? base + 1 : params;
-	p = base && !strncmp(base, "xvb-net:", 8) ? base : NULL;
-
-	for (p = p ? p + 8 : NULL; p && *p;
+	for (const char *p = spec; p && *p;
 	     p = strchr(p, ','), p = p ? p + 1 : p)
-		if (!strncmp(p, "ifname=", 7))
-			last = p + 7;
-	return last && strlen(name) == strcspn(last, ",") &&
-	       !strncmp(last, name, strlen(name));
+		if (!strncmp(p, key, n) && p[n] == '=') {
+			snprintf(buf, len, "%.*s", (int)strcspn(p + n + 1, ","),
+				 p + n + 1);
+			return buf;
+		}
+	return NULL;
 }
 
 /* The spec of an "add" line parses back into what the nodes said. */
-static void check_roundtrip(const struct sup_dev *d, bool net)
+static void check_roundtrip(const struct xb_xsdev *x)
 {
-	const char *kind = net ? "add net " : "add blk ";
-	char spec[sizeof(d->msg)], err[200], *sp;
-	struct xb_devconf c;
+	static struct xb_devconf c;
+	char spec[sizeof(x->msg)], name[32], err[200], *sp, v[64];
 	uint64_t base, irq;
+	int off = 0;
 
-	FZ_CHECK(!strncmp(d->msg, kind, 8));
-	FZ_CHECK(strtoul(d->msg + 8, &sp, 10) == d->devid && *sp == ' ');
+	FZ_CHECK(sscanf(x->msg, "add %31s %n", name, &off) == 1 && off);
+	FZ_CHECK(xvb_devtype_by_name(name) == x->type);
+	FZ_CHECK(strtoul(x->msg + off, &sp, 10) == x->devid && *sp == ' ');
 	snprintf(spec, sizeof(spec), "%s", sp + 1);
 	spec[strlen(spec) - 1] = '\0'; /* the newline */
-	if (xb_parse_devspec(spec, net ? XB_DEV_NET : XB_DEV_BLK, &c, err,
-			     sizeof(err)))
-		return; /* the worker refuses it, and says why */
+	/* The supervisor parsed it before sending: so does the worker. */
+	FZ_CHECK(!xb_parse_devspec(spec, x->type, &c, err, sizeof(err)));
 	FZ_CHECK(!xb_parse_u64(node("base"), 0, UINT64_MAX, &base));
 	FZ_CHECK(!xb_parse_u64(node("irq"), 0, 1023, &irq));
 	FZ_CHECK(c.base == base && c.irq == irq);
-	if (net) {
-		char ifname[IFNAMSIZ];
-
-		snprintf(ifname, sizeof(ifname), "vxb%u.%u", FC_DOMID,
-			 d->devid);
-		/* A disk slot's target may name the TAP (the last ifname=). */
-		FZ_CHECK(!strcmp(c.ifname, ifname) ||
-			 slot_ifname_is(node("params"), c.ifname));
-		FZ_CHECK(c.has_mac);
-		FZ_CHECK(!(c.mac[0] & 1));
+	/* A NIC's MAC is always named: the supervisor checks it is free. */
+	if (x->type->unique_key)
+		FZ_CHECK(spec_val(spec, x->type->unique_key, v, sizeof(v)));
+	if (!xb_type_has_key(x->type, "path") || x->generic ||
+	    !spec_val(spec, "mode", v, sizeof(v)))
 		return;
-	}
-	/* path= takes the rest: exactly params, commas and all. */
-	FZ_CHECK(!strcmp(c.path, node("params")));
-	FZ_CHECK(c.readonly ==
+	/* A plain disk: path= takes the rest, exactly params, commas and
+	 * all; read-only as the nodes say. */
+	FZ_CHECK(strlen(spec) > strlen(node("params")));
+	FZ_CHECK(!strcmp(spec + strlen(spec) - strlen(node("params")),
+			 node("params")));
+	FZ_CHECK(!strcmp(v, "r") ==
 		 (node_is("mode", "r") || node_is("device-type", "cdrom")));
 }
 
-static void read_device(struct sup *s, unsigned int flags, unsigned int devid)
+static void read_device(const struct xb_config *cfg, unsigned int flags,
+			unsigned int devid, const char *be)
 {
-	struct sup_dev d = { .devid = devid };
-	bool generic = flags & FC_GENERIC;
+	static struct xb_xsdev x;
 	int rc;
 
-	d.kind = kinds[generic];
-	snprintf(d.be, sizeof(d.be), "%s/%s/%u/%u", s->root, d.kind, FC_DOMID,
-		 devid);
-	rc = generic ? read_generic(s, &d, FC_DOMID) :
-		       read_disk(s, &d, FC_DOMID);
+	memset(&x, 0, sizeof(x));
+	x.cfg = cfg;
+	x.domid = FC_DOMID;
+	x.devid = devid;
+	x.be = be;
+	x.generic = flags & FC_GENERIC;
+	rc = xb_xsdev_read(&x);
 	if (rc) {
-		FZ_CHECK(rc == -EINVAL);
+		FZ_CHECK(rc == -EINVAL && x.why[0]);
 		return;
 	}
-	check_line(d.msg);
-	check_roundtrip(&d, generic || strncmp(d.msg, "add blk ", 8));
-}
-
-/* ---- the worker's answers ---- */
-
-static void worker_lines(struct sup *s, struct fz_in *in, char *buf)
-{
-	struct sup_dev devs[3];
-	struct sup_dom dom = { .sup = s, .domid = FC_DOMID, .server = -1 };
-
-	for (unsigned int i = 0; i < 3; i++) {
-		devs[i] = (struct sup_dev){ .dom = &dom, .devid = 51712 + i };
-		devs[i].st = i == 2 ? SD_DONE : SD_ADDING;
-		snprintf(devs[i].be, sizeof(devs[i].be), "be/%u/state", i);
-		devs[i].next = i < 2 ? &devs[i + 1] : NULL;
-	}
-	dom.devs = &devs[0];
-	for (unsigned int i = 0; i < FC_MAX_LINES && in->left; i++) {
-		enum sup_state before[3];
-		unsigned int writes = xs.writes;
-
-		for (unsigned int k = 0; k < 3; k++)
-			before[k] = devs[k].st;
-		field(in, buf, NULL);
-		on_worker_line(&dom, buf);
-		for (unsigned int k = 0; k < 3; k++) {
-			/* Done stays done; ready comes only from adding. */
-			if (before[k] == SD_DONE)
-				FZ_CHECK(devs[k].st == SD_DONE);
-			if (devs[k].st == SD_READY && before[k] != SD_READY)
-				FZ_CHECK(before[k] == SD_ADDING &&
-					 xs.last_state == 2);
-		}
-		FZ_CHECK(xs.writes - writes <= 1);
-	}
+	check_line(x.msg);
+	check_roundtrip(&x);
 }
 
 static void remove_disk(void)
@@ -355,12 +276,12 @@ static void remove_disk(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct sup s;
+	static struct xb_config cfg;
 	static char buf[FC_MAX_FIELD + 1], dir[160];
+	static struct xb_devconf c;
 	static bool once;
 	struct fz_in in = { data, size };
 	unsigned int flags, mask, devid, len;
-	struct xb_devconf c;
 	char err[200];
 
 	fz_quiet();
@@ -373,40 +294,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		once = true;
 	}
 	memset(&xs, 0, sizeof(xs));
-	s.self = 0;
-	snprintf(s.root, sizeof(s.root), "/local/domain/0/backend");
-	log_ctx_init(&s.log, -1, NULL);
 	flags = fz_u8(&in);
 	mask = fz_u16(&in);
 	devid = fz_u16(&in);
 
 	field(&in, buf, &len);
-	load_conf(&s, buf, len);
+	load_conf(&cfg, buf, len);
 	field(&in, buf, &len);
 	if (flags & FC_NAME)
 		set_node("/local/domain/3", "name", buf, len);
-	snprintf(dir, sizeof(dir), "%s/%s/%u/%u", s.root,
-		 kinds[flags & FC_GENERIC], FC_DOMID, devid);
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u/%u",
+		 flags & FC_GENERIC ? "virtio" : "virtio_disk", FC_DOMID,
+		 devid);
 	for (unsigned int i = 0; i < ARRAY_SIZE(NODES); i++) {
 		if (!(mask & (1u << i)))
 			continue;
 		field(&in, buf, &len);
 		set_node(dir, NODES[i], buf, len);
 	}
-	read_device(&s, flags, devid);
+	read_device(&cfg, flags, devid, dir);
 
 	/* A spec as static mode takes it from the command line. */
 	field(&in, buf, NULL);
-	for (int t = XB_DEV_BLK; t <= XB_DEV_NET; t++) {
+	for (unsigned int t = 0; xvb_devtypes[t]; t++) {
 		err[0] = '\0';
-		if (xb_parse_devspec(buf, t, &c, err, sizeof(err)))
+		if (xb_parse_devspec(buf, xvb_devtypes[t], &c, err,
+				     sizeof(err)))
 			FZ_CHECK(err[0]);
 		else
 			FZ_CHECK(!xb_check_devconf(&c, err, sizeof(err)));
 	}
-	worker_lines(&s, &in, buf);
 
 	free_nodes();
-	xb_config_free(&s.cfg);
+	xb_config_free(&cfg);
 	return 0;
 }

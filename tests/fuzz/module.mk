@@ -16,7 +16,8 @@ FZ_SRCS_vq = $(FUZZ_LINK_SRCS)
 FZ_SRCS_vmmio = $(FUZZ_LINK_SRCS)
 FZ_SRCS_ioreq = backend/ioreq.c $(LIB_SRCS)
 FZ_SRCS_gnt = backend/gnt.c $(VIRTIO_SRCS) $(LIB_SRCS)
-FZ_SRCS_config = backend/config.c backend/conf.c $(LIB_SRCS)
+FZ_SRCS_config = backend/xsdev.c backend/conffile.c backend/devspec.c \
+	devices/registry.c $(BLK_SRCS) $(NET_SRCS) $(VIRTIO_SRCS) $(LIB_SRCS)
 FZ_SRCS_blk = $(BLK_SRCS) $(FUZZ_LINK_SRCS)
 FZ_SRCS_net = $(NET_SRCS) $(FUZZ_LINK_SRCS)
 
@@ -26,12 +27,12 @@ FZ_LIBS_vq = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_vmmio = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_ioreq = $(LIB_A)
 FZ_LIBS_gnt = $(VIRTIO_A) $(LIB_A)
-FZ_LIBS_config = $(LIB_A)
+FZ_LIBS_config = $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_blk = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_LIBS_net = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_EXTRA_NAMES := ioreq gnt config blk net
 
-# Backend headers include Xen's; fuzz_config.c includes supervisor.c.
+# Backend headers include Xen's; fuzz_config.c stubs libxenstore.
 EXTRA_CFLAGS_tests/fuzz = -Itests/lib -Iguest -D__XEN_TOOLS__ $(XEN_CFLAGS)
 
 define fz_replay_rule
@@ -70,8 +71,8 @@ COV_O := $(O)/fuzz-cov
 COV_FLAGS = -std=gnu11 -g -O0 -D_GNU_SOURCE -Iinclude -Itests/lib -Iguest \
 	-D__XEN_TOOLS__ $(XEN_CFLAGS) -fprofile-instr-generate -fcoverage-mapping
 COV_FILES := virtio/vq.c virtio/vmmio.c virtio/vdev.c virtio/gmem.c \
-	backend/ioreq.c backend/gnt.c backend/config.c backend/conf.c \
-	backend/supervisor.c devices/blk/req.c devices/blk/blk.c \
+	backend/ioreq.c backend/gnt.c backend/conffile.c backend/devspec.c \
+	backend/xsdev.c devices/blk/req.c devices/blk/blk.c \
 	devices/net/tx.c devices/net/rx.c devices/net/ctrl.c devices/net/net.c
 
 define fz_cov_rule

@@ -417,10 +417,9 @@ static void sighup_rereads_config(void)
 	T_ASSERT(!write_rig_conf("[net]\nbridge = none\n[blk]\nqueues = 99\n"));
 	T_EQ(kill(xvbd, SIGHUP), 0);
 	T_ASSERT(log_has("SIGHUP: ", 4));
-	T_ASSERT(
-		log_has("xvbd.conf:4: a disk's queues must be auto or 1 to 16: "
-			"keeping the configuration loaded before",
-			1));
+	T_ASSERT(log_has("xvbd.conf:4: blk: queues must be 1 to 16 for blk: "
+			 "keeping the configuration loaded before",
+			 1));
 	T_ASSERT(!guest_with_disk(3));
 	T_ASSERT(log_has("3 queues on", 2));
 	/* A file gone on SIGHUP, when it was named: the same. */

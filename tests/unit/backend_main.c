@@ -36,7 +36,7 @@ int xb_stop_all(const char *dir)
 static bool internal(const char *name)
 {
 	return !strcmp(name, "worker") || !strcmp(name, "ctl-fd") ||
-	       !strcmp(name, "stale-server");
+	       !strcmp(name, "stale-server") || !strcmp(name, "guest");
 }
 
 static char help[8192], man[65536];
@@ -264,6 +264,24 @@ static void ranges_agree(void)
 			 !strncmp(p, "0x200", 5));
 }
 
+/* Every device type of the registry in --help and in DEVICE TYPES. */
+static void every_type_documented(void)
+{
+	static char types[8192];
+	char want[64];
+
+	T_ASSERT(!read_help());
+	T_ASSERT(!read_man());
+	T_ASSERT(!man_section("DEVICE TYPES", types, sizeof(types)));
+	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
+		snprintf(want, sizeof(want), "\n  %s ", xvb_devtypes[i]->name);
+		T_ASSERT(strstr(help, want));
+		snprintf(want, sizeof(want), ".TP\n.B %s\n",
+			 xvb_devtypes[i]->name);
+		T_ASSERT(strstr(types, want));
+	}
+}
+
 /* What the parser makes of some command lines (output thrown away). */
 static void parser_exit_codes(void)
 {
@@ -278,6 +296,8 @@ static void parser_exit_codes(void)
 		{ { "--bogus" }, EX_USAGE },
 		{ { "--domain", "1" }, EX_USAGE },
 		{ { "--blk", "x" }, EX_USAGE },
+		{ { "--dev", "disk:base=0x2000000" }, EX_USAGE },
+		{ { "--dev", "net:base=0x2000000" }, EX_USAGE },
 		{ { "--check-config", "/nonexistent/x.conf" }, EX_NOINPUT },
 		{ { "--check-config", "a", "b" }, EX_USAGE },
 		{ { "--config", "x", "--run-dir", "/tmp" }, 99 }, /* supervisor
@@ -320,4 +340,4 @@ static void parser_exit_codes(void)
 
 T_MAIN(T_CASE(every_option_in_help), T_CASE(every_option_in_man_page),
        T_CASE(no_unknown_options), T_CASE(ranges_agree),
-       T_CASE(parser_exit_codes))
+       T_CASE(every_type_documented), T_CASE(parser_exit_codes))

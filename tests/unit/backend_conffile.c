@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* xvbd.conf: INI parsing, NIC settings by guest, derived MACs. */
+/* xvbd.conf: INI parsing, values checked by their device type, lookups. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../../backend/config.h"
+#include "../../backend/conffile.h"
 #include "t.h"
 
 static char path[64];
@@ -36,37 +36,55 @@ static void missing_file_is_empty(void)
 	xb_config_free(&cfg);
 }
 
-static void nic_settings_by_guest(void)
+#define NET xvb_devtype_by_name("net")
+#define BLK xvb_devtype_by_name("blk")
+
+/* @want is what xb_config_dev finds (NULL: nothing). */
+static bool dev_is(const struct xb_config *cfg, const struct xvb_devtype *t,
+		   const char *guest, unsigned int devid, const char *key,
+		   const char *want)
+{
+	const char *v = xb_config_dev(cfg, t, guest, devid, key);
+
+	if (!v || !want)
+		return v == want;
+	return !strcmp(v, want);
+}
+
+static void settings_by_guest(void)
 {
 	struct xb_config cfg;
-	char err[128], br[IFNAMSIZ];
-	uint8_t mac[6], mac2[6];
+	char err[128];
 
 	T_ASSERT(!write_conf("# defaults\n"
 			     "[net]\n"
 			     "bridge = br-def   # comment\n"
+			     "queues = 2\n"
+			     "[blk]\n"
+			     "queues = 3\n"
 			     "[guest web]\n"
 			     "nic0.mac = 00:16:3e:01:02:03\n"
-			     "nic1.bridge = br-one\n"
+			     "net1.bridge = br-one\n"
+			     "blk51712.queues = 4\n"
+			     "queues = auto\n"
 			     "[guest lone]\n"
 			     "bridge = none\n"));
 	T_EQ(xb_config_load(&cfg, path, false, err, sizeof(err)), 0);
-	T_EQ(xb_config_nic(&cfg, "web", 0, br, mac, err, sizeof(err)), 0);
-	T_ASSERT(!strcmp(br, "br-def"));
-	T_EQ(mac[0], 0x00);
-	T_EQ(mac[5], 0x03);
-	T_EQ(xb_config_nic(&cfg, "web", 1, br, mac, err, sizeof(err)), 0);
-	T_ASSERT(!strcmp(br, "br-one"));
-	T_EQ(mac[0] & 3, 2); /* derived: local, unicast */
-	T_EQ(xb_config_nic(&cfg, "lone", 0, br, mac, err, sizeof(err)), 0);
-	T_ASSERT(!br[0]);
-	/* Another guest: [net] only; its derived MAC differs and is stable. */
-	T_EQ(xb_config_nic(&cfg, "other", 0, br, mac, err, sizeof(err)), 0);
-	T_ASSERT(!strcmp(br, "br-def"));
-	xb_derive_mac("other", 0, mac2);
-	T_ASSERT(!memcmp(mac, mac2, 6));
-	xb_derive_mac("other", 1, mac2);
-	T_ASSERT(memcmp(mac, mac2, 6));
+	/* NAME<devid>.KEY or its alias, then the guest key, then [NAME]. */
+	T_ASSERT(dev_is(&cfg, NET, "web", 0, "bridge", "br-def"));
+	T_ASSERT(dev_is(&cfg, NET, "web", 0, "mac", "00:16:3e:01:02:03"));
+	T_ASSERT(dev_is(&cfg, NET, "web", 1, "bridge", "br-one"));
+	T_ASSERT(dev_is(&cfg, NET, "web", 1, "mac", NULL));
+	T_ASSERT(dev_is(&cfg, NET, "lone", 0, "bridge", "none"));
+	T_ASSERT(dev_is(&cfg, NET, "other", 0, "bridge", "br-def"));
+	T_ASSERT(dev_is(&cfg, NET, NULL, 0, "bridge", "br-def"));
+	/* queues in [guest web] is the disks' (a guest key of blk's). */
+	T_ASSERT(dev_is(&cfg, NET, "web", 0, "queues", "2"));
+	T_ASSERT(dev_is(&cfg, BLK, "web", 51712, "queues", "4"));
+	T_ASSERT(dev_is(&cfg, BLK, "web", 51728, "queues", "auto"));
+	T_ASSERT(dev_is(&cfg, BLK, "lone", 51712, "queues", "3"));
+	/* A key of another type's is not this one's. */
+	T_ASSERT(dev_is(&cfg, BLK, "lone", 51712, "bridge", NULL));
 	xb_config_free(&cfg);
 	unlink(path);
 }
@@ -74,12 +92,9 @@ static void nic_settings_by_guest(void)
 static void defaults_without_file(void)
 {
 	struct xb_config cfg = { 0 };
-	char err[128], br[IFNAMSIZ];
-	uint8_t mac[6];
 
-	T_EQ(xb_config_nic(&cfg, "g", 0, br, mac, err, sizeof(err)), 0);
-	T_ASSERT(!strcmp(br, XB_DEFAULT_BRIDGE));
-	T_EQ(mac[0] & 3, 2);
+	T_ASSERT(dev_is(&cfg, NET, "g", 0, "bridge", NULL));
+	T_ASSERT(dev_is(&cfg, BLK, "g", 0, "queues", NULL));
 }
 
 /* Loads @text; returns what xb_config_load did, its message in @err. */
@@ -113,18 +128,30 @@ static void bad_lines_and_values(void)
 		{ "[net]\nno equals sign\n", 2, "neither [section] nor" },
 		{ "[net]\n= x\n", 2, "no key before '='" },
 		{ "[net]\nbridge =\n", 2, "bridge has no value" },
-		{ "[nett]\n", 1, "unknown section [nett]" },
+		{ "[nett]\n", 1,
+		  "unknown section [nett] (known: [guest NAME] and a device type's: [blk], [net])" },
 		{ "[guest]\n", 1, "unknown section [guest]" },
 		{ "[guest a.b]\n", 1, "guest name 'a.b'" },
 		{ "[net]\nbrigde = x\n", 2, "unknown key 'brigde' in [net]" },
+		{ "[net]\nblk0.queues = 1\n", 2,
+		  "belongs in a [guest NAME] section" },
+		{ "[blk]\npath = /x\nqueues = 0\n", 3,
+		  "blk: queues must be 1 to 16 for blk" },
+		{ "[guest g]\nblk5.mode = rw\n", 2,
+		  "blk: mode must be r or w" },
+		{ "[guest g]\nnet0.mac = 00:16:3e:00:00:01\n"
+		  "nic1.mac = 00:16:3E:00:00:01\n",
+		  3, "MAC 00:16:3E:00:00:01 is also given on line 2" },
+		{ "[guest g]\nifname = x\n", 2,
+		  "unknown key 'ifname' in a guest's section" },
 		{ "[blk]\nbridge = x\n", 2, "unknown key 'bridge' in [blk]" },
 		{ "[net]\nbridge = 0123456789abcdefXYZ\n", 2,
 		  "bridge must be an interface name" },
 		{ "[net]\nbridge = a b\n", 2, "bridge must be" },
 		{ "[net]\nmac = 00:16:3e:00:00:01\n", 2,
-		  "set nicN.mac in [guest NAME]" },
+		  "set nic<devid>.mac in [guest NAME]" },
 		{ "[guest g]\nmac = 00:16:3e:00:00:01\n", 2,
-		  "shared by several NICs" },
+		  "shared by several devices" },
 		{ "[guest g]\nnic0.mac = 01:00:5e:00:00:01\n", 2,
 		  "mac must be a unicast" },
 		{ "[guest g]\nnic0.mac = 00:16:3e:00:00:0\n", 2,
@@ -132,32 +159,32 @@ static void bad_lines_and_values(void)
 		{ "[net]\nnic0.bridge = x\n", 2, "belongs in a [guest NAME]" },
 		{ "[guest g]\nnicX.bridge = x\n", 2,
 		  "unknown key 'nicX.bridge'" },
-		{ "[guest g]\nnic0bridge = x\n", 2, "expected nicN.KEY" },
+		{ "[guest g]\nnic0bridge = x\n", 2,
+		  "unknown key 'nic0bridge'" },
+		{ "[guest g]\nnic99999999999.bridge = x\n", 2,
+		  "bad device number in 'nic99999999999.bridge'" },
 		{ "[guest g]\nnic0.colour = x\n", 2,
-		  "unknown key 'nic0.colour'" },
+		  "unknown key 'nic0.colour' (net takes bridge, ifname, queues, poll_us, coalesce_us, mac)" },
 		{ "[net]\nqueues = 9\n", 2,
-		  "a NIC's queues must be auto or 1 to 8" },
-		{ "[guest g]\nnic1.queues = 0\n", 2, "a NIC's queues" },
-		{ "[net]\npoll_us = auto\n", 2,
-		  "a NIC's poll_us must be 0 to 1000" },
+		  "net: queues must be 1 to 8 for net" },
+		{ "[guest g]\nnic1.queues = 0\n", 2, "net: queues must be" },
 		{ "[blk]\nqueues = 17\n", 2,
-		  "a disk's queues must be auto or 1 to 16" },
-		{ "[guest g]\nqueues = -1\n", 2, "a disk's queues" },
-		{ "[blk]\npoll_us = 1001\n", 2, "a disk's poll_us" },
-		{ "[net]\ncoalesce_us = auto\n", 2,
-		  "a NIC's coalesce_us must be 0 to 1000" },
+		  "blk: queues must be 1 to 16 for blk" },
+		{ "[guest g]\nqueues = -1\n", 2, "blk: queues must be" },
+		{ "[blk]\npoll_us = 1001\n", 2,
+		  "blk: poll_us must be 0 to 1000" },
 		{ "[guest g]\nnic0.coalesce_us = 1001\n", 2,
-		  "a NIC's coalesce_us must be 0 to 1000" },
+		  "net: coalesce_us must be 0 to 1000" },
 		{ "[guest g]\nnic0.coalesce_us = -5\n", 2,
-		  "a NIC's coalesce_us" },
+		  "net: coalesce_us must be" },
 		{ "[blk]\ncoalesce_us = 1001\n", 2,
-		  "a disk's coalesce_us must be auto or 0 to 1000" },
+		  "blk: coalesce_us must be 0 to 1000" },
 		{ "[guest g]\ncoalesce_us = fast\n", 2,
-		  "a disk's coalesce_us must be auto or 0 to 1000" },
-		{ "[blk]\ncoalesce_us = 50us\n", 2, "a disk's coalesce_us" },
+		  "blk: coalesce_us must be 0 to 1000" },
+		{ "[blk]\ncoalesce_us = 50us\n", 2, "blk: coalesce_us" },
 		{ "[blk]\ncoalesce = 50\n", 2,
-		  "unknown key 'coalesce' in [blk] (known: queues, poll_us, "
-		  "coalesce_us)" },
+		  "unknown key 'coalesce' in [blk] (known: path, mode, serial, "
+		  "queues, poll_us, coalesce_us)" },
 		{ "[net]\nbridge = a\nbridge = b\n", 3,
 		  "bridge set twice in [net] (first on line 2)" },
 		/* A second header for the same section is no way round it. */
@@ -276,7 +303,7 @@ static void nul_byte_refused(void)
 	unlink(path);
 }
 
-T_MAIN(T_CASE(missing_file_is_empty), T_CASE(nic_settings_by_guest),
+T_MAIN(T_CASE(missing_file_is_empty), T_CASE(settings_by_guest),
        T_CASE(defaults_without_file), T_CASE(bad_lines_and_values),
        T_CASE(good_file_loads), T_CASE(unreadable_files),
        T_CASE(nul_byte_refused))

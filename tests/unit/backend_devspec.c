@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Strict parsing of device specs and integers (static mode and xenstore). */
+/*
+ * Strict parsing of device specs and integers (static mode and xenstore):
+ * the common keys, the rules every type's spec follows (through a test
+ * type that records what it is handed), and blk's and net's keys.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,8 +11,64 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../backend/conf.h"
+#include "../../backend/devspec.h"
+#include "devices/blk.h"
 #include "t.h"
+
+#define BLK xvb_devtype_by_name("blk")
+#define NET xvb_devtype_by_name("net")
+
+/* A device type that keeps what parse_key is handed; "bad" is refused. */
+struct tt_conf {
+	char path[256];
+	char word[16];
+	unsigned int calls;
+	bool inited;
+};
+
+static const char *const tt_keys[] = { "path", "word", NULL };
+
+static void tt_init(void *conf)
+{
+	((struct tt_conf *)conf)->inited = true;
+}
+
+static int tt_parse_key(void *conf, const char *key, const char *val, char *err,
+			size_t errlen)
+{
+	struct tt_conf *c = conf;
+
+	c->calls++;
+	if (!strcmp(val, "bad")) {
+		snprintf(err, errlen, "%s is bad", key);
+		return -EINVAL;
+	}
+	snprintf(!strcmp(key, "path") ? c->path : c->word,
+		 !strcmp(key, "path") ? sizeof(c->path) : sizeof(c->word), "%s",
+		 val);
+	return 0;
+}
+
+static int tt_check(const void *conf, char *err, size_t errlen)
+{
+	const struct tt_conf *c = conf;
+
+	if (!strcmp(c->word, "unchecked")) {
+		snprintf(err, errlen, "word unchecked");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct xvb_devtype tt = {
+	.name = "tt",
+	.keys = tt_keys,
+	.max_queues = 4,
+	.conf_size = sizeof(struct tt_conf),
+	.conf_init = tt_init,
+	.parse_key = tt_parse_key,
+	.check = tt_check,
+};
 
 static char img[64];
 
@@ -81,14 +141,69 @@ static void test_blk_spec(void)
 	snprintf(spec, sizeof(spec),
 		 "base=0x2000200,irq=34,mode=r,serial=xvda,devid=51712,path=%s",
 		 img);
-	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
+	T_EQ(xb_parse_devspec(spec, BLK, &c, err, sizeof(err)), 0);
 	T_EQ_U64(c.base, 0x2000200);
 	T_EQ(c.irq, 34);
-	T_ASSERT(c.readonly);
-	T_ASSERT(!strcmp(c.serial, "xvda"));
 	T_EQ(c.devid, 51712);
+	T_ASSERT(c.has_devid);
 	T_EQ(c.queues, 0); /* automatic unless given */
-	T_ASSERT(!strcmp(c.path, img));
+	T_EQ(c.poll_us, -1);
+	T_ASSERT(c.type == BLK);
+}
+
+/* The type's keys reach its parse_key, the others do not; check runs. */
+static void test_type_keys(void)
+{
+	static struct xb_devconf c;
+	const struct tt_conf *tc = (const struct tt_conf *)c.priv;
+	char err[256];
+
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,word=hi,queues=4,poll_us=7",
+			      &tt, &c, err, sizeof(err)),
+	     0);
+	T_ASSERT(tc->inited);
+	T_EQ(tc->calls, 1);
+	T_ASSERT(!strcmp(tc->word, "hi"));
+	T_EQ(c.queues, 4);
+	T_EQ(c.poll_us, 7);
+	T_ASSERT(!c.has_devid);
+	/* The type's refusal, with its reason; a key it does not have. */
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,word=bad", &tt, &c, err,
+			      sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(!strcmp(err, "word is bad"));
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,mac=1", &tt, &c, err,
+			      sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(strstr(err, "unknown key 'mac' for tt"));
+	T_EQ(tc->calls, 0);
+	/* check, once every key is in; queues within max_queues. */
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,word=unchecked", &tt, &c,
+			      err, sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(!strcmp(err, "word unchecked"));
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,queues=5", &tt, &c, err,
+			      sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(strstr(err, "queues must be 1 to 4 for tt"));
+}
+
+/* --dev NAME:SPEC: a registry name, else the names it knows. */
+static void test_devarg(void)
+{
+	const struct xvb_devtype *t = NULL;
+	const char *spec = NULL;
+	char err[256];
+
+	T_EQ(xb_split_devarg("net:base=1", &t, &spec, err, sizeof(err)), 0);
+	T_ASSERT(t == NET && !strcmp(spec, "base=1"));
+	T_EQ(xb_split_devarg("blk:", &t, &spec, err, sizeof(err)), 0);
+	T_ASSERT(t == BLK && !*spec);
+	T_EQ(xb_split_devarg("disk:base=1", &t, &spec, err, sizeof(err)),
+	     -EINVAL);
+	T_ASSERT(strstr(err, "blk, net"));
+	T_EQ(xb_split_devarg("base=1", &t, &spec, err, sizeof(err)), -EINVAL);
+	T_EQ(xb_split_devarg(":base=1", &t, &spec, err, sizeof(err)), -EINVAL);
 }
 
 /* path= takes the rest of the spec, commas included. */
@@ -99,26 +214,27 @@ static void test_blk_queues(void)
 
 	make_img();
 	snprintf(spec, sizeof(spec), "base=0x2000200,irq=34,queues=%u,path=%s",
-		 XB_MAX_QUEUES, img);
-	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
-	T_EQ(c.queues, XB_MAX_QUEUES);
+		 VBLK_MAX_QUEUES, img);
+	T_EQ(xb_parse_devspec(spec, BLK, &c, err, sizeof(err)), 0);
+	T_EQ(c.queues, VBLK_MAX_QUEUES);
 	snprintf(spec, sizeof(spec), "base=0x2000200,irq=34,queues=1,path=%s",
 		 img);
-	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
+	T_EQ(xb_parse_devspec(spec, BLK, &c, err, sizeof(err)), 0);
 	T_EQ(c.queues, 1);
 	/* A NIC's: queue pairs, at most 8. */
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=8", XB_DEV_NET, &c,
-			      err, sizeof(err)),
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=8", NET, &c, err,
+			      sizeof(err)),
 	     0);
 	T_EQ(c.queues, 8);
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=9", XB_DEV_NET, &c,
-			      err, sizeof(err)),
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,queues=9", NET, &c, err,
+			      sizeof(err)),
 	     -EINVAL);
 }
 
 static void test_blk_path_with_comma(void)
 {
-	struct xb_devconf c;
+	static struct xb_devconf c;
+	const struct tt_conf *tc = (const struct tt_conf *)c.priv;
 	char err[256], dir[64], path[128], spec[256];
 	int fd;
 
@@ -129,8 +245,15 @@ static void test_blk_path_with_comma(void)
 	T_ASSERT(fd >= 0);
 	close(fd);
 	snprintf(spec, sizeof(spec), "base=33554432,irq=33,path=%s", path);
-	T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)), 0);
-	T_ASSERT(!strcmp(c.path, path));
+	T_EQ(xb_parse_devspec(spec, BLK, &c, err, sizeof(err)), 0);
+	/* What the type is handed: the whole rest, the path first. */
+	T_EQ(xb_parse_devspec("path=a,word=b,c", &tt, &c, err, sizeof(err)),
+	     -EINVAL);
+	T_EQ(xb_parse_devspec("base=0x2000000,irq=33,path=a,word=b,c", &tt, &c,
+			      err, sizeof(err)),
+	     0);
+	T_ASSERT(!strcmp(tc->path, "a,word=b,c"));
+	T_ASSERT(!tc->word[0]);
 	unlink(path);
 	rmdir(dir);
 }
@@ -168,7 +291,7 @@ static void test_blk_spec_rejects(void)
 		snprintf(spec, sizeof(spec), bad[i], img);
 #pragma GCC diagnostic pop
 		err[0] = '\0';
-		if (xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)) !=
+		if (xb_parse_devspec(spec, BLK, &c, err, sizeof(err)) !=
 		    -EINVAL) {
 			t_fail(__FILE__, __LINE__, "accepted '%s'", spec);
 			return;
@@ -184,20 +307,32 @@ static void test_net_spec(void)
 
 	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,bridge=xenbr0,"
 			      "mac=00:16:3e:01:02:03",
-			      XB_DEV_NET, &c, err, sizeof(err)),
+			      NET, &c, err, sizeof(err)),
 	     0);
-	T_ASSERT(c.has_mac);
-	T_EQ(c.mac[5], 3);
-	T_ASSERT(!strcmp(c.bridge, "xenbr0"));
-	/* A multicast MAC, a short one, a path key. */
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,bridge=none,ifname=tap0",
+			      NET, &c, err, sizeof(err)),
+	     0);
+	/* A multicast MAC, a short one, a long one, a path key, bad names. */
 	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=01:16:3e:01:02:03",
-			      XB_DEV_NET, &c, err, sizeof(err)),
+			      NET, &c, err, sizeof(err)),
 	     -EINVAL);
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02",
-			      XB_DEV_NET, &c, err, sizeof(err)),
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02", NET,
+			      &c, err, sizeof(err)),
 	     -EINVAL);
 	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02:03:04",
-			      XB_DEV_NET, &c, err, sizeof(err)),
+			      NET, &c, err, sizeof(err)),
+	     -EINVAL);
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02: 3",
+			      NET, &c, err, sizeof(err)),
+	     -EINVAL);
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,path=/tmp", NET, &c, err,
+			      sizeof(err)),
+	     -EINVAL);
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,bridge=a/b", NET, &c, err,
+			      sizeof(err)),
+	     -EINVAL);
+	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,ifname=0123456789abcdef",
+			      NET, &c, err, sizeof(err)),
 	     -EINVAL);
 }
 
@@ -211,7 +346,7 @@ static void test_coalesce_us(void)
 					   "50us", "0x10000", "99999999999" };
 	static const char *const base[] = { "base=0x2000000,irq=33",
 					    "base=0x2000400,irq=35" };
-	static const enum xb_devtype type[] = { XB_DEV_BLK, XB_DEV_NET };
+	const struct xvb_devtype *type[] = { BLK, NET };
 	struct xb_devconf c;
 	char err[256], spec[256];
 
@@ -268,7 +403,7 @@ static void test_duplicate_keys(void)
 #pragma GCC diagnostic pop
 		snprintf(want, sizeof(want), "%s= given twice", key[i]);
 		err[0] = '\0';
-		T_EQ(xb_parse_devspec(spec, XB_DEV_BLK, &c, err, sizeof(err)),
+		T_EQ(xb_parse_devspec(spec, BLK, &c, err, sizeof(err)),
 		     -EINVAL);
 		if (strcmp(err, want)) {
 			t_fail(__FILE__, __LINE__, "'%s': \"%s\"", spec, err);
@@ -277,7 +412,7 @@ static void test_duplicate_keys(void)
 	}
 	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02:03,"
 			      "bridge=a,mac=00:16:3e:01:02:04",
-			      XB_DEV_NET, &c, err, sizeof(err)),
+			      NET, &c, err, sizeof(err)),
 	     -EINVAL);
 	T_ASSERT(!strcmp(err, "mac= given twice"));
 }
@@ -294,6 +429,8 @@ int main(int argc, char **argv)
 		T_CASE(test_u64_accepts),
 		T_CASE(test_u64_rejects),
 		T_CASE(test_blk_spec),
+		T_CASE(test_type_keys),
+		T_CASE(test_devarg),
 		T_CASE(test_blk_queues),
 		T_CASE(test_blk_path_with_comma),
 		T_CASE(test_blk_spec_rejects),
