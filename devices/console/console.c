@@ -459,10 +459,22 @@ static const struct vdev_ops vcon_ops = {
 
 /* ---- the socket directory ---- */
 
-/* A guest name fit for a directory name: a port name's rules. */
+/*
+ * A guest name fit for a directory name: a port name's rules, and not
+ * ending like the backend's own files there (d<domid>.sock, *.lock).
+ */
+static bool vcon_guest_dir_ok(const char *g)
+{
+	size_t n = g ? strlen(g) : 0;
+
+	return g && !vcon_name_check(g) &&
+	       !(n >= 5 &&
+		 (!strcmp(g + n - 5, ".sock") || !strcmp(g + n - 5, ".lock")));
+}
+
 static void vcon_default_dir(char *dir, size_t len, const struct vcon_env *env)
 {
-	if (env->guest && !vcon_name_check(env->guest))
+	if (vcon_guest_dir_ok(env->guest))
 		snprintf(dir, len, "%s/%s", env->run_dir, env->guest);
 	else
 		snprintf(dir, len, "%s/d%d", env->run_dir, env->domid);

@@ -1,14 +1,13 @@
-#SPDX - License - Identifier : MIT
-#virtio - console(devices / console) : its archive and its unit tests, which
-#link the fake guest and the guest - side driver, no Xen library.
+# SPDX-License-Identifier: MIT
+# devices/console: virtio-console with named ports, each a UNIX socket in
+# dom0. Its archive (with its registry entry, type.c) and its unit tests,
+# tests/unit/console_*.c, which link no Xen library.
 CON_SRCS := $(wildcard devices/console/*.c)
 CON_A := $(O)/libxvb-console.a
 $(eval $(call archive_rule,$(CON_A),$(CON_SRCS)))
-
-CON_TEST_SRCS := $(wildcard tests/unit/console_*.c)
-UNIT_BINS += $(patsubst %.c,$(O)/%,$(CON_TEST_SRCS))
-ALL_OBJS += $(call objs,$(CON_SRCS) $(CON_TEST_SRCS))
-ALL_TARGETS += $(CON_A)
+ALL_OBJS += $(call objs,$(CON_SRCS))
+DEVICE_AS += $(CON_A)
+DEVICE_TEST_SRCS += $(wildcard tests/unit/console_*.c)
 
 $(O)/tests/unit/console_%: $(O)/tests/unit/console_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(CON_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)

@@ -13,6 +13,8 @@
 #include "devices/devtype.h"
 
 static const char *const vcon_keys[] = { "ports", "console", "dir", NULL };
+/* In [guest NAME], a plain ports= or console= is every console's. */
+static const char *const vcon_guest_keys[] = { "ports", "console", NULL };
 
 static int vcon_parse_bool(const char *val, bool *out)
 {
@@ -113,6 +115,7 @@ const struct xvb_devtype xvb_devtype_console = {
 	.summary = "named ports, each a UNIX socket in dom0",
 	.keys = vcon_keys,
 	.max_queues = 0,
+	.guest_keys = vcon_guest_keys,
 	.conf_size = sizeof(struct vcon_conf),
 	.parse_key = vcon_type_parse_key,
 	.check = vcon_type_check,

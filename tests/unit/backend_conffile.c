@@ -129,7 +129,7 @@ static void bad_lines_and_values(void)
 		{ "[net]\n= x\n", 2, "no key before '='" },
 		{ "[net]\nbridge =\n", 2, "bridge has no value" },
 		{ "[nett]\n", 1,
-		  "unknown section [nett] (known: [guest NAME] and a device type's: [blk], [net])" },
+		  "unknown section [nett] (known: [guest NAME] and a device type's: [blk], [net]" },
 		{ "[guest]\n", 1, "unknown section [guest]" },
 		{ "[guest a.b]\n", 1, "guest name 'a.b'" },
 		{ "[net]\nbrigde = x\n", 2, "unknown key 'brigde' in [net]" },

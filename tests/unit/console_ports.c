@@ -321,9 +321,9 @@ static void default_dir(void)
 	env.run_dir = run;
 	snprintf(conf.names[0], sizeof(conf.names[0]), "agent");
 	T_EQ(evl_init(&loop, 32), 0);
-	for (unsigned int i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		/* A name unfit for a directory falls back to d<domid>. */
-		env.guest = i ? "bad/name" : "guest-1";
+		env.guest = i == 2 ? "d9.sock" : i ? "bad/name" : "guest-1";
 		T_EQ(vcon_create(&con, &conf, &env, &fg->gmem, &loop), 0);
 		snprintf(path, sizeof(path), "%s/%s", run,
 			 i ? "d9" : "guest-1");
