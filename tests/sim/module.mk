@@ -74,7 +74,14 @@ XVBD_OPS := $(SIM_TEST_T)/xvbd_ops
 $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS): %: %.o $(XVBD_RIG_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
-ALL_TARGETS += $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS)
+# virtio-console ports through xvbd (static mode), with the guest side of
+# tests/unit/console_rig.h.
+XVBD_CONSOLE := $(SIM_TEST_T)/xvbd_console
+$(XVBD_CONSOLE): %: %.o $(CON_A) $(XVBD_RIG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(XVBD_LIFE) $(XVBD_HOSTILE) $(XVBD_OPS) $(XVBD_CONSOLE)
+CHECK_JOBS += xvbd_console:$(XVBD_CONSOLE)
 CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
 # xvbd as an operator meets it: startup failures, xvbd.conf, SIGHUP, locks.
 CHECK_JOBS += xvbd_ops:$(XVBD_OPS)
