@@ -10,6 +10,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,10 +498,9 @@ static int vcon_dir_open(struct vcon *con, const struct vcon_env *env)
 			return -ENAMETOOLONG;
 		if (mkdir(env->run_dir, 0755) && errno != EEXIST)
 			return -errno;
-		if (!mkdir(con->dir, 0700))
-			con->made_dir = true;
-		else if (errno != EEXIST)
+		if (mkdir(con->dir, 0700) && errno != EEXIST)
 			return -errno;
+		con->own_dir = true;
 	} else {
 		log_err(log, "no directory for the port sockets (dir=)");
 		return -EINVAL;
@@ -516,6 +516,42 @@ static int vcon_dir_open(struct vcon *con, const struct vcon_env *env)
 	return 0;
 }
 
+/*
+ * The devices of this process (a worker serves one guest): two consoles of
+ * a guest naming the same port would take each other's socket. A socket
+ * of another process is taken over (a rebooting guest's old worker).
+ */
+static pthread_mutex_t vcon_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vcon *vcon_all;
+
+static bool vcon_path_taken(const struct vcon *self, const char *path)
+{
+	bool taken = false;
+
+	pthread_mutex_lock(&vcon_all_lock);
+	for (const struct vcon *c = vcon_all; c && !taken; c = c->next)
+		for (unsigned int i = 0; c != self && i < c->nr_ports; i++)
+			taken |= !strcmp(c->ports[i].path, path);
+	pthread_mutex_unlock(&vcon_all_lock);
+	return taken;
+}
+
+static void vcon_list(struct vcon *con, bool add)
+{
+	struct vcon **pp;
+
+	pthread_mutex_lock(&vcon_all_lock);
+	for (pp = &vcon_all; *pp && *pp != con; pp = &(*pp)->next)
+		;
+	if (add && !*pp) {
+		con->next = vcon_all;
+		vcon_all = con;
+	} else if (!add && *pp) {
+		*pp = con->next;
+	}
+	pthread_mutex_unlock(&vcon_all_lock);
+}
+
 static int vcon_ports_open(struct vcon *con)
 {
 	int rc;
@@ -529,6 +565,12 @@ static int vcon_ports_open(struct vcon *con)
 				con->dir, p->name);
 			return -ENAMETOOLONG;
 		}
+		if (vcon_path_taken(con, p->path)) {
+			log_err(&con->vdev.log,
+				"%s: another console of this guest has it",
+				p->path);
+			return -EADDRINUSE;
+		}
 		rc = vcon_port_open(p);
 		if (rc)
 			return rc;
@@ -540,7 +582,9 @@ static void vcon_ports_close(struct vcon *con)
 {
 	for (unsigned int i = 0; con->ports && i < con->nr_ports; i++)
 		vcon_port_close(&con->ports[i]);
-	if (con->made_dir && rmdir(con->dir))
+	/* The guest's other consoles may still have theirs: the last goes. */
+	if (con->own_dir && rmdir(con->dir) && errno != ENOTEMPTY &&
+	    errno != ENOENT)
 		log_warn(&con->vdev.log, "rmdir %s: %s", con->dir,
 			 strerror(errno));
 }
@@ -605,6 +649,7 @@ int vcon_create(struct vcon **out, const struct vcon_conf *conf,
 	rc = vcon_dir_open(con, env);
 	if (rc)
 		goto err_vdev;
+	vcon_list(con, true);
 	rc = vcon_ports_open(con);
 	if (rc)
 		goto err_ports;
@@ -614,6 +659,7 @@ int vcon_create(struct vcon **out, const struct vcon_conf *conf,
 err_ports:
 	con->resetting = true;
 	vcon_ports_close(con);
+	vcon_list(con, false);
 err_vdev:
 	vdev_destroy(&con->vdev);
 err_free:
@@ -673,6 +719,7 @@ void vcon_destroy(struct vcon *con)
 	vdev_destroy(&con->vdev);
 	con->resetting = true; /* for good: nothing touches the queues */
 	vcon_ports_close(con);
+	vcon_list(con, false);
 	for (unsigned int i = 0; i < con->nr_ports; i++)
 		if (con->ports[i].lfd >= 0 || con->ports[i].cfd >= 0) {
 			/* The ring failed with I/O in flight: freeing would

@@ -95,7 +95,8 @@ struct vcon {
 	unsigned int nr_ports;
 	struct vcon_port *ports;
 	char dir[VCON_PATH_MAX];
-	bool made_dir; /* we made dir: removed at destroy */
+	bool own_dir;	   /* the default dir: removed at destroy if empty */
+	struct vcon *next; /* on the process's list of devices */
 	bool resetting;
 	bool started; /* DRIVER_OK, until reset */
 

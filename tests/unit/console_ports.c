@@ -339,8 +339,42 @@ static void default_dir(void)
 	T_EQ(rmdir(run), 0); /* empty again */
 }
 
+/*
+ * Two consoles of one guest share its directory, not a port name: the
+ * second naming the first's port is refused; the directory goes with the
+ * last of them.
+ */
+static void two_consoles_one_guest(void)
+{
+	char run[] = "/tmp/xvbrun.XXXXXX", dir[64];
+	struct vcon_conf a = { .nr_ports = 1 }, b = { .nr_ports = 1 };
+	struct vcon_env env = { .domid = 4, .guest = "g", .name = "vcon" };
+	FG_SCOPED struct fakeguest *fg = fg_new(1 << 20);
+	struct vcon *ca, *cb, *cc;
+	struct evl loop;
+	int fds = t_count_fds(0);
+
+	T_ASSERT(fg && mkdtemp(run));
+	env.run_dir = run;
+	snprintf(dir, sizeof(dir), "%s/g", run);
+	snprintf(a.names[0], sizeof(a.names[0]), "agent");
+	snprintf(b.names[0], sizeof(b.names[0]), "other");
+	T_EQ(evl_init(&loop, 32), 0);
+	T_EQ(vcon_create(&ca, &a, &env, &fg->gmem, &loop), 0);
+	T_EQ(vcon_create(&cc, &a, &env, &fg->gmem, &loop), -EADDRINUSE);
+	T_ASSERT(!access(vcon_port_path(ca, 0), F_OK)); /* still the first's */
+	T_EQ(vcon_create(&cb, &b, &env, &fg->gmem, &loop), 0);
+	vcon_destroy(ca);
+	T_ASSERT(!access(dir, F_OK)); /* the other's socket is in it */
+	vcon_destroy(cb);
+	T_ASSERT(access(dir, F_OK));
+	evl_exit(&loop);
+	T_EQ(rmdir(run), 0);
+	T_EQ(t_count_fds(0), fds);
+}
+
 T_MAIN(T_CASE(ports_discovered), T_CASE(console_port), T_CASE(no_multiport),
        T_CASE(host_open_close), T_CASE(client_before_driver),
        T_CASE(guest_close_seen), T_CASE(one_client),
        T_CASE(reset_and_destroy_with_client), T_CASE(bad_port_names),
-       T_CASE(unsafe_dir), T_CASE(default_dir))
+       T_CASE(unsafe_dir), T_CASE(default_dir), T_CASE(two_consoles_one_guest))
