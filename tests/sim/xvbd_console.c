@@ -203,11 +203,125 @@ static void console_backpressure(void)
 	T_EQ(rmdir(dir), 0);
 }
 
+/* Whether the backend of @kind/@devid of guest 5 reached state 2. */
+static int backend_up(const char *kind, uint32_t devid)
+{
+	char path[160];
+
+	xsim_libxl_be_path(path, sizeof(path) - 8, kind, 0, 5, devid);
+	strcat(path, "/state");
+	return xsim_xs_wait(sim, path, "2", (int)t_hang_ms());
+}
+
+/*
+ * Both xl routes through the supervisor: a Xen 4.17 disk slot whose target
+ * is "xvb-console:ports=...", and a 4.18+ generic "virtio,device3" whose
+ * ports come from xvbd.conf by the guest's name. Sockets in
+ * <run dir>/<guest>/ (the rig's run dir is <rig dir>/run), gone with the
+ * guest; bytes through the generic one.
+ */
+static void console_xl_routes(void)
+{
+	const struct rig_opts o = {
+		.tag = "conxl",
+		.conf = "[guest con]\nports = agent\n",
+		.libxl_ms = (unsigned int)t_hang_ms(),
+		.guest_ram = RAM,
+	};
+	struct xsim_domain_config dc = { .domid = 5,
+					 .nr_vcpus = 1,
+					 .ram_bytes = RAM };
+	struct xsim_libxl_virtio gen = { .type = "virtio,device3",
+					 .grant_usage = -1,
+					 .base = XSIM_VIRTIO_MMIO_BASE + 0x200,
+					 .irq = 34 };
+	static const char *const socks[] = { "slot0", "slot1", "agent" };
+	struct xsim_libxl_disk slot;
+	struct simbus sb;
+	struct crig r = { 0 };
+	char path[160], got[16];
+	size_t at = 0;
+	uint64_t v = 0;
+	int c;
+
+	T_ASSERT(!rig_start(&o));
+	T_EQ(xsim_libxl_create(sim, &dc, NULL, 0, NULL, 0), 0);
+	T_EQ(xsim_xs_write(sim, 0, "/local/domain/5/name", "con"), 0);
+	rig_disk(&slot, "xvda", "/etc/xen/xvb-console:ports=slot0:slot1");
+	slot.base = XSIM_VIRTIO_MMIO_BASE;
+	slot.irq = 33;
+	T_EQ(xsim_libxl_write_disk(sim, 5, &slot), 0);
+	T_EQ(xsim_libxl_write_virtio(sim, 5, &gen), 0);
+	T_EQ(backend_up("virtio_disk", 51712), 0);
+	T_EQ(backend_up("virtio", 0), 0);
+	T_EQ(xsim_domain_unpause(sim, 5), 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		uint64_t base = XSIM_VIRTIO_MMIO_BASE + 0x200 * i;
+
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x8, 4, &v,
+				    (int)t_hang_ms()),
+		     0);
+		T_EQ(v, 3); /* VIRTIO_ID_CONSOLE */
+		/* max_nr_ports: the slot's two, the file's one. */
+		T_EQ(xsim_mmio_read(sim, 5, 0, base + 0x100 + 4, 4, &v,
+				    (int)t_hang_ms()),
+		     0);
+		T_EQ(v, i ? 1 : 2);
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(socks); i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/run/con/%s", rig_dir,
+			 socks[i]);
+		T_ASSERT(!lstat(path, &st) && S_ISSOCK(st.st_mode));
+	}
+	/* The generic one's port, end to end. */
+	r.nports = 1;
+	snprintf(r.names[0], sizeof(r.names[0]), "agent");
+	T_ASSERT(strlen(rig_dir) + 9 <= sizeof(r.dir));
+	memcpy(r.dir, rig_dir, strlen(rig_dir));
+	memcpy(r.dir + strlen(rig_dir), "/run/con", 9);
+	r.fg = fg_wrap(xsim_ram_ptr(sim, 5, XSIM_RAM0_BASE, RAM),
+		       XSIM_RAM0_BASE, RAM);
+	T_ASSERT(r.fg);
+	r.area = fg_alloc(r.fg, (size_t)GDRV_MAX_VQS * CR_AREA, 4096);
+	T_ASSERT(r.area);
+	simbus_init(&sb, sim, 5, 0, gen.base);
+	r.bus = &sb.bus;
+	if (crig_up(&r)) {
+		t_fail(__FILE__, __LINE__, "driver: %s", r.why);
+		stop(&r);
+		return;
+	}
+	T_ASSERT(!strcmp(r.gp[0].name, "agent"));
+	T_ASSERT(!open_both(&r, 0, &c));
+	T_ASSERT(!cr_guest_post(&r, 0, 2, 64));
+	T_EQ(send(c, "ping", 4, 0), 4);
+	T_ASSERT(CR_WAIT(
+		&r, (cr_guest_read(&r, 0, (uint8_t *)got, &at, sizeof(got)),
+		     at == 4)));
+	T_ASSERT(!memcmp(got, "ping", 4));
+	cr_guest_write(&r, 0, (const uint8_t *)"pong", 4, 4, 1);
+	at = 0;
+	T_ASSERT(CR_WAIT(&r, (cr_read_some(c, (uint8_t *)got, &at, sizeof(got)),
+			      at == 4)));
+	T_ASSERT(!memcmp(got, "pong", 4));
+	stop(&r);
+	/* The guest goes: its client sees the end, its sockets go. */
+	T_EQ(xsim_libxl_destroy(sim, 5), 0);
+	T_ASSERT(T_WAIT(cr_eof(c)));
+	close(c);
+	snprintf(path, sizeof(path), "%s/run/con", rig_dir);
+	T_ASSERT(T_WAIT(access(path, F_OK) && errno == ENOENT));
+	T_ASSERT(!rig_stop());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 		T_CASE(console_ports),
 		T_CASE(console_backpressure),
+		T_CASE(console_xl_routes),
 	};
 	int rc;
 
