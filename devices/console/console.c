@@ -688,6 +688,7 @@ void vcon_get_stats(const struct vcon *con, struct vcon_stats *st)
 		st->tx_bytes += p->tx_bytes;
 		st->tx_dropped += p->tx_dropped;
 		st->clients += p->clients;
+		st->gone += p->gone;
 		st->refused += p->refused;
 	}
 	st->ctrl_in = con->ctrl_in;

@@ -83,6 +83,7 @@ static void port_finish(struct vcon_port *p)
 	close(p->cfd);
 	p->cfd = -1;
 	p->closing = p->hup = p->shut = false;
+	p->gone++;
 	log_info(&p->con->vdev.log, "port %u (%s): client gone", p->id,
 		 p->name);
 	if (p->con->resetting)
@@ -152,11 +153,12 @@ void vcon_port_rx(struct vcon_port *p)
 
 idle:
 	/*
-	 * The client left and the guest's port is closed: no read will see
-	 * the end of what it sent, which goes with it. (An open port reads
-	 * on to the end first, whenever the guest posts buffers.)
+	 * The client left and the guest's port is closed (or the device
+	 * stopped): no read will see the end of what it sent, which goes
+	 * with it. (An open port reads on to the end first, whenever the
+	 * guest posts buffers.)
 	 */
-	if (p->hup && !p->guest_open)
+	if (p->hup && (!p->guest_open || !port_live(p, vq)))
 		port_hangup(p);
 }
 
@@ -420,6 +422,8 @@ int vcon_port_reset(struct vcon_port *p)
 	p->rx_held = p->tx_held = false;
 	p->added = p->ready = p->guest_open = p->open_sent = p->shut = false;
 	p->pend = 0;
+	if (p->hup)
+		port_hangup(p); /* left while the guest was reading: no more */
 	return 0;
 }
 

@@ -85,7 +85,7 @@ struct vcon_port {
 	bool tx_held;
 	bool tx_busy;
 
-	uint64_t rx_bytes, tx_bytes, tx_dropped, clients, refused;
+	uint64_t rx_bytes, tx_bytes, tx_dropped, clients, gone, refused;
 };
 
 struct vcon {

@@ -56,6 +56,7 @@ struct vcon_stats {
 	uint64_t tx_bytes;   /* guest -> dom0 */
 	uint64_t tx_dropped; /* guest bytes with no client to take them */
 	uint64_t clients;    /* connections taken */
+	uint64_t gone;	     /* of those, closed (either end) */
 	uint64_t refused;    /* connections closed: the port had a client */
 	uint64_t ctrl_in;    /* control messages sent to the guest */
 	uint64_t ctrl_out;   /* control messages from the guest */

@@ -180,9 +180,7 @@ static void console_backpressure(void)
 		}
 		quiet == 3 && r.drv.vqs[cr_txq(1)].num_free < 2;
 	})));
-	T_ASSERT(queued < total);
-	cr_settle(&r, 50);
-	T_EQ(cr_tx_done(&r, 1), 0);
+	T_ASSERT(queued < total); /* the socket did not take it all */
 	T_ASSERT(CR_WAIT(&r, ({
 		if (queued < total)
 			queued += cr_guest_write(&r, 1, src + queued,
