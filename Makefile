@@ -117,9 +117,11 @@ ALL_OBJS := $(call objs,$(LIB_SRCS) $(VIRTIO_SRCS) $(T_SRCS) $(GUEST_SRCS) \
 
 # ---- devices ----------------------------------------------------------------
 # Each devices/<name>/module.mk builds its device's archive, adds it to
-# DEVICE_AS and its unit tests to DEVICE_TEST_SRCS; devices/registry.c is
-# the table of them all. A new device needs no edit here.
+# DEVICE_AS, its sources to DEVICE_SRCS and its unit tests to
+# DEVICE_TEST_SRCS; devices/registry.c is the table of them all. A new
+# device needs no edit here.
 DEVICE_AS :=
+DEVICE_SRCS :=
 DEVICE_TEST_SRCS :=
 -include $(wildcard devices/*/module.mk)
 REGISTRY_OBJ := $(O)/devices/registry.o
@@ -164,6 +166,13 @@ BACKEND_PLAIN := $(O)/backend/devspec.o $(O)/backend/conffile.o $(REGISTRY_OBJ) 
 	$(DEVICE_AS) $(VIRTIO_A) $(LIB_A)
 $(O)/tests/unit/backend_devspec $(O)/tests/unit/backend_conffile \
 $(O)/tests/unit/backend_registry: $(O)/tests/unit/%: $(O)/tests/unit/%.o $(T_A) $(BACKEND_PLAIN)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+
+# The supervisor's xenstore reading, over the test's own xs_read.
+$(O)/tests/unit/backend_xsdev.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+$(O)/tests/unit/backend_xsdev: $(O)/tests/unit/backend_xsdev.o $(O)/backend/xsdev.o \
+		$(T_A) $(BACKEND_PLAIN)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 

@@ -33,7 +33,7 @@
  * the same window and SPI ranges.
  */
 /* The device types, one line each: "  NAME  (virtio N) summary; keys: ...". */
-static void usage_types(FILE *f)
+static void xb_main_usage_types(FILE *f)
 {
 	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
 		const struct xvb_devtype *t = xvb_devtypes[i];
@@ -48,7 +48,7 @@ static void usage_types(FILE *f)
 	}
 }
 
-static void usage(FILE *f)
+static void xb_main_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xvbd [--config FILE] [--run-dir DIR] [--syslog] [-v]\n"
@@ -90,7 +90,7 @@ static void usage(FILE *f)
 		"Device types:\n",
 		XB_MMIO_BASE, XB_MMIO_BASE + XB_MMIO_SIZE - XB_MMIO_DEV_SIZE,
 		XB_SPI_FIRST, XB_SPI_LAST);
-	usage_types(f);
+	xb_main_usage_types(f);
 }
 
 enum {
@@ -132,7 +132,7 @@ static const struct option long_opts[] = {
 };
 
 /* Refuses two devices of one guest on the same window or SPI. */
-static int check_clashes(const struct xb_worker_args *a)
+static int xb_main_check_clashes(const struct xb_worker_args *a)
 {
 	for (unsigned int i = 0; i < a->nr_devs; i++) {
 		for (unsigned int j = 0; j < i; j++) {
@@ -185,7 +185,7 @@ static int xb_main_add_dev(struct xb_worker_args *a, const char *arg,
 }
 
 /* --check-config: loads @path (NULL: the default) as the supervisor would. */
-static int check_config(const char *path)
+static int xb_main_check_config(const char *path)
 {
 	const char *p = path ? path : XB_CONFIG_PATH;
 	char err[PATH_MAX + 200];
@@ -205,137 +205,185 @@ static int check_config(const char *path)
 	return 0;
 }
 
+/* What the command line asked for. */
+struct xb_main_opts {
+	struct xb_worker_args *a;
+	const char *config;
+	bool have_domain, worker, check, stop_all, use_syslog;
+	enum log_level level;
+};
+
+/* Go on parsing: what the option parsers return unless xvbd is to exit. */
+#define XB_MAIN_GO (-1)
+
+/* @arg as a number in [@min, @max] into *@v, or a message and EX_USAGE. */
+static int xb_main_number(const char *arg, uint64_t min, uint64_t max,
+			  const char *what, uint64_t *v)
+{
+	if (!xb_parse_u64(arg, min, max, v))
+		return XB_MAIN_GO;
+	fprintf(stderr, "xvbd: bad %s '%s'\n", what, arg);
+	return EX_USAGE;
+}
+
+/* The options a user gives a daemon; XB_MAIN_GO, or an exit code. */
+static int xb_main_user_option(struct xb_main_opts *o, int opt, const char *arg)
+{
+	struct xb_worker_args *a = o->a;
+	uint64_t v = 0;
+	int rc = XB_MAIN_GO;
+
+	switch (opt) {
+	case OPT_DOMAIN: /* DOMID_FIRST_RESERVED is 0x7ff0. */
+		rc = xb_main_number(arg, 1, 0x7fef, "domain", &v);
+		a->domid = v;
+		o->have_domain = true;
+		break;
+	case OPT_DEV:
+	case OPT_BLK:
+	case OPT_NET:
+		if (xb_main_add_dev(a, arg,
+				    opt == OPT_DEV ? NULL :
+				    opt == OPT_BLK ? "blk" :
+						     "net"))
+			rc = EX_USAGE;
+		break;
+	case OPT_NO_RESTRICT:
+		a->no_restrict = true;
+		break;
+	case OPT_CONFIG:
+		o->config = arg;
+		break;
+	case OPT_CHECK_CONFIG:
+		o->check = true;
+		break;
+	case OPT_SYSLOG:
+		o->use_syslog = true;
+		break;
+	case OPT_RUN_DIR:
+		a->run_dir = arg;
+		break;
+	case OPT_STOP_ALL:
+		o->stop_all = true;
+		break;
+	case 'v':
+		o->level = LOG_DBG;
+		break;
+	default:
+		xb_main_usage(stderr);
+		rc = EX_USAGE;
+	}
+	return rc;
+}
+
+/* Options for xvbd itself (--help) and those only a supervisor gives. */
+static int xb_main_option(struct xb_main_opts *o, int opt, const char *arg)
+{
+	uint64_t v = 0;
+	int rc = XB_MAIN_GO;
+
+	switch (opt) {
+	case 'h':
+		xb_main_usage(stdout);
+		return 0;
+	case 'V':
+		printf("xvbd %s\n", XVB_VERSION);
+		return 0;
+	case OPT_WORKER:
+		o->worker = true;
+		break;
+	case OPT_CTL_FD:
+		rc = xb_main_number(arg, 0, 65535, "--ctl-fd", &v);
+		o->a->ctl_fd = v;
+		break;
+	case OPT_STALE:
+		rc = xb_main_number(arg, 0, 65535, "--stale-server", &v);
+		o->a->stale_server = v;
+		break;
+	case OPT_GUEST:
+		o->a->guest = arg;
+		break;
+	default:
+		return xb_main_user_option(o, opt, arg);
+	}
+	return rc;
+}
+
+/* Static mode and the worker: one guest's devices. */
+static int xb_main_domain(struct xb_main_opts *o)
+{
+	if (!o->a->nr_devs && !o->worker) {
+		fprintf(stderr, "xvbd: --domain needs at least one --dev\n");
+		return EX_USAGE;
+	}
+	if (xb_main_check_clashes(o->a))
+		return EX_USAGE;
+	if (o->worker && o->a->ctl_fd < 0) {
+		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
+		return EX_USAGE;
+	}
+	return xb_worker_run(o->a);
+}
+
+/* What the parsed command line runs. */
+static int xb_main_run(struct xb_main_opts *o)
+{
+	if (o->check) {
+		if (o->have_domain || o->a->nr_devs || o->worker) {
+			fprintf(stderr,
+				"xvbd: --check-config takes no devices\n");
+			return EX_USAGE;
+		}
+		return xb_main_check_config(o->config);
+	}
+	log_setup("xvbd", o->level);
+	if (o->use_syslog) {
+		setenv("XVBD_SYSLOG", "1", 1);
+		log_use_syslog(true);
+	}
+	if (o->stop_all)
+		return xb_stop_all(o->a->run_dir);
+	if (o->have_domain)
+		return xb_main_domain(o);
+	if (o->a->nr_devs || o->worker) {
+		fprintf(stderr, "xvbd: devices need --domain N\n");
+		return EX_USAGE;
+	}
+	return xb_supervisor_run(o->config, o->a->run_dir, o->level);
+}
+
 int main(int argc, char **argv)
 {
 	static struct xb_worker_args a;
-	const char *config = NULL;
-	bool have_domain = false, worker = false, check = false;
-	bool stop_all = false;
-	/* The supervisor's workers inherit --syslog through the environment. */
-	bool use_syslog = getenv("XVBD_SYSLOG") != NULL;
-	enum log_level level = LOG_INFO;
-	uint64_t v;
-	int opt;
+	struct xb_main_opts o = {
+		.a = &a,
+		/* The supervisor's workers inherit --syslog through the
+		 * environment. */
+		.use_syslog = getenv("XVBD_SYSLOG") != NULL,
+		.level = LOG_INFO,
+	};
+	int opt, rc;
 
 	a.ctl_fd = -1;
 	a.stale_server = -1;
-	/* A peer gone (a worker, xenstored) is an error to handle where it
+	/*
+	 * A peer gone (a worker, xenstored) is an error to handle where it
 	 * happens, never a signal that ends a daemon serving other guests.
-	 * Kept across the workers' exec. */
+	 * Kept across the workers' exec.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "vhV", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_DOMAIN:
-			/* DOMID_FIRST_RESERVED is 0x7ff0. */
-			if (xb_parse_u64(optarg, 1, 0x7fef, &v)) {
-				fprintf(stderr, "xvbd: bad domain '%s'\n",
-					optarg);
-				return EX_USAGE;
-			}
-			a.domid = v;
-			have_domain = true;
-			break;
-		case OPT_DEV:
-		case OPT_BLK:
-		case OPT_NET:
-			if (xb_main_add_dev(&a, optarg,
-					    opt == OPT_DEV ? NULL :
-					    opt == OPT_BLK ? "blk" :
-							     "net"))
-				return EX_USAGE;
-			break;
-		case OPT_GUEST: /* internal: from the supervisor */
-			a.guest = optarg;
-			break;
-		case OPT_WORKER:
-			worker = true;
-			break;
-		case OPT_CTL_FD:
-			if (xb_parse_u64(optarg, 0, 65535, &v)) {
-				fprintf(stderr, "xvbd: bad --ctl-fd\n");
-				return EX_USAGE;
-			}
-			a.ctl_fd = v;
-			break;
-		case OPT_NO_RESTRICT:
-			a.no_restrict = true;
-			break;
-		case OPT_CONFIG:
-			config = optarg;
-			break;
-		case OPT_CHECK_CONFIG:
-			check = true;
-			break;
-		case OPT_SYSLOG:
-			use_syslog = true;
-			break;
-		case OPT_STALE: /* internal: from the supervisor */
-			if (xb_parse_u64(optarg, 0, 65535, &v)) {
-				fprintf(stderr, "xvbd: bad --stale-server\n");
-				return EX_USAGE;
-			}
-			a.stale_server = v;
-			break;
-		case OPT_RUN_DIR:
-			a.run_dir = optarg;
-			break;
-		case OPT_STOP_ALL:
-			stop_all = true;
-			break;
-		case 'v':
-			level = LOG_DBG;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("xvbd %s\n", XVB_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
+		rc = xb_main_option(&o, opt, optarg);
+		if (rc != XB_MAIN_GO)
+			return rc;
 	}
 	/* xvbd --check-config [FILE]: the file, --config's, or the default. */
-	if (check && optind < argc)
-		config = argv[optind++];
+	if (o.check && optind < argc)
+		o.config = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "xvbd: unexpected argument '%s'\n",
 			argv[optind]);
 		return EX_USAGE;
 	}
-	if (check) {
-		if (have_domain || a.nr_devs || worker) {
-			fprintf(stderr, "xvbd: --check-config takes no "
-					"devices\n");
-			return EX_USAGE;
-		}
-		return check_config(config);
-	}
-	log_setup("xvbd", level);
-	if (use_syslog) {
-		setenv("XVBD_SYSLOG", "1", 1);
-		log_use_syslog(true);
-	}
-	if (stop_all)
-		return xb_stop_all(a.run_dir);
-
-	if (!have_domain) {
-		if (a.nr_devs || worker) {
-			fprintf(stderr, "xvbd: devices need --domain N\n");
-			return EX_USAGE;
-		}
-		return xb_supervisor_run(config, a.run_dir, level);
-	}
-	if (!a.nr_devs && !worker) {
-		fprintf(stderr, "xvbd: --domain needs at least one --dev\n");
-		return EX_USAGE;
-	}
-	if (check_clashes(&a))
-		return EX_USAGE;
-	if (worker && a.ctl_fd < 0) {
-		fprintf(stderr, "xvbd: --worker needs --ctl-fd\n");
-		return EX_USAGE;
-	}
-	return xb_worker_run(&a);
+	return xb_main_run(&o);
 }

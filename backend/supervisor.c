@@ -120,19 +120,20 @@ static const char *const kinds[] = { "virtio_disk", "virtio" };
 /* ---- xenstore helpers ---------------------------------------------------- */
 
 /* The backend's own nodes: xsdev.c reads them. */
-static int xs_get(struct sup *s, const char *dir, const char *node, char *buf,
-		  size_t size)
+static int xb_sup_xs_get(struct sup *s, const char *dir, const char *node,
+			 char *buf, size_t size)
 {
 	return xb_xs_get(s->xs, dir, node, buf, size);
 }
 
-static int xs_get_u64(struct sup *s, const char *dir, const char *node,
-		      uint64_t max, uint64_t *out)
+static int xb_sup_xs_get_u64(struct sup *s, const char *dir, const char *node,
+			     uint64_t max, uint64_t *out)
 {
 	return xb_xs_get_u64(s->xs, dir, node, max, out);
 }
 
-static void write_state(struct sup *s, const struct sup_dev *d, int state)
+static void xb_sup_write_state(struct sup *s, const struct sup_dev *d,
+			       int state)
 {
 	char path[200], val[4];
 
@@ -162,7 +163,7 @@ refused(struct sup *s, uint32_t domid, const char *be, const char *fmt, ...)
  * timeout; on destroy it finds no state, cleans the frontend and removes
  * the backend directory. xvb-create reports the error node.
  */
-static void refuse_dev(struct sup *s, const char *be)
+static void xb_sup_refuse_dev(struct sup *s, const char *be)
 {
 	char path[200];
 
@@ -182,8 +183,8 @@ static void refuse_dev(struct sup *s, const char *be)
  * closed, and exiting workers' (a rebooting guest's old self), do not
  * count.
  */
-static const char *unique_user(void *opaque, const struct xvb_devtype *t,
-			       const char *val, char *buf, size_t len)
+static const char *xb_sup_unique_user(void *opaque, const struct xvb_devtype *t,
+				      const char *val, char *buf, size_t len)
 {
 	struct sup *s = opaque;
 	char prefix[40], needle[96];
@@ -211,7 +212,7 @@ static const char *unique_user(void *opaque, const struct xvb_devtype *t,
 }
 
 /* Builds d->msg from the device's nodes. Returns 0 or -EINVAL (logged). */
-static int read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
+static int xb_sup_read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
 {
 	struct xb_xsdev *x = calloc(1, sizeof(*x));
 	int rc;
@@ -226,7 +227,7 @@ static int read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
 	x->devid = d->devid;
 	x->be = d->be;
 	x->generic = d->kind != kinds[0];
-	x->unique_user = unique_user;
+	x->unique_user = xb_sup_unique_user;
 	x->opaque = s;
 	rc = xb_xsdev_read(x);
 	if (rc) {
@@ -245,7 +246,7 @@ static int read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
  */
 
 /* A worker that died has closed its end: EPIPE, logged, and no SIGPIPE. */
-static void send_line(struct sup_dom *dom, const char *line)
+static void xb_sup_send_line(struct sup_dom *dom, const char *line)
 {
 	size_t n = strlen(line);
 
@@ -255,7 +256,7 @@ static void send_line(struct sup_dom *dom, const char *line)
 			strerror(errno));
 }
 
-static struct sup_dev *find_dev(struct sup_dom *dom, unsigned int devid)
+static struct sup_dev *xb_sup_find_dev(struct sup_dom *dom, unsigned int devid)
 {
 	for (struct sup_dev *d = dom->devs; d; d = d->next)
 		if (d->devid == devid)
@@ -263,7 +264,7 @@ static struct sup_dev *find_dev(struct sup_dom *dom, unsigned int devid)
 	return NULL;
 }
 
-static void on_worker_line(struct sup_dom *dom, const char *line)
+static void xb_sup_on_worker_line(struct sup_dom *dom, const char *line)
 {
 	struct sup *s = dom->sup;
 	unsigned int devid;
@@ -276,23 +277,24 @@ static void on_worker_line(struct sup_dom *dom, const char *line)
 	}
 	if (sscanf(line, "%*s %u %n", &devid, &off) < 1)
 		goto bad;
-	d = find_dev(dom, devid);
+	d = xb_sup_find_dev(dom, devid);
 	if (!d)
 		goto bad;
 	if (!strncmp(line, "ready ", 6)) {
 		if (d->st == SD_ADDING) {
 			d->st = SD_READY;
-			write_state(s, d, 2); /* InitWait: the window is served
-					       */
+			xb_sup_write_state(s, d, 2); /* InitWait: the window is
+						      * served
+						      */
 			log_info(&s->log, "d%u %s: served", dom->domid, d->be);
 		}
 	} else if (!strncmp(line, "failed ", 7)) {
 		refused(s, dom->domid, d->be, "%s", line + off);
 		d->st = SD_DONE;
-		refuse_dev(s, d->be);
+		xb_sup_refuse_dev(s, d->be);
 	} else if (!strncmp(line, "closed ", 7)) {
 		d->st = SD_DONE;
-		write_state(s, d, 6);
+		xb_sup_write_state(s, d, 6);
 		log_info(&s->log, "d%u %s: closed", dom->domid, d->be);
 	} else {
 		goto bad;
@@ -304,7 +306,7 @@ bad:
 }
 
 /* Stops a watch of @dom's; its memory waits in the graveyard for idleness. */
-static void stop_watch(struct sup *s, struct sup_ctl **cp)
+static void xb_sup_stop_watch(struct sup *s, struct sup_ctl **cp)
 {
 	struct sup_ctl *c = *cp;
 
@@ -318,12 +320,12 @@ static void stop_watch(struct sup *s, struct sup_ctl **cp)
 }
 
 /* Stops the watch on the worker's socket. */
-static void stop_ctl(struct sup *s, struct sup_dom *dom)
+static void xb_sup_stop_ctl(struct sup *s, struct sup_dom *dom)
 {
-	stop_watch(s, &dom->ctlw);
+	xb_sup_stop_watch(s, &dom->ctlw);
 }
 
-static void on_worker(struct evl_watch *w, unsigned int revents)
+static void xb_sup_on_worker(struct evl_watch *w, unsigned int revents)
 {
 	struct sup_dom *dom = container_of(w, struct sup_ctl, w)->dom;
 	ssize_t n;
@@ -336,14 +338,15 @@ static void on_worker(struct evl_watch *w, unsigned int revents)
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return;
-		stop_ctl(dom->sup, dom); /* the worker is gone; SIGCHLD reaps */
+		xb_sup_stop_ctl(dom->sup, dom); /* the worker is gone; SIGCHLD
+						   reaps */
 		return;
 	}
 	dom->len += n;
 	dom->buf[dom->len] = '\0';
 	while ((nl = strchr(dom->buf, '\n'))) {
 		*nl = '\0';
-		on_worker_line(dom, dom->buf);
+		xb_sup_on_worker_line(dom, dom->buf);
 		dom->len -= nl + 1 - dom->buf;
 		memmove(dom->buf, nl + 1, dom->len + 1);
 	}
@@ -351,50 +354,57 @@ static void on_worker(struct evl_watch *w, unsigned int revents)
 		dom->len = 0;
 }
 
-static int spawn(struct sup_dom *dom)
+/* In the child: becomes @dom's worker on control fd @ctl, or exits 127. */
+static void __attribute__((noreturn))
+xb_sup_exec_worker(struct sup_dom *dom, int ctl)
 {
 	struct sup *s = dom->sup;
 	char domid[16], fd[4] = "3", stale[8];
+	char *argv[14] = { (char *)"xvbd",	(char *)"--worker",
+			   (char *)"--domain",	domid,
+			   (char *)"--ctl-fd",	fd,
+			   (char *)"--run-dir", (char *)s->run_dir };
+	sigset_t all;
+	int n = 8;
+
+	snprintf(domid, sizeof(domid), "%u", dom->domid);
+	snprintf(stale, sizeof(stale), "%d", dom->server);
+	if (dom->server >= 0) {
+		argv[n++] = (char *)"--stale-server";
+		argv[n++] = stale;
+	}
+	if (dom->guest[0]) {
+		argv[n++] = (char *)"--guest";
+		argv[n++] = dom->guest;
+	}
+	if (s->verbose)
+		argv[n++] = (char *)"-v";
+	argv[n] = NULL;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (dup2(ctl, 3) < 0)
+		_exit(127);
+	close_range(4, ~0U, 0);
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+static int xb_sup_spawn(struct sup_dom *dom)
+{
+	struct sup *s = dom->sup;
 	int sv[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
-	snprintf(domid, sizeof(domid), "%u", dom->domid);
-	snprintf(stale, sizeof(stale), "%d", dom->server);
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -errno;
 	}
-	if (!pid) {
-		char *argv[14] = { (char *)"xvbd",	(char *)"--worker",
-				   (char *)"--domain",	domid,
-				   (char *)"--ctl-fd",	fd,
-				   (char *)"--run-dir", (char *)s->run_dir };
-		sigset_t all;
-		int n = 8;
-
-		if (dom->server >= 0) {
-			argv[n++] = (char *)"--stale-server";
-			argv[n++] = stale;
-		}
-		if (dom->guest[0]) {
-			argv[n++] = (char *)"--guest";
-			argv[n++] = dom->guest;
-		}
-		if (s->verbose)
-			argv[n++] = (char *)"-v";
-		argv[n] = NULL;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (dup2(sv[1], 3) < 0)
-			_exit(127);
-		close_range(4, ~0U, 0);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
+	if (!pid)
+		xb_sup_exec_worker(dom, sv[1]);
 	close(sv[1]);
 	dom->pid = pid;
 	dom->ctl = sv[0];
@@ -406,18 +416,18 @@ static int spawn(struct sup_dom *dom)
 		return -ENOMEM; /* the caller kills the worker */
 	dom->ctlw->dom = dom;
 	return evl_watch_start(&s->loop, &dom->ctlw->w, dom->ctl, POLLIN,
-			       on_worker);
+			       xb_sup_on_worker);
 }
 
 /* Undoes a spawn that failed half-way. */
-static void kill_worker(struct sup *s, struct sup_dom *dom)
+static void xb_sup_kill_worker(struct sup *s, struct sup_dom *dom)
 {
 	if (dom->pid > 0) {
 		kill(dom->pid, SIGKILL);
 		waitpid(dom->pid, NULL, 0);
 		dom->pid = -1;
 	}
-	stop_ctl(s, dom);
+	xb_sup_stop_ctl(s, dom);
 	if (dom->ctl >= 0)
 		close(dom->ctl);
 	dom->ctl = -1;
@@ -429,7 +439,8 @@ static void kill_worker(struct sup *s, struct sup_dom *dom)
  * The guest's entry, or NULL; with @guest (its name, maybe ""), one made
  * and its worker started if there is none.
  */
-static struct sup_dom *get_dom(struct sup *s, uint32_t domid, const char *guest)
+static struct sup_dom *xb_sup_get_dom(struct sup *s, uint32_t domid,
+				      const char *guest)
 {
 	struct sup_dom *dom;
 
@@ -449,9 +460,9 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, const char *guest)
 	dom->pid = -1;
 	dom->server = -1;
 	dom->pidfd = -1;
-	if (spawn(dom)) {
+	if (xb_sup_spawn(dom)) {
 		log_err(&s->log, "d%u: cannot start a worker", domid);
-		kill_worker(s, dom);
+		xb_sup_kill_worker(s, dom);
 		free(dom);
 		return NULL;
 	}
@@ -461,7 +472,7 @@ static struct sup_dom *get_dom(struct sup *s, uint32_t domid, const char *guest)
 }
 
 /* Forgets a guest whose worker has exited. */
-static void free_dom(struct sup *s, struct sup_dom *dom)
+static void xb_sup_free_dom(struct sup *s, struct sup_dom *dom)
 {
 	struct sup_dom **pp;
 
@@ -475,8 +486,8 @@ static void free_dom(struct sup *s, struct sup_dom *dom)
 		dom->devs = d->next;
 		free(d);
 	}
-	stop_ctl(s, dom);
-	stop_watch(s, &dom->pidw);
+	xb_sup_stop_ctl(s, dom);
+	xb_sup_stop_watch(s, &dom->pidw);
 	if (dom->ctl >= 0)
 		close(dom->ctl);
 	if (dom->pidfd >= 0)
@@ -485,7 +496,7 @@ static void free_dom(struct sup *s, struct sup_dom *dom)
 }
 
 /* Frees stopped control watches the kernel has let go of. */
-static void bury(struct sup *s)
+static void xb_sup_bury(struct sup *s)
 {
 	struct sup_ctl **pp = &s->graveyard;
 
@@ -505,7 +516,7 @@ static void bury(struct sup *s)
  */
 
 /* True if an exiting worker of domain id @domid has not been reaped. */
-static bool old_worker(const struct sup *s, uint32_t domid)
+static bool xb_sup_old_worker(const struct sup *s, uint32_t domid)
 {
 	for (const struct sup_dom *dom = s->doms; dom; dom = dom->next)
 		if (dom->domid == domid && dom->exiting && dom->pid > 0)
@@ -514,7 +525,7 @@ static bool old_worker(const struct sup *s, uint32_t domid)
 }
 
 /* True if some device of @dom is being added, served or closed. */
-static bool dom_live(const struct sup_dom *dom)
+static bool xb_sup_dom_live(const struct sup_dom *dom)
 {
 	for (const struct sup_dev *d = dom->devs; d; d = d->next)
 		if (d->st != SD_DONE)
@@ -522,8 +533,46 @@ static bool dom_live(const struct sup_dom *dom)
 	return false;
 }
 
-static void new_dev(struct sup *s, const char *kind, uint32_t domid,
-		    unsigned int devid, const char *be)
+/*
+ * The worker a device read well goes to, told to add it; NULL if it must
+ * wait (logged) or no worker can be had.
+ */
+static struct sup_dom *xb_sup_offer_dev(struct sup *s, struct sup_dev *d,
+					uint32_t domid)
+{
+	struct sup_dom *dom = xb_sup_get_dom(s, domid, NULL);
+
+	/*
+	 * A worker whose devices are all done is about to be told to exit,
+	 * and may serve a guest already destroyed whose id a new guest
+	 * reuses (its @releaseDomain not seen yet): it gets no new device. A
+	 * fresh worker does.
+	 */
+	if (dom && !xb_sup_dom_live(dom)) {
+		dom->exiting = true;
+		xb_sup_send_line(dom, "exit\n");
+	}
+	/*
+	 * Until that worker is gone, a new one for the same domain id could
+	 * have its ioreq server destroyed by the old one's teardown (server
+	 * ids restart with the domain). The device stays in state 1;
+	 * xb_sup_reap() scans again.
+	 */
+	if (xb_sup_old_worker(s, domid)) {
+		log_info(&s->log, "d%u %s: waiting for the old worker", domid,
+			 d->be);
+		return NULL;
+	}
+	dom = xb_sup_get_dom(s, domid, d->guest);
+	if (!dom)
+		return NULL;
+	d->st = SD_ADDING;
+	xb_sup_send_line(dom, d->msg);
+	return dom;
+}
+
+static void xb_sup_new_dev(struct sup *s, const char *kind, uint32_t domid,
+			   unsigned int devid, const char *be)
 {
 	struct sup_dom *dom;
 	struct sup_dev *d;
@@ -536,52 +585,24 @@ static void new_dev(struct sup *s, const char *kind, uint32_t domid,
 	d->seen = true;
 	snprintf(d->be, sizeof(d->be), "%s", be);
 	snprintf(s->why, sizeof(s->why), "refused: xvbd's log says why");
-	if (read_dev(s, d, domid)) {
-		refuse_dev(s, d->be);
+	if (xb_sup_read_dev(s, d, domid)) {
+		xb_sup_refuse_dev(s, d->be);
 		d->st = SD_DONE;
-		dom = get_dom(s, domid, NULL);
-		if (!dom) { /* remember the refusal without a worker */
-			free(d);
-			return;
-		}
+		/* Remembered with its worker, if it has one. */
+		dom = xb_sup_get_dom(s, domid, NULL);
 	} else {
-		/*
-		 * A worker whose devices are all done is about to be told to
-		 * exit, and may serve a guest already destroyed whose id a new
-		 * guest reuses (its @releaseDomain not seen yet): it gets no
-		 * new device. A fresh worker does.
-		 */
-		dom = get_dom(s, domid, NULL);
-		if (dom && !dom_live(dom)) {
-			dom->exiting = true;
-			send_line(dom, "exit\n");
-		}
-		/*
-		 * Until that worker is gone, a new one for the same domain id
-		 * could have its ioreq server destroyed by the old one's
-		 * teardown (server ids restart with the domain). The device
-		 * stays in state 1; reap() scans again.
-		 */
-		if (old_worker(s, domid)) {
-			log_info(&s->log, "d%u %s: waiting for the old worker",
-				 domid, be);
-			free(d);
-			return;
-		}
-		dom = get_dom(s, domid, d->guest);
-		if (!dom) {
-			free(d);
-			return;
-		}
-		d->st = SD_ADDING;
-		send_line(dom, d->msg);
+		dom = xb_sup_offer_dev(s, d, domid);
+	}
+	if (!dom) {
+		free(d);
+		return;
 	}
 	d->dom = dom;
 	d->next = dom->devs;
 	dom->devs = d;
 }
 
-static struct sup_dev *lookup(struct sup *s, const char *be)
+static struct sup_dev *xb_sup_lookup(struct sup *s, const char *be)
 {
 	for (struct sup_dom *dom = s->doms; dom; dom = dom->next)
 		for (struct sup_dev *d = dom->devs; d && !dom->exiting;
@@ -591,7 +612,7 @@ static struct sup_dev *lookup(struct sup *s, const char *be)
 	return NULL;
 }
 
-static void forget_dev(struct sup_dev *d)
+static void xb_sup_forget_dev(struct sup_dev *d)
 {
 	struct sup_dev **pp;
 
@@ -602,7 +623,7 @@ static void forget_dev(struct sup_dev *d)
 	free(d);
 }
 
-static void close_dev(struct sup_dev *d)
+static void xb_sup_close_dev(struct sup_dev *d)
 {
 	char line[32];
 
@@ -610,33 +631,33 @@ static void close_dev(struct sup_dev *d)
 		return;
 	d->st = SD_CLOSING;
 	snprintf(line, sizeof(line), "close %u\n", d->devid);
-	send_line(d->dom, line);
+	xb_sup_send_line(d->dom, line);
 }
 
-static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
-		     unsigned int devid)
+static void xb_sup_scan_dev(struct sup *s, const char *kind, uint32_t domid,
+			    unsigned int devid)
 {
 	uint64_t state = 0, online = 0, feid;
 	struct sup_dev *d;
 	char be[160];
 
 	snprintf(be, sizeof(be), "%s/%s/%u/%u", s->root, kind, domid, devid);
-	d = lookup(s, be);
-	if (xs_get_u64(s, be, "state", 255, &state))
+	d = xb_sup_lookup(s, be);
+	if (xb_sup_xs_get_u64(s, be, "state", 255, &state))
 		return;
-	xs_get_u64(s, be, "online", 1, &online);
+	xb_sup_xs_get_u64(s, be, "online", 1, &online);
 	/* Done with, and libxl wrote it anew: a new device (id reuse). */
 	if (d && d->st == SD_DONE && state == 1 && online) {
-		forget_dev(d);
+		xb_sup_forget_dev(d);
 		d = NULL;
 	}
 	if (d) {
 		d->seen = true;
 		if (state == 5 || !online)
-			close_dev(d);
+			xb_sup_close_dev(d);
 		/* Closing written over our Closed: answer it again. */
 		if (d->st == SD_DONE && state == 5)
-			write_state(s, d, 6);
+			xb_sup_write_state(s, d, 6);
 		return;
 	}
 	/* Not ours (refused, or from before us) but Closing: say Closed. */
@@ -644,21 +665,22 @@ static void scan_dev(struct sup *s, const char *kind, uint32_t domid,
 		struct sup_dev gone = { .devid = devid };
 
 		snprintf(gone.be, sizeof(gone.be), "%s", be);
-		write_state(s, &gone, 6);
+		xb_sup_write_state(s, &gone, 6);
 		return;
 	}
 	/* libxl creates devices in state 1 (Initialising), online=1. */
 	if (state != 1 || !online)
 		return;
-	if (xs_get_u64(s, be, "frontend-id", 0x7fef, &feid) || feid != domid) {
+	if (xb_sup_xs_get_u64(s, be, "frontend-id", 0x7fef, &feid) ||
+	    feid != domid) {
 		refused(s, domid, be, "frontend-id is not %u", domid);
-		refuse_dev(s, be);
+		xb_sup_refuse_dev(s, be);
 		return;
 	}
-	new_dev(s, kind, domid, devid, be);
+	xb_sup_new_dev(s, kind, domid, devid, be);
 }
 
-static void scan_kind(struct sup *s, const char *kind)
+static void xb_sup_scan_kind(struct sup *s, const char *kind)
 {
 	char path[128], **doms, **devs;
 	unsigned int nd, nv, i, j;
@@ -675,13 +697,13 @@ static void scan_kind(struct sup *s, const char *kind)
 		devs = xs_directory(s->xs, XBT_NULL, dpath, &nv);
 		for (j = 0; devs && j < nv; j++)
 			if (!xb_parse_u64(devs[j], 0, INT32_MAX, &devid))
-				scan_dev(s, kind, domid, devid);
+				xb_sup_scan_dev(s, kind, domid, devid);
 		free(devs);
 	}
 	free(doms);
 }
 
-static void scan(struct sup *s)
+static void xb_sup_scan(struct sup *s)
 {
 	struct sup_dom *dom;
 	struct sup_dev *d;
@@ -690,49 +712,49 @@ static void scan(struct sup *s)
 		for (d = dom->devs; d; d = d->next)
 			d->seen = false;
 	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++)
-		scan_kind(s, kinds[k]);
+		xb_sup_scan_kind(s, kinds[k]);
 	for (dom = s->doms; dom; dom = dom->next) {
 		bool live = false;
 
 		/* Nodes removed without a Closing first: tear down anyway. */
 		for (d = dom->devs; d; d = d->next) {
 			if (!d->seen)
-				close_dev(d);
+				xb_sup_close_dev(d);
 			live |= d->st != SD_DONE;
 		}
 		/* A dead guest, or one with nothing left to serve. */
 		if (!dom->exiting &&
 		    (!live || !xs_is_domain_introduced(s->xs, dom->domid))) {
 			dom->exiting = true;
-			send_line(dom, "exit\n");
+			xb_sup_send_line(dom, "exit\n");
 		}
 	}
 }
 
-static void on_xs(struct evl_watch *w, unsigned int revents)
+static void xb_sup_on_xs(struct evl_watch *w, unsigned int revents)
 {
 	struct sup *s = container_of(w, struct sup, xs_w);
 	char **ev;
 	bool any = false;
 
-	bury(s);
+	xb_sup_bury(s);
 	while ((ev = xs_check_watch(s->xs))) {
 		free(ev);
 		any = true;
 	}
 	if (any)
-		scan(s);
+		xb_sup_scan(s);
 }
 
 /* ---- taking over the workers of an earlier supervisor -------------------- */
 
-static void on_adopted_exit(struct evl_watch *w, unsigned int revents);
+static void xb_sup_on_adopted_exit(struct evl_watch *w, unsigned int revents);
 
 /* The longest answer to "hello": 16 devices of a path each, and some. */
-#define HELLO_MAX (16 * (PATH_MAX + 256) + 256)
+#define HELLO_MAX (16 * (PATH_MAX + 512) + 256)
 
 /* Connects to the worker socket @path. Returns the fd, or -errno. */
-static int worker_connect(const char *path)
+static int xb_sup_worker_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -756,8 +778,8 @@ static int worker_connect(const char *path)
  * Reads from @fd into @buf until it holds a line @last (or "busy"), the
  * peer closes, or @ms pass. Returns the bytes read, or -1.
  */
-static ssize_t read_until(int fd, char *buf, size_t size, const char *last,
-			  int ms)
+static ssize_t xb_sup_read_until(int fd, char *buf, size_t size,
+				 const char *last, int ms)
 {
 	size_t len = 0;
 
@@ -784,15 +806,15 @@ static ssize_t read_until(int fd, char *buf, size_t size, const char *last,
  * the kind whose directory has a state node (a disk slot is virtio_disk,
  * a generic device virtio), else virtio_disk.
  */
-static const char *adopted_kind(struct sup *s, uint32_t domid,
-				unsigned int devid, char *be, size_t len)
+static const char *xb_sup_adopted_kind(struct sup *s, uint32_t domid,
+				       unsigned int devid, char *be, size_t len)
 {
 	char st[8];
 
 	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[k], domid,
 			 devid);
-		if (!xs_get(s, be, "state", st, sizeof(st)))
+		if (!xb_sup_xs_get(s, be, "state", st, sizeof(st)))
 			return kinds[k];
 	}
 	snprintf(be, len, "%s/%s/%u/%u", s->root, kinds[0], domid, devid);
@@ -800,7 +822,8 @@ static const char *adopted_kind(struct sup *s, uint32_t domid,
 }
 
 /* A device the worker of @dom serves ("have <type> <devid> <spec>"). */
-static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
+static void xb_sup_adopt_dev(struct sup *s, struct sup_dom *dom,
+			     const char *args)
 {
 	char name[32];
 	unsigned int devid;
@@ -816,53 +839,46 @@ static void adopt_dev(struct sup *s, struct sup_dom *dom, const char *args)
 	d->dom = dom;
 	d->devid = devid;
 	d->st = SD_READY;
-	d->kind = adopted_kind(s, dom->domid, devid, d->be, sizeof(d->be));
+	d->kind =
+		xb_sup_adopted_kind(s, dom->domid, devid, d->be, sizeof(d->be));
 	snprintf(d->msg, sizeof(d->msg), "add %s\n", args);
 	/* Served, but its "ready" went to the supervisor before us. */
-	if (!xs_get_u64(s, d->be, "state", 255, &state) && state == 1)
-		write_state(s, d, 2);
+	if (!xb_sup_xs_get_u64(s, d->be, "state", 255, &state) && state == 1)
+		xb_sup_write_state(s, d, 2);
 	d->next = dom->devs;
 	dom->devs = d;
 }
 
 /*
- * Takes control of the worker listening on @path for guest @domid: asks it
- * what it serves ("hello") and handles it from here on as if we had
- * started it. A socket nobody listens on (its worker killed) is removed.
+ * Connects to the worker on @path and asks it what it serves ("hello"),
+ * into @buf (HELLO_MAX bytes): its fd, or -1 (logged; a socket nobody
+ * listens on, its worker killed, is removed).
  */
-static void adopt(struct sup *s, uint32_t domid, const char *path)
+static int xb_sup_adopt_hello(struct sup *s, uint32_t domid, const char *path,
+			      char *buf)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	struct sup_dom *dom;
-	char *buf, *line, *nl;
-	unsigned int n = 0, tries = 0;
+	unsigned int tries = 0;
 	int fd;
 
 again:
-	fd = worker_connect(path);
+	fd = xb_sup_worker_connect(path);
 	if (fd == -ECONNREFUSED || fd == -ENOENT) {
 		log_info(&s->log, "d%u: no worker behind %s: removed", domid,
 			 path);
 		unlink(path);
-		return;
+		return -1;
 	}
 	if (fd < 0) {
 		log_err(&s->log, "d%u: %s: %s", domid, path, strerror(-fd));
-		return;
+		return -1;
 	}
-	buf = malloc(HELLO_MAX);
-	dom = calloc(1, sizeof(*dom));
 	/* A worker that answers "busy" closes at once: our "hello" may
 	 * fail, its answer is still there to read. */
-	if (buf && dom)
-		send(fd, "hello\n", 6, MSG_NOSIGNAL);
-	if (!buf || !dom ||
-	    read_until(fd, buf, HELLO_MAX, "\nend\n", 5000) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+	send(fd, "hello\n", 6, MSG_NOSIGNAL);
+	if (xb_sup_read_until(fd, buf, HELLO_MAX, "\nend\n", 5000) < 0) {
 		log_err(&s->log, "d%u: the worker on %s does not answer", domid,
 			path);
-		goto out;
+		goto fail;
 	}
 	/*
 	 * A supervisor just killed may hold the worker's socket a little
@@ -871,20 +887,100 @@ again:
 	 */
 	if (!strncmp(buf, "busy\n", 5) && ++tries < 30) {
 		close(fd);
-		free(buf);
-		free(dom);
 		usleep(100000);
 		goto again;
 	}
 	if (!strncmp(buf, "busy\n", 5)) {
 		log_err(&s->log,
-			"d%u: the worker on %s is controlled by another "
-			"supervisor",
+			"d%u: the worker on %s is controlled by another supervisor",
 			domid, path);
-		goto out;
+		goto fail;
 	}
-	if (!strstr(buf, "\nend\n")) {
-		log_err(&s->log, "d%u: the worker on %s closed", domid, path);
+	if (strstr(buf, "\nend\n"))
+		return fd;
+	log_err(&s->log, "d%u: the worker on %s closed", domid, path);
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The answer to "hello": its ioreq server and a device per "have" line. */
+static unsigned int xb_sup_adopt_answer(struct sup *s, struct sup_dom *dom,
+					char *buf)
+{
+	unsigned int n = 0;
+	char *line, *nl;
+
+	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		if (!strcmp(line, "end"))
+			break;
+		if (sscanf(line, "server %d", &dom->server) == 1)
+			continue;
+		if (!strncmp(line, "have ", 5)) {
+			xb_sup_adopt_dev(s, dom, line + 5);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Watches the adopted worker of @dom: its socket, and its exit on a pidfd
+ * (it is not our child). Returns 0, or -1 with @dom freed (logged; the
+ * worker serves on).
+ */
+static int xb_sup_adopt_watch(struct sup *s, struct sup_dom *dom)
+{
+	dom->pidfd = (int)syscall(SYS_pidfd_open, dom->pid, 0);
+	dom->ctlw = calloc(1, sizeof(*dom->ctlw));
+	dom->pidw = calloc(1, sizeof(*dom->pidw));
+	if (dom->pidfd < 0 || !dom->ctlw || !dom->pidw) {
+		log_err(&s->log, "d%u: cannot watch worker %d: %s", dom->domid,
+			(int)dom->pid, strerror(errno));
+		free(dom->ctlw);
+		free(dom->pidw);
+		dom->ctlw = dom->pidw = NULL;
+		goto fail;
+	}
+	dom->ctlw->dom = dom;
+	dom->pidw->dom = dom;
+	fcntl(dom->ctl, F_SETFL, O_NONBLOCK);
+	if (!evl_watch_start(&s->loop, &dom->ctlw->w, dom->ctl, POLLIN,
+			     xb_sup_on_worker) &&
+	    !evl_watch_start(&s->loop, &dom->pidw->w, dom->pidfd, POLLIN,
+			     xb_sup_on_adopted_exit))
+		return 0;
+	log_err(&s->log, "d%u: cannot watch worker %d", dom->domid,
+		(int)dom->pid);
+fail:
+	dom->ctl = -1; /* the caller closes it; the worker serves on */
+	xb_sup_free_dom(s, dom);
+	return -1;
+}
+
+/*
+ * Takes control of the worker listening on @path for guest @domid: asks it
+ * what it serves ("hello") and handles it from here on as if we had
+ * started it.
+ */
+static void xb_sup_adopt(struct sup *s, uint32_t domid, const char *path)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct sup_dom *dom = calloc(1, sizeof(*dom));
+	char *buf = malloc(HELLO_MAX);
+	unsigned int n;
+	int fd = -1;
+
+	if (!dom || !buf)
+		goto out;
+	fd = xb_sup_adopt_hello(s, domid, path, buf);
+	if (fd < 0)
+		goto out;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+		log_err(&s->log, "d%u: the worker on %s does not answer", domid,
+			path);
 		goto out;
 	}
 	dom->sup = s;
@@ -893,51 +989,17 @@ again:
 	dom->server = -1;
 	dom->adopted = true;
 	dom->ctl = fd;
-	/* Its exit is seen on a pidfd: it is not our child. */
-	dom->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
-	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-		*nl = '\0';
-		if (!strcmp(line, "end"))
-			break;
-		if (sscanf(line, "server %d", &dom->server) == 1)
-			continue;
-		if (!strncmp(line, "have ", 5)) {
-			adopt_dev(s, dom, line + 5);
-			n++;
-		}
-	}
-	dom->ctlw = calloc(1, sizeof(*dom->ctlw));
-	dom->pidw = calloc(1, sizeof(*dom->pidw));
-	if (dom->pidfd < 0 || !dom->ctlw || !dom->pidw) {
-		log_err(&s->log, "d%u: cannot watch worker %d: %s", domid,
-			(int)cred.pid, strerror(errno));
-		free(dom->ctlw);
-		free(dom->pidw);
-		dom->ctlw = dom->pidw = NULL;
-		dom->ctl = -1; /* closed below; the worker serves on */
-		free_dom(s, dom);
-		dom = NULL;
-		goto out;
-	}
-	dom->ctlw->dom = dom;
-	dom->pidw->dom = dom;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (evl_watch_start(&s->loop, &dom->ctlw->w, fd, POLLIN, on_worker) ||
-	    evl_watch_start(&s->loop, &dom->pidw->w, dom->pidfd, POLLIN,
-			    on_adopted_exit)) {
-		log_err(&s->log, "d%u: cannot watch worker %d", domid,
-			(int)cred.pid);
-		dom->ctl = -1;
-		free_dom(s, dom);
-		dom = NULL;
+	n = xb_sup_adopt_answer(s, dom, buf);
+	if (xb_sup_adopt_watch(s, dom)) {
+		dom = NULL; /* freed */
 		goto out;
 	}
 	dom->next = s->doms;
 	s->doms = dom;
-	log_info(&s->log,
-		 "d%u: took control of worker %d (%u device(s), ioreq "
-		 "server %d)",
-		 domid, (int)cred.pid, n, dom->server);
+	log_info(
+		&s->log,
+		"d%u: took control of worker %d (%u device(s), ioreq server %d)",
+		domid, (int)cred.pid, n, dom->server);
 	fd = -1;
 	dom = NULL;
 out:
@@ -948,7 +1010,7 @@ out:
 }
 
 /* Takes control of every worker listening in the run directory. */
-static int adopt_all(struct sup *s)
+static int xb_sup_adopt_all(struct sup *s)
 {
 	struct dirent *e;
 	DIR *d;
@@ -971,10 +1033,43 @@ static int adopt_all(struct sup *s)
 		    !domid || domid > 0x7fef)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", s->run_dir, e->d_name);
-		adopt(s, domid, path);
+		xb_sup_adopt(s, domid, path);
 	}
 	closedir(d);
 	return 0;
+}
+
+/*
+ * Tells the worker on @path to exit, if no supervisor controls it: 1 if it
+ * stopped, 0 if nobody listened (the socket removed), -1 if it is busy.
+ */
+static int xb_sup_stop_one(struct log_ctx *log, unsigned int domid,
+			   const char *path)
+{
+	char buf[64];
+	int fd = xb_sup_worker_connect(path), rc = 1;
+
+	if (fd == -ECONNREFUSED || fd == -ENOENT) {
+		unlink(path);
+		return 0;
+	}
+	if (fd < 0) {
+		log_err(log, "d%u: %s: %s", domid, path, strerror(-fd));
+		return -1;
+	}
+	/* The worker answers "busy" at once if a supervisor has it;
+	 * otherwise it takes "exit" and closes once torn down. */
+	send(fd, "exit\n", 5, MSG_NOSIGNAL);
+	if (xb_sup_read_until(fd, buf, sizeof(buf), "\n", 10000) != 0) {
+		log_err(log,
+			"d%u: its worker is controlled by a running supervisor: stop it first (systemctl stop xvbd, or SIGINT to stop it with its workers)",
+			domid);
+		rc = -1;
+	} else {
+		log_info(log, "d%u: worker stopped", domid);
+	}
+	close(fd);
+	return rc;
 }
 
 int xb_stop_all(const char *dir)
@@ -982,7 +1077,6 @@ int xb_stop_all(const char *dir)
 	struct log_ctx log;
 	unsigned int stopped = 0, busy = 0;
 	struct dirent *e;
-	char buf[64];
 	DIR *d;
 
 	log_ctx_init(&log, -1, NULL);
@@ -999,37 +1093,14 @@ int xb_stop_all(const char *dir)
 	while ((e = readdir(d))) {
 		char path[PATH_MAX], tail[8] = "";
 		unsigned int domid;
-		int fd;
+		int rc;
 
 		if (sscanf(e->d_name, "d%u.sock%7s", &domid, tail) != 1)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fd = worker_connect(path);
-		if (fd == -ECONNREFUSED || fd == -ENOENT) {
-			unlink(path);
-			continue;
-		}
-		if (fd < 0) {
-			log_err(&log, "d%u: %s: %s", domid, path,
-				strerror(-fd));
-			busy++;
-			continue;
-		}
-		/* The worker answers "busy" at once if a supervisor has it;
-		 * otherwise it takes "exit" and closes once torn down. */
-		send(fd, "exit\n", 5, MSG_NOSIGNAL);
-		if (read_until(fd, buf, sizeof(buf), "\n", 10000) != 0) {
-			log_err(&log,
-				"d%u: its worker is controlled by a running "
-				"supervisor: stop it first (systemctl stop "
-				"xvbd, or SIGINT to stop it with its workers)",
-				domid);
-			busy++;
-		} else {
-			log_info(&log, "d%u: worker stopped", domid);
-			stopped++;
-		}
-		close(fd);
+		rc = xb_sup_stop_one(&log, domid, path);
+		stopped += rc > 0;
+		busy += rc < 0;
 	}
 	closedir(d);
 	log_info(&log, "%u worker(s) stopped, %u left", stopped, busy);
@@ -1044,32 +1115,32 @@ int xb_stop_all(const char *dir)
  * "retire": with their windows up, it may remove the dead worker's ioreq
  * server, which it answers for until then.
  */
-static void readd(struct sup *s, struct sup_dom *dom)
+static void xb_sup_readd(struct sup *s, struct sup_dom *dom)
 {
 	for (struct sup_dev *d = dom->devs; d; d = d->next) {
 		if (d->st != SD_ADDING && d->st != SD_READY)
 			continue;
 		d->st = SD_ADDING;
-		send_line(dom, d->msg);
+		xb_sup_send_line(dom, d->msg);
 	}
-	send_line(dom, "retire\n");
+	xb_sup_send_line(dom, "retire\n");
 }
 
-static void scan(struct sup *s);
+static void xb_sup_scan(struct sup *s);
 
 /*
  * @dom's worker @pid is gone (@clean: it exited 0, or was told to exit):
  * respawns it if its guest lives, else its devices get state 6 and @dom is
  * freed. Returns true if @dom was freed.
  */
-static bool worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
-			bool clean, int status)
+static bool xb_sup_worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
+			       bool clean, int status)
 {
 	time_t now = time(NULL);
 
 	dom->pid = -1;
-	stop_ctl(s, dom);
-	stop_watch(s, &dom->pidw);
+	xb_sup_stop_ctl(s, dom);
+	xb_sup_stop_watch(s, &dom->pidw);
 	if (dom->ctl >= 0)
 		close(dom->ctl);
 	dom->ctl = -1;
@@ -1093,18 +1164,19 @@ static bool worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
 			dom->restarts = 0;
 		}
 		if (dom->restarts++ < MAX_RESTARTS) {
-			if (!spawn(dom)) {
-				readd(s, dom); /* the guest sees a reset */
+			if (!xb_sup_spawn(dom)) {
+				xb_sup_readd(s, dom); /* the guest sees a reset
+						       */
 				return false;
 			}
-			kill_worker(s, dom);
+			xb_sup_kill_worker(s, dom);
 		}
 		log_err(&s->log, "d%u: giving up on its devices", dom->domid);
 	}
 	for (struct sup_dev *d = dom->devs; d; d = d->next)
 		if (d->st != SD_DONE)
-			write_state(s, d, 6);
-	free_dom(s, dom);
+			xb_sup_write_state(s, d, 6);
+	xb_sup_free_dom(s, dom);
 	return true;
 }
 
@@ -1113,7 +1185,7 @@ static bool worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
  * scans xenstore again once one is gone: a new guest reusing its domain id
  * may be waiting for it.
  */
-static void reap(struct sup *s, bool rescan)
+static void xb_sup_reap(struct sup *s, bool rescan)
 {
 	struct sup_dom *dom;
 	bool freed = false;
@@ -1125,17 +1197,17 @@ static void reap(struct sup *s, bool rescan)
 		     dom = dom->next)
 			;
 		if (dom)
-			freed |= worker_gone(s, dom, pid,
-					     WIFEXITED(status) &&
-						     !WEXITSTATUS(status),
-					     status);
+			freed |= xb_sup_worker_gone(
+				s, dom, pid,
+				WIFEXITED(status) && !WEXITSTATUS(status),
+				status);
 	}
 	if (freed && rescan)
-		scan(s);
+		xb_sup_scan(s);
 }
 
 /* An adopted worker's pidfd is readable: it exited. */
-static void on_adopted_exit(struct evl_watch *w, unsigned int revents)
+static void xb_sup_on_adopted_exit(struct evl_watch *w, unsigned int revents)
 {
 	struct sup_dom *dom = container_of(w, struct sup_ctl, w)->dom;
 	struct sup *s;
@@ -1143,13 +1215,13 @@ static void on_adopted_exit(struct evl_watch *w, unsigned int revents)
 	if (!dom)
 		return;
 	s = dom->sup;
-	bury(s);
-	if (worker_gone(s, dom, dom->pid, dom->exiting, -1))
-		scan(s);
+	xb_sup_bury(s);
+	if (xb_sup_worker_gone(s, dom, dom->pid, dom->exiting, -1))
+		xb_sup_scan(s);
 }
 
 /* SIGUSR1: the guests served, and each worker asked for its own state. */
-static void log_state(struct sup *s)
+static void xb_sup_log_state(struct sup *s)
 {
 	unsigned int n = 0;
 
@@ -1166,7 +1238,7 @@ static void log_state(struct sup *s)
 			 dom->domid, (int)dom->pid, devs, dom->restarts,
 			 dom->exiting ? ", exiting" : "");
 		if (dom->pid > 0 && dom->ctlw && !dom->exiting)
-			send_line(dom, "state\n");
+			xb_sup_send_line(dom, "state\n");
 	}
 }
 
@@ -1174,7 +1246,7 @@ static void log_state(struct sup *s)
  * SIGHUP: xvbd.conf again. Devices already served keep what they have; a
  * file that does not load leaves the one before in force.
  */
-static void reload(struct sup *s)
+static void xb_sup_reload(struct sup *s)
 {
 	struct xb_config cfg;
 	char err[PATH_MAX + 200];
@@ -1195,30 +1267,30 @@ static void reload(struct sup *s)
 		 s->config_path, cfg.n);
 }
 
-static void on_signal(struct evl_watch *w, unsigned int revents)
+static void xb_sup_on_signal(struct evl_watch *w, unsigned int revents)
 {
 	struct sup *s = container_of(w, struct sup, sig_w);
 	struct signalfd_siginfo si;
 
-	bury(s);
+	xb_sup_bury(s);
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
-			reap(s, true);
+			xb_sup_reap(s, true);
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
 			/* systemctl reload: the file again, for devices added
 			 * from now on, and disks re-read their stores' sizes.
 			 */
-			reload(s);
+			xb_sup_reload(s);
 			log_info(&s->log, "SIGHUP: disks re-read their sizes");
 			for (struct sup_dom *dom = s->doms; dom;
 			     dom = dom->next)
-				send_line(dom, "resize\n");
+				xb_sup_send_line(dom, "resize\n");
 			continue;
 		}
 		if (si.ssi_signo == SIGUSR1) {
-			log_state(s);
+			xb_sup_log_state(s);
 			continue;
 		}
 		/*
@@ -1236,7 +1308,7 @@ static void on_signal(struct evl_watch *w, unsigned int revents)
 }
 
 /* Whether the adopted worker of @dom has exited, waiting up to @ms. */
-static bool adopted_exited(struct sup_dom *dom, int ms)
+static bool xb_sup_adopted_exited(struct sup_dom *dom, int ms)
 {
 	struct pollfd p = { .fd = dom->pidfd, .events = POLLIN };
 
@@ -1247,13 +1319,13 @@ static bool adopted_exited(struct sup_dom *dom, int ms)
  * SIGTERM: the supervisor leaves its workers serving. Their sockets close,
  * which a worker with a run directory takes as "serve on".
  */
-static void leave_workers(struct sup *s)
+static void xb_sup_leave_workers(struct sup *s)
 {
 	unsigned int n = 0;
 
 	while (s->doms) {
 		n += s->doms->pid > 0;
-		free_dom(s, s->doms);
+		xb_sup_free_dom(s, s->doms);
 	}
 	if (n)
 		log_info(&s->log,
@@ -1263,20 +1335,20 @@ static void leave_workers(struct sup *s)
 }
 
 /* Tells every worker to exit and waits up to 5 s before killing them. */
-static void stop_workers(struct sup *s)
+static void xb_sup_stop_workers(struct sup *s)
 {
 	struct sup_dom *dom;
 	int i;
 
 	for (dom = s->doms; dom; dom = dom->next) {
-		send_line(dom, "exit\n");
+		xb_sup_send_line(dom, "exit\n");
 		dom->exiting = true;
 	}
 	for (i = 0; i < 100 && s->doms; i++) {
-		reap(s, false);
+		xb_sup_reap(s, false);
 		for (dom = s->doms; dom; dom = dom->next)
-			if (dom->adopted && adopted_exited(dom, 0)) {
-				worker_gone(s, dom, dom->pid, true, -1);
+			if (dom->adopted && xb_sup_adopted_exited(dom, 0)) {
+				xb_sup_worker_gone(s, dom, dom->pid, true, -1);
 				break; /* the list changed */
 			}
 		if (s->doms)
@@ -1287,24 +1359,24 @@ static void stop_workers(struct sup *s)
 			kill(dom->pid, SIGKILL);
 	while (s->doms) {
 		if (s->doms->adopted)
-			adopted_exited(s->doms, 2000);
+			xb_sup_adopted_exited(s->doms, 2000);
 		else if (s->doms->pid > 0)
 			waitpid(s->doms->pid, NULL, 0);
 		for (struct sup_dev *d = s->doms->devs; d; d = d->next)
 			if (d->st != SD_DONE)
-				write_state(s, d, 6);
-		free_dom(s, s->doms);
+				xb_sup_write_state(s, d, 6);
+		xb_sup_free_dom(s, s->doms);
 	}
 }
 
-static void sup_exit(struct sup *s)
+static void xb_sup_sup_exit(struct sup *s)
 {
 	/* A startup failure may come before the loop exists. */
 	if (s->loop_ok) {
 		evl_watch_stop(&s->xs_w);
 		evl_watch_stop(&s->sig_w);
 		evl_drain(&s->loop, 1000);
-		bury(s);
+		xb_sup_bury(s);
 		evl_exit(&s->loop);
 		s->loop_ok = false;
 	}
@@ -1322,7 +1394,7 @@ static void sup_exit(struct sup *s)
  * RUN_DIR/supervisor.lock: the kernel drops it when the process dies, the
  * workers do not inherit it, and F_GETLK names the holder.
  */
-static int take_lock(struct sup *s)
+static int xb_sup_take_lock(struct sup *s)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char path[PATH_MAX];
@@ -1373,54 +1445,12 @@ static int take_lock(struct sup *s)
 	return 0;
 }
 
-/*
- * Everything before the loop runs. Each failure is one log line naming the
- * cause and what to do, and a sysexits(3) code; 0 once watching.
- */
-static int setup(struct sup *s)
+/* The signals the supervisor handles, on its loop. 0 or a sysexits code. */
+static int xb_sup_setup_signals(struct sup *s)
 {
-	char buf[16], path[128], err[PATH_MAX + 200];
-	uint64_t self = 0;
 	sigset_t set;
-	unsigned int len, k;
-	char *v;
 	int rc;
 
-	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
-			    sizeof(err));
-	if (rc) {
-		log_err(&s->log, "%s", err);
-		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
-	}
-	rc = take_lock(s);
-	if (rc)
-		return rc;
-	s->xs = xs_open(0);
-	if (!s->xs) {
-		log_err(&s->log,
-			"cannot open xenstore: %s: is xenstored running? "
-			"(and is this a Xen domain with xenfs at /proc/xen)",
-			strerror(errno));
-		return EX_UNAVAILABLE;
-	}
-	v = xs_read(s->xs, XBT_NULL, "domid", &len);
-	if (v && len < sizeof(buf)) {
-		memcpy(buf, v, len + 1);
-		xb_parse_u64(buf, 0, 0x7fef, &self);
-	}
-	free(v);
-	s->self = self;
-	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
-
-	rc = evl_init(&s->loop, 64);
-	if (rc) {
-		log_err(&s->log,
-			"cannot set up io_uring: %s: xvbd needs a kernel with "
-			"io_uring enabled (sysctl kernel.io_uring_disabled=0)",
-			strerror(-rc));
-		return EX_OSERR;
-	}
-	s->loop_ok = true;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -1433,21 +1463,26 @@ static int setup(struct sup *s)
 		log_err(&s->log, "signalfd: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	rc = evl_watch_start(&s->loop, &s->sig_w, s->sigfd, POLLIN, on_signal);
+	rc = evl_watch_start(&s->loop, &s->sig_w, s->sigfd, POLLIN,
+			     xb_sup_on_signal);
 	if (rc) {
 		log_err(&s->log, "watching signals: %s", strerror(-rc));
 		return EX_OSERR;
 	}
+	return 0;
+}
 
-	/* The workers an earlier supervisor left, before any event. */
-	if (adopt_all(s))
-		return EX_CANTCREAT; /* (logged) */
-	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+/* xenstore's watches: each backend kind, and guests going. */
+static int xb_sup_setup_watches(struct sup *s)
+{
+	char path[128];
+	int rc;
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", s->root, kinds[k]);
 		if (!xs_watch(s->xs, path, kinds[k])) {
 			log_err(&s->log,
-				"cannot watch %s in xenstore: %s: is xvbd "
-				"running in the backend domain, as root?",
+				"cannot watch %s in xenstore: %s: is xvbd running in the backend domain, as root?",
 				path, strerror(errno));
 			return EX_UNAVAILABLE;
 		}
@@ -1458,13 +1493,78 @@ static int setup(struct sup *s)
 		return EX_UNAVAILABLE;
 	}
 	rc = evl_watch_start(&s->loop, &s->xs_w, xs_fileno(s->xs), POLLIN,
-			     on_xs);
+			     xb_sup_on_xs);
 	if (rc) {
 		log_err(&s->log, "watching xenstore: %s", strerror(-rc));
 		return EX_OSERR;
 	}
 	log_info(&s->log, "watching %s/{virtio_disk,virtio}", s->root);
-	scan(s);
+	return 0;
+}
+
+/* xenstore, and the backend directory of the domain we run in. */
+static int xb_sup_setup_xs(struct sup *s)
+{
+	uint64_t self = 0;
+	unsigned int len;
+	char buf[16], *v;
+
+	s->xs = xs_open(0);
+	if (!s->xs) {
+		log_err(&s->log,
+			"cannot open xenstore: %s: is xenstored running? (and is this a Xen domain with xenfs at /proc/xen)",
+			strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	v = xs_read(s->xs, XBT_NULL, "domid", &len);
+	if (v && len < sizeof(buf)) {
+		memcpy(buf, v, len + 1);
+		xb_parse_u64(buf, 0, 0x7fef, &self);
+	}
+	free(v);
+	s->self = self;
+	snprintf(s->root, sizeof(s->root), "/local/domain/%u/backend", s->self);
+	return 0;
+}
+
+/*
+ * Everything before the loop runs. Each failure is one log line naming the
+ * cause and what to do, and a sysexits(3) code; 0 once watching.
+ */
+static int xb_sup_setup(struct sup *s)
+{
+	char err[PATH_MAX + 200];
+	int rc;
+
+	rc = xb_config_load(&s->cfg, s->config_path, s->config_named, err,
+			    sizeof(err));
+	if (rc) {
+		log_err(&s->log, "%s", err);
+		return rc == -EINVAL ? EX_CONFIG : EX_NOINPUT;
+	}
+	rc = xb_sup_take_lock(s);
+	if (!rc)
+		rc = xb_sup_setup_xs(s);
+	if (rc)
+		return rc;
+	rc = evl_init(&s->loop, 64);
+	if (rc) {
+		log_err(&s->log,
+			"cannot set up io_uring: %s: xvbd needs a kernel with io_uring enabled (sysctl kernel.io_uring_disabled=0)",
+			strerror(-rc));
+		return EX_OSERR;
+	}
+	s->loop_ok = true;
+	rc = xb_sup_setup_signals(s);
+	if (rc)
+		return rc;
+	/* The workers an earlier supervisor left, before any event. */
+	if (xb_sup_adopt_all(s))
+		return EX_CANTCREAT; /* (logged) */
+	rc = xb_sup_setup_watches(s);
+	if (rc)
+		return rc;
+	xb_sup_scan(s);
 	return 0;
 }
 
@@ -1481,7 +1581,7 @@ int xb_supervisor_run(const char *config, const char *run_dir,
 	s.sigfd = -1;
 	s.verbose = level >= LOG_DBG;
 	log_ctx_init(&s.log, -1, NULL);
-	rc = setup(&s);
+	rc = xb_sup_setup(&s);
 	if (!rc) {
 		rc = evl_run(&s.loop);
 		if (rc) {
@@ -1492,10 +1592,10 @@ int xb_supervisor_run(const char *config, const char *run_dir,
 	/* SIGINT stops the workers too; SIGTERM or a failure leaves them
 	 * serving for the next supervisor. */
 	if (s.stop_all)
-		stop_workers(&s);
+		xb_sup_stop_workers(&s);
 	else
-		leave_workers(&s);
-	sup_exit(&s);
+		xb_sup_leave_workers(&s);
+	xb_sup_sup_exit(&s);
 	xb_config_free(&s.cfg);
 	if (s.lock_fd >= 0)
 		close(s.lock_fd); /* the lock goes with it */

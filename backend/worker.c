@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -104,10 +105,12 @@ struct xb_worker {
 	int exit_code;
 };
 
-static void ctl_send(struct xb_worker *w, const char *fmt, ...) __printf(2, 3);
-static void ctl_send(struct xb_worker *w, const char *fmt, ...)
+static void xb_wk_ctl_send(struct xb_worker *w, const char *fmt, ...)
+	__printf(2, 3);
+static void xb_wk_ctl_send(struct xb_worker *w, const char *fmt, ...)
 {
-	char line[256];
+	/* A "have" line repeats an "add" line: a spec with a whole path. */
+	char line[PATH_MAX + 512];
 	va_list ap;
 	int n;
 
@@ -125,7 +128,7 @@ static void ctl_send(struct xb_worker *w, const char *fmt, ...)
 
 /* ---- the ioreq server's callbacks --------------------------------------- */
 
-static int worker_mmio(void *cookie, struct xb_req *req)
+static int xb_wk_worker_mmio(void *cookie, struct xb_req *req)
 {
 	struct xb_dev *d = cookie;
 	uint64_t off = req->addr - d->conf.base;
@@ -136,21 +139,21 @@ static int worker_mmio(void *cookie, struct xb_req *req)
 	return -1;
 }
 
-static void worker_kick(void *cookie, int index)
+static void xb_wk_worker_kick(void *cookie, int index)
 {
 	struct xb_dev *d = cookie;
 
 	vdev_kick(d->vdev, index);
 }
 
-static void worker_invalidate(void *opaque)
+static void xb_wk_worker_invalidate(void *opaque)
 {
 	struct xb_worker *w = opaque;
 
 	xb_fmem_invalidate(&w->fmem);
 }
 
-static void worker_irq(struct vdev *vdev, void *opaque)
+static void xb_wk_worker_irq(struct vdev *vdev, void *opaque)
 {
 	struct xb_dev *d = opaque;
 	struct xb_worker *w = d->w;
@@ -163,7 +166,7 @@ static void worker_irq(struct vdev *vdev, void *opaque)
 /* ---- devices ------------------------------------------------------------ */
 
 /* The grant device, opened for the first grant_usage=1 device. */
-static int open_gnttab(struct xb_worker *w)
+static int xb_wk_open_gnttab(struct xb_worker *w)
 {
 	if (w->gnt.xgt)
 		return 0;
@@ -182,19 +185,20 @@ static int open_gnttab(struct xb_worker *w)
 	return 0;
 }
 
-static void io_threads(struct xb_worker *w, unsigned int want);
+static void xb_wk_io_threads(struct xb_worker *w, unsigned int want);
 
 /* Queues past the first on the worker's queue threads, as far as there are. */
-static void queue_loops(struct xb_worker *w, unsigned int n, struct evl **loops)
+static void xb_wk_queue_loops(struct xb_worker *w, unsigned int n,
+			      struct evl **loops)
 {
 	if (n > 1)
-		io_threads(w, n - 1);
+		xb_wk_io_threads(w, n - 1);
 	for (unsigned int i = 1; w->nr_io && i < n; i++)
 		loops[i] = &w->qthr[(i - 1) % w->nr_io].loop;
 }
 
 /* Starts queue threads until there are @want (at most XB_MAX_IO_THREADS). */
-static void io_threads(struct xb_worker *w, unsigned int want)
+static void xb_wk_io_threads(struct xb_worker *w, unsigned int want)
 {
 	char name[16];
 	int rc;
@@ -219,8 +223,8 @@ static void io_threads(struct xb_worker *w, unsigned int want)
  * can run at once (at most XB_AUTO_QUEUES), within the type's maximum; 0
  * for a type that takes no "queues".
  */
-static unsigned int dev_queues(const struct xb_worker *w,
-			       const struct xb_devconf *c)
+static unsigned int xb_wk_dev_queues(const struct xb_worker *w,
+				     const struct xb_devconf *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int n = w->io.nr_vcpus;
@@ -238,7 +242,7 @@ static unsigned int dev_queues(const struct xb_worker *w,
 	return n ? n : 1;
 }
 
-static void dev_free(struct xb_dev *d)
+static void xb_wk_dev_free(struct xb_dev *d)
 {
 	if (d->dev)
 		d->conf.type->close(d->dev);
@@ -247,8 +251,8 @@ static void dev_free(struct xb_dev *d)
 }
 
 /* The type opens @d with what the worker gives it (its env). */
-static int dev_create(struct xb_worker *w, struct xb_dev *d,
-		      const struct gmem *gm)
+static int xb_wk_dev_create(struct xb_worker *w, struct xb_dev *d,
+			    const struct gmem *gm)
 {
 	const struct xb_devconf *c = &d->conf;
 	struct evl *loops[XB_MAX_QUEUE_LOOPS] = { NULL };
@@ -256,7 +260,7 @@ static int dev_create(struct xb_worker *w, struct xb_dev *d,
 		.gm = gm,
 		.loop = &w->loop,
 		.loops = loops,
-		.queues = dev_queues(w, c),
+		.queues = xb_wk_dev_queues(w, c),
 		.poll_us = c->poll_us,
 		.coalesce_us = c->coalesce_us,
 		.domid = (int)w->domid,
@@ -268,12 +272,12 @@ static int dev_create(struct xb_worker *w, struct xb_dev *d,
 
 	env.nr_loops = env.queues < XB_MAX_QUEUE_LOOPS ? env.queues :
 							 XB_MAX_QUEUE_LOOPS;
-	queue_loops(w, env.nr_loops, loops);
+	xb_wk_queue_loops(w, env.nr_loops, loops);
 	return c->type->open(&d->dev, &d->vdev, c->priv, &env);
 }
 
-static int dev_open(struct xb_worker *w, struct xb_dev *d,
-		    const struct xb_devconf *c)
+static int xb_wk_dev_open(struct xb_worker *w, struct xb_dev *d,
+			  const struct xb_devconf *c)
 {
 	const struct gmem *gm = &w->gm;
 	int rc;
@@ -283,18 +287,18 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 	snprintf(d->name, sizeof(d->name), "v%s%u", c->type->name, c->devid);
 	log_ctx_init(&d->log, (int)w->domid, d->name);
 	if (c->grants) {
-		rc = open_gnttab(w);
+		rc = xb_wk_open_gnttab(w);
 		if (rc)
 			return rc;
 		gm = &w->gnt_gm;
 	}
-	rc = dev_create(w, d, gm);
+	rc = xb_wk_dev_create(w, d, gm);
 	if (rc)
 		return rc;
-	vdev_set_irq(d->vdev, worker_irq, d);
+	vdev_set_irq(d->vdev, xb_wk_worker_irq, d);
 	rc = xb_ioreq_map_window(&w->io, c->base, XB_MMIO_DEV_SIZE, d);
 	if (rc) {
-		dev_free(d);
+		xb_wk_dev_free(d);
 		return rc;
 	}
 	d->live = true;
@@ -311,25 +315,25 @@ static int dev_open(struct xb_worker *w, struct xb_dev *d,
 }
 
 /* Stops serving @d: no window, no I/O in flight, store closed. */
-static void dev_close(struct xb_dev *d)
+static void xb_wk_dev_close(struct xb_dev *d)
 {
 	if (!d->live)
 		return;
 	xb_ioreq_unmap_window(&d->w->io, d);
-	dev_free(d);
+	xb_wk_dev_free(d);
 	free(d->add);
 	d->add = NULL;
 	d->live = false;
 	log_info(&d->log, "closed");
 }
 
-static void ctl_lines(struct xb_worker *w);
+static void xb_wk_ctl_lines(struct xb_worker *w);
 
 /* ---- a dead predecessor's ioreq server ----------------------------------- */
 
 #define SERVE_BUDGET_STALE 64
 
-static void on_stale(struct evl_watch *wt, unsigned int revents)
+static void xb_wk_on_stale(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_worker, stale_w);
 	int rc;
@@ -347,7 +351,7 @@ static void on_stale(struct evl_watch *wt, unsigned int revents)
  * when an emulator dies), and so is every access routed to it until our
  * own windows serve the guest. Failing that, it is at least destroyed.
  */
-static void stale_adopt(struct xb_worker *w, unsigned int id)
+static void xb_wk_stale_adopt(struct xb_worker *w, unsigned int id)
 {
 	int rc;
 
@@ -363,7 +367,7 @@ static void stale_adopt(struct xb_worker *w, unsigned int id)
 	if (!rc)
 		rc = evl_watch_start(&w->loop, &w->stale_w,
 				     xenevtchn_fd(w->stale_xce), POLLIN,
-				     on_stale);
+				     xb_wk_on_stale);
 	if (rc) {
 		log_err(&w->log,
 			"taking over the dead worker's ioreq server "
@@ -379,7 +383,7 @@ static void stale_adopt(struct xb_worker *w, unsigned int id)
 }
 
 /* Our windows serve the guest again: the dead worker's server goes. */
-static void stale_retire(struct xb_worker *w)
+static void xb_wk_stale_retire(struct xb_worker *w)
 {
 	unsigned int id = w->stale.id;
 
@@ -401,17 +405,17 @@ static void stale_retire(struct xb_worker *w)
  */
 #define SERVE_BUDGET 64
 
-static void serve(struct xb_worker *w);
+static void xb_wk_serve(struct xb_worker *w);
 
-static void on_serve_again(struct evl_op *op, int res, unsigned int flags)
+static void xb_wk_on_serve_again(struct evl_op *op, int res, unsigned int flags)
 {
 	struct xb_worker *w = container_of(op, struct xb_worker, again_op);
 
 	w->again_queued = false;
-	serve(w);
+	xb_wk_serve(w);
 }
 
-static void serve(struct xb_worker *w)
+static void xb_wk_serve(struct xb_worker *w)
 {
 	struct io_uring_sqe *sqe;
 	int rc;
@@ -435,22 +439,23 @@ static void serve(struct xb_worker *w)
 		sqe = evl_get_sqe(&w->loop);
 		if (sqe) {
 			io_uring_prep_nop(sqe);
-			evl_set_op(&w->loop, sqe, &w->again_op, on_serve_again);
+			evl_set_op(&w->loop, sqe, &w->again_op,
+				   xb_wk_on_serve_again);
 			w->again_queued = true;
 		}
 	}
 	if (w->ctl_again)
-		ctl_lines(w);
+		xb_wk_ctl_lines(w);
 }
 
-static void on_evtchn(struct evl_watch *wt, unsigned int revents)
+static void xb_wk_on_evtchn(struct evl_watch *wt, unsigned int revents)
 {
-	serve(container_of(wt, struct xb_worker, evtchn_w));
+	xb_wk_serve(container_of(wt, struct xb_worker, evtchn_w));
 }
 
 /* Every device re-reads what may change under it (a disk its size):
  * "resize", or SIGHUP. */
-static void resize_all(struct xb_worker *w)
+static void xb_wk_resize_all(struct xb_worker *w)
 {
 	unsigned int n = 0;
 
@@ -465,7 +470,7 @@ static void resize_all(struct xb_worker *w)
 }
 
 /* SIGUSR1, or "state": what the worker and each device are doing. */
-static void log_state(struct xb_worker *w)
+static void xb_wk_log_state(struct xb_worker *w)
 {
 	unsigned int n = 0, buckets;
 	uint64_t maps;
@@ -492,18 +497,18 @@ static void log_state(struct xb_worker *w)
 	}
 }
 
-static void on_signal(struct evl_watch *wt, unsigned int revents)
+static void xb_wk_on_signal(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_worker, sig_w);
 	struct signalfd_siginfo si;
 
 	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			resize_all(w);
+			xb_wk_resize_all(w);
 			continue;
 		}
 		if (si.ssi_signo == SIGUSR1) {
-			log_state(w);
+			xb_wk_log_state(w);
 			continue;
 		}
 		log_info(&w->log, "signal %u: shutting down", si.ssi_signo);
@@ -511,7 +516,7 @@ static void on_signal(struct evl_watch *wt, unsigned int revents)
 	}
 }
 
-static struct xb_dev *find_dev(struct xb_worker *w, unsigned int devid)
+static struct xb_dev *xb_wk_find_dev(struct xb_worker *w, unsigned int devid)
 {
 	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
 		if (w->devs[i].live && w->devs[i].conf.devid == devid)
@@ -520,7 +525,7 @@ static struct xb_dev *find_dev(struct xb_worker *w, unsigned int devid)
 }
 
 /* Opens a device in a free slot; answers "ready" or "failed". */
-static int add_dev(struct xb_worker *w, const struct xb_devconf *c)
+static int xb_wk_add_dev(struct xb_worker *w, const struct xb_devconf *c)
 {
 	struct xb_dev *d = NULL;
 	unsigned int i;
@@ -529,21 +534,21 @@ static int add_dev(struct xb_worker *w, const struct xb_devconf *c)
 	for (i = 0; i < XB_MAX_WINDOWS && !d; i++)
 		if (!w->devs[i].live)
 			d = &w->devs[i];
-	if (find_dev(w, c->devid))
+	if (xb_wk_find_dev(w, c->devid))
 		rc = -EEXIST;
 	else if (!d)
 		rc = -ENOSPC;
 	else
-		rc = dev_open(w, d, c);
+		rc = xb_wk_dev_open(w, d, c);
 	if (rc)
-		ctl_send(w, "failed %u %s", c->devid, strerror(-rc));
+		xb_wk_ctl_send(w, "failed %u %s", c->devid, strerror(-rc));
 	else
-		ctl_send(w, "ready %u", c->devid);
+		xb_wk_ctl_send(w, "ready %u", c->devid);
 	return rc;
 }
 
 /* "add NAME DEVID SPEC": a device the supervisor read from xenstore. */
-static void ctl_add(struct xb_worker *w, const char *args)
+static void xb_wk_ctl_add(struct xb_worker *w, const char *args)
 {
 	struct xb_devconf *c = malloc(sizeof(*c)); /* 8 KiB: not on the stack */
 	const struct xvb_devtype *type;
@@ -558,13 +563,13 @@ static void ctl_add(struct xb_worker *w, const char *args)
 		goto bad;
 	if (xb_parse_devspec(args + off, type, c, err, sizeof(err))) {
 		log_err(&w->log, "device %u refused: %s", devid, err);
-		ctl_send(w, "failed %u %s", devid, err);
+		xb_wk_ctl_send(w, "failed %u %s", devid, err);
 		free(c);
 		return;
 	}
 	c->devid = devid;
-	if (!add_dev(w, c)) {
-		struct xb_dev *d = find_dev(w, devid);
+	if (!xb_wk_add_dev(w, c)) {
+		struct xb_dev *d = xb_wk_find_dev(w, devid);
 
 		d->add = strdup(args);
 	}
@@ -575,51 +580,85 @@ bad:
 	log_warn(&w->log, "bad control message 'add %s'", args);
 }
 
-static void ctl_line(struct xb_worker *w, char *line)
+/* "hello": a new supervisor; what we serve. */
+static void xb_wk_ctl_hello(struct xb_worker *w, const char *args)
+{
+	xb_wk_ctl_send(w, "server %u", w->io.id);
+	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
+		if (w->devs[i].live && w->devs[i].add)
+			xb_wk_ctl_send(w, "have %s", w->devs[i].add);
+	xb_wk_ctl_send(w, "end");
+}
+
+/* "close DEVID": answered "closed" whether or not it was served. */
+static void xb_wk_ctl_close(struct xb_worker *w, const char *args)
 {
 	unsigned int devid;
 	struct xb_dev *d;
 
-	if (!strcmp(line, "exit")) {
-		evl_stop(&w->loop);
+	if (sscanf(args, "%u", &devid) != 1) {
+		log_warn(&w->log, "bad control message 'close %s'", args);
 		return;
 	}
-	if (!strncmp(line, "add ", 4)) {
-		ctl_add(w, line + 4);
-		return;
-	}
-	if (!strcmp(line, "hello")) { /* a new supervisor: what we serve */
-		ctl_send(w, "server %u", w->io.id);
-		for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++)
-			if (w->devs[i].live && w->devs[i].add)
-				ctl_send(w, "have %s", w->devs[i].add);
-		ctl_send(w, "end");
-		return;
-	}
-	if (!strcmp(line, "retire")) { /* every device is back */
-		stale_retire(w);
-		return;
-	}
-	if (!strcmp(line, "resize")) {
-		resize_all(w);
-		return;
-	}
-	if (!strcmp(line, "state")) {
-		log_state(w);
-		return;
-	}
-	if (sscanf(line, "close %u", &devid) == 1) {
-		d = find_dev(w, devid);
-		if (d)
-			dev_close(d);
-		ctl_send(w, "closed %u", devid);
+	d = xb_wk_find_dev(w, devid);
+	if (d)
+		xb_wk_dev_close(d);
+	xb_wk_ctl_send(w, "closed %u", devid);
+}
+
+static void xb_wk_ctl_exit(struct xb_worker *w, const char *args)
+{
+	evl_stop(&w->loop);
+}
+
+/* "retire": every device of a respawned worker is back. */
+static void xb_wk_ctl_retire(struct xb_worker *w, const char *args)
+{
+	xb_wk_stale_retire(w);
+}
+
+static void xb_wk_ctl_resize(struct xb_worker *w, const char *args)
+{
+	xb_wk_resize_all(w);
+}
+
+static void xb_wk_ctl_state(struct xb_worker *w, const char *args)
+{
+	xb_wk_log_state(w);
+}
+
+/* The supervisor's messages: a word, and for some arguments after a space. */
+static const struct xb_ctl_cmd {
+	const char *word;
+	bool args;
+	void (*fn)(struct xb_worker *w, const char *args);
+} ctl_cmds[] = {
+	{ "add", true, xb_wk_ctl_add },
+	{ "close", true, xb_wk_ctl_close },
+	{ "hello", false, xb_wk_ctl_hello },
+	{ "exit", false, xb_wk_ctl_exit },
+	{ "retire", false, xb_wk_ctl_retire },
+	{ "resize", false, xb_wk_ctl_resize },
+	{ "state", false, xb_wk_ctl_state },
+};
+
+static void xb_wk_ctl_line(struct xb_worker *w, char *line)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(ctl_cmds); i++) {
+		const struct xb_ctl_cmd *c = &ctl_cmds[i];
+		size_t n = strlen(c->word);
+
+		if (strncmp(line, c->word, n) ||
+		    (c->args ? line[n] != ' ' : line[n] != '\0'))
+			continue;
+		c->fn(w, line + n + c->args);
 		return;
 	}
 	log_warn(&w->log, "unknown control message '%s'", line);
 }
 
 /* Handles the complete lines received, unless an ioreq is being served. */
-static void ctl_lines(struct xb_worker *w)
+static void xb_wk_ctl_lines(struct xb_worker *w)
 {
 	char *nl;
 
@@ -630,7 +669,7 @@ static void ctl_lines(struct xb_worker *w)
 	w->ctl_again = false;
 	while ((nl = strchr(w->ctl_buf, '\n'))) {
 		*nl = '\0';
-		ctl_line(w, w->ctl_buf);
+		xb_wk_ctl_line(w, w->ctl_buf);
 		w->ctl_len -= nl + 1 - w->ctl_buf;
 		memmove(w->ctl_buf, nl + 1, w->ctl_len + 1);
 	}
@@ -639,7 +678,7 @@ static void ctl_lines(struct xb_worker *w)
 }
 
 /* The supervisor's connection closed: wait for the next one, or exit. */
-static void ctl_gone(struct xb_worker *w)
+static void xb_wk_ctl_gone(struct xb_worker *w)
 {
 	evl_watch_stop(&w->ctl_cur->w);
 	w->ctl_cur = NULL;
@@ -659,7 +698,7 @@ static void ctl_gone(struct xb_worker *w)
 }
 
 /* Reads and handles what the supervisor sent: 1, 0 if nothing, -1 gone. */
-static int ctl_read(struct xb_worker *w)
+static int xb_wk_ctl_read(struct xb_worker *w)
 {
 	ssize_t n;
 
@@ -668,25 +707,25 @@ static int ctl_read(struct xb_worker *w)
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		ctl_gone(w);
+		xb_wk_ctl_gone(w);
 		return -1;
 	}
 	w->ctl_len += n;
 	w->ctl_buf[w->ctl_len] = '\0';
-	ctl_lines(w);
+	xb_wk_ctl_lines(w);
 	return 1;
 }
 
-static void on_ctl(struct evl_watch *wt, unsigned int revents)
+static void xb_wk_on_ctl(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_ctlw, w)->wk;
 
 	if (w->ctl >= 0 && wt == &w->ctl_cur->w)
-		ctl_read(w);
+		xb_wk_ctl_read(w);
 }
 
 /* Watches @fd as the supervisor's connection. Returns 0 or -errno. */
-static int ctl_start(struct xb_worker *w, int fd)
+static int xb_wk_ctl_start(struct xb_worker *w, int fd)
 {
 	struct xb_ctlw *c = NULL;
 	int rc;
@@ -699,7 +738,7 @@ static int ctl_start(struct xb_worker *w, int fd)
 	/* Non-blocking from here on: the lines sent before were few. */
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	c->wk = w;
-	rc = evl_watch_start(&w->loop, &c->w, fd, POLLIN, on_ctl);
+	rc = evl_watch_start(&w->loop, &c->w, fd, POLLIN, xb_wk_on_ctl);
 	if (rc)
 		return rc;
 	w->ctl = fd;
@@ -708,7 +747,7 @@ static int ctl_start(struct xb_worker *w, int fd)
 }
 
 /* A supervisor (or xvbd --stop-all) connects. One at a time. */
-static void on_listen(struct evl_watch *wt, unsigned int revents)
+static void xb_wk_on_listen(struct evl_watch *wt, unsigned int revents)
 {
 	struct xb_worker *w = container_of(wt, struct xb_worker, listen_w);
 	int fd;
@@ -717,9 +756,9 @@ static void on_listen(struct evl_watch *wt, unsigned int revents)
 			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		/* The last supervisor's end may have closed unseen yet:
 		 * what it sent first, then its end. */
-		while (w->ctl >= 0 && ctl_read(w) > 0)
+		while (w->ctl >= 0 && xb_wk_ctl_read(w) > 0)
 			;
-		if (w->ctl >= 0 || ctl_start(w, fd) < 0) {
+		if (w->ctl >= 0 || xb_wk_ctl_start(w, fd) < 0) {
 			send(fd, "busy\n", 5, MSG_NOSIGNAL);
 			close(fd);
 			continue;
@@ -729,7 +768,7 @@ static void on_listen(struct evl_watch *wt, unsigned int revents)
 }
 
 /* Listens on <run_dir>/d<domid>.sock for the supervisors to come. */
-static int listen_start(struct xb_worker *w)
+static int xb_wk_listen_start(struct xb_worker *w)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n;
@@ -758,13 +797,13 @@ static int listen_start(struct xb_worker *w)
 		return rc;
 	}
 	return evl_watch_start(&w->loop, &w->listen_w, w->lfd, POLLIN,
-			       on_listen);
+			       xb_wk_on_listen);
 }
 
 /* ---- setup and teardown ---------------------------------------------------
  */
 
-static int open_handles(struct xb_worker *w)
+static int xb_wk_open_handles(struct xb_worker *w)
 {
 	w->xdm = xendevicemodel_open(NULL, 0);
 	w->xfm = xenforeignmemory_open(NULL, 0);
@@ -784,7 +823,7 @@ static int open_handles(struct xb_worker *w)
 	return 0;
 }
 
-static int setup_signals(struct xb_worker *w)
+static int xb_wk_setup_signals(struct xb_worker *w)
 {
 	sigset_t set;
 
@@ -799,7 +838,7 @@ static int setup_signals(struct xb_worker *w)
 	if (w->sigfd < 0)
 		return -errno;
 	return evl_watch_start(&w->loop, &w->sig_w, w->sigfd, POLLIN,
-			       on_signal);
+			       xb_wk_on_signal);
 }
 
 /*
@@ -807,7 +846,7 @@ static int setup_signals(struct xb_worker *w)
  * guest. Not xentoolcore_restrict_all(): it would replace a grant handle's
  * fd with /dev/null, and grant maps are limited to what the guest granted.
  */
-static void restrict_handles(struct xb_worker *w)
+static void xb_wk_restrict_handles(struct xb_worker *w)
 {
 	if (xendevicemodel_restrict(w->xdm, w->domid) ||
 	    xenforeignmemory_restrict(w->xfm, w->domid) ||
@@ -816,13 +855,12 @@ static void restrict_handles(struct xb_worker *w)
 			 strerror(errno));
 }
 
-static int worker_setup(struct xb_worker *w)
+/* The Xen handles, guest memory, the loop and the signals. */
+static int xb_wk_worker_open(struct xb_worker *w)
 {
-	const struct xb_worker_args *a = w->args;
-	unsigned int i;
 	int rc;
 
-	rc = open_handles(w);
+	rc = xb_wk_open_handles(w);
 	if (rc)
 		return rc;
 	rc = xb_fmem_init(&w->fmem, w->xfm, w->domid, &w->log);
@@ -836,72 +874,98 @@ static int worker_setup(struct xb_worker *w)
 		return rc;
 	}
 	w->loop_ok = true;
-	rc = setup_signals(w);
+	return xb_wk_setup_signals(w);
+}
+
+/*
+ * The ioreq server and, in static mode, every device (each opens, or xvbd
+ * stops), then the server enabled and watched: only once the windows are
+ * mapped may the guest's accesses arrive.
+ */
+static int xb_wk_worker_server(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
+	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
 	if (rc)
 		return rc;
+	xb_wk_ctl_send(w, "server %u", w->io.id);
+	w->io.mmio = xb_wk_worker_mmio;
+	w->io.kick = xb_wk_worker_kick;
+	w->io.invalidate = xb_wk_worker_invalidate;
+	w->io.invalidate_opaque = w;
+	for (unsigned int i = 0; i < a->nr_devs; i++) {
+		rc = xb_wk_dev_open(w, &w->devs[i], &a->devs[i]);
+		if (rc)
+			return rc;
+	}
+	rc = xb_ioreq_enable(&w->io);
+	if (rc)
+		return rc;
+	return evl_watch_start(&w->loop, &w->evtchn_w, xenevtchn_fd(w->xce),
+			       POLLIN, xb_wk_on_evtchn);
+}
 
+/* The supervisor's connection, and the socket the next one finds us on. */
+static int xb_wk_worker_control(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
+	if (a->ctl_fd < 0)
+		return 0;
+	rc = xb_wk_ctl_start(w, a->ctl_fd);
+	if (rc || !a->run_dir)
+		return rc;
+	return xb_wk_listen_start(w);
+}
+
+/*
+ * Nothing this process execs may gain privileges, and it may not be
+ * ptraced or dumped by others: its memory maps guest RAM.
+ */
+static void xb_wk_worker_lockdown(struct xb_worker *w)
+{
+	if (!w->args->no_restrict)
+		xb_wk_restrict_handles(w);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn(&w->log, "prctl: %s", strerror(errno));
+}
+
+static int xb_wk_worker_setup(struct xb_worker *w)
+{
+	const struct xb_worker_args *a = w->args;
+	int rc;
+
+	rc = xb_wk_worker_open(w);
+	if (rc)
+		return rc;
 	/*
 	 * A predecessor that died left its ioreq server registered (Xen does
 	 * not know the process is gone): a vCPU whose access sits in it, or
 	 * is routed to it, would wait for ever. Answer them first.
 	 */
 	if (a->stale_server >= 0)
-		stale_adopt(w, a->stale_server);
-	rc = xb_ioreq_open(&w->io, w->domid, &w->log, w->xdm, w->xfm, w->xce);
+		xb_wk_stale_adopt(w, a->stale_server);
+	rc = xb_wk_worker_server(w);
+	if (!rc)
+		rc = xb_wk_worker_control(w);
 	if (rc)
 		return rc;
-	ctl_send(w, "server %u", w->io.id);
-	w->io.mmio = worker_mmio;
-	w->io.kick = worker_kick;
-	w->io.invalidate = worker_invalidate;
-	w->io.invalidate_opaque = w;
-
-	/* Static mode: every device opens, or xvbd stops. */
-	for (i = 0; i < a->nr_devs; i++) {
-		rc = dev_open(w, &w->devs[i], &a->devs[i]);
-		if (rc)
-			return rc;
-	}
-
-	/* Windows mapped: only now may the guest's accesses arrive. */
-	rc = xb_ioreq_enable(&w->io);
-	if (rc)
-		return rc;
-	rc = evl_watch_start(&w->loop, &w->evtchn_w, xenevtchn_fd(w->xce),
-			     POLLIN, on_evtchn);
-	if (rc)
-		return rc;
-	if (a->ctl_fd >= 0) {
-		rc = ctl_start(w, a->ctl_fd);
-		if (rc)
-			return rc;
-		if (a->run_dir) {
-			rc = listen_start(w);
-			if (rc)
-				return rc;
-		}
-	}
 	/* Serve anything that raced with the setup. */
 	rc = xb_ioreq_serve(&w->io, SERVE_BUDGET);
 	if (rc < 0)
 		return rc;
 	/* Static mode: our windows are up. */
 	if (a->nr_devs)
-		stale_retire(w);
-
-	if (!a->no_restrict)
-		restrict_handles(w);
-	/*
-	 * Nothing this process execs may gain privileges, and it may not be
-	 * ptraced or dumped by others: its memory maps guest RAM.
-	 */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		log_warn(&w->log, "prctl: %s", strerror(errno));
+		xb_wk_stale_retire(w);
+	xb_wk_worker_lockdown(w);
 	return 0;
 }
 
-static void worker_teardown(struct xb_worker *w)
+static void xb_wk_worker_teardown(struct xb_worker *w)
 {
 	unsigned int i;
 
@@ -910,12 +974,12 @@ static void worker_teardown(struct xb_worker *w)
 		unlink(w->sock_path);
 	/* Devices first: they cancel and reap their I/O on the live loops. */
 	for (i = 0; i < XB_MAX_WINDOWS; i++)
-		dev_close(&w->devs[i]);
+		xb_wk_dev_close(&w->devs[i]);
 	for (i = 0; i < w->nr_io; i++)
 		if (evl_thread_stop(&w->qthr[i]))
 			log_err(&w->log, "queue thread %u: its loop failed",
 				i + 1);
-	stale_retire(w);
+	xb_wk_stale_retire(w);
 	xb_ioreq_close(&w->io);
 	if (w->loop_ok) {
 		evl_watch_stop(&w->evtchn_w);
@@ -970,7 +1034,7 @@ int xb_worker_run(const struct xb_worker_args *a)
 	snprintf(name, sizeof(name), "xvbd-d%u", a->domid);
 	prctl(PR_SET_NAME, name);
 
-	rc = worker_setup(w);
+	rc = xb_wk_worker_setup(w);
 	if (rc) {
 		log_err(&w->log, "setup failed: %s", strerror(-rc));
 		w->exit_code = 1;
@@ -983,7 +1047,7 @@ int xb_worker_run(const struct xb_worker_args *a)
 			w->exit_code = 1;
 		}
 	}
-	worker_teardown(w);
+	xb_wk_worker_teardown(w);
 	code = w->exit_code;
 	free(w);
 	return code;

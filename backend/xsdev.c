@@ -125,10 +125,14 @@ static const char *xb_xsdev_conf_value(const struct xb_xsdev *x,
 	char name[72];
 	struct xvb_devenv env = { .domid = (int)x->domid,
 				  .devid = x->devid,
-				  .guest = x->guest[0] ? x->guest : NULL };
+				  .guest = name };
 	const char *v;
 
-	/* [guest domainN] serves a guest without a plain name. */
+	/*
+	 * A guest without a plain name is "domainN": [guest domainN] serves
+	 * it, and its NICs' MACs derive from that (a guest xl made has a
+	 * guest's defaults either way).
+	 */
 	if (x->guest[0])
 		snprintf(name, sizeof(name), "%s", x->guest);
 	else

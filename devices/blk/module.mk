@@ -7,6 +7,7 @@ BLK_A := $(O)/libxvb-blk.a
 $(eval $(call archive_rule,$(BLK_A),$(BLK_SRCS)))
 ALL_OBJS += $(call objs,$(BLK_SRCS))
 DEVICE_AS += $(BLK_A)
+DEVICE_SRCS += $(BLK_SRCS)
 DEVICE_TEST_SRCS += $(wildcard tests/unit/blk_*.c)
 
 $(O)/tests/unit/blk_%: $(O)/tests/unit/blk_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(BLK_A) $(VIRTIO_A) $(LIB_A)

@@ -7,6 +7,7 @@ CON_A := $(O)/libxvb-console.a
 $(eval $(call archive_rule,$(CON_A),$(CON_SRCS)))
 ALL_OBJS += $(call objs,$(CON_SRCS))
 DEVICE_AS += $(CON_A)
+DEVICE_SRCS += $(CON_SRCS)
 DEVICE_TEST_SRCS += $(wildcard tests/unit/console_*.c)
 
 $(O)/tests/unit/console_%: $(O)/tests/unit/console_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(CON_A) $(VIRTIO_A) $(LIB_A)

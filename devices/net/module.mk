@@ -7,6 +7,7 @@ NET_A := $(O)/libxvb-net.a
 $(eval $(call archive_rule,$(NET_A),$(NET_SRCS)))
 ALL_OBJS += $(call objs,$(NET_SRCS))
 DEVICE_AS += $(NET_A)
+DEVICE_SRCS += $(NET_SRCS)
 DEVICE_TEST_SRCS += $(wildcard tests/unit/net_*.c)
 
 $(O)/tests/unit/net_%: $(O)/tests/unit/net_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(NET_A) $(VIRTIO_A) $(LIB_A)

@@ -16,9 +16,8 @@ FZ_SRCS_vq = $(FUZZ_LINK_SRCS)
 FZ_SRCS_vmmio = $(FUZZ_LINK_SRCS)
 FZ_SRCS_ioreq = backend/ioreq.c $(LIB_SRCS)
 FZ_SRCS_gnt = backend/gnt.c $(VIRTIO_SRCS) $(LIB_SRCS)
-# (config: the registry and every device it names, whatever they are.)
 FZ_SRCS_config = backend/xsdev.c backend/conffile.c backend/devspec.c \
-	devices/registry.c $(wildcard devices/*/*.c) $(VIRTIO_SRCS) $(LIB_SRCS)
+	devices/registry.c $(DEVICE_SRCS) $(VIRTIO_SRCS) $(LIB_SRCS)
 FZ_SRCS_blk = $(BLK_SRCS) $(FUZZ_LINK_SRCS)
 FZ_SRCS_net = $(NET_SRCS) $(FUZZ_LINK_SRCS)
 

@@ -46,7 +46,7 @@ static int read_help(void)
 	FILE *f = fmemopen(help, sizeof(help) - 1, "w");
 
 	T_CHECK(f);
-	usage(f);
+	xb_main_usage(f);
 	T_CHECK(!ferror(f));
 	fclose(f);
 	return 0;
