@@ -10,11 +10,13 @@
 extern const struct xvb_devtype xvb_devtype_blk;
 extern const struct xvb_devtype xvb_devtype_net;
 extern const struct xvb_devtype xvb_devtype_rng;
+extern const struct xvb_devtype xvb_devtype_console;
 
 const struct xvb_devtype *const xvb_devtypes[] = {
 	&xvb_devtype_blk,
 	&xvb_devtype_net,
 	&xvb_devtype_rng,
+	&xvb_devtype_console,
 	NULL,
 };
 

@@ -78,6 +78,14 @@ $(XVBD_RIG_TESTS): %: %.o $(XVBD_RIG_LIBS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 ALL_TARGETS += $(XVBD_RIG_TESTS)
+# virtio-console ports through xvbd (static mode), with the guest side of
+# tests/unit/console_rig.h.
+XVBD_CONSOLE := $(SIM_TEST_T)/xvbd_console
+$(XVBD_CONSOLE): %: %.o $(CON_A) $(XVBD_RIG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(XVBD_CONSOLE)
+CHECK_JOBS += xvbd_console:$(XVBD_CONSOLE)
 CHECK_JOBS += xvbd_life:$(XVBD_LIFE)
 # A queue the guest polls (virtio_blk.poll_queues): no interrupt but the
 # spec's, the other queue's interrupts intact.

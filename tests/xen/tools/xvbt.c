@@ -26,6 +26,14 @@
  *                                            up to 30 s), MB/s
  *   xvbt recv PORT LEN SEED                  one connection's LEN bytes,
  *                                            verified, MB/s
+ *   xvbt vport DEV LEN SEED                  guest, a virtio-console port:
+ *                                            writes LEN bytes (SEED), reads
+ *                                            LEN back (SEED + 1), closes;
+ *                                            opens again, answers "x" with
+ *                                            "y" and sees the host close
+ *   xvbt uclient PATH LEN SEED               dom0, the port's socket: the
+ *                                            other half of vport, and sees
+ *                                            the guest's close
  *
  * OFF and LEN take k/M/G suffixes and must be multiples of 4 KiB. Exit 0 on
  * success, 1 on a failure (said on stderr), 2 on bad usage.
@@ -46,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -521,6 +530,176 @@ static int cmd_recv(int port, uint64_t len, uint64_t seed)
 	return 0;
 }
 
+/* ---- virtio-console ports: vport in the guest, uclient in dom0 ---- */
+
+/* Writes all of @len pattern bytes (@seed) to @fd. */
+static int pat_send(int fd, uint64_t len, uint64_t seed)
+{
+	uint64_t *buf = abuf(NET_CHUNK);
+
+	for (uint64_t done = 0; done < len; done += NET_CHUNK) {
+		size_t n = len - done < NET_CHUNK ? len - done : NET_CHUNK;
+		size_t off = 0;
+
+		pat_fill(buf, n, seed, done);
+		while (off < n) {
+			ssize_t w = write(fd, (char *)buf + off, n - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return fail("write", w ? errno : EPIPE);
+			off += w;
+		}
+	}
+	return 0;
+}
+
+/* Reads @len bytes from @fd and checks them against pattern @seed. */
+static int pat_check(int fd, uint64_t len, uint64_t seed)
+{
+	uint64_t *buf = abuf(NET_CHUNK + 16), *want = abuf(NET_CHUNK + 16);
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t want_n = len - done < NET_CHUNK ? len - done : NET_CHUNK;
+		size_t skew = done % 8;
+		ssize_t n = read(fd, (char *)buf + skew, want_n);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail("read", errno);
+		if (!n) {
+			fprintf(stderr,
+				"xvbt: end of stream after %" PRIu64
+				" of %" PRIu64 " bytes\n",
+				done, len);
+			return 1;
+		}
+		pat_fill(want, skew + n + 8, seed, done - skew);
+		if (memcmp((char *)buf + skew, (char *)want + skew, n)) {
+			fprintf(stderr,
+				"xvbt: data differ within bytes %" PRIu64
+				"-%" PRIu64 "\n",
+				done, done + n);
+			return 1;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* One byte from @fd: the byte, 256 at the end of the stream, -1 on error. */
+static int read_byte(int fd)
+{
+	unsigned char c;
+	ssize_t n;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : n ? c : 256;
+}
+
+static int cmd_vport(const char *dev, uint64_t len, uint64_t seed)
+{
+	double t0 = mono();
+	int fd, c = 256;
+
+	/* Writes wait for the host side to be open (PORT_OPEN 1). */
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail(dev, errno);
+	if (pat_send(fd, len, seed) || pat_check(fd, len, seed + 1))
+		return 1;
+	close(fd);
+	printf("vport: %" PRIu64 " bytes each way in %.2f s\n", len,
+	       mono() - t0);
+	/* Time for the host to close its client: this close ends it. */
+	usleep(500000);
+	/*
+	 * Again, until the host's next client has said "x": a read with the
+	 * host closed returns at once with nothing.
+	 */
+	for (t0 = mono(); c == 256 && mono() - t0 < 60; usleep(200000)) {
+		fd = open(dev, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return fail(dev, errno);
+		c = read_byte(fd);
+		if (c == 256)
+			close(fd);
+	}
+	if (c != 'x')
+		return fail("no \"x\" from the host's second client", EIO);
+	if (write(fd, "y", 1) != 1)
+		return fail("write", errno);
+	c = read_byte(fd);
+	if (c != 256) {
+		fprintf(stderr,
+			"xvbt: %d, not the end, after the host closed\n", c);
+		return 1;
+	}
+	close(fd);
+	printf("vport: the host's close seen\n");
+	return 0;
+}
+
+static int uconnect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	double t0;
+	int fd = -1;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* The socket appears when xvbd opens the device. */
+	for (t0 = mono(); mono() - t0 < 60; usleep(100000)) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+	}
+	return -errno;
+}
+
+static int cmd_uclient(const char *path, uint64_t len, uint64_t seed)
+{
+	double t0 = mono();
+	int fd = uconnect(path), c;
+
+	if (fd < 0)
+		return fail(path, -fd);
+	if (pat_check(fd, len, seed) || pat_send(fd, len, seed + 1))
+		return 1;
+	c = read_byte(fd);
+	if (c != 256) {
+		fprintf(stderr,
+			"xvbt: %d, not the end, after the guest closed\n", c);
+		return 1;
+	}
+	close(fd);
+	printf("uclient: %" PRIu64
+	       " bytes each way in %.2f s, the guest's close seen\n",
+	       len, mono() - t0);
+	fd = uconnect(path);
+	if (fd < 0)
+		return fail(path, -fd);
+	if (write(fd, "x", 1) != 1)
+		return fail("write", errno);
+	c = read_byte(fd);
+	if (c != 'y') {
+		fprintf(stderr, "xvbt: %d, not \"y\", from the guest\n", c);
+		return 1;
+	}
+	close(fd);
+	printf("uclient: closed the second connection\n");
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -529,7 +708,8 @@ static void usage(void)
 		"       discard DEV OFF LEN | bench DEV MODE BS QD SECONDS [hipri] |\n"
 		"       mmio GPA COUNT | sysread PATH COUNT |\n"
 		"       send HOST PORT LEN SEED |\n"
-		"       recv PORT LEN SEED\n");
+		"       recv PORT LEN SEED | vport DEV LEN SEED |\n"
+		"       uclient PATH LEN SEED\n");
 	exit(2);
 }
 
@@ -566,6 +746,12 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "recv") && argc == 5)
 		return cmd_recv(atoi(argv[2]), parse_size(argv[3]),
 				parse_size(argv[4]));
+	if (!strcmp(cmd, "vport") && argc == 5)
+		return cmd_vport(argv[2], parse_size(argv[3]),
+				 parse_size(argv[4]));
+	if (!strcmp(cmd, "uclient") && argc == 5)
+		return cmd_uclient(argv[2], parse_size(argv[3]),
+				   parse_size(argv[4]));
 	usage();
 	return 2;
 }

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A console port's dom0 side: a listening UNIX socket, at most one client,
+ * and the bytes between the client and the port's queues. One receive
+ * chain and one recvmsg, one transmit chain and one sendmsg at a time: a
+ * client that does not read stalls the guest's transmitq, a guest without
+ * receive buffers leaves the socket unread; nothing is buffered here.
+ */
+#define LOG_MOD "vcon"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/iov.h"
+#include "vcon.h"
+
+static void port_rx_done(struct evl_op *op, int res, unsigned int flags);
+static void port_tx_done(struct evl_op *op, int res, unsigned int flags);
+static void port_hup_done(struct evl_op *op, int res, unsigned int flags);
+
+static struct vq *port_rxq(struct vcon_port *p)
+{
+	return &p->con->vdev.vqs[vcon_rxq(p->id)];
+}
+
+static struct vq *port_txq(struct vcon_port *p)
+{
+	return &p->con->vdev.vqs[vcon_rxq(p->id) + 1];
+}
+
+/* The device runs and the driver set this port's queues up. */
+static bool port_live(struct vcon_port *p, struct vq *vq)
+{
+	return p->con->started && !p->con->resetting && vq->ready &&
+	       !vdev_broken(&p->con->vdev);
+}
+
+static void port_cancel(struct vcon_port *p, struct evl_op *op, bool busy)
+{
+	if (busy)
+		evl_cancel(p->con->loop, op);
+}
+
+/* A watch for the client hanging up while no read would notice. */
+static void port_hup_arm(struct vcon_port *p)
+{
+	struct io_uring_sqe *sqe;
+
+	if (p->hup_busy || p->cfd < 0 || p->closing)
+		return;
+	sqe = evl_get_sqe(p->con->loop);
+	if (!sqe) {
+		log_warn(&p->con->vdev.log,
+			 "port %u: ring full, hang-ups of its client go unseen",
+			 p->id);
+		return;
+	}
+	io_uring_prep_poll_add(sqe, p->cfd, POLLRDHUP);
+	evl_set_op(p->con->loop, sqe, &p->hup_op, port_hup_done);
+	p->hup_busy = true;
+}
+
+static void port_tx_push(struct vcon_port *p, struct vq *vq)
+{
+	vq_push(vq, &p->tx_chain, 0);
+	p->tx_held = false;
+	vq_flush(vq);
+}
+
+/*
+ * The client is closed once none of its I/O is in flight. A transmit chain
+ * it left half sent is completed (the rest dropped): the guest goes on.
+ */
+static void port_finish(struct vcon_port *p)
+{
+	if (!p->closing || p->rx_busy || p->tx_busy || p->hup_busy)
+		return;
+	close(p->cfd);
+	p->cfd = -1;
+	p->closing = p->hup = p->shut = false;
+	p->gone++;
+	log_info(&p->con->vdev.log, "port %u (%s): client gone", p->id,
+		 p->name);
+	if (p->con->resetting)
+		return;
+	if (p->tx_held) {
+		p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
+		port_tx_push(p, port_txq(p));
+	}
+	vcon_host_changed(p);
+	vcon_port_tx(p); /* what waits is dropped now */
+}
+
+/* The client went away (or broke): stop its I/O, then close it. */
+static void port_hangup(struct vcon_port *p)
+{
+	if (p->cfd < 0 || p->closing)
+		return;
+	p->closing = true;
+	port_cancel(p, &p->rx_op, p->rx_busy);
+	port_cancel(p, &p->tx_op, p->tx_busy);
+	port_cancel(p, &p->hup_op, p->hup_busy);
+	port_finish(p);
+}
+
+/* ---- dom0 -> guest ---- */
+
+void vcon_port_rx(struct vcon_port *p)
+{
+	struct vq *vq = port_rxq(p);
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (p->rx_busy || !vcon_port_host_open(p))
+		return;
+	if (!p->guest_open || !port_live(p, vq))
+		goto idle;
+	while (!p->rx_held) {
+		rc = vq_pop(vq, &p->rx_chain);
+		if (rc < 0)
+			return;
+		if (rc == 0) {
+			if (!vq_kick_enable(vq))
+				goto idle; /* the guest's kick resumes */
+			continue;
+		}
+		if (!p->rx_chain.nr_in) {
+			/* Rejects a receive buffer the device cannot write. */
+			vq_chain_release(vq, &p->rx_chain);
+			vdev_fail(
+				&p->con->vdev,
+				"port %u: receive chain with no writable buffer",
+				p->id);
+			return;
+		}
+		p->rx_held = true;
+	}
+	sqe = evl_get_sqe(p->con->loop);
+	if (!sqe)
+		return; /* the next kick or completion tries again */
+	memset(&p->rx_msg, 0, sizeof(p->rx_msg));
+	p->rx_msg.msg_iov = vq_chain_in(&p->rx_chain);
+	p->rx_msg.msg_iovlen = p->rx_chain.nr_in;
+	io_uring_prep_recvmsg(sqe, p->cfd, &p->rx_msg, 0);
+	evl_set_op(p->con->loop, sqe, &p->rx_op, port_rx_done);
+	p->rx_busy = true;
+	return;
+
+idle:
+	/*
+	 * The client left and the guest's port is closed (or the device
+	 * stopped): no read will see the end of what it sent, which goes
+	 * with it. (An open port reads on to the end first, whenever the
+	 * guest posts buffers.)
+	 */
+	if (p->hup && (!p->guest_open || !port_live(p, vq)))
+		port_hangup(p);
+}
+
+static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vcon_port *p = container_of(op, struct vcon_port, rx_op);
+	struct vq *vq = port_rxq(p);
+
+	p->rx_busy = false;
+	if (p->con->resetting) {
+		/* The chain stays held: reset gives it back. */
+		port_finish(p);
+		return;
+	}
+	if (res > 0) {
+		vq_push(vq, &p->rx_chain, res);
+		p->rx_held = false;
+		p->rx_bytes += res;
+		vq_flush(vq);
+	} else if (res == 0 ||
+		   (res != -ECANCELED && res != -EINTR && res != -EAGAIN)) {
+		port_hangup(p); /* end of stream, or the socket failed */
+	}
+	if (p->closing)
+		port_finish(p);
+	else
+		vcon_port_rx(p);
+}
+
+/*
+ * The guest closed the port with a client connected: once what the guest
+ * wrote before has gone out, the client is closed, which is how it sees
+ * the guest's close (end of stream).
+ */
+static void port_shut_check(struct vcon_port *p)
+{
+	if (p->shut && !p->tx_held && !p->tx_busy)
+		port_hangup(p);
+}
+
+void vcon_port_guest_open(struct vcon_port *p, bool open)
+{
+	if (p->guest_open == open)
+		return;
+	p->guest_open = open;
+	log_dbg(&p->con->vdev.log, "port %u: guest %s it", p->id,
+		open ? "opened" : "closed");
+	if (open) {
+		p->shut = false; /* opened again before the client was closed */
+		vcon_port_rx(p);
+		return;
+	}
+	/* No more reads: a read posted is cancelled, its chain kept. */
+	port_cancel(p, &p->rx_op, p->rx_busy);
+	if (vcon_port_host_open(p)) {
+		p->shut = true;
+		vcon_port_tx(p); /* chains the guest wrote before closing */
+		port_shut_check(p);
+	}
+}
+
+/* ---- guest -> dom0 ---- */
+
+void vcon_port_tx(struct vcon_port *p)
+{
+	struct vq *vq = port_txq(p);
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (p->tx_busy || p->closing || !port_live(p, vq))
+		return;
+	for (;;) {
+		if (!p->tx_held) {
+			rc = vq_pop(vq, &p->tx_chain);
+			if (rc < 0)
+				return;
+			if (rc == 0) {
+				if (vq_kick_enable(vq))
+					continue;
+				port_shut_check(p);
+				return;
+			}
+			/* Only the readable part is sent; the rest ignored. */
+			p->tx_nr = p->tx_chain.nr_out;
+			memcpy(p->tx_iov, p->tx_chain.iov,
+			       p->tx_nr * sizeof(p->tx_iov[0]));
+			p->tx_held = true;
+		}
+		if (!p->tx_nr || !vcon_port_host_open(p)) {
+			/* Nobody to take it, as a serial line with no one
+			 * listening: dropped. */
+			p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
+			port_tx_push(p, vq);
+			continue;
+		}
+		break;
+	}
+	sqe = evl_get_sqe(p->con->loop);
+	if (!sqe)
+		return; /* the next kick or completion tries again */
+	memset(&p->tx_msg, 0, sizeof(p->tx_msg));
+	p->tx_msg.msg_iov = p->tx_iov;
+	p->tx_msg.msg_iovlen = p->tx_nr;
+	/* A client that went away is -EPIPE, not SIGPIPE. */
+	io_uring_prep_sendmsg(sqe, p->cfd, &p->tx_msg, MSG_NOSIGNAL);
+	evl_set_op(p->con->loop, sqe, &p->tx_op, port_tx_done);
+	p->tx_busy = true;
+}
+
+static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vcon_port *p = container_of(op, struct vcon_port, tx_op);
+	struct vq *vq = port_txq(p);
+
+	p->tx_busy = false;
+	if (p->con->resetting) {
+		port_finish(p);
+		return;
+	}
+	if (res > 0) {
+		p->tx_bytes += res;
+		iov_pull(p->tx_iov, &p->tx_nr, res);
+		if (!p->tx_nr)
+			port_tx_push(p, vq);
+	} else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
+		port_hangup(p); /* -EPIPE, -ECONNRESET: the client is gone */
+	}
+	if (p->closing)
+		port_finish(p);
+	else
+		vcon_port_tx(p); /* the rest of the chain, or the next one */
+}
+
+/* ---- the client ---- */
+
+static void port_hup_done(struct evl_op *op, int res, unsigned int flags)
+{
+	struct vcon_port *p = container_of(op, struct vcon_port, hup_op);
+
+	p->hup_busy = false;
+	if (p->closing) {
+		port_finish(p);
+		return;
+	}
+	if (res == -ECANCELED)
+		return;
+	/*
+	 * The client shut its sending side or left. An open port reads what
+	 * it sent to the end (the read that sees it closes the client); a
+	 * closed one drops it with the client now.
+	 */
+	p->hup = true;
+	vcon_port_rx(p);
+}
+
+static void port_accept(struct evl_watch *w, unsigned int revents)
+{
+	struct vcon_port *p = container_of(w, struct vcon_port, accept_w);
+	int fd;
+
+	/* Blocking (accept4 does not inherit O_NONBLOCK): io_uring waits. */
+	while ((fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		if (p->cfd >= 0) {
+			/* One client per port: the later one is closed. */
+			close(fd);
+			p->refused++;
+			log_warn(&p->con->vdev.log,
+				 "port %u (%s): second client refused", p->id,
+				 p->name);
+			continue;
+		}
+		p->cfd = fd;
+		p->clients++;
+		log_info(&p->con->vdev.log, "port %u (%s): client connected",
+			 p->id, p->name);
+		port_hup_arm(p);
+		vcon_host_changed(p);
+		vcon_port_rx(p);
+		vcon_port_tx(p);
+	}
+}
+
+/* ---- the socket ---- */
+
+int vcon_port_open(struct vcon_port *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct log_ctx *log = &p->con->vdev.log;
+	struct stat st;
+	int rc;
+
+	if (strlen(p->path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, p->path, strlen(p->path) + 1);
+	/* A socket left by a worker that died is ours to replace. */
+	if (!lstat(p->path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err(log, "%s exists and is not a socket", p->path);
+			return -EEXIST;
+		}
+		unlink(p->path);
+	}
+	p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->lfd < 0)
+		return -errno;
+	/* The directory is 0700: nobody else can reach the file meanwhile. */
+	if (bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(p->path, 0600) || lstat(p->path, &st) || listen(p->lfd, 4)) {
+		rc = -errno;
+		log_err(log, "socket %s: %s", p->path, strerror(-rc));
+		goto err_close;
+	}
+	p->sock_dev = st.st_dev;
+	p->sock_ino = st.st_ino;
+	rc = evl_watch_start(p->con->loop, &p->accept_w, p->lfd, POLLIN,
+			     port_accept);
+	if (rc) {
+		log_err(log, "socket %s: cannot watch it (%d)", p->path, rc);
+		unlink(p->path);
+		goto err_close;
+	}
+	return 0;
+
+err_close:
+	close(p->lfd);
+	p->lfd = -1;
+	return rc;
+}
+
+/* Runs the loop until none of the port's operations is in flight. */
+static int port_wait(struct vcon_port *p, bool all)
+{
+	int rc;
+
+	while (p->rx_busy || p->tx_busy ||
+	       (all && (p->hup_busy || evl_watch_busy(&p->accept_w)))) {
+		port_cancel(p, &p->rx_op, p->rx_busy);
+		port_cancel(p, &p->tx_op, p->tx_busy);
+		if (all)
+			port_cancel(p, &p->hup_op, p->hup_busy);
+		rc = evl_run_once(p->con->loop, true);
+		if (rc < 0) {
+			log_err(&p->con->vdev.log,
+				"port %u: event loop failed (%d)", p->id, rc);
+			return rc; /* the kernel may still use the chains */
+		}
+	}
+	return 0;
+}
+
+int vcon_port_reset(struct vcon_port *p)
+{
+	int rc = port_wait(p, false);
+
+	if (rc)
+		return rc;
+	if (p->rx_held)
+		vq_chain_release(port_rxq(p), &p->rx_chain);
+	if (p->tx_held)
+		vq_chain_release(port_txq(p), &p->tx_chain);
+	p->rx_held = p->tx_held = false;
+	p->added = p->ready = p->guest_open = p->open_sent = p->shut = false;
+	p->pend = 0;
+	if (p->hup)
+		port_hangup(p); /* left while the guest was reading: no more */
+	return 0;
+}
+
+void vcon_port_close(struct vcon_port *p)
+{
+	struct stat st;
+
+	if (p->lfd < 0)
+		return;
+	evl_watch_stop(&p->accept_w);
+	port_hangup(p);
+	if (port_wait(p, true))
+		return; /* in flight still: leaked, not freed under the kernel
+			 */
+	if (p->cfd >= 0) {
+		close(p->cfd);
+		p->cfd = -1;
+	}
+	close(p->lfd);
+	p->lfd = -1;
+	/* Only our own socket: a later worker may have bound the name. */
+	if (!lstat(p->path, &st) && st.st_dev == p->sock_dev &&
+	    st.st_ino == p->sock_ino)
+		unlink(p->path);
+}
+
+void vcon_port_log_state(struct vcon_port *p)
+{
+	log_info(&p->con->vdev.log,
+		 "port %u (%s): client %s, guest %s%s, rx %s%s, tx %s%s; "
+		 "%llu bytes in, %llu out, %llu dropped; %llu clients, "
+		 "%llu refused",
+		 p->id, p->name,
+		 p->cfd < 0 ? "none" :
+		 p->closing ? "closing" :
+			      "connected",
+		 p->ready ? "ready" :
+		 p->added ? "added" :
+			    "absent",
+		 p->guest_open ? " and open" : "",
+		 p->rx_held ? "holding a chain" : "idle",
+		 p->rx_busy ? ", reading" : "",
+		 p->tx_held ? "holding a chain" : "idle",
+		 p->tx_busy ? ", writing" : "", (unsigned long long)p->rx_bytes,
+		 (unsigned long long)p->tx_bytes,
+		 (unsigned long long)p->tx_dropped,
+		 (unsigned long long)p->clients,
+		 (unsigned long long)p->refused);
+	if (p->con->started && vcon_rxq(p->id) + 1 < p->con->vdev.nr_vqs) {
+		vq_log_state(port_rxq(p));
+		vq_log_state(port_txq(p));
+	}
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-console internals shared by the files of devices/console: the
+ * device, its control queues and its ports (a socket, a client and a queue
+ * pair each). Everything runs on the device's loop.
+ */
+#ifndef XVB_DEVICES_CONSOLE_VCON_H
+#define XVB_DEVICES_CONSOLE_VCON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+
+#include "devices/console.h"
+#include "lib/evl.h"
+#include "virtio/vdev.h"
+#include "virtio/vq.h"
+
+#define VCON_DEFAULT_QUEUE 128u
+#define VCON_QUEUE_MAX 1024u
+#define VCON_CTRL_BUDGET 64u /* control messages taken per run */
+#define VCON_CTRL_LEN 8u     /* struct virtio_console_control */
+
+/*
+ * Queues (virtio 1.2, 5.3.2): receiveq0, transmitq0, control receiveq,
+ * control transmitq, then port 1's pair, port 2's...
+ */
+#define VCON_CIVQ 2u
+#define VCON_COVQ 3u
+static inline unsigned int vcon_rxq(unsigned int port)
+{
+	return port ? 2 * port + 2 : 0;
+}
+
+/* Control messages a port owes the guest, sent in this order. */
+#define VCON_P_ADD 1u
+#define VCON_P_CONSOLE 2u
+#define VCON_P_NAME 4u
+#define VCON_P_OPEN 8u
+
+struct vcon;
+
+struct vcon_port {
+	struct vcon *con;
+	unsigned int id;
+	const char *name;
+	char path[VCON_PATH_MAX];
+	dev_t sock_dev; /* the socket file we bound: removed only if still it */
+	ino_t sock_ino;
+	int lfd; /* listening socket */
+	int cfd; /* the client, blocking (io_uring waits for it), or -1 */
+	struct evl_watch accept_w;
+
+	/* The guest's side, forgotten at reset. */
+	bool added;	   /* PORT_ADD sent */
+	bool ready;	   /* the guest said PORT_READY 1 */
+	bool guest_open;   /* the guest's last PORT_OPEN */
+	unsigned int pend; /* VCON_P_*: messages owed */
+	bool open_sent;	   /* the host state the guest last heard */
+
+	/* The client's side. */
+	bool closing; /* hung up: waiting for its I/O before close() */
+	bool hup;     /* the client hung up while a read was in flight */
+	bool shut;    /* the guest closed: close the client once tx drained */
+	struct evl_op hup_op;
+	bool hup_busy;
+
+	/* dom0 -> guest: one receive chain, one recvmsg. */
+	struct evl_op rx_op;
+	struct vq_chain rx_chain;
+	struct msghdr rx_msg;
+	bool rx_held; /* rx_chain popped, waiting for bytes */
+	bool rx_busy;
+
+	/* guest -> dom0: one transmit chain, sendmsg until all is out. */
+	struct evl_op tx_op;
+	struct vq_chain tx_chain;
+	struct iovec tx_iov[VQ_MAX_IOV];
+	unsigned int tx_nr; /* tx_iov entries left to send */
+	struct msghdr tx_msg;
+	bool tx_held;
+	bool tx_busy;
+
+	uint64_t rx_bytes, tx_bytes, tx_dropped, clients, gone, refused;
+};
+
+struct vcon {
+	struct vdev vdev;
+	struct evl *loop;
+	struct vcon_conf conf;
+	unsigned int nr_ports;
+	struct vcon_port *ports;
+	char dir[VCON_PATH_MAX];
+	bool own_dir;	   /* the default dir: removed at destroy if empty */
+	struct vcon *next; /* on the process's list of devices */
+	bool resetting;
+	bool started; /* DRIVER_OK, until reset */
+
+	/* The control queues (with MULTIPORT). */
+	struct evl_op ctrl_op; /* a NOP: the budget ran out, go on later */
+	bool ctrl_busy;
+	struct vq_chain ctrl_chain; /* the one control chain popped at a time */
+	uint64_t ctrl_in, ctrl_out, ctrl_bad;
+};
+
+static inline struct vcon *vcon_from_vdev(struct vdev *vdev)
+{
+	return container_of(vdev, struct vcon, vdev);
+}
+
+static inline bool vcon_multiport(const struct vcon *con)
+{
+	return vdev_has(&con->vdev, VIRTIO_CONSOLE_F_MULTIPORT);
+}
+
+/* ---- port.c ---- */
+
+/* Binds and listens; starts accepting. Returns 0 or -errno (logged). */
+int vcon_port_open(struct vcon_port *p);
+/* Closes the client and the socket, removes the file. Waits for I/O. */
+void vcon_port_close(struct vcon_port *p);
+/* Starts what can start: a read for the guest, a write to the client. */
+void vcon_port_rx(struct vcon_port *p);
+void vcon_port_tx(struct vcon_port *p);
+/* The guest opened or closed its end (PORT_OPEN). */
+void vcon_port_guest_open(struct vcon_port *p, bool open);
+/*
+ * Reset: cancels the port's guest I/O and waits for it, gives held chains
+ * back and forgets the guest's state. The client stays connected.
+ */
+int vcon_port_reset(struct vcon_port *p);
+/* The host state the guest should hear: a client is connected. */
+static inline bool vcon_port_host_open(const struct vcon_port *p)
+{
+	return p->cfd >= 0 && !p->closing;
+}
+void vcon_port_log_state(struct vcon_port *p);
+
+/* ---- console.c ---- */
+
+/* Sends what the ports owe the guest on the control receiveq. */
+void vcon_ctrl_send(struct vcon *con);
+/* A port's host state changed: the guest is told (once it is ready). */
+void vcon_host_changed(struct vcon_port *p);
+
+#endif
