@@ -222,6 +222,9 @@ all: $(LIB_A) $(VIRTIO_A) $(XVBD) $(UNIT_BINS) $(REPLAY_BINS) $(ALL_TARGETS)
 
 # Each entry of CHECK_JOBS is one runner job: "name:command".
 CHECK_JOBS += format-check:scripts/format-check
+# No comment left with a dangling "*/" and no message split into pieces
+# grep cannot find (scripts/split-check says where).
+CHECK_JOBS += split-check:scripts/split-check
 CHECK_JOBS += runner_selftest:tests/run-tests-selftest
 CHECK_JOBS += $(foreach b,$(UNIT_BINS),$(notdir $(b)):$(b))
 CHECK_JOBS += $(foreach t,$(FUZZ_NAMES),corpus_$(t):$(O)/tests/fuzz/replay_$(t)@tests/fuzz/corpus/$(t))

@@ -367,8 +367,7 @@ static int xb_cfg_parse_line(struct xb_config *cfg, char *s, char *section,
 		if (iscntrl((unsigned char)*p) && *p != '\t')
 			return xb_cfg_bad(
 				err, errlen, path, no,
-				"control character 0x%02x: is this a text "
-				"file?",
+				"control character 0x%02x: is this a text file?",
 				(unsigned char)*p);
 	if (*s == '[') {
 		char *close = strchr(s, ']');
@@ -392,9 +391,7 @@ static int xb_cfg_parse_line(struct xb_config *cfg, char *s, char *section,
 			if (!xb_cfg_plain_name(g) || strlen(g) >= 64)
 				return xb_cfg_bad(
 					err, errlen, path, no,
-					"guest name '%.64s' is not 1 to 63 "
-					"letters, digits, '-' or '_' (xvbd "
-					"matches guests by such names)",
+					"guest name '%.64s' is not 1 to 63 letters, digits, '-' or '_' (xvbd matches guests by such names)",
 					g);
 			snprintf(section, seclen, "guest %s", g);
 			return 0;

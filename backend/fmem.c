@@ -270,9 +270,7 @@ static const char *fmem_why(void *opaque, uint64_t gpa)
 {
 	/* Linux's Xen grant DMA sets bit 63: a guest using grants. */
 	if (gpa >> 63)
-		return "is not in guest RAM: a grant address, but the device "
-		       "has grant_usage=0 (set grant_usage=1, or build the "
-		       "guest without CONFIG_XEN_VIRTIO)";
+		return "is not in guest RAM: a grant address, but the device has grant_usage=0 (set grant_usage=1, or build the guest without CONFIG_XEN_VIRTIO)";
 	return "is not in guest RAM";
 }
 

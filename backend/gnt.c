@@ -66,8 +66,7 @@ static void gnt_unmap(void *opaque, void *hva, size_t len)
 static const char *gnt_why(void *opaque, uint64_t addr)
 {
 	if (!(addr & XB_GRANT_BIT))
-		return "is not a grant address: the guest needs "
-		       "CONFIG_XEN_VIRTIO, or set grant_usage=0";
+		return "is not a grant address: the guest needs CONFIG_XEN_VIRTIO, or set grant_usage=0";
 	return "names grant references the guest did not grant";
 }
 

@@ -124,9 +124,9 @@ int xb_ioreq_open(struct xb_ioreq *io, uint32_t domid, struct log_ctx *log,
 		    xdm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &io->id)) {
 		rc = -errno;
 		log_err(log, "create_ioreq_server: %s%s", strerror(errno),
-			errno == ENOSYS ? " (hypervisor built without "
-					  "CONFIG_IOREQ_SERVER?)" :
-					  "");
+			errno == ENOSYS ?
+				" (hypervisor built without CONFIG_IOREQ_SERVER?)" :
+				"");
 		goto err;
 	}
 	io->created = true;
@@ -307,20 +307,18 @@ static bool serve_slot(struct xb_ioreq *io, unsigned int v,
 		break;
 	case XB_IOREQ_BAD:
 		io->nr_bad++;
-		log_guest(io->log,
-			  "vCPU %u: unexpected ioreq type %u count %u "
-			  "size %u ptr %u",
-			  v, copy.type, copy.count, copy.size,
-			  copy.data_is_ptr);
+		log_guest(
+			io->log,
+			"vCPU %u: unexpected ioreq type %u count %u size %u ptr %u",
+			v, copy.type, copy.count, copy.size, copy.data_is_ptr);
 		break;
 	case XB_IOREQ_OUTSIDE:
 		if (io->dead) /* the dying emulator's answer */
 			break;
 		io->nr_bad++;
 		log_guest(io->log,
-			  "vCPU %u: access at 0x%llx outside our "
-			  "windows",
-			  v, (unsigned long long)copy.addr);
+			  "vCPU %u: access at 0x%llx outside our windows", v,
+			  (unsigned long long)copy.addr);
 		break;
 	case XB_IOREQ_MMIO:
 		*kick = io->mmio(io->windows[win].cookie, &req);
@@ -436,8 +434,7 @@ unsigned int xb_ioreq_retire(struct xb_ioreq *io, unsigned int timeout_ms)
 	}
 	if (waiting)
 		log_err(io->log,
-			"%u vCPU(s) did not take the dead worker's answers "
-			"(guest paused?)",
+			"%u vCPU(s) did not take the dead worker's answers (guest paused?)",
 			waiting);
 	xb_ioreq_close(io);
 	return waiting;

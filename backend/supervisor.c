@@ -242,8 +242,7 @@ static int xb_sup_read_dev(struct sup *s, struct sup_dev *d, uint32_t domid)
 	return rc;
 }
 
-/* ---- workers ---------------------------------------------------------------
- */
+/* ---- workers ------------------------------------------------------------- */
 
 /* A worker that died has closed its end: EPIPE, logged, and no SIGPIPE. */
 static void xb_sup_send_line(struct sup_dom *dom, const char *line)
@@ -283,9 +282,8 @@ static void xb_sup_on_worker_line(struct sup_dom *dom, const char *line)
 	if (!strncmp(line, "ready ", 6)) {
 		if (d->st == SD_ADDING) {
 			d->st = SD_READY;
-			xb_sup_write_state(s, d, 2); /* InitWait: the window is
-						      * served
-						      */
+			/* InitWait: the window is served. */
+			xb_sup_write_state(s, d, 2);
 			log_info(&s->log, "d%u %s: served", dom->domid, d->be);
 		}
 	} else if (!strncmp(line, "failed ", 7)) {
@@ -338,8 +336,8 @@ static void xb_sup_on_worker(struct evl_watch *w, unsigned int revents)
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return;
-		xb_sup_stop_ctl(dom->sup, dom); /* the worker is gone; SIGCHLD
-						   reaps */
+		xb_sup_stop_ctl(dom->sup,
+				dom); /* the worker is gone; SIGCHLD reaps */
 		return;
 	}
 	dom->len += n;
@@ -512,8 +510,7 @@ static void xb_sup_bury(struct sup *s)
 	}
 }
 
-/* ---- scanning xenstore ------------------------------------------------------
- */
+/* ---- scanning xenstore --------------------------------------------------- */
 
 /* True if an exiting worker of domain id @domid has not been reaped. */
 static bool xb_sup_old_worker(const struct sup *s, uint32_t domid)
@@ -1107,8 +1104,7 @@ int xb_stop_all(const char *dir)
 	return busy ? 1 : 0;
 }
 
-/* ---- children and signals
- * ---------------------------------------------------- */
+/* ---- children and signals ------------------------------------------------ */
 
 /*
  * Sends a respawned worker every device its predecessor served, then
@@ -1165,8 +1161,8 @@ static bool xb_sup_worker_gone(struct sup *s, struct sup_dom *dom, pid_t pid,
 		}
 		if (dom->restarts++ < MAX_RESTARTS) {
 			if (!xb_sup_spawn(dom)) {
-				xb_sup_readd(s, dom); /* the guest sees a reset
-						       */
+				xb_sup_readd(s,
+					     dom); /* the guest sees a reset */
 				return false;
 			}
 			xb_sup_kill_worker(s, dom);
@@ -1254,17 +1250,16 @@ static void xb_sup_reload(struct sup *s)
 	if (xb_config_load(&cfg, s->config_path, s->config_named, err,
 			   sizeof(err))) {
 		log_err(&s->log,
-			"SIGHUP: %s: keeping the configuration "
-			"loaded before",
+			"SIGHUP: %s: keeping the configuration loaded before",
 			err);
 		return;
 	}
 	xb_config_free(&s->cfg);
 	s->cfg = cfg;
-	log_info(&s->log,
-		 "SIGHUP: %s re-read (%u setting(s)), for devices "
-		 "added from now on",
-		 s->config_path, cfg.n);
+	log_info(
+		&s->log,
+		"SIGHUP: %s re-read (%u setting(s)), for devices added from now on",
+		s->config_path, cfg.n);
 }
 
 static void xb_sup_on_signal(struct evl_watch *w, unsigned int revents)
@@ -1280,8 +1275,7 @@ static void xb_sup_on_signal(struct evl_watch *w, unsigned int revents)
 		}
 		if (si.ssi_signo == SIGHUP) {
 			/* systemctl reload: the file again, for devices added
-			 * from now on, and disks re-read their stores' sizes.
-			 */
+			 * from now on, and disks re-read their stores' sizes. */
 			xb_sup_reload(s);
 			log_info(&s->log, "SIGHUP: disks re-read their sizes");
 			for (struct sup_dom *dom = s->doms; dom;
@@ -1328,10 +1322,10 @@ static void xb_sup_leave_workers(struct sup *s)
 		xb_sup_free_dom(s, s->doms);
 	}
 	if (n)
-		log_info(&s->log,
-			 "%u worker(s) left serving their guests: the next "
-			 "supervisor takes control through %s",
-			 n, s->run_dir);
+		log_info(
+			&s->log,
+			"%u worker(s) left serving their guests: the next supervisor takes control through %s",
+			n, s->run_dir);
 }
 
 /* Tells every worker to exit and waits up to 5 s before killing them. */
@@ -1402,8 +1396,7 @@ static int xb_sup_take_lock(struct sup *s)
 
 	if (mkdir(s->run_dir, 0755) && errno != EEXIST) {
 		log_err(&s->log,
-			"cannot create %s: %s (--run-dir names "
-			"another directory)",
+			"cannot create %s: %s (--run-dir names another directory)",
 			s->run_dir, strerror(errno));
 		return EX_CANTCREAT;
 	}
@@ -1427,13 +1420,11 @@ static int xb_sup_take_lock(struct sup *s)
 			q.l_pid = 0;
 		if (q.l_pid > 0)
 			log_err(&s->log,
-				"another xvbd supervisor (pid %d) holds %s: one "
-				"serves this backend domain; stop it first",
+				"another xvbd supervisor (pid %d) holds %s: one serves this backend domain; stop it first",
 				(int)q.l_pid, path);
 		else
 			log_err(&s->log,
-				"another xvbd supervisor holds %s: one serves "
-				"this backend domain; stop it first",
+				"another xvbd supervisor holds %s: one serves this backend domain; stop it first",
 				path);
 		close(fd);
 		return EX_TEMPFAIL;

@@ -173,8 +173,7 @@ static int xb_wk_open_gnttab(struct xb_worker *w)
 	w->gnt.xgt = xengnttab_open(NULL, 0);
 	if (!w->gnt.xgt) {
 		log_err(&w->log,
-			"opening the grant device: %s (is gntdev "
-			"loaded?)",
+			"opening the grant device: %s (is gntdev loaded?)",
 			strerror(errno));
 		return -errno;
 	}
@@ -370,16 +369,15 @@ static void xb_wk_stale_adopt(struct xb_worker *w, unsigned int id)
 				     xb_wk_on_stale);
 	if (rc) {
 		log_err(&w->log,
-			"taking over the dead worker's ioreq server "
-			"%u: %s; destroyed",
+			"taking over the dead worker's ioreq server %u: %s; destroyed",
 			id, strerror(-rc));
 		xb_ioreq_close(&w->stale);
 		return;
 	}
-	log_info(&w->log,
-		 "took over the dead worker's ioreq server %u: what it held is "
-		 "answered as dead",
-		 id);
+	log_info(
+		&w->log,
+		"took over the dead worker's ioreq server %u: what it held is answered as dead",
+		id);
 }
 
 /* Our windows serve the guest again: the dead worker's server goes. */
@@ -481,14 +479,13 @@ static void xb_wk_log_state(struct xb_worker *w)
 	buckets = w->fmem.live_buckets;
 	maps = w->fmem.nr_bucket_maps;
 	pthread_mutex_unlock(&w->fmem.lock);
-	log_info(&w->log,
-		 "state: %u device(s), %u vCPU(s), %u queue thread(s); "
-		 "%llu ioreqs (%llu refused, %llu invalidations); %u 2 MiB "
-		 "mapping(s) cached (%llu made)",
-		 n, w->io.nr_vcpus, w->nr_io, (unsigned long long)w->io.nr_reqs,
-		 (unsigned long long)w->io.nr_bad,
-		 (unsigned long long)w->io.nr_invalidate, buckets,
-		 (unsigned long long)maps);
+	log_info(
+		&w->log,
+		"state: %u device(s), %u vCPU(s), %u queue thread(s); %llu ioreqs (%llu refused, %llu invalidations); %u 2 MiB mapping(s) cached (%llu made)",
+		n, w->io.nr_vcpus, w->nr_io, (unsigned long long)w->io.nr_reqs,
+		(unsigned long long)w->io.nr_bad,
+		(unsigned long long)w->io.nr_invalidate, buckets,
+		(unsigned long long)maps);
 	for (unsigned int i = 0; i < XB_MAX_WINDOWS; i++) {
 		struct xb_dev *d = &w->devs[i];
 
@@ -691,10 +688,10 @@ static void xb_wk_ctl_gone(struct xb_worker *w)
 		evl_stop(&w->loop);
 		return;
 	}
-	log_info(&w->log,
-		 "supervisor gone: serving on; the next one takes control "
-		 "through %s",
-		 w->sock_path);
+	log_info(
+		&w->log,
+		"supervisor gone: serving on; the next one takes control through %s",
+		w->sock_path);
 }
 
 /* Reads and handles what the supervisor sent: 1, 0 if nothing, -1 gone. */
@@ -800,8 +797,7 @@ static int xb_wk_listen_start(struct xb_worker *w)
 			       xb_wk_on_listen);
 }
 
-/* ---- setup and teardown ---------------------------------------------------
- */
+/* ---- setup and teardown -------------------------------------------------- */
 
 static int xb_wk_open_handles(struct xb_worker *w)
 {
@@ -812,8 +808,7 @@ static int xb_wk_open_handles(struct xb_worker *w)
 		int rc = -errno;
 
 		log_err(&w->log,
-			"opening Xen interfaces: %s (is this a Xen "
-			"backend domain, with privcmd and evtchn loaded?)",
+			"opening Xen interfaces: %s (is this a Xen backend domain, with privcmd and evtchn loaded?)",
 			strerror(errno));
 		return rc;
 	}

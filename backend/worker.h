@@ -55,8 +55,7 @@ struct xb_worker_args {
  * closed; `xvbd --stop-all` connects and sends "exit").
  */
 
-/* Serves until SIGTERM/SIGINT, "exit", or a fatal error. Returns an exit code.
- */
+/* Serves until SIGTERM/SIGINT, "exit", or a fatal error. Returns an exit code. */
 int xb_worker_run(const struct xb_worker_args *a);
 
 #endif

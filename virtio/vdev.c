@@ -180,8 +180,7 @@ void vdev_set_status(struct vdev *vdev, uint32_t val)
 		vdev_reset(vdev);
 		return;
 	}
-	/* NEEDS_RESET is the device's bit; the driver cannot set or clear it.
-	 */
+	/* NEEDS_RESET is the device's bit; the driver cannot set or clear it. */
 	val &= 0xff & ~VIRTIO_CONFIG_S_NEEDS_RESET;
 	/* Rejects clearing bits other than by a reset. */
 	if (old & ~val & ~VIRTIO_CONFIG_S_NEEDS_RESET) {
@@ -243,14 +242,14 @@ void vdev_kick(struct vdev *vdev, unsigned int index)
 
 void vdev_log_state(struct vdev *vdev)
 {
-	log_info(&vdev->log,
-		 "status 0x%x%s, features 0x%llx, interrupt status 0x%x, "
-		 "%llu interrupts, %llu kicks",
-		 vdev_status(vdev), vdev_broken(vdev) ? " (broken)" : "",
-		 (unsigned long long)vdev->features,
-		 __atomic_load_n(&vdev->isr, __ATOMIC_ACQUIRE),
-		 (unsigned long long)__atomic_load_n(&vdev->nr_irqs,
-						     __ATOMIC_RELAXED),
-		 (unsigned long long)__atomic_load_n(&vdev->nr_kicks,
-						     __ATOMIC_RELAXED));
+	log_info(
+		&vdev->log,
+		"status 0x%x%s, features 0x%llx, interrupt status 0x%x, %llu interrupts, %llu kicks",
+		vdev_status(vdev), vdev_broken(vdev) ? " (broken)" : "",
+		(unsigned long long)vdev->features,
+		__atomic_load_n(&vdev->isr, __ATOMIC_ACQUIRE),
+		(unsigned long long)__atomic_load_n(&vdev->nr_irqs,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&vdev->nr_kicks,
+						    __ATOMIC_RELAXED));
 }

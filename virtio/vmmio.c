@@ -10,8 +10,7 @@
 
 #include "virtio/vmmio.h"
 
-/* Queue registers may change only while the queue is off and before DRIVER_OK.
- */
+/* Queue registers may change only while the queue is off and before DRIVER_OK. */
 static struct vq *vmmio_setup_vq(struct vdev *vdev, uint64_t off)
 {
 	struct vq *vq = vdev_sel_vq(vdev);
@@ -19,8 +18,7 @@ static struct vq *vmmio_setup_vq(struct vdev *vdev, uint64_t off)
 	if (!vq || vq->ready || vq->refused ||
 	    (vdev_status(vdev) & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		log_guest(&vdev->log,
-			  "queue register 0x%llx write ignored "
-			  "(queue %u)",
+			  "queue register 0x%llx write ignored (queue %u)",
 			  (unsigned long long)off, vdev->queue_sel);
 		return NULL;
 	}

@@ -429,8 +429,7 @@ static bool vq_publish(struct vq *vq)
 	if (!vq->ready || vq->used_pub == vq->used_idx)
 		return false;
 	vq_count(&vq->nr_used, (uint16_t)(vq->used_idx - vq->used_pub));
-	/* used elements, then used idx: pairs with the driver's rmb after idx.
-	 */
+	/* used elements, then used idx: pairs with the driver's rmb after idx. */
 	smp_wmb();
 	WRITE_ONCE(vq->used->idx, htole16(vq->used_idx));
 	vq->used_pub = vq->used_idx;
@@ -549,12 +548,11 @@ void vq_log_state(struct vq *vq)
 				 "off" :
 				 "on");
 	}
-	log_info(log,
-		 "vq%u: %u entries; avail %u (popped %u, %u in flight); used "
-		 "%u (published %u, last interrupt check at %u); kicks %s; "
-		 "interrupts %s",
-		 vq->index, vq->num, avail, vq->last_avail, vq->inflight,
-		 vq->used_idx, vq->used_pub, vq->signalled_used, kicks, irqs);
+	log_info(
+		log,
+		"vq%u: %u entries; avail %u (popped %u, %u in flight); used %u (published %u, last interrupt check at %u); kicks %s; interrupts %s",
+		vq->index, vq->num, avail, vq->last_avail, vq->inflight,
+		vq->used_idx, vq->used_pub, vq->signalled_used, kicks, irqs);
 	vq_log_counts(vq);
 }
 
@@ -564,11 +562,11 @@ void vq_log_counts(const struct vq *vq)
 	uint64_t u = __atomic_load_n(&vq->nr_used, __ATOMIC_RELAXED);
 	uint64_t i = __atomic_load_n(&vq->nr_irqs, __ATOMIC_RELAXED);
 
-	log_info(&vq->vdev->log,
-		 "vq%u counts: %llu kicks, %llu used, %llu interrupts "
-		 "(%.1f used per interrupt), %llu shared",
-		 vq->index, (unsigned long long)k, (unsigned long long)u,
-		 (unsigned long long)i, i ? (double)u / (double)i : 0.0,
-		 (unsigned long long)__atomic_load_n(&vq->nr_shared,
-						     __ATOMIC_RELAXED));
+	log_info(
+		&vq->vdev->log,
+		"vq%u counts: %llu kicks, %llu used, %llu interrupts (%.1f used per interrupt), %llu shared",
+		vq->index, (unsigned long long)k, (unsigned long long)u,
+		(unsigned long long)i, i ? (double)u / (double)i : 0.0,
+		(unsigned long long)__atomic_load_n(&vq->nr_shared,
+						    __ATOMIC_RELAXED));
 }

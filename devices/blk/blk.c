@@ -102,8 +102,7 @@ static void vblk_cfg_read(struct vdev *vdev, unsigned int off, void *buf,
 	struct vblk *blk = vblk_from_vdev(vdev);
 	struct virtio_blk_config c = blk->cfg;
 
-	/* The transport checked against VBLK_CFG_SIZE; this is belt and braces.
-	 */
+	/* The transport checked against VBLK_CFG_SIZE; this is belt and braces. */
 	if (off > sizeof(c) || len > sizeof(c) - off) {
 		memset(buf, 0, len);
 		return;
@@ -124,8 +123,7 @@ static int vblk_cfg_write(struct vdev *vdev, unsigned int off, const void *buf,
 	/* Rejects values other than write-through (0) and write-back (1). */
 	if (v > 1)
 		return -EINVAL;
-	/* Once features are final: needs CONFIG_WCE, and FLUSH for write-back.
-	 */
+	/* Once features are final: needs CONFIG_WCE, and FLUSH for write-back. */
 	if ((vdev_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    (!vdev_has(vdev, VIRTIO_BLK_F_CONFIG_WCE) ||
 	     (v && !vdev_has(vdev, VIRTIO_BLK_F_FLUSH))))
@@ -138,8 +136,7 @@ static int vblk_features_ok(struct vdev *vdev, uint64_t features)
 {
 	struct vblk *blk = vblk_from_vdev(vdev);
 
-	/* virtio 1.2, 5.2.5.2: CONFIG_WCE without FLUSH starts write-through.
-	 */
+	/* virtio 1.2, 5.2.5.2: CONFIG_WCE without FLUSH starts write-through. */
 	if ((features & F(VIRTIO_BLK_F_CONFIG_WCE)) &&
 	    !(features & F(VIRTIO_BLK_F_FLUSH)))
 		WRITE_ONCE(blk->wce, 0);
@@ -157,8 +154,7 @@ static void vblk_kick(struct vdev *vdev, struct vq *vq)
 	struct vblk *blk = vblk_from_vdev(vdev);
 	struct vblk_queue *q = vq->priv;
 
-	/* A kick that arrives while a reset runs the loop waits for DRIVER_OK.
-	 */
+	/* A kick that arrives while a reset runs the loop waits for DRIVER_OK. */
 	if (blk->resetting || !q)
 		return;
 	if (q->remote)
@@ -231,8 +227,7 @@ static int vblk_queues_init(struct vblk *blk, struct evl *loop,
 		rc = vblk_queue_init(&blk->queues[i], blk, &blk->vdev.vqs[i],
 				     ql, qsize);
 		if (rc)
-			return rc; /* the caller's unwind frees what was built
-				    */
+			return rc; /* the caller's unwind frees what was built */
 		blk->queues[i].remote = ql != loop;
 		blk->vdev.vqs[i].priv = &blk->queues[i];
 	}
@@ -371,8 +366,7 @@ void vblk_destroy(struct vblk *blk)
 	for (i = 0; i < blk->nr_queues; i++)
 		held |= blk->queues[i].nr_ops + blk->queues[i].run.nr_ops != 0;
 	if (held) {
-		/* The ring failed with I/O in flight: freeing would be a UAF.
-		 */
+		/* The ring failed with I/O in flight: freeing would be a UAF. */
 		log_err(&blk->vdev.log, "I/O still in flight; device leaked");
 		return;
 	}

@@ -172,10 +172,7 @@ static int vblk_store_lock(struct vblk_store *st, const char *path,
 		}
 		if (i == 20) {
 			log_err(log,
-				"%s is in use%s elsewhere (another guest's "
-				"disk, another xvbd, QEMU): refused; an image "
-				"is served read-write once, or read-only to "
-				"any number",
+				"%s is in use%s elsewhere (another guest's disk, another xvbd, QEMU): refused; an image is served read-write once, or read-only to any number",
 				path, st->readonly ? " read-write" : "");
 			return -EBUSY;
 		}

@@ -82,10 +82,10 @@ static int vblk_check(const void *conf, char *err, size_t errlen)
 		return vblk_fail(err, errlen, "%s: %s", c->path,
 				 strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return vblk_fail(err, errlen,
-				 "%s is neither a regular file nor a block "
-				 "device",
-				 c->path);
+		return vblk_fail(
+			err, errlen,
+			"%s is neither a regular file nor a block device",
+			c->path);
 	return 0;
 }
 

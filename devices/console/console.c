@@ -133,10 +133,10 @@ static int vcon_ctrl_put(struct vcon *con, struct vq *vq, uint32_t id,
 	/* Rejects a control receive buffer the message does not fit in. */
 	if (c->in_len < VCON_CTRL_LEN + nlen) {
 		vq_chain_release(vq, c);
-		return vdev_fail(&con->vdev,
-				 "control buffer of %u bytes for a %zu-byte "
-				 "message",
-				 c->in_len, VCON_CTRL_LEN + nlen);
+		return vdev_fail(
+			&con->vdev,
+			"control buffer of %u bytes for a %zu-byte message",
+			c->in_len, VCON_CTRL_LEN + nlen);
 	}
 	iov_from_buf(vq_chain_in(c), c->nr_in, 0, &m, VCON_CTRL_LEN);
 	if (nlen)
@@ -257,9 +257,8 @@ static void vcon_ctrl_ready(struct vcon *con, struct vcon_port *p,
 {
 	if (value != 1) {
 		log_guest(&con->vdev.log,
-			  "port %u (%s): the guest could not "
-			  "add it",
-			  p->id, p->name);
+			  "port %u (%s): the guest could not add it", p->id,
+			  p->name);
 		return;
 	}
 	if (p->ready)

@@ -436,8 +436,7 @@ void vcon_port_close(struct vcon_port *p)
 	evl_watch_stop(&p->accept_w);
 	port_hangup(p);
 	if (port_wait(p, true))
-		return; /* in flight still: leaked, not freed under the kernel
-			 */
+		return; /* in flight still: leaked, not freed under the kernel */
 	if (p->cfd >= 0) {
 		close(p->cfd);
 		p->cfd = -1;
@@ -452,26 +451,24 @@ void vcon_port_close(struct vcon_port *p)
 
 void vcon_port_log_state(struct vcon_port *p)
 {
-	log_info(&p->con->vdev.log,
-		 "port %u (%s): client %s, guest %s%s, rx %s%s, tx %s%s; "
-		 "%llu bytes in, %llu out, %llu dropped; %llu clients, "
-		 "%llu refused",
-		 p->id, p->name,
-		 p->cfd < 0 ? "none" :
-		 p->closing ? "closing" :
-			      "connected",
-		 p->ready ? "ready" :
-		 p->added ? "added" :
-			    "absent",
-		 p->guest_open ? " and open" : "",
-		 p->rx_held ? "holding a chain" : "idle",
-		 p->rx_busy ? ", reading" : "",
-		 p->tx_held ? "holding a chain" : "idle",
-		 p->tx_busy ? ", writing" : "", (unsigned long long)p->rx_bytes,
-		 (unsigned long long)p->tx_bytes,
-		 (unsigned long long)p->tx_dropped,
-		 (unsigned long long)p->clients,
-		 (unsigned long long)p->refused);
+	log_info(
+		&p->con->vdev.log,
+		"port %u (%s): client %s, guest %s%s, rx %s%s, tx %s%s; %llu bytes in, %llu out, %llu dropped; %llu clients, %llu refused",
+		p->id, p->name,
+		p->cfd < 0 ? "none" :
+		p->closing ? "closing" :
+			     "connected",
+		p->ready ? "ready" :
+		p->added ? "added" :
+			   "absent",
+		p->guest_open ? " and open" : "",
+		p->rx_held ? "holding a chain" : "idle",
+		p->rx_busy ? ", reading" : "",
+		p->tx_held ? "holding a chain" : "idle",
+		p->tx_busy ? ", writing" : "", (unsigned long long)p->rx_bytes,
+		(unsigned long long)p->tx_bytes,
+		(unsigned long long)p->tx_dropped,
+		(unsigned long long)p->clients, (unsigned long long)p->refused);
 	if (p->con->started && vcon_rxq(p->id) + 1 < p->con->vdev.nr_vqs) {
 		vq_log_state(port_rxq(p));
 		vq_log_state(port_txq(p));

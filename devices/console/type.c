@@ -71,8 +71,7 @@ static int vcon_type_check(const void *conf, char *err, size_t errlen)
 	for (unsigned int i = 0; c->dir[0] && i < c->nr_ports; i++)
 		if (strlen(c->dir) + 1 + strlen(c->names[i]) >= VCON_PATH_MAX) {
 			snprintf(err, errlen,
-				 "%s/%s: longer than a socket "
-				 "path may be",
+				 "%s/%s: longer than a socket path may be",
 				 c->dir, c->names[i]);
 			return -EINVAL;
 		}

@@ -565,25 +565,23 @@ static void vnet_log_stats(const struct vnet *net)
 	const struct vnet_stats *s = &st;
 
 	vnet_get_stats(net, &st);
-	log_info(&net->vdev.log,
-		 "%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), "
-		 "RX %llu frames %llu bytes (%llu dropped, %llu filtered, "
-		 "%llu errors; %llu waits for a frame, %llu for buffers), "
-		 "%llu control commands (%llu refused)%s",
-		 net->tap.ifname, (unsigned long long)s->tx_packets,
-		 (unsigned long long)s->tx_bytes,
-		 (unsigned long long)s->tx_dropped,
-		 (unsigned long long)s->tx_errors,
-		 (unsigned long long)s->rx_packets,
-		 (unsigned long long)s->rx_bytes,
-		 (unsigned long long)s->rx_dropped,
-		 (unsigned long long)s->rx_filtered,
-		 (unsigned long long)s->rx_errors,
-		 (unsigned long long)s->rx_polls,
-		 (unsigned long long)s->rx_starved,
-		 (unsigned long long)s->ctrl_cmds,
-		 (unsigned long long)s->ctrl_errs,
-		 net->tap_lost ? ", TAP lost" : "");
+	log_info(
+		&net->vdev.log,
+		"%s: TX %llu frames %llu bytes (%llu dropped, %llu errors), RX %llu frames %llu bytes (%llu dropped, %llu filtered, %llu errors; %llu waits for a frame, %llu for buffers), %llu control commands (%llu refused)%s",
+		net->tap.ifname, (unsigned long long)s->tx_packets,
+		(unsigned long long)s->tx_bytes,
+		(unsigned long long)s->tx_dropped,
+		(unsigned long long)s->tx_errors,
+		(unsigned long long)s->rx_packets,
+		(unsigned long long)s->rx_bytes,
+		(unsigned long long)s->rx_dropped,
+		(unsigned long long)s->rx_filtered,
+		(unsigned long long)s->rx_errors,
+		(unsigned long long)s->rx_polls,
+		(unsigned long long)s->rx_starved,
+		(unsigned long long)s->ctrl_cmds,
+		(unsigned long long)s->ctrl_errs,
+		net->tap_lost ? ", TAP lost" : "");
 }
 
 /* One pair's queues and their I/O, on the pair's thread. */
@@ -595,13 +593,13 @@ static void pair_log_state(void *arg)
 	const struct log_ctx *log = &rx->net->vdev.log;
 
 	vq_log_state(rx->vq);
-	log_info(log,
-		 "vq%u receive: %u chains held (%llu bytes of room), %u ops "
-		 "in flight%s%s%s%s",
-		 rx->vq->index, rx->count, (unsigned long long)rx->room,
-		 rx->nr_ops, rx->reading ? ", reading the TAP" : "",
-		 rx->polling ? ", waiting for a frame" : "",
-		 rx->paused ? ", paused" : "", rx->disabled ? ", off" : "");
+	log_info(
+		log,
+		"vq%u receive: %u chains held (%llu bytes of room), %u ops in flight%s%s%s%s",
+		rx->vq->index, rx->count, (unsigned long long)rx->room,
+		rx->nr_ops, rx->reading ? ", reading the TAP" : "",
+		rx->polling ? ", waiting for a frame" : "",
+		rx->paused ? ", paused" : "", rx->disabled ? ", off" : "");
 	vq_log_state(tx->vq);
 	log_info(log,
 		 "vq%u transmit: %u frames popped, %u ops in flight%s%s%s%s",

@@ -163,10 +163,10 @@ static bool rx_fill(struct vnet_rx *rx)
 				break;
 			if (!rx_chain_ok(rx, c)) {
 				vnet_count(&rx->stats->rx_bad_bufs, 1);
-				log_guest(&rx->net->vdev.log,
-					  "vq%u: receive chain of %u/%u bytes "
-					  "returned unused",
-					  vq->index, c->out_len, c->in_len);
+				log_guest(
+					&rx->net->vdev.log,
+					"vq%u: receive chain of %u/%u bytes returned unused",
+					vq->index, c->out_len, c->in_len);
 				vq_push(vq, c, 0);
 				rx->pushed = true;
 				continue;

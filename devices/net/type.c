@@ -81,10 +81,9 @@ static int vnet_parse_key(void *conf, const char *key, const char *val,
 	if (!strcmp(key, "bridge")) {
 		/* "none": leave the TAP alone, for a hotplug script. */
 		if (strcmp(val, "none") && !vnet_ifname_ok(val))
-			return vnet_fail(err, errlen,
-					 "bridge must be an interface name (at "
-					 "most 15 characters, no spaces, '/', "
-					 "',' or ':') or none");
+			return vnet_fail(
+				err, errlen,
+				"bridge must be an interface name (at most 15 characters, no spaces, '/', ',' or ':') or none");
 		snprintf(c->bridge, sizeof(c->bridge), "%s",
 			 strcmp(val, "none") ? val : "");
 		c->has_bridge = true;
@@ -94,10 +93,10 @@ static int vnet_parse_key(void *conf, const char *key, const char *val,
 		snprintf(c->ifname, sizeof(c->ifname), "%s", val);
 	} else if (!strcmp(key, "mac")) {
 		if (vnet_parse_mac(val, c->mac))
-			return vnet_fail(err, errlen,
-					 "mac must be a unicast "
-					 "aa:bb:cc:dd:ee:ff, not '%s'",
-					 val);
+			return vnet_fail(
+				err, errlen,
+				"mac must be a unicast aa:bb:cc:dd:ee:ff, not '%s'",
+				val);
 		c->has_mac = true;
 	} else {
 		return vnet_fail(err, errlen, "unknown key '%s'", key);

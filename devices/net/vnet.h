@@ -96,9 +96,9 @@ struct vnet_rx {
 	uint32_t need;	     /* bytes (header included) of the largest frame */
 	uint32_t need_min;   /* reads with less room are never started */
 
-	struct virtio_net_hdr_v1 hdr; /* the TAP writes it here, not to the
-					 guest */
-	uint8_t spill;		      /* a frame reaching it did not fit */
+	struct virtio_net_hdr_v1
+		hdr;   /* the TAP writes it here, not to the guest */
+	uint8_t spill; /* a frame reaching it did not fit */
 	struct iovec iov[VNET_RX_MAX_IOV];
 	unsigned int read_iov; /* iov entries of the read in flight */
 
@@ -151,8 +151,7 @@ struct vnet_tx {
 	struct vnet_txreq *wait, *wait_tail; /* -EAGAIN or no SQE: retry */
 
 	struct evl_op poll_op; /* POLLOUT while frames wait */
-	unsigned int nr_ops;   /* writes and poll in flight (run.nr_ops: timers)
-				*/
+	unsigned int nr_ops; /* writes and poll in flight (run.nr_ops: timers) */
 	bool polling;
 	bool poll_cancelled;
 	/*

@@ -421,8 +421,7 @@ void vrng_destroy(struct vrng *rng)
 		return;
 	vdev_destroy(&rng->vdev); /* resets: timer reaped, chain released */
 	if (rng->timer_busy) {
-		/* The loop failed with the timer in flight: freeing is a UAF.
-		 */
+		/* The loop failed with the timer in flight: freeing is a UAF. */
 		log_err(&rng->vdev.log, "timer still in flight; device leaked");
 		return;
 	}

@@ -76,11 +76,11 @@ static int vrng_parse_key(void *p, const char *key, const char *val, char *err,
 	if (!rc && !rate && !v)
 		rc = -ERANGE; /* an empty bucket would never give a byte */
 	if (rc) {
-		snprintf(err, errlen,
-			 "%s=%s: want bytes%s up to %llu, digits with an "
-			 "optional K or M",
-			 key, val, rate ? "/s (0: no limit)" : ", at least 1,",
-			 (unsigned long long)max);
+		snprintf(
+			err, errlen,
+			"%s=%s: want bytes%s up to %llu, digits with an optional K or M",
+			key, val, rate ? "/s (0: no limit)" : ", at least 1,",
+			(unsigned long long)max);
 		return rc;
 	}
 	if (rate)

@@ -64,17 +64,13 @@ struct vnet_stats {
 	uint64_t tx_dropped; /* bad frames from the guest, or link down */
 	uint64_t tx_errors;  /* the TAP refused a frame */
 	uint64_t rx_packets, rx_bytes;
-	uint64_t rx_dropped;  /* frames read from the TAP the guest cannot take
-			       */
-	uint64_t rx_errors;   /* reads that failed */
-	uint64_t rx_bad_bufs; /* receive chains returned unused (tiny, readable)
-			       */
-	uint64_t rx_filtered; /* frames the guest's RX mode and MAC filter
-				 refused */
+	uint64_t rx_dropped; /* frames read from the TAP the guest cannot take */
+	uint64_t rx_errors;  /* reads that failed */
+	uint64_t rx_bad_bufs; /* receive chains returned unused (tiny, readable) */
+	uint64_t rx_filtered; /* frames the guest's RX mode and MAC filter refused */
 	uint64_t ctrl_cmds, ctrl_errs;
-	uint64_t rx_polls;   /* the TAP was empty: waited for a frame */
-	uint64_t rx_starved; /* the guest's buffers ran short: waited for a kick
-			      */
+	uint64_t rx_polls; /* the TAP was empty: waited for a frame */
+	uint64_t rx_starved; /* the guest's buffers ran short: waited for a kick */
 };
 
 /*

@@ -159,8 +159,7 @@ int evl_drain(struct evl *l, unsigned int timeout_ms);
 int evl_cancel(struct evl *l, struct evl_op *op);
 
 /* ---- other threads ---------------------------------------------------------
- * A loop belongs to one thread; these are how other threads reach it.
- */
+ * A loop belongs to one thread; these are how other threads reach it. */
 
 /*
  * From any thread: runs @fn(@m) on @l's thread, from its loop. Messages run

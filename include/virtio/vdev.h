@@ -117,8 +117,7 @@ int vdev_init(struct vdev *vdev, const struct vdev_ops *ops,
 	      const struct gmem *gm, unsigned int nr_vqs, uint16_t queue_max,
 	      unsigned int cfg_size, uint64_t features);
 
-/* Resets the device and frees what vdev_init allocated. Accepts a zeroed vdev.
- */
+/* Resets the device and frees what vdev_init allocated. Accepts a zeroed vdev. */
 void vdev_destroy(struct vdev *vdev);
 
 /*

@@ -176,8 +176,7 @@ static void polled_queue(unsigned int qd, unsigned int n)
 			end = rig_now_ms() + TMO_MS;
 		if (rig_now_ms() > end) {
 			t_fail(__FILE__, __LINE__,
-			       "no progress: queue 0 %u of %u, queue 1 %u of "
-			       "%u done",
+			       "no progress: queue 0 %u of %u, queue 1 %u of %u done",
 			       s0.done, n, s1.done, n);
 			return;
 		}

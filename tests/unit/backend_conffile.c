@@ -183,8 +183,7 @@ static void bad_lines_and_values(void)
 		  "blk: coalesce_us must be 0 to 1000" },
 		{ "[blk]\ncoalesce_us = 50us\n", 2, "blk: coalesce_us" },
 		{ "[blk]\ncoalesce = 50\n", 2,
-		  "unknown key 'coalesce' in [blk] (known: path, mode, serial, "
-		  "queues, poll_us, coalesce_us)" },
+		  "unknown key 'coalesce' in [blk] (known: path, mode, serial, queues, poll_us, coalesce_us)" },
 		{ "[net]\nbridge = a\nbridge = b\n", 3,
 		  "bridge set twice in [net] (first on line 2)" },
 		/* A second header for the same section is no way round it. */
@@ -197,17 +196,10 @@ static void bad_lines_and_values(void)
 		{ "[net]\nkey_of_more_than_thirty_one_chars = 1\n", 2,
 		  "key longer than 31 characters" },
 		/* Line numbers count lines, however long. */
-		{ "[net]\n# 300 characters of comment: "
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+		{ "[net]\n# 300 characters of comment: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
 		  "bad\n",
 		  3, "neither [section] nor" },
-		{ "[net]\nbridge = "
-		  "0123456789012345678901234567890123456789012345678901234567890"
-		  "1234567890\n",
+		{ "[net]\nbridge = 01234567890123456789012345678901234567890123456789012345678901234567890\n",
 		  2, "value of bridge longer than 63 characters" },
 	};
 	char err[256], want[320];

@@ -305,9 +305,9 @@ static void test_net_spec(void)
 	struct xb_devconf c;
 	char err[256];
 
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,bridge=xenbr0,"
-			      "mac=00:16:3e:01:02:03",
-			      NET, &c, err, sizeof(err)),
+	T_EQ(xb_parse_devspec(
+		     "base=0x2000400,irq=35,bridge=xenbr0,mac=00:16:3e:01:02:03",
+		     NET, &c, err, sizeof(err)),
 	     0);
 	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,bridge=none,ifname=tap0",
 			      NET, &c, err, sizeof(err)),
@@ -410,9 +410,9 @@ static void test_duplicate_keys(void)
 			return;
 		}
 	}
-	T_EQ(xb_parse_devspec("base=0x2000400,irq=35,mac=00:16:3e:01:02:03,"
-			      "bridge=a,mac=00:16:3e:01:02:04",
-			      NET, &c, err, sizeof(err)),
+	T_EQ(xb_parse_devspec(
+		     "base=0x2000400,irq=35,mac=00:16:3e:01:02:03,bridge=a,mac=00:16:3e:01:02:04",
+		     NET, &c, err, sizeof(err)),
 	     -EINVAL);
 	T_ASSERT(!strcmp(err, "mac= given twice"));
 }

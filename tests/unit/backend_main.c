@@ -300,8 +300,8 @@ static void parser_exit_codes(void)
 		{ { "--dev", "net:base=0x2000000" }, EX_USAGE },
 		{ { "--check-config", "/nonexistent/x.conf" }, EX_NOINPUT },
 		{ { "--check-config", "a", "b" }, EX_USAGE },
-		{ { "--config", "x", "--run-dir", "/tmp" }, 99 }, /* supervisor
-								   */
+		{ { "--config", "x", "--run-dir", "/tmp" },
+		  99 }, /* supervisor */
 	};
 	int rc[ARRAY_SIZE(cases)], null, out, err;
 

@@ -151,12 +151,10 @@ static void nic_line(void)
 	set_nodes(kv);
 	T_EQ(read_dev(&x, true, 0), 0);
 	T_ASSERT(!strcmp(x.guest, "web"));
-	T_ASSERT(!strncmp(x.msg,
-			  "add net 0 base=0x2000000,irq=33,grants=0,queues=2,"
-			  "poll_us=30,bridge=xenbr0,ifname=vxb3.0,mac=",
-			  strlen("add net 0 base=0x2000000,irq=33,grants=0,"
-				 "queues=2,poll_us=30,bridge=xenbr0,"
-				 "ifname=vxb3.0,mac=")));
+	T_ASSERT(!strncmp(
+		x.msg,
+		"add net 0 base=0x2000000,irq=33,grants=0,queues=2,poll_us=30,bridge=xenbr0,ifname=vxb3.0,mac=",
+		strlen("add net 0 base=0x2000000,irq=33,grants=0,queues=2,poll_us=30,bridge=xenbr0,ifname=vxb3.0,mac=")));
 	T_ASSERT(strchr(x.msg, '\n') == x.msg + strlen(x.msg) - 1);
 	T_EQ(read_dev(&x, true, 1), 0);
 	T_ASSERT(strstr(x.msg, ",bridge=none,ifname=vxb3.1,"));
@@ -256,10 +254,10 @@ static void disk_line(void)
 			    "blk51712.poll_us = 7\n"));
 	set_nodes(kv);
 	T_EQ(read_dev(&x, false, 51712), 0);
-	snprintf(want, sizeof(want),
-		 "add blk 51712 base=0x2000000,irq=33,grants=0,mode=r,"
-		 "serial=xvda,queues=3,path=%s\n",
-		 path);
+	snprintf(
+		want, sizeof(want),
+		"add blk 51712 base=0x2000000,irq=33,grants=0,mode=r,serial=xvda,queues=3,path=%s\n",
+		path);
 	if (strcmp(x.msg, want))
 		t_fail(__FILE__, __LINE__, "got %s", x.msg);
 	/* A serial that is not a plain name is left out; auto is no key. */

@@ -185,8 +185,7 @@ static int p_run(const struct pcase *c, uint64_t *pq_irqs, uint64_t *iq_irqs,
 		T_CHECK(rc >= 0);
 		busy += rc;
 		if (line != line_seen) {
-			/* virtio_mmio's handler: InterruptStatus, ACK, queues.
-			 */
+			/* virtio_mmio's handler: InterruptStatus, ACK, queues. */
 			line_seen = line;
 			gdrv_ack_irq(&r.drv);
 			rc = p_reap(&r, &iq, c);
@@ -200,8 +199,8 @@ static int p_run(const struct pcase *c, uint64_t *pq_irqs, uint64_t *iq_irqs,
 		}
 		if (now_ms() > end) {
 			t_fail(__FILE__, __LINE__,
-			       "hung: IQ %u of %u done, PQ %u of %u done "
-			       "(line fired %" PRIu64 " times)",
+			       "hung: IQ %u of %u done, PQ %u of %u done (line fired %" PRIu64
+			       " times)",
 			       iq.done, c->nreq, pq.done, c->nreq, line);
 			return -1;
 		}
@@ -220,8 +219,8 @@ static int p_run(const struct pcase *c, uint64_t *pq_irqs, uint64_t *iq_irqs,
 	*pq_kicks =
 		__atomic_load_n(&r.vdev->vqs[PQ].nr_kicks, __ATOMIC_RELAXED);
 	T_CHECK(r.vdev->vqs[PQ].nr_used == c->nreq);
-	printf("# EVENT_IDX %d QD%u poll_us %u coalesce_us %u%s: "
-	       "PQ %" PRIu64 " interrupts %" PRIu64 " kicks, IQ %" PRIu64
+	printf("# EVENT_IDX %d QD%u poll_us %u coalesce_us %u%s: PQ %" PRIu64
+	       " interrupts %" PRIu64 " kicks, IQ %" PRIu64
 	       " interrupts for %u completions each\n",
 	       c->event_idx, c->qd, c->poll_us, c->coalesce_us,
 	       c->threads ? " threads" : "", *pq_irqs, *pq_kicks, *iq_irqs,

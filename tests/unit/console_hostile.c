@@ -159,8 +159,7 @@ static void no_control_flood(void)
 		T_ASSERT(c >= 0);
 		T_ASSERT(CR_WAIT(&r, cr_stats(&r).clients == clients + 1));
 		close(c);
-		/* Seen gone before the next comes (else that one is refused).
-		 */
+		/* Seen gone before the next comes (else that one is refused). */
 		T_ASSERT(CR_WAIT(&r, cr_stats(&r).gone == clients + 1));
 	}
 	for (unsigned int i = 0; i < 20; i++) {

@@ -51,8 +51,7 @@ static const struct {
 	{ "dir", "", -EINVAL },
 	{ "dir", "relative/path", -EINVAL },
 	{ "dir",
-	  "/a/very/long/directory/name/that/leaves/no/room/for/a/port/name/"
-	  "in/a/unix/socket/address/of/108/bytes/so/it/is/refused/at/once",
+	  "/a/very/long/directory/name/that/leaves/no/room/for/a/port/name/in/a/unix/socket/address/of/108/bytes/so/it/is/refused/at/once",
 	  -EINVAL },
 	{ "queues", "1", -EINVAL },
 };

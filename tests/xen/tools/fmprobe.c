@@ -68,8 +68,7 @@ static int uring_io(int fd, void *buf, size_t len, bool wr, bool fixed,
 	if (reg) {
 		rc = io_uring_register_buffers(&ring, reg, 1);
 		if (rc) {
-			printf("fmprobe: (io_uring_register_buffers itself "
-			       "returned %d)\n",
+			printf("fmprobe: (io_uring_register_buffers itself returned %d)\n",
 			       rc);
 			io_uring_queue_exit(&ring);
 			return -rc;

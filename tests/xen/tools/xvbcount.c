@@ -202,9 +202,7 @@ __attribute__((destructor)) static void report(void)
 		len += snprintf(regs + len, sizeof(regs) - len, " %s %lu",
 				r_name[r], (unsigned long)n_reg[r]);
 	fprintf(stderr,
-		"xvbcount[%d]: ioreqs answered %lu, evtchn wakeups %lu, "
-		"irqs %lu, maps %lu, unmaps %lu; by register%s; "
-		"wakeup to answer %.1f us mean %.1f us max\n",
+		"xvbcount[%d]: ioreqs answered %lu, evtchn wakeups %lu, irqs %lu, maps %lu, unmaps %lu; by register%s; wakeup to answer %.1f us mean %.1f us max\n",
 		(int)getpid(), (unsigned long)n_notify,
 		(unsigned long)n_pending, (unsigned long)n_irq,
 		(unsigned long)n_map, (unsigned long)n_unmap, regs,

@@ -348,8 +348,8 @@ static int cmd_bench(const char *dev, const char *mode, size_t bs,
 		}
 	}
 	t -= t0;
-	printf("bench %s bs=%zu qd=%u: %.2f MB/s %.0f IOPS lat %.0f us "
-	       "(%" PRIu64 " I/Os in %.2f s)%s\n",
+	printf("bench %s bs=%zu qd=%u: %.2f MB/s %.0f IOPS lat %.0f us (%" PRIu64
+	       " I/Os in %.2f s)%s\n",
 	       mode, bs, qd, ios * (double)bs / t / 1e6, ios / t,
 	       lat_sum / ios * 1e6, ios, t, hipri ? " hipri" : "");
 	io_uring_queue_exit(&ring);
