@@ -32,13 +32,24 @@
  * long_opts below: every public option in both, nothing else in either,
  * the same window and SPI ranges.
  */
-/* The device types, one line each: "  NAME  (virtio N) summary; keys: ...". */
+/*
+ * The device types, one line each: "  NAME (virtio N) summary; keys: ...",
+ * the names padded to the longest so the columns line up.
+ */
 static void xb_main_usage_types(FILE *f)
 {
+	int width = 0;
+
+	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
+		int n = (int)strlen(xvb_devtypes[i]->name);
+
+		if (n > width)
+			width = n;
+	}
 	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
 		const struct xvb_devtype *t = xvb_devtypes[i];
 
-		fprintf(f, "  %-6s (virtio %u) %s; keys:", t->name,
+		fprintf(f, "  %-*s (virtio %u) %s; keys:", width, t->name,
 			t->virtio_id, t->summary);
 		for (unsigned int k = 0; t->keys && t->keys[k]; k++)
 			fprintf(f, " %s", t->keys[k]);
