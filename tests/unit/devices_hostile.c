@@ -11,12 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/if.h>
@@ -98,11 +98,14 @@ struct hall {
 static int hall_fail(struct hall *h, const char *fmt, ...) __printf(2, 3);
 static int hall_fail(struct hall *h, const char *fmt, ...)
 {
+	char buf[sizeof(h->whybuf)];
 	va_list ap;
 
+	/* Through a copy: the arguments may include the last h->why. */
 	va_start(ap, fmt);
-	vsnprintf(h->whybuf, sizeof(h->whybuf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(h->whybuf, buf, sizeof(buf));
 	h->why = h->whybuf;
 	return -1;
 }
@@ -420,11 +423,6 @@ static bool con_is_tx(unsigned int q)
 	return q & 1;
 }
 
-static int con_prepare(struct hall *h)
-{
-	return 0; /* dir= is the case's own temp dir */
-}
-
 static int con_sound(struct hall *h, unsigned int q)
 {
 	struct virtio_console_control m = {
@@ -488,21 +486,23 @@ static int con_feed(struct hall *h, unsigned int q)
 
 		if (hd < 0)
 			return hall_fail(h, "control receiveq full");
-		cbuf[hd] = b.gpa;
+		cbuf[hd % HALL_NUM] = b.gpa;
 	}
 	gdrv_notify(&h->drv, 2);
 	if (con_send(h, 0, VIRTIO_CONSOLE_DEVICE_READY, 1))
 		return -1;
+	/* Each message read, its buffer posted again. */
 	while (!added &&
 	       HALL_WAIT(h, gdrv_get_used(&h->drv, 2, &head, &len) == 1)) {
-		fg_read(h->fg, cbuf[head], &m, sizeof(m));
+		struct gdrv_buf b = { cbuf[head % HALL_NUM], 128, true };
+		int hd;
+
+		fg_read(h->fg, b.gpa, &m, sizeof(m));
 		added = le16toh(m.event) == VIRTIO_CONSOLE_PORT_ADD &&
 			le32toh(m.id) == port;
-		struct gdrv_buf b = { cbuf[head], 128, true };
-		int hd = gdrv_add(&h->drv, 2, &b, 1, 0);
-
+		hd = gdrv_add(&h->drv, 2, &b, 1, 0);
 		if (hd >= 0)
-			cbuf[hd] = b.gpa;
+			cbuf[hd % HALL_NUM] = b.gpa;
 		gdrv_notify(&h->drv, 2);
 	}
 	if (!added)
@@ -532,13 +532,38 @@ static int con_canary(struct hall *h)
  * queues, which of them wait for host-side data, and one checked request.
  */
 static const struct hall_type hall_types[] = {
-	{ "blk", "serial=hall,path=@DIR/disk.img", blk_prepare, blk_sound,
-	  blk_waits, NULL, blk_canary },
-	{ "net", "ifname=xvbh0,mac=52:54:00:12:34:56,bridge=none", net_prepare,
-	  net_sound, net_waits, net_feed, net_canary },
-	{ "rng", "rate=0", NULL, rng_sound, rng_waits, NULL, rng_canary },
-	{ "console", "ports=p0:p1,dir=@DIR", con_prepare, con_sound, con_waits,
-	  con_feed, con_canary },
+	{
+		.name = "blk",
+		.spec = "serial=hall,path=@DIR/disk.img",
+		.prepare = blk_prepare,
+		.sound = blk_sound,
+		.waits = blk_waits,
+		.canary = blk_canary,
+	},
+	{
+		.name = "net",
+		.spec = "ifname=xvbh0,mac=52:54:00:12:34:56,bridge=none",
+		.prepare = net_prepare,
+		.sound = net_sound,
+		.waits = net_waits,
+		.feed = net_feed,
+		.canary = net_canary,
+	},
+	{
+		.name = "rng",
+		.spec = "rate=0",
+		.sound = rng_sound,
+		.waits = rng_waits,
+		.canary = rng_canary,
+	},
+	{
+		.name = "console",
+		.spec = "ports=p0:p1,dir=@DIR",
+		.sound = con_sound,
+		.waits = con_waits,
+		.feed = con_feed,
+		.canary = con_canary,
+	},
 };
 
 static const struct hall_type *hall_type_line(const char *name)
@@ -589,6 +614,7 @@ static int hall_up(struct hall *h)
 {
 	uint16_t num = HALL_NUM;
 
+	gdrv_fini(&h->drv); /* the queues a case set up by hand */
 	gdrv_init(&h->drv, h->vdev, h->fg);
 	fg_alloc_reset(h->fg);
 	h->data = h->data_next = fg_alloc(h->fg, HALL_DATA, FG_PAGE_SIZE);
@@ -602,10 +628,10 @@ static int hall_up(struct hall *h)
 }
 
 /*
- * Opens type @ht. 0; 77 if it cannot run here (h->why says why); -1 on
- * a failure. Brings the driver up unless @down.
+ * Opens @type and brings the driver up. 0; 77 if it cannot run here
+ * (h->why says why); -1 on a failure.
  */
-static int hall_open(struct hall *h, const struct xvb_devtype *type, bool down)
+static int hall_open(struct hall *h, const struct xvb_devtype *type)
 {
 	struct xvb_devenv env = {
 		.loop = &h->loop,
@@ -662,8 +688,7 @@ static int hall_open(struct hall *h, const struct xvb_devtype *type, bool down)
 	if (h->nr_vqs > GDRV_MAX_VQS)
 		return hall_fail(h, "%u queues: the driver takes %u", h->nr_vqs,
 				 GDRV_MAX_VQS);
-	gdrv_init(&h->drv, h->vdev, h->fg);
-	return down ? 0 : hall_up(h);
+	return hall_up(h);
 }
 
 /* Empties and removes the temp dir; -1 if something was left in it. */
@@ -759,7 +784,7 @@ static int hall_recover(struct hall *h)
  * Runs @fn on every registered type. A type that cannot run here is
  * reported and left out; the case skips if none could run.
  */
-static void hall_each(const char *what, int (*fn)(struct hall *h), bool down)
+static void hall_each(const char *what, int (*fn)(struct hall *h))
 {
 	unsigned int ran = 0, skipped = 0;
 	char skips[256] = "";
@@ -767,7 +792,7 @@ static void hall_each(const char *what, int (*fn)(struct hall *h), bool down)
 	for (unsigned int i = 0; xvb_devtypes[i]; i++) {
 		const struct xvb_devtype *type = xvb_devtypes[i];
 		struct hall h;
-		int rc = hall_open(&h, type, down);
+		int rc = hall_open(&h, type);
 
 		if (rc == 77) {
 			printf("# %s: %s skipped: %s\n", what, type->name,
@@ -822,7 +847,7 @@ static void every_type_has_a_line(void)
 			       hall_types[i].name);
 			return;
 		}
-	hall_each("open_serve_close", do_open_close, false);
+	hall_each("open_serve_close", do_open_close);
 }
 
 /* ---- register file --------------------------------------------------------- */
@@ -887,7 +912,7 @@ static int do_register_abuse(struct hall *h)
 
 static void register_abuse(void)
 {
-	hall_each("register_abuse", do_register_abuse, false);
+	hall_each("register_abuse", do_register_abuse);
 }
 
 /* Writes ~0 to a register the driver may not change; -1 if it did. */
@@ -955,7 +980,7 @@ static int do_queue_registers(struct hall *h)
 
 static void queue_registers(void)
 {
-	hall_each("queue_registers", do_queue_registers, false);
+	hall_each("queue_registers", do_queue_registers);
 }
 
 /* A queue layout the driver might write. */
@@ -1036,7 +1061,7 @@ static int do_bad_layouts(struct hall *h)
 
 static void bad_layouts(void)
 {
-	hall_each("bad_layouts", do_bad_layouts, false);
+	hall_each("bad_layouts", do_bad_layouts);
 }
 
 /* ---- status and features --------------------------------------------------- */
@@ -1121,7 +1146,7 @@ static int do_status_abuse(struct hall *h)
 
 static void status_abuse(void)
 {
-	hall_each("status_abuse", do_status_abuse, false);
+	hall_each("status_abuse", do_status_abuse);
 }
 
 /* ---- ring abuse -------------------------------------------------------------- */
@@ -1358,13 +1383,9 @@ static int do_ring_abuse(struct hall *h)
 			    VMMIO_MAGIC)
 				return hall_fail(h, "queue %u, %s: registers",
 						 q, hall_attacks[a].name);
-			if (hall_recover(h)) {
-				char why[256];
-
-				snprintf(why, sizeof(why), "%s", h->why);
+			if (hall_recover(h))
 				return hall_fail(h, "queue %u, %s: %s", q,
-						 hall_attacks[a].name, why);
-			}
+						 hall_attacks[a].name, h->why);
 		}
 		/* What a queue that could not be fed let through unread. */
 		if (unfed)
@@ -1376,7 +1397,7 @@ static int do_ring_abuse(struct hall *h)
 
 static void ring_abuse(void)
 {
-	hall_each("ring_abuse", do_ring_abuse, false);
+	hall_each("ring_abuse", do_ring_abuse);
 }
 
 /* ---- kick storms ----------------------------------------------------------- */
@@ -1465,7 +1486,7 @@ static int do_kick_storm(struct hall *h)
 
 static void kick_storm(void)
 {
-	hall_each("kick_storm", do_kick_storm, false);
+	hall_each("kick_storm", do_kick_storm);
 }
 
 /* ---- reset with chains in flight ------------------------------------------- */
@@ -1517,7 +1538,7 @@ static int do_reset_in_flight(struct hall *h)
 
 static void reset_in_flight(void)
 {
-	hall_each("reset_in_flight", do_reset_in_flight, false);
+	hall_each("reset_in_flight", do_reset_in_flight);
 }
 
 T_MAIN(T_CASE(every_type_has_a_line), T_CASE(register_abuse),
