@@ -313,7 +313,9 @@ static int net_prepare(struct hall *h)
 		unshared = !unshare(CLONE_NEWNET);
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		h->why = "no /dev/net/tun";
+		snprintf(h->whybuf, sizeof(h->whybuf), "/dev/net/tun: %s",
+			 strerror(errno));
+		h->why = h->whybuf;
 		return 77;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "xvbhp%%d");
