@@ -301,6 +301,19 @@ static int rng_canary(struct hall *h)
 
 /* ---- net ------------------------------------------------------------------ */
 
+/* Best effort: IPv6 may be absent. */
+static void hall_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = write(fd, val, strlen(val));
+	(void)n; /* the TAP works without it */
+	close(fd);
+}
+
 /* Creates and drops a TAP: this process may make the device's. */
 static int net_prepare(struct hall *h)
 {
@@ -308,9 +321,15 @@ static int net_prepare(struct hall *h)
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int fd;
 
-	/* A namespace of our own, where we may: the TAP's name is free. */
-	if (!unshared)
-		unshared = !unshare(CLONE_NEWNET);
+	/*
+	 * A namespace of our own, where we may: the TAP's name is free, and
+	 * with IPv6 off no router solicitation reaches it once it is up.
+	 */
+	if (!unshared && !unshare(CLONE_NEWNET)) {
+		unshared = true;
+		hall_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6",
+				"1");
+	}
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(h->whybuf, sizeof(h->whybuf), "/dev/net/tun: %s",
