@@ -1007,75 +1007,93 @@ static void queue_registers(void)
 /* A queue layout the driver might write. */
 struct hall_layout {
 	const char *what;
-	uint32_t num; /* 0: the queue's max */
+	uint32_t num; /* QueueNum; 0xffffffff: a sound size */
 	uint64_t desc, avail, used;
 };
 
+#define HALL_SOUND 0xffffffffu
+
+/*
+ * Writes @l on queue @q of a freshly negotiated device and sets
+ * QueueReady: 0 if the device took it as @sound says (QueueReady reads 1
+ * either way; NEEDS_RESET only for a bad one), then resets it and checks
+ * that nothing stays mapped.
+ */
+static int hall_try_layout(struct hall *h, unsigned int q,
+			   const struct hall_layout *l, uint32_t good,
+			   bool sound)
+{
+	uint32_t num = l->num == HALL_SOUND ? good : l->num;
+
+	if (gdrv_negotiate(&h->drv, ~0ULL))
+		return hall_fail(h, "negotiate: %s", h->drv.why);
+	/* gdrv_setup_vq_at writes 16 bits: larger sizes are clamped. */
+	if (gdrv_setup_vq_at(&h->drv, q, num > 0xffff ? 0xffff : num, l->desc,
+			     l->avail, l->used, true) != 1)
+		return hall_fail(h, "queue %u, %s: QueueReady reads 0", q,
+				 l->what);
+	if (hall_needs_reset(h) == sound)
+		return hall_fail(h, "queue %u, %s: %s", q, l->what,
+				 sound ? "NEEDS_RESET" : "no NEEDS_RESET");
+	gdrv_w32(&h->drv, VIRTIO_MMIO_STATUS, 0);
+	if (hall_status(h) || fg_live(h->fg))
+		return hall_fail(
+			h,
+			"queue %u, %s: status 0x%x, %zu mappings after reset",
+			q, l->what, hall_status(h), fg_live(h->fg));
+	return 0;
+}
+
 /*
  * Each bad layout on each queue: QueueReady reads back 1, the queue is
- * refused and the device needs a reset; nothing stays mapped.
+ * refused and the device needs a reset; nothing stays mapped. The same
+ * rings with a sound layout are accepted (the bad ones fail for their
+ * own reason).
  */
 static int do_bad_layouts(struct hall *h)
 {
-	for (unsigned int q = 0; q < h->nr_vqs; q++) {
-		uint64_t r, end = FG_RAM_BASE + HALL_RAM;
-		uint32_t max;
+	const uint64_t end = FG_RAM_BASE + HALL_RAM, pg = FG_PAGE_SIZE;
 
-		if (gdrv_negotiate(&h->drv, ~0ULL))
-			return hall_fail(h, "negotiate: %s", h->drv.why);
+	for (unsigned int q = 0; q < h->nr_vqs; q++) {
+		uint64_t r = (hall_mem(h, 4 * pg) + pg - 1) & ~(pg - 1);
+		uint32_t max, good;
+
 		gdrv_w32(&h->drv, VIRTIO_MMIO_QUEUE_SEL, q);
 		max = gdrv_r32(&h->drv, VIRTIO_MMIO_QUEUE_NUM_MAX);
-		r = hall_mem(h, 3 * 65536) + 4096;
-		r &= ~(uint64_t)4095;
+		good = max < HALL_NUM ? max : HALL_NUM;
+		const struct hall_layout sound = { "a sound layout", HALL_SOUND,
+						   r, r + pg, r + 2 * pg };
 		const struct hall_layout bad[] = {
-			{ "QueueNum 0", 0x10000, r, r + 65536, r + 2 * 65536 },
-			{ "QueueNum above max", 2 * max, r, r + 65536,
-			  r + 2 * 65536 },
-			{ "QueueNum 3", 3, r, r + 65536, r + 2 * 65536 },
-			{ "QueueNum 0x8001", 0x8001, r, r + 65536,
-			  r + 2 * 65536 },
-			{ "desc misaligned", 0, r + 8, r + 65536,
-			  r + 2 * 65536 },
-			{ "avail odd", 0, r, r + 65537, r + 2 * 65536 },
-			{ "used misaligned", 0, r, r + 65536,
-			  r + 2 * 65536 + 2 },
-			{ "avail on desc", 0, r, r, r + 2 * 65536 },
-			{ "used on avail", 0, r, r + 65536, r + 65536 },
-			{ "desc in the MMIO window", 0, FG_MMIO_BASE, r + 65536,
-			  r + 2 * 65536 },
-			{ "avail at 0", 0, r, 0, r + 2 * 65536 },
-			{ "used wraps", 0, r, r + 65536, ~0ULL - 15 },
-			{ "used across the end of RAM", 0, r, r + 65536,
+			{ "QueueNum 0", 0, r, r + pg, r + 2 * pg },
+			{ "QueueNum above max", max + 1, r, r + pg,
+			  r + 2 * pg },
+			{ "QueueNum twice max", 2 * max, r, r + pg,
+			  r + 2 * pg },
+			{ "QueueNum 3", 3, r, r + pg, r + 2 * pg },
+			{ "QueueNum 0x8001", 0x8001, r, r + pg, r + 2 * pg },
+			{ "desc misaligned", HALL_SOUND, r + 8, r + pg,
+			  r + 2 * pg },
+			{ "avail odd", HALL_SOUND, r, r + pg + 1, r + 2 * pg },
+			{ "used misaligned", HALL_SOUND, r, r + pg,
+			  r + 2 * pg + 2 },
+			{ "avail on desc", HALL_SOUND, r, r, r + 2 * pg },
+			{ "used on avail", HALL_SOUND, r, r + pg, r + pg },
+			{ "desc in the MMIO window", HALL_SOUND, FG_MMIO_BASE,
+			  r + pg, r + 2 * pg },
+			{ "avail at 0", HALL_SOUND, r, 0, r + 2 * pg },
+			{ "used wrapping 2^64", HALL_SOUND, r, r + pg,
+			  ~0ULL - 15 },
+			{ "used across the end of RAM", HALL_SOUND, r, r + pg,
 			  end - 64 },
-			{ "desc above 4 GiB", 0, r, r + 65536, 1ULL << 40 },
+			{ "used far above RAM", HALL_SOUND, r, r + pg,
+			  1ULL << 40 },
 		};
 
-		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-			uint32_t num = bad[i].num ? bad[i].num : max;
-
-			if (!num || num > 0xffff)
-				num = bad[i].num == 0x10000 ? 0 : num;
-			if (gdrv_negotiate(&h->drv, ~0ULL))
-				return hall_fail(h, "negotiate: %s",
-						 h->drv.why);
-			if (gdrv_setup_vq_at(&h->drv, q, num, bad[i].desc,
-					     bad[i].avail, bad[i].used,
-					     true) != 1)
-				return hall_fail(
-					h, "queue %u, %s: QueueReady reads 0",
-					q, bad[i].what);
-			if (!hall_needs_reset(h))
-				return hall_fail(h,
-						 "queue %u, %s: no NEEDS_RESET",
-						 q, bad[i].what);
-			gdrv_w32(&h->drv, VIRTIO_MMIO_STATUS, 0);
-			if (hall_status(h) || fg_live(h->fg))
-				return hall_fail(
-					h,
-					"queue %u, %s: status 0x%x, %zu mappings after reset",
-					q, bad[i].what, hall_status(h),
-					fg_live(h->fg));
-		}
+		if (hall_try_layout(h, q, &sound, good, true))
+			return -1;
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+			if (hall_try_layout(h, q, &bad[i], good, false))
+				return -1;
 	}
 	return hall_recover(h);
 }
