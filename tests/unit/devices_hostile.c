@@ -90,7 +90,9 @@ struct hall {
 	unsigned int idle_ops; /* loop.inflight with nothing of the device's */
 	unsigned int open_ops; /* loop.inflight once open (listening sockets) */
 	int fds;	       /* descriptors before the rig */
-	int client;	       /* a feed's dom0 end (a socket), or -1 */
+	uint64_t first[GDRV_MAX_VQS][HALL_NUM]; /* by queue, head: 1st buffer */
+	int clients[4];				/* feeds' dom0 ends (sockets) */
+	unsigned int nr_clients;
 	const char *why;
 	char whybuf[256];
 };
@@ -169,6 +171,17 @@ static uint64_t hall_put(struct hall *h, const void *src, size_t len)
 	return gpa;
 }
 
+/* gdrv_add, remembering where the chain's first buffer is. */
+static int hall_add(struct hall *h, unsigned int q, const struct gdrv_buf *b,
+		    unsigned int n)
+{
+	int head = gdrv_add(&h->drv, q, b, n, 0);
+
+	if (head >= 0 && head < (int)HALL_NUM)
+		h->first[q][head] = b[0].gpa;
+	return head;
+}
+
 /* Collects queue @q's used elements until @head comes back. */
 static int hall_wait_head(struct hall *h, unsigned int q, int head,
 			  uint32_t *len)
@@ -232,7 +245,7 @@ static int blk_add_read(struct hall *h, unsigned int q, uint64_t sector,
 				  false };
 	b[1] = (struct gdrv_buf){ *data, 512, true };
 	b[2] = (struct gdrv_buf){ *status, 1, true };
-	return gdrv_add(&h->drv, q, b, 3, 0);
+	return hall_add(h, q, b, 3);
 }
 
 static int blk_sound(struct hall *h, unsigned int q)
@@ -272,7 +285,7 @@ static int rng_sound(struct hall *h, unsigned int q)
 {
 	struct gdrv_buf b = { hall_mem(h, 64), 64, true };
 
-	return gdrv_add(&h->drv, q, &b, 1, 0);
+	return hall_add(h, q, &b, 1);
 }
 
 static bool rng_waits(const struct hall *h, unsigned int q)
@@ -289,7 +302,7 @@ static int rng_canary(struct hall *h)
 	uint32_t len;
 
 	fg_write(h->fg, gpa, zero, sizeof(zero));
-	if (hall_wait_head(h, 0, gdrv_add(&h->drv, 0, &b, 1, 0), &len))
+	if (hall_wait_head(h, 0, hall_add(h, 0, &b, 1), &len))
 		return -1;
 	if (!len || len > 64)
 		return hall_fail(h, "used length %u of 64", len);
@@ -364,7 +377,7 @@ static int net_add_frame(struct hall *h, unsigned int q)
 	frame[12 + 13] = 0xb5;
 	b = (struct gdrv_buf){ hall_put(h, frame, sizeof(frame)), sizeof(frame),
 			       false };
-	return gdrv_add(&h->drv, q, &b, 1, 0);
+	return hall_add(h, q, &b, 1);
 }
 
 static int net_sound(struct hall *h, unsigned int q)
@@ -379,12 +392,12 @@ static int net_sound(struct hall *h, unsigned int q)
 					  sizeof(ctl), false };
 		b[1] = (struct gdrv_buf){ hall_put(h, &on, 1), 1, false };
 		b[2] = (struct gdrv_buf){ hall_mem(h, 1), 1, true };
-		return gdrv_add(&h->drv, q, b, 3, 0);
+		return hall_add(h, q, b, 3);
 	}
 	if (q & 1)
 		return net_add_frame(h, q);
 	b[0] = (struct gdrv_buf){ hall_mem(h, 2048), 2048, true };
-	return gdrv_add(&h->drv, q, b, 1, 0);
+	return hall_add(h, q, b, 1);
 }
 
 static bool net_waits(const struct hall *h, unsigned int q)
@@ -459,7 +472,7 @@ static int con_sound(struct hall *h, unsigned int q)
 		b = (struct gdrv_buf){ hall_put(h, "x", 1), 1, false };
 	else
 		b = (struct gdrv_buf){ hall_mem(h, 128), 128, true };
-	return gdrv_add(&h->drv, q, &b, 1, 0);
+	return hall_add(h, q, &b, 1);
 }
 
 static bool con_waits(const struct hall *h, unsigned int q)
@@ -476,8 +489,13 @@ static int con_send(struct hall *h, uint32_t id, uint16_t event, uint16_t value)
 		.value = htole16(value),
 	};
 	struct gdrv_buf b = { hall_put(h, &m, sizeof(m)), sizeof(m), false };
+	uint16_t head;
+	uint32_t len;
 
-	if (gdrv_add(&h->drv, 3, &b, 1, 0) < 0)
+	/* Messages sent before: their descriptors are free again. */
+	while (gdrv_get_used(&h->drv, 3, &head, &len) == 1)
+		;
+	if (hall_add(h, 3, &b, 1) < 0)
 		return hall_fail(h, "control transmitq full");
 	gdrv_notify(&h->drv, 3);
 	return 0;
@@ -494,20 +512,18 @@ static int con_feed(struct hall *h, unsigned int q)
 	unsigned int port = q ? q / 2 - 1 : 0;
 	struct virtio_console_control m;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t cbuf[HALL_NUM] = { 0 };
 	bool added = false;
 	uint32_t len;
 	uint16_t head;
+	int fd;
 
 	if (q == 2)
 		return con_send(h, 0, VIRTIO_CONSOLE_DEVICE_READY, 1);
 	for (unsigned int i = 0; i < 4; i++) {
 		struct gdrv_buf b = { hall_mem(h, 128), 128, true };
-		int hd = gdrv_add(&h->drv, 2, &b, 1, 0);
 
-		if (hd < 0)
+		if (hall_add(h, 2, &b, 1) < 0)
 			return hall_fail(h, "control receiveq full");
-		cbuf[hd % HALL_NUM] = b.gpa;
 	}
 	gdrv_notify(&h->drv, 2);
 	if (con_send(h, 0, VIRTIO_CONSOLE_DEVICE_READY, 1))
@@ -515,15 +531,13 @@ static int con_feed(struct hall *h, unsigned int q)
 	/* Each message read, its buffer posted again. */
 	while (!added &&
 	       HALL_WAIT(h, gdrv_get_used(&h->drv, 2, &head, &len) == 1)) {
-		struct gdrv_buf b = { cbuf[head % HALL_NUM], 128, true };
-		int hd;
+		struct gdrv_buf b = { h->first[2][head % HALL_NUM], 128, true };
 
-		fg_read(h->fg, b.gpa, &m, sizeof(m));
+		if (fg_read(h->fg, b.gpa, &m, sizeof(m)))
+			return hall_fail(h, "control buffer %u unknown", head);
 		added = le16toh(m.event) == VIRTIO_CONSOLE_PORT_ADD &&
 			le32toh(m.id) == port;
-		hd = gdrv_add(&h->drv, 2, &b, 1, 0);
-		if (hd >= 0)
-			cbuf[hd % HALL_NUM] = b.gpa;
+		hall_add(h, 2, &b, 1);
 		gdrv_notify(&h->drv, 2);
 	}
 	if (!added)
@@ -532,9 +546,13 @@ static int con_feed(struct hall *h, unsigned int q)
 	    con_send(h, port, VIRTIO_CONSOLE_PORT_OPEN, 1))
 		return -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/p%u", h->dir, port);
-	h->client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->client < 0 ||
-	    connect(h->client, (struct sockaddr *)&sa, sizeof(sa)))
+	if (h->nr_clients == ARRAY_SIZE(h->clients))
+		return hall_fail(h, "more clients than the rig keeps");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hall_fail(h, "socket: %s", strerror(errno));
+	h->clients[h->nr_clients++] = fd;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return hall_fail(h, "%s: %s", sa.sun_path, strerror(errno));
 	return 0;
 }
@@ -544,7 +562,7 @@ static int con_canary(struct hall *h)
 {
 	struct gdrv_buf b = { hall_put(h, "canary", 6), 6, false };
 
-	return hall_wait_head(h, 1, gdrv_add(&h->drv, 1, &b, 1, 0), NULL);
+	return hall_wait_head(h, 1, hall_add(h, 1, &b, 1), NULL);
 }
 
 /*
@@ -664,7 +682,6 @@ static int hall_open(struct hall *h, const struct xvb_devtype *type)
 	int rc;
 
 	memset(h, 0, sizeof(*h));
-	h->client = -1;
 	h->type = type;
 	h->ht = hall_type_line(type->name);
 	if (!h->ht)
@@ -735,11 +752,10 @@ static int hall_rmdir(struct hall *h)
 	return rc;
 }
 
-static void hall_drop_client(struct hall *h)
+static void hall_drop_clients(struct hall *h)
 {
-	if (h->client >= 0)
-		close(h->client);
-	h->client = -1;
+	while (h->nr_clients)
+		close(h->clients[--h->nr_clients]);
 }
 
 /* Closes; 0 if nothing was left (mappings, operations, files, fds). */
@@ -747,7 +763,7 @@ static int hall_close(struct hall *h)
 {
 	int rc = 0;
 
-	hall_drop_client(h);
+	hall_drop_clients(h);
 	if (h->dev)
 		h->type->close(h->dev);
 	h->dev = NULL;
@@ -780,7 +796,7 @@ static int hall_recover(struct hall *h)
 {
 	uint32_t st;
 
-	hall_drop_client(h);
+	hall_drop_clients(h);
 	st = gdrv_reset(&h->drv);
 
 	if (st)
@@ -1531,10 +1547,42 @@ static void kick_storm(void)
 /* ---- reset with chains in flight ------------------------------------------- */
 
 /*
+ * Feeds every queue that waits and can be fed, and turns the loop until
+ * the device popped a chain from each (a receive chain held, a message
+ * sent in one), or had popped them all already.
+ */
+static int hall_feed_all(struct hall *h)
+{
+	uint16_t popped[GDRV_MAX_VQS];
+	bool fed[GDRV_MAX_VQS] = { false };
+	int rc;
+
+	for (unsigned int q = 0; h->ht->feed && q < h->nr_vqs; q++) {
+		popped[q] = h->vdev->vqs[q].last_avail;
+		if (!h->ht->waits(h, q))
+			continue;
+		rc = h->ht->feed(h, q);
+		if (rc < 0)
+			return hall_fail(h, "queue %u: feed: %s", q, h->why);
+		fed[q] = !rc;
+	}
+	/* A queue that popped every chain at its kick (net's) is done. */
+	for (unsigned int q = 0; q < h->nr_vqs; q++)
+		if (fed[q] &&
+		    !HALL_WAIT(h, h->vdev->vqs[q].last_avail != popped[q] ||
+					  h->vdev->vqs[q].last_avail ==
+						  h->drv.vqs[q].avail_idx))
+			return hall_fail(h, "queue %u fed: no chain popped", q);
+	return 0;
+}
+
+/*
  * Sound chains on every queue (half of each ring), kicked, then Status=0
  * before the loop ran their completions: status reads 0, nothing is left
  * mapped or in flight, nothing is written to the old rings afterwards,
- * and the device comes up again and serves. Twice.
+ * and the device comes up again and serves. Twice: the second time with
+ * the queues that wait fed first, so that the device holds their chains
+ * (a read posted on a port's socket, a TAP read) when the reset comes.
  */
 static int do_reset_in_flight(struct hall *h)
 {
@@ -1549,8 +1597,9 @@ static int do_reset_in_flight(struct hall *h)
 			gdrv_notify(&h->drv, q);
 			ugpa[q] = h->drv.vqs[q].used_gpa;
 		}
-		for (unsigned int q = 0; q < h->nr_vqs; q++)
-			fg_read(h->fg, ugpa[q] + 2, &used[q], 2);
+		/* The second time the device holds receive chains too. */
+		if (round && hall_feed_all(h))
+			return -1;
 		if (gdrv_reset(&h->drv))
 			return hall_fail(h, "status not 0 after reset");
 		for (unsigned int q = 0; q < h->nr_vqs; q++)
