@@ -147,8 +147,11 @@ endif
 LIB_TEST_SRCS := $(wildcard tests/unit/lib_*.c)
 VIRTIO_TEST_SRCS := $(wildcard tests/unit/virtio_*.c)
 BACKEND_TEST_SRCS := $(wildcard tests/unit/backend_*.c)
+# tests/unit/devices_*.c run against every type of the registry: they link
+# it with every device's archive.
+REGISTRY_TEST_SRCS := $(wildcard tests/unit/devices_*.c)
 UNIT_SRCS := $(LIB_TEST_SRCS) $(VIRTIO_TEST_SRCS) $(DEVICE_TEST_SRCS) \
-	$(BACKEND_TEST_SRCS)
+	$(BACKEND_TEST_SRCS) $(REGISTRY_TEST_SRCS)
 UNIT_BINS := $(patsubst %.c,$(O)/%,$(UNIT_SRCS))
 ALL_OBJS += $(call objs,$(UNIT_SRCS))
 
@@ -157,6 +160,11 @@ $(O)/tests/unit/lib_%: $(O)/tests/unit/lib_%.o $(T_A) $(LIB_A)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 $(O)/tests/unit/virtio_%: $(O)/tests/unit/virtio_%.o $(T_A) $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+
+$(O)/tests/unit/devices_%: $(O)/tests/unit/devices_%.o $(T_A) $(FAKE_A) $(GUEST_A) \
+		$(REGISTRY_OBJ) $(DEVICE_AS) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 

@@ -103,12 +103,12 @@ endif
 
 # make check-hostile: the hostile-guest and fault suite alone (every
 # tests/sim script, xvbd_hostile, sim_negated, xvbd_life, the fault unit
-# tests and the net-stack fault scenarios); HOSTILE_RUNS=N runs it N times
+# tests, devices_hostile and the net-stack fault scenarios); HOSTILE_RUNS=N runs it N times
 # in a row and stops at the first failing round; HOSTILE_SAN=1 runs it
 # under ASan+UBSan in $(O)/asan instead (tests/san/run: any report fails).
 HOSTILE_NAMES = $(patsubst %.xvbs,sim_%,$(notdir $(wildcard tests/sim/*.xvbs))) \
 	xvbd_hostile sim_negated xvbd_life blk_fault blk_uring_fault net_fault \
-	net_uring_fault net_stack_norx net_stack_taploss
+	net_uring_fault devices_hostile net_stack_norx net_stack_taploss
 HOSTILE_RUNS ?= 1
 .PHONY: check-hostile
 ifeq ($(HOSTILE_SAN),1)
