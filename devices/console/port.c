@@ -4,7 +4,9 @@
  * and the bytes between the client and the port's queues. One receive
  * chain and one recvmsg, one transmit chain and one sendmsg at a time: a
  * client that does not read stalls the guest's transmitq, a guest without
- * receive buffers leaves the socket unread; nothing is buffered here.
+ * receive buffers leaves the socket unread; nothing is buffered here. Both
+ * queues run on vqrun and hold off (kicks off) while they wait for the
+ * socket, the client or the guest's PORT_OPEN, which resume them.
  */
 #define LOG_MOD "vcon"
 
@@ -40,7 +42,8 @@ static bool port_live(struct vcon_port *p, struct vq *vq)
 	       !vdev_broken(&p->con->vdev);
 }
 
-static void port_cancel(struct vcon_port *p, struct evl_op *op, bool busy)
+static void port_cancel(struct vcon_port *p, struct evl_op *op,
+			unsigned int busy)
 {
 	if (busy)
 		evl_cancel(p->con->loop, op);
@@ -65,11 +68,22 @@ static void port_hup_arm(struct vcon_port *p)
 	p->hup_busy = true;
 }
 
-static void port_tx_push(struct vcon_port *p, struct vq *vq)
+/* Completes the transmit chain; the queue's run publishes it. */
+static void port_tx_push(struct vcon_port *p)
 {
-	vq_push(vq, &p->tx_chain, 0);
+	vq_push(p->tx_run.vq, &p->tx_chain, 0);
 	p->tx_held = false;
-	vq_flush(vq);
+	p->tx_run.pushed = true;
+}
+
+/*
+ * No SQE for the port's I/O (the loop's ring cannot take more): the chain
+ * stays held and the tick retries, from the loop's next round.
+ */
+static int port_no_sqe(struct vqrun *r)
+{
+	vqrun_tick(r);
+	return -ENOSPC;
 }
 
 /*
@@ -90,10 +104,10 @@ static void port_finish(struct vcon_port *p)
 		return;
 	if (p->tx_held) {
 		p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
-		port_tx_push(p, port_txq(p));
+		port_tx_push(p);
 	}
 	vcon_host_changed(p);
-	vcon_port_tx(p); /* what waits is dropped now */
+	vcon_port_tx(p); /* publishes; what waits is dropped now */
 }
 
 /* The client went away (or broke): stop its I/O, then close it. */
@@ -110,74 +124,95 @@ static void port_hangup(struct vcon_port *p)
 
 /* ---- dom0 -> guest ---- */
 
-void vcon_port_rx(struct vcon_port *p)
+/* Reads from the client into the held receive chain. False without SQE. */
+static bool port_rx_start(struct vcon_port *p)
 {
-	struct vq *vq = port_rxq(p);
-	struct io_uring_sqe *sqe;
-	int rc;
+	struct io_uring_sqe *sqe = evl_get_sqe(p->con->loop);
 
-	if (p->rx_busy || !vcon_port_host_open(p))
-		return;
-	if (!p->guest_open || !port_live(p, vq))
-		goto idle;
-	while (!p->rx_held) {
-		rc = vq_pop(vq, &p->rx_chain);
-		if (rc < 0)
-			return;
-		if (rc == 0) {
-			if (!vq_kick_enable(vq))
-				goto idle; /* the guest's kick resumes */
-			continue;
-		}
-		if (!p->rx_chain.nr_in) {
-			/* Rejects a receive buffer the device cannot write. */
-			vq_chain_release(vq, &p->rx_chain);
-			vdev_fail(
-				&p->con->vdev,
-				"port %u: receive chain with no writable buffer",
-				p->id);
-			return;
-		}
-		p->rx_held = true;
-	}
-	sqe = evl_get_sqe(p->con->loop);
 	if (!sqe)
-		return; /* the next kick or completion tries again */
+		return false;
 	memset(&p->rx_msg, 0, sizeof(p->rx_msg));
 	p->rx_msg.msg_iov = vq_chain_in(&p->rx_chain);
 	p->rx_msg.msg_iovlen = p->rx_chain.nr_in;
 	io_uring_prep_recvmsg(sqe, p->cfd, &p->rx_msg, 0);
 	evl_set_op(p->con->loop, sqe, &p->rx_op, port_rx_done);
-	p->rx_busy = true;
-	return;
+	p->rx_busy = 1;
+	return true;
+}
 
-idle:
+/*
+ * vqrun: pops a receive chain (or keeps the one held) and reads into it.
+ * Holds off while the read is in flight, without a client and while the
+ * guest's end is closed: the read's completion, the client's connect and
+ * the guest's PORT_OPEN resume the queue (vcon_port_rx).
+ */
+static int port_rx_pop(struct vqrun *r)
+{
+	struct vcon_port *p = container_of(r, struct vcon_port, rx_run);
+	int rc;
+
+	if (p->rx_busy || !vcon_port_host_open(p) || !p->guest_open)
+		return -EBUSY;
+	if (!p->rx_held) {
+		rc = vq_pop(r->vq, &p->rx_chain);
+		if (rc <= 0)
+			return rc;
+		if (!p->rx_chain.nr_in) {
+			/* Rejects a receive buffer the device cannot write. */
+			vq_chain_release(r->vq, &p->rx_chain);
+			return vdev_fail(
+				&p->con->vdev,
+				"port %u: receive chain with no writable buffer",
+				p->id);
+		}
+		p->rx_held = true;
+	}
+	return port_rx_start(p) ? 1 : port_no_sqe(r);
+}
+
+/* vqrun_stop: asks the kernel to cancel the read. */
+static void port_rx_cancel(struct vqrun *r)
+{
+	struct vcon_port *p = container_of(r, struct vcon_port, rx_run);
+
+	port_cancel(p, &p->rx_op, p->rx_busy);
+}
+
+static const struct vqrun_ops port_rx_ops = {
+	.pop = port_rx_pop,
+	.cancel = port_rx_cancel,
+};
+
+void vcon_port_rx(struct vcon_port *p)
+{
+	vqrun_resume(&p->rx_run);
 	/*
 	 * The client left and the guest's port is closed (or the device
 	 * stopped): no read will see the end of what it sent, which goes
 	 * with it. (An open port reads on to the end first, whenever the
 	 * guest posts buffers.)
 	 */
-	if (p->hup && (!p->guest_open || !port_live(p, vq)))
+	if (p->hup && !p->rx_busy &&
+	    (!p->guest_open || !port_live(p, port_rxq(p))))
 		port_hangup(p);
 }
 
 static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
 {
 	struct vcon_port *p = container_of(op, struct vcon_port, rx_op);
-	struct vq *vq = port_rxq(p);
 
-	p->rx_busy = false;
+	p->rx_busy = 0;
 	if (p->con->resetting) {
 		/* The chain stays held: reset gives it back. */
 		port_finish(p);
 		return;
 	}
 	if (res > 0) {
-		vq_push(vq, &p->rx_chain, res);
+		/* Published by the run vcon_port_rx resumes. */
+		vq_push(p->rx_run.vq, &p->rx_chain, res);
 		p->rx_held = false;
 		p->rx_bytes += res;
-		vq_flush(vq);
+		p->rx_run.pushed = true;
 	} else if (res == 0 ||
 		   (res != -ECANCELED && res != -EINTR && res != -EAGAIN)) {
 		port_hangup(p); /* end of stream, or the socket failed */
@@ -216,64 +251,98 @@ void vcon_port_guest_open(struct vcon_port *p, bool open)
 	if (vcon_port_host_open(p)) {
 		p->shut = true;
 		vcon_port_tx(p); /* chains the guest wrote before closing */
-		port_shut_check(p);
 	}
 }
 
 /* ---- guest -> dom0 ---- */
 
-void vcon_port_tx(struct vcon_port *p)
+/* Sends what is left of the held transmit chain. False without an SQE. */
+static bool port_tx_start(struct vcon_port *p)
 {
-	struct vq *vq = port_txq(p);
-	struct io_uring_sqe *sqe;
-	int rc;
+	struct io_uring_sqe *sqe = evl_get_sqe(p->con->loop);
 
-	if (p->tx_busy || p->closing || !port_live(p, vq))
-		return;
-	for (;;) {
-		if (!p->tx_held) {
-			rc = vq_pop(vq, &p->tx_chain);
-			if (rc < 0)
-				return;
-			if (rc == 0) {
-				if (vq_kick_enable(vq))
-					continue;
-				port_shut_check(p);
-				return;
-			}
-			/* Only the readable part is sent; the rest ignored. */
-			p->tx_nr = p->tx_chain.nr_out;
-			memcpy(p->tx_iov, p->tx_chain.iov,
-			       p->tx_nr * sizeof(p->tx_iov[0]));
-			p->tx_held = true;
-		}
-		if (!p->tx_nr || !vcon_port_host_open(p)) {
-			/* Nobody to take it, as a serial line with no one
-			 * listening: dropped. */
-			p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
-			port_tx_push(p, vq);
-			continue;
-		}
-		break;
-	}
-	sqe = evl_get_sqe(p->con->loop);
 	if (!sqe)
-		return; /* the next kick or completion tries again */
+		return false;
 	memset(&p->tx_msg, 0, sizeof(p->tx_msg));
 	p->tx_msg.msg_iov = p->tx_iov;
 	p->tx_msg.msg_iovlen = p->tx_nr;
 	/* A client that went away is -EPIPE, not SIGPIPE. */
 	io_uring_prep_sendmsg(sqe, p->cfd, &p->tx_msg, MSG_NOSIGNAL);
 	evl_set_op(p->con->loop, sqe, &p->tx_op, port_tx_done);
-	p->tx_busy = true;
+	p->tx_busy = 1;
+	return true;
+}
+
+/*
+ * vqrun: pops a transmit chain (or keeps the one held) and sends it, or
+ * drops it with nobody to take it. Holds off while a send is in flight or
+ * the client is being closed: the send's completion and the close resume
+ * the queue (vcon_port_tx).
+ */
+static int port_tx_pop(struct vqrun *r)
+{
+	struct vcon_port *p = container_of(r, struct vcon_port, tx_run);
+	int rc;
+
+	if (p->tx_busy || p->closing)
+		return -EBUSY;
+	if (!p->tx_held) {
+		rc = vq_pop(r->vq, &p->tx_chain);
+		if (rc <= 0)
+			return rc;
+		/* Only the readable part is sent; the rest ignored. */
+		p->tx_nr = p->tx_chain.nr_out;
+		memcpy(p->tx_iov, p->tx_chain.iov,
+		       p->tx_nr * sizeof(p->tx_iov[0]));
+		p->tx_held = true;
+	}
+	if (!p->tx_nr || !vcon_port_host_open(p)) {
+		/* Nobody to take it, as a serial line with no one
+		 * listening: dropped. */
+		p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
+		port_tx_push(p);
+		return 1;
+	}
+	return port_tx_start(p) ? 1 : port_no_sqe(r);
+}
+
+/* vqrun_stop: asks the kernel to cancel the send. */
+static void port_tx_cancel(struct vqrun *r)
+{
+	struct vcon_port *p = container_of(r, struct vcon_port, tx_run);
+
+	port_cancel(p, &p->tx_op, p->tx_busy);
+}
+
+static const struct vqrun_ops port_tx_ops = {
+	.pop = port_tx_pop,
+	.cancel = port_tx_cancel,
+};
+
+void vcon_port_tx(struct vcon_port *p)
+{
+	vqrun_resume(&p->tx_run);
+	port_shut_check(p);
+}
+
+void vcon_port_kick(struct vcon_port *p, bool tx)
+{
+	vqrun_kick(tx ? &p->tx_run : &p->rx_run);
+}
+
+void vcon_port_init(struct vcon_port *p)
+{
+	const struct vqrun_conf conf = { .budget = VCON_PORT_BUDGET };
+
+	vqrun_init(&p->rx_run, port_rxq(p), p->con->loop, &port_rx_ops, &conf);
+	vqrun_init(&p->tx_run, port_txq(p), p->con->loop, &port_tx_ops, &conf);
 }
 
 static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 {
 	struct vcon_port *p = container_of(op, struct vcon_port, tx_op);
-	struct vq *vq = port_txq(p);
 
-	p->tx_busy = false;
+	p->tx_busy = 0;
 	if (p->con->resetting) {
 		port_finish(p);
 		return;
@@ -282,7 +351,7 @@ static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 		p->tx_bytes += res;
 		iov_pull(p->tx_iov, &p->tx_nr, res);
 		if (!p->tx_nr)
-			port_tx_push(p, vq);
+			port_tx_push(p);
 	} else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
 		port_hangup(p); /* -EPIPE, -ECONNRESET: the client is gone */
 	}
@@ -411,10 +480,12 @@ static int port_wait(struct vcon_port *p, bool all)
 
 int vcon_port_reset(struct vcon_port *p)
 {
-	int rc = port_wait(p, false);
+	int rc = vqrun_stop(&p->rx_run, &p->rx_busy);
 
+	if (!rc)
+		rc = vqrun_stop(&p->tx_run, &p->tx_busy);
 	if (rc)
-		return rc;
+		return rc; /* the kernel may still use the chains */
 	if (p->rx_held)
 		vq_chain_release(port_rxq(p), &p->rx_chain);
 	if (p->tx_held)
@@ -422,6 +493,8 @@ int vcon_port_reset(struct vcon_port *p)
 	p->rx_held = p->tx_held = false;
 	p->added = p->ready = p->guest_open = p->open_sent = p->shut = false;
 	p->pend = 0;
+	vqrun_reset(&p->rx_run); /* stopping: the device clears it */
+	vqrun_reset(&p->tx_run);
 	if (p->hup)
 		port_hangup(p); /* left while the guest was reading: no more */
 	return 0;
