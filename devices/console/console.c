@@ -442,7 +442,7 @@ static void vcon_reset(struct vdev *vdev)
 	/* Nothing runs while any queue stops: all stop first. */
 	con->civ_run.stopping = con->cov_run.stopping = true;
 	for (unsigned int i = 0; i < con->nr_ports; i++)
-		con->ports[i].rx_run.stopping = con->ports[i].tx_run.stopping =
+		con->ports[i].rx.run.stopping = con->ports[i].tx.run.stopping =
 			true;
 	vcon_ctrl_stop(&con->civ_run);
 	vcon_ctrl_stop(&con->cov_run);
@@ -453,8 +453,8 @@ static void vcon_reset(struct vdev *vdev)
 	for (unsigned int i = 0; i < con->nr_ports; i++) {
 		struct vcon_port *p = &con->ports[i];
 
-		vcon_run_restart(&p->rx_run, p->rx_busy);
-		vcon_run_restart(&p->tx_run, p->tx_busy);
+		vcon_run_restart(&p->rx.run, p->rx.busy);
+		vcon_run_restart(&p->tx.run, p->tx.busy);
 	}
 	con->started = false;
 	con->resetting = false;

@@ -47,6 +47,22 @@ static inline unsigned int vcon_rxq(unsigned int port)
 
 struct vcon;
 
+/*
+ * One direction of a port: its queue (on vqrun), the one chain it holds
+ * and the one recvmsg or sendmsg on the client in flight, whose
+ * completion resumes the queue.
+ */
+struct vcon_pq {
+	struct vcon_port *port;
+	struct vqrun run;
+	struct evl_op op;
+	struct vq_chain chain;
+	struct msghdr msg;
+	bool held;	   /* chain popped, not completed */
+	unsigned int busy; /* the I/O in flight: 0 or 1 (for vqrun_stop) */
+	bool cancelled;	   /* the kernel was asked to cancel it */
+};
+
 struct vcon_port {
 	struct vcon *con;
 	unsigned int id;
@@ -74,28 +90,18 @@ struct vcon_port {
 
 	/*
 	 * dom0 -> guest: one receive chain, one recvmsg. The queue holds
-	 * off (vqrun) while the read is in flight, without a client and
-	 * while the guest's end is closed; each of those ends resumes it.
+	 * off while the read is in flight, without a client and while the
+	 * guest's end is closed; each of those ends resumes it.
 	 */
-	struct vqrun rx_run;
-	struct evl_op rx_op;
-	struct vq_chain rx_chain;
-	struct msghdr rx_msg;
-	bool rx_held;	      /* rx_chain popped, waiting for bytes */
-	unsigned int rx_busy; /* the recvmsg in flight: 0 or 1 */
+	struct vcon_pq rx;
 
 	/*
 	 * guest -> dom0: one transmit chain, sendmsg until all is out. The
 	 * queue holds off while a send is in flight or the client closes.
 	 */
-	struct vqrun tx_run;
-	struct evl_op tx_op;
-	struct vq_chain tx_chain;
+	struct vcon_pq tx;
 	struct iovec tx_iov[VQ_MAX_IOV];
 	unsigned int tx_nr; /* tx_iov entries left to send */
-	struct msghdr tx_msg;
-	bool tx_held;
-	unsigned int tx_busy; /* the sendmsg in flight: 0 or 1 */
 
 	uint64_t rx_bytes, tx_bytes, tx_dropped, clients, gone, refused;
 };

@@ -277,8 +277,8 @@ static void vrng_run_cancel(struct vqrun *r)
 {
 	struct vrng *rng = container_of(r, struct vrng, run);
 
-	if (rng->timer_busy && !rng->timer_cancelled)
-		rng->timer_cancelled = !evl_cancel(rng->loop, &rng->timer_op);
+	vqrun_cancel_op(r, &rng->timer_op, rng->timer_busy,
+			&rng->timer_cancelled);
 }
 
 static const struct vqrun_ops vrng_run_ops = {

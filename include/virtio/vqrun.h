@@ -189,4 +189,16 @@ int vqrun_stop(struct vqrun *r, const unsigned int *dev_ops);
 /* After a stop reaped everything: the state of a new queue. */
 void vqrun_reset(struct vqrun *r);
 
+/*
+ * For ops->cancel: asks the kernel to cancel the device's @op while it is
+ * @busy, once: *@asked records it (the device clears it when it starts
+ * the op again).
+ */
+static inline void vqrun_cancel_op(struct vqrun *r, struct evl_op *op,
+				   bool busy, bool *asked)
+{
+	if (busy && !*asked)
+		*asked = !evl_cancel(r->loop, op);
+}
+
 #endif
