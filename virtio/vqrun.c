@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The queue machinery every device shares (include/virtio/vqrun.h): the
- * popping loop with its budget and kick suppression, the look-again timer,
- * the tick that defers work to the round's end, and interrupt moderation.
+ * popping loop with its budget and kick suppression, the device holding
+ * off, the look-again timer, the tick that defers work to the round's end,
+ * and interrupt moderation.
  */
 #define LOG_MOD "vqrun"
 
@@ -207,6 +208,8 @@ static bool vqrun_keep_kicks_off(struct vqrun *r)
 
 void vqrun_kick(struct vqrun *r)
 {
+	if (r->held_off)
+		return; /* the device resumes; a kick here costs nothing */
 	if (r->conf.adaptive)
 		pollwin_kicked(&r->idle);
 	vqrun_run(r);
@@ -218,7 +221,7 @@ void vqrun_run(struct vqrun *r)
 	struct vq *vq = r->vq;
 	int rc = 0;
 
-	if (r->running || r->stopping || !vq->ready ||
+	if (r->running || r->stopping || r->held_off || !vq->ready ||
 	    !(vdev_status(vq->vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	r->running = true;
@@ -229,6 +232,15 @@ void vqrun_run(struct vqrun *r)
 		while (budget && (rc = r->ops->pop(r)) > 0) {
 			budget--;
 			pollwin_found(&r->idle);
+		}
+		/*
+		 * Held off: kicks stay off. No wake-up is lost: the device's
+		 * resume runs the ring, and only a run that finds it empty
+		 * turns kicks back on (with vq_kick_enable's re-check).
+		 */
+		if (rc == -EBUSY) {
+			r->held_off = true;
+			break;
 		}
 		if (rc < 0 && rc != -ENOSPC)
 			break; /* broken: no more popping */
@@ -249,6 +261,12 @@ void vqrun_run(struct vqrun *r)
 		vqrun_tick(r);
 	vqrun_publish(r);
 	evl_submit(r->loop);
+}
+
+void vqrun_resume(struct vqrun *r)
+{
+	r->held_off = false;
+	vqrun_run(r);
 }
 
 /* ---- stop ---- */
@@ -284,6 +302,6 @@ int vqrun_stop(struct vqrun *r, const unsigned int *dev_ops)
 
 void vqrun_reset(struct vqrun *r)
 {
-	r->resume = r->pushed = r->kicks_off = false;
+	r->resume = r->pushed = r->kicks_off = r->held_off = false;
 	pollwin_init(&r->idle, r->conf.looks);
 }

@@ -21,8 +21,6 @@
 #include "lib/iov.h"
 #include "vcon.h"
 
-static void vcon_ctrl_recv(struct vcon *con);
-
 /* ---- port names ---- */
 
 int vcon_name_check(const char *name)
@@ -98,12 +96,6 @@ static struct vq *vcon_vq(struct vcon *con, unsigned int i)
 	return &con->vdev.vqs[i];
 }
 
-static bool vcon_ctrl_live(struct vcon *con, struct vq *vq)
-{
-	return con->started && !con->resetting && vcon_multiport(con) &&
-	       vq->ready && !vdev_broken(&con->vdev);
-}
-
 /*
  * Puts one message in the next control receive buffer. Returns 1 if sent,
  * 0 if the guest has no buffer posted (its kick resumes), -errno if the
@@ -118,18 +110,11 @@ static int vcon_ctrl_put(struct vcon *con, struct vq *vq, uint32_t id,
 		.value = htole16(value),
 	};
 	size_t nlen = name ? strlen(name) : 0;
-	struct vq_chain *c = &con->ctrl_chain;
-	int rc;
+	struct vq_chain *c = &con->civ_chain;
+	int rc = vq_pop(vq, c);
 
-	for (;;) {
-		rc = vq_pop(vq, c);
-		if (rc < 0)
-			return rc;
-		if (rc)
-			break;
-		if (!vq_kick_enable(vq))
-			return 0;
-	}
+	if (rc <= 0)
+		return rc;
 	/* Rejects a control receive buffer the message does not fit in. */
 	if (c->in_len < VCON_CTRL_LEN + nlen) {
 		vq_chain_release(vq, c);
@@ -193,30 +178,43 @@ static void vcon_ctrl_done(struct vcon_port *p, uint16_t event, uint16_t value)
 	}
 }
 
-void vcon_ctrl_send(struct vcon *con)
+/*
+ * vqrun: sends the next message a port owes the guest, in port order.
+ * Holds off while none is owed: vcon_ctrl_send resumes the queue. (Without
+ * MULTIPORT the queue is not the device's: it holds off for good.)
+ */
+static int vcon_civ_pop(struct vqrun *r)
 {
-	struct vq *vq = vcon_vq(con, VCON_CIVQ);
+	struct vcon *con = container_of(r, struct vcon, civ_run);
 	const char *name;
 	uint16_t event, value;
-	bool sent = false;
-	int rc = 1;
+	int rc;
 
-	if (!vcon_ctrl_live(con, vq))
-		return;
-	for (unsigned int i = 0; i < con->nr_ports && rc > 0; i++) {
+	if (!vcon_multiport(con))
+		return -EBUSY;
+	for (unsigned int i = 0; i < con->nr_ports; i++) {
 		struct vcon_port *p = &con->ports[i];
 
-		while (rc > 0 &&
-		       vcon_ctrl_next(con, p, &event, &value, &name)) {
-			rc = vcon_ctrl_put(con, vq, p->id, event, value, name);
-			if (rc > 0) {
-				vcon_ctrl_done(p, event, value);
-				sent = true;
-			}
+		if (!vcon_ctrl_next(con, p, &event, &value, &name))
+			continue;
+		rc = vcon_ctrl_put(con, r->vq, p->id, event, value, name);
+		if (rc > 0) {
+			vcon_ctrl_done(p, event, value);
+			r->pushed = true;
 		}
+		return rc;
 	}
-	if (sent)
-		vq_flush(vq);
+	return -EBUSY;
+}
+
+static const struct vqrun_ops vcon_civ_ops = {
+	.pop = vcon_civ_pop,
+};
+
+void vcon_ctrl_send(struct vcon *con)
+{
+	if (vcon_multiport(con))
+		vqrun_resume(&con->civ_run);
 }
 
 void vcon_host_changed(struct vcon_port *p)
@@ -315,55 +313,42 @@ static void vcon_ctrl_handle(struct vcon *con,
 	}
 }
 
-static void vcon_ctrl_tick(struct evl_op *op, int res, unsigned int flags)
+/*
+ * vqrun: takes one control message from the guest, VCON_CTRL_BUDGET a run
+ * (the rest from the loop's next round: a guest that keeps writing does
+ * not hold the loop).
+ */
+static int vcon_cov_pop(struct vqrun *r)
 {
-	struct vcon *con = container_of(op, struct vcon, ctrl_op);
-
-	con->ctrl_busy = false;
-	vcon_ctrl_recv(con);
-}
-
-/* Takes control messages, VCON_CTRL_BUDGET a run; the rest from the loop. */
-static void vcon_ctrl_recv(struct vcon *con)
-{
-	struct vq *vq = vcon_vq(con, VCON_COVQ);
+	struct vcon *con = container_of(r, struct vcon, cov_run);
 	struct virtio_console_control m;
-	struct vq_chain *c = &con->ctrl_chain;
-	struct io_uring_sqe *sqe;
-	unsigned int n = 0;
+	struct vq_chain *c = &con->cov_chain;
 	size_t len;
 	int rc;
 
-	if (con->ctrl_busy || !vcon_ctrl_live(con, vq))
-		return;
-	while (n < VCON_CTRL_BUDGET) {
-		rc = vq_pop(vq, c);
-		if (rc < 0)
-			return;
-		if (rc == 0) {
-			if (!vq_kick_enable(vq))
-				break;
-			continue;
-		}
-		memset(&m, 0, sizeof(m));
-		len = iov_to_buf(c->iov, c->nr_out, 0, &m, sizeof(m));
-		vq_push(vq, c, 0);
-		vcon_ctrl_handle(con, &m, len);
-		n++;
-	}
-	vq_flush(vq);
-	if (n == VCON_CTRL_BUDGET) {
-		/* A guest that keeps writing does not hold the loop. */
-		sqe = evl_get_sqe(con->loop);
-		if (sqe) {
-			io_uring_prep_nop(sqe);
-			evl_set_op(con->loop, sqe, &con->ctrl_op,
-				   vcon_ctrl_tick);
-			con->ctrl_busy = true;
-		}
-	}
-	vcon_ctrl_send(con);
+	if (!vcon_multiport(con))
+		return -EBUSY; /* not the device's queue without MULTIPORT */
+	rc = vq_pop(r->vq, c);
+	if (rc <= 0)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	len = iov_to_buf(c->iov, c->nr_out, 0, &m, sizeof(m));
+	vq_push(r->vq, c, 0);
+	r->pushed = true;
+	vcon_ctrl_handle(con, &m, len);
+	return 1;
 }
+
+/* vqrun: what the messages taken made owed goes out. */
+static void vcon_cov_end(struct vqrun *r)
+{
+	vcon_ctrl_send(container_of(r, struct vcon, cov_run));
+}
+
+static const struct vqrun_ops vcon_cov_ops = {
+	.pop = vcon_cov_pop,
+	.end = vcon_cov_end,
+};
 
 /* ---- the transport's ops ---- */
 
@@ -398,7 +383,7 @@ static int vcon_start(struct vdev *vdev)
 	if (!vcon_multiport(con))
 		con->ports[0].added = con->ports[0].ready =
 			con->ports[0].guest_open = true;
-	vcon_ctrl_recv(con);
+	vqrun_resume(&con->cov_run);
 	for (unsigned int i = 0; i < con->nr_ports; i++) {
 		vcon_port_rx(&con->ports[i]);
 		vcon_port_tx(&con->ports[i]);
@@ -414,20 +399,36 @@ static void vcon_kick(struct vdev *vdev, struct vq *vq)
 	if (con->resetting)
 		return; /* a kick while reset runs the loop: the rings go */
 	if (vq->index == VCON_CIVQ) {
-		vcon_ctrl_send(con);
+		vqrun_kick(&con->civ_run);
 		return;
 	}
 	if (vq->index == VCON_COVQ) {
-		vcon_ctrl_recv(con);
+		vqrun_kick(&con->cov_run);
 		return;
 	}
 	port = vq->index < 2 ? 0 : (vq->index - 2) / 2;
 	if (port >= con->nr_ports)
 		return;
-	if (vq->index % 2 == 0)
-		vcon_port_rx(&con->ports[port]);
-	else
-		vcon_port_tx(&con->ports[port]);
+	vcon_port_kick(&con->ports[port], vq->index % 2);
+}
+
+/* A control queue: its tick reaped (it holds no chain between runs). */
+static void vcon_ctrl_stop(struct vqrun *r)
+{
+	static const unsigned int none; /* no operation of its own */
+
+	if (!vqrun_stop(r, &none))
+		vqrun_reset(r);
+}
+
+/*
+ * A queue runs again once every queue stopped (the status still reads
+ * DRIVER_OK during reset), unless its stop left operations in flight.
+ */
+static void vcon_run_restart(struct vqrun *r, unsigned int dev_ops)
+{
+	if (!dev_ops && !r->nr_ops)
+		r->stopping = false;
 }
 
 static void vcon_reset(struct vdev *vdev)
@@ -438,11 +439,23 @@ static void vcon_reset(struct vdev *vdev)
 	if (con->resetting)
 		return;
 	con->resetting = true;
-	while (con->ctrl_busy)
-		if (evl_run_once(con->loop, true) < 0)
-			break;
+	/* Nothing runs while any queue stops: all stop first. */
+	con->civ_run.stopping = con->cov_run.stopping = true;
+	for (unsigned int i = 0; i < con->nr_ports; i++)
+		con->ports[i].rx.run.stopping = con->ports[i].tx.run.stopping =
+			true;
+	vcon_ctrl_stop(&con->civ_run);
+	vcon_ctrl_stop(&con->cov_run);
 	for (unsigned int i = 0; i < con->nr_ports; i++)
 		vcon_port_reset(&con->ports[i]);
+	vcon_run_restart(&con->civ_run, 0);
+	vcon_run_restart(&con->cov_run, 0);
+	for (unsigned int i = 0; i < con->nr_ports; i++) {
+		struct vcon_port *p = &con->ports[i];
+
+		vcon_run_restart(&p->rx.run, p->rx.busy);
+		vcon_run_restart(&p->tx.run, p->tx.busy);
+	}
 	con->started = false;
 	con->resetting = false;
 }
@@ -637,6 +650,10 @@ int vcon_create(struct vcon **out, const struct vcon_conf *conf,
 		goto err_free;
 	log_ctx_init(&con->vdev.log, env->domid,
 		     env->name ? env->name : "vcon");
+	vqrun_init(&con->civ_run, vcon_vq(con, VCON_CIVQ), loop, &vcon_civ_ops,
+		   &(struct vqrun_conf){ .budget = VCON_CTRL_BUDGET });
+	vqrun_init(&con->cov_run, vcon_vq(con, VCON_COVQ), loop, &vcon_cov_ops,
+		   &(struct vqrun_conf){ .budget = VCON_CTRL_BUDGET });
 	for (unsigned int i = 0; i < con->nr_ports; i++) {
 		struct vcon_port *p = &con->ports[i];
 
@@ -644,6 +661,7 @@ int vcon_create(struct vcon **out, const struct vcon_conf *conf,
 		p->id = i;
 		p->name = con->conf.names[i];
 		p->lfd = p->cfd = -1;
+		vcon_port_init(p);
 	}
 	rc = vcon_dir_open(con, env);
 	if (rc)

@@ -4,7 +4,9 @@
  * and the bytes between the client and the port's queues. One receive
  * chain and one recvmsg, one transmit chain and one sendmsg at a time: a
  * client that does not read stalls the guest's transmitq, a guest without
- * receive buffers leaves the socket unread; nothing is buffered here.
+ * receive buffers leaves the socket unread; nothing is buffered here. Both
+ * queues run on vqrun and hold off (kicks off) while they wait for the
+ * socket, the client or the guest's PORT_OPEN, which resume them.
  */
 #define LOG_MOD "vcon"
 
@@ -46,6 +48,47 @@ static void port_cancel(struct vcon_port *p, struct evl_op *op, bool busy)
 		evl_cancel(p->con->loop, op);
 }
 
+/* Asks the kernel to cancel @q's I/O, once. */
+static void port_q_cancel(struct vcon_pq *q)
+{
+	vqrun_cancel_op(&q->run, &q->op, q->busy, &q->cancelled);
+}
+
+/* vqrun_stop: asks the kernel to cancel the queue's read or send. */
+static void port_run_cancel(struct vqrun *r)
+{
+	port_q_cancel(container_of(r, struct vcon_pq, run));
+}
+
+/*
+ * Starts @q's I/O on the client: a sendmsg of what is left of the
+ * transmit chain, or a recvmsg into the receive chain's writable buffers.
+ * False without an SQE.
+ */
+static bool port_q_start(struct vcon_port *p, struct vcon_pq *q)
+{
+	struct io_uring_sqe *sqe = evl_get_sqe(p->con->loop);
+
+	if (!sqe)
+		return false;
+	memset(&q->msg, 0, sizeof(q->msg));
+	if (q == &p->tx) {
+		q->msg.msg_iov = p->tx_iov;
+		q->msg.msg_iovlen = p->tx_nr;
+		/* A client that went away is -EPIPE, not SIGPIPE. */
+		io_uring_prep_sendmsg(sqe, p->cfd, &q->msg, MSG_NOSIGNAL);
+		evl_set_op(p->con->loop, sqe, &q->op, port_tx_done);
+	} else {
+		q->msg.msg_iov = vq_chain_in(&q->chain);
+		q->msg.msg_iovlen = q->chain.nr_in;
+		io_uring_prep_recvmsg(sqe, p->cfd, &q->msg, 0);
+		evl_set_op(p->con->loop, sqe, &q->op, port_rx_done);
+	}
+	q->busy = 1;
+	q->cancelled = false;
+	return true;
+}
+
 /* A watch for the client hanging up while no read would notice. */
 static void port_hup_arm(struct vcon_port *p)
 {
@@ -65,11 +108,12 @@ static void port_hup_arm(struct vcon_port *p)
 	p->hup_busy = true;
 }
 
-static void port_tx_push(struct vcon_port *p, struct vq *vq)
+/* Completes the transmit chain; the queue's run publishes it. */
+static void port_tx_push(struct vcon_port *p)
 {
-	vq_push(vq, &p->tx_chain, 0);
-	p->tx_held = false;
-	vq_flush(vq);
+	vq_push(p->tx.run.vq, &p->tx.chain, 0);
+	p->tx.held = false;
+	p->tx.run.pushed = true;
 }
 
 /*
@@ -78,7 +122,7 @@ static void port_tx_push(struct vcon_port *p, struct vq *vq)
  */
 static void port_finish(struct vcon_port *p)
 {
-	if (!p->closing || p->rx_busy || p->tx_busy || p->hup_busy)
+	if (!p->closing || p->rx.busy || p->tx.busy || p->hup_busy)
 		return;
 	close(p->cfd);
 	p->cfd = -1;
@@ -88,12 +132,12 @@ static void port_finish(struct vcon_port *p)
 		 p->name);
 	if (p->con->resetting)
 		return;
-	if (p->tx_held) {
+	if (p->tx.held) {
 		p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
-		port_tx_push(p, port_txq(p));
+		port_tx_push(p);
 	}
 	vcon_host_changed(p);
-	vcon_port_tx(p); /* what waits is dropped now */
+	vcon_port_tx(p); /* publishes; what waits is dropped now */
 }
 
 /* The client went away (or broke): stop its I/O, then close it. */
@@ -102,82 +146,64 @@ static void port_hangup(struct vcon_port *p)
 	if (p->cfd < 0 || p->closing)
 		return;
 	p->closing = true;
-	port_cancel(p, &p->rx_op, p->rx_busy);
-	port_cancel(p, &p->tx_op, p->tx_busy);
+	port_q_cancel(&p->rx);
+	port_q_cancel(&p->tx);
 	port_cancel(p, &p->hup_op, p->hup_busy);
 	port_finish(p);
 }
 
 /* ---- dom0 -> guest ---- */
 
+/*
+ * The receive direction: a chain just popped is checked (-EPROTO); 0: read
+ * into it.
+ */
+static int port_rx_take(struct vcon_port *p, bool fresh)
+{
+	struct vq_chain *c = &p->rx.chain;
+
+	if (fresh && !c->nr_in) {
+		/* Rejects a receive buffer the device cannot write. */
+		vq_chain_release(p->rx.run.vq, c);
+		p->rx.held = false;
+		return vdev_fail(
+			&p->con->vdev,
+			"port %u: receive chain with no writable buffer",
+			p->id);
+	}
+	return 0;
+}
+
 void vcon_port_rx(struct vcon_port *p)
 {
-	struct vq *vq = port_rxq(p);
-	struct io_uring_sqe *sqe;
-	int rc;
-
-	if (p->rx_busy || !vcon_port_host_open(p))
-		return;
-	if (!p->guest_open || !port_live(p, vq))
-		goto idle;
-	while (!p->rx_held) {
-		rc = vq_pop(vq, &p->rx_chain);
-		if (rc < 0)
-			return;
-		if (rc == 0) {
-			if (!vq_kick_enable(vq))
-				goto idle; /* the guest's kick resumes */
-			continue;
-		}
-		if (!p->rx_chain.nr_in) {
-			/* Rejects a receive buffer the device cannot write. */
-			vq_chain_release(vq, &p->rx_chain);
-			vdev_fail(
-				&p->con->vdev,
-				"port %u: receive chain with no writable buffer",
-				p->id);
-			return;
-		}
-		p->rx_held = true;
-	}
-	sqe = evl_get_sqe(p->con->loop);
-	if (!sqe)
-		return; /* the next kick or completion tries again */
-	memset(&p->rx_msg, 0, sizeof(p->rx_msg));
-	p->rx_msg.msg_iov = vq_chain_in(&p->rx_chain);
-	p->rx_msg.msg_iovlen = p->rx_chain.nr_in;
-	io_uring_prep_recvmsg(sqe, p->cfd, &p->rx_msg, 0);
-	evl_set_op(p->con->loop, sqe, &p->rx_op, port_rx_done);
-	p->rx_busy = true;
-	return;
-
-idle:
+	vqrun_resume(&p->rx.run);
 	/*
 	 * The client left and the guest's port is closed (or the device
 	 * stopped): no read will see the end of what it sent, which goes
 	 * with it. (An open port reads on to the end first, whenever the
 	 * guest posts buffers.)
 	 */
-	if (p->hup && (!p->guest_open || !port_live(p, vq)))
+	if (p->hup && !p->rx.busy &&
+	    (!p->guest_open || !port_live(p, port_rxq(p))))
 		port_hangup(p);
 }
 
 static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
 {
-	struct vcon_port *p = container_of(op, struct vcon_port, rx_op);
-	struct vq *vq = port_rxq(p);
+	struct vcon_port *p = container_of(op, struct vcon_port, rx.op);
 
-	p->rx_busy = false;
+	p->rx.busy = 0;
 	if (p->con->resetting) {
 		/* The chain stays held: reset gives it back. */
 		port_finish(p);
 		return;
 	}
 	if (res > 0) {
-		vq_push(vq, &p->rx_chain, res);
-		p->rx_held = false;
+		/* Published by the run vcon_port_rx resumes. */
+		vq_push(p->rx.run.vq, &p->rx.chain, res);
+		p->rx.held = false;
 		p->rx_bytes += res;
-		vq_flush(vq);
+		p->rx.run.pushed = true;
 	} else if (res == 0 ||
 		   (res != -ECANCELED && res != -EINTR && res != -EAGAIN)) {
 		port_hangup(p); /* end of stream, or the socket failed */
@@ -195,7 +221,7 @@ static void port_rx_done(struct evl_op *op, int res, unsigned int flags)
  */
 static void port_shut_check(struct vcon_port *p)
 {
-	if (p->shut && !p->tx_held && !p->tx_busy)
+	if (p->shut && !p->tx.held && !p->tx.busy)
 		port_hangup(p);
 }
 
@@ -212,68 +238,42 @@ void vcon_port_guest_open(struct vcon_port *p, bool open)
 		return;
 	}
 	/* No more reads: a read posted is cancelled, its chain kept. */
-	port_cancel(p, &p->rx_op, p->rx_busy);
+	port_q_cancel(&p->rx);
 	if (vcon_port_host_open(p)) {
 		p->shut = true;
 		vcon_port_tx(p); /* chains the guest wrote before closing */
-		port_shut_check(p);
 	}
 }
 
 /* ---- guest -> dom0 ---- */
 
-void vcon_port_tx(struct vcon_port *p)
+/*
+ * The transmit direction: a chain just popped sends its readable part; one
+ * nobody takes is dropped (1: completed, no I/O); 0: send it.
+ */
+static int port_tx_take(struct vcon_port *p, bool fresh)
 {
-	struct vq *vq = port_txq(p);
-	struct io_uring_sqe *sqe;
-	int rc;
-
-	if (p->tx_busy || p->closing || !port_live(p, vq))
-		return;
-	for (;;) {
-		if (!p->tx_held) {
-			rc = vq_pop(vq, &p->tx_chain);
-			if (rc < 0)
-				return;
-			if (rc == 0) {
-				if (vq_kick_enable(vq))
-					continue;
-				port_shut_check(p);
-				return;
-			}
-			/* Only the readable part is sent; the rest ignored. */
-			p->tx_nr = p->tx_chain.nr_out;
-			memcpy(p->tx_iov, p->tx_chain.iov,
-			       p->tx_nr * sizeof(p->tx_iov[0]));
-			p->tx_held = true;
-		}
-		if (!p->tx_nr || !vcon_port_host_open(p)) {
-			/* Nobody to take it, as a serial line with no one
-			 * listening: dropped. */
-			p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
-			port_tx_push(p, vq);
-			continue;
-		}
-		break;
+	if (fresh) {
+		/* Only the readable part is sent; the rest ignored. */
+		p->tx_nr = p->tx.chain.nr_out;
+		memcpy(p->tx_iov, p->tx.chain.iov,
+		       p->tx_nr * sizeof(p->tx_iov[0]));
 	}
-	sqe = evl_get_sqe(p->con->loop);
-	if (!sqe)
-		return; /* the next kick or completion tries again */
-	memset(&p->tx_msg, 0, sizeof(p->tx_msg));
-	p->tx_msg.msg_iov = p->tx_iov;
-	p->tx_msg.msg_iovlen = p->tx_nr;
-	/* A client that went away is -EPIPE, not SIGPIPE. */
-	io_uring_prep_sendmsg(sqe, p->cfd, &p->tx_msg, MSG_NOSIGNAL);
-	evl_set_op(p->con->loop, sqe, &p->tx_op, port_tx_done);
-	p->tx_busy = true;
+	if (!p->tx_nr || !vcon_port_host_open(p)) {
+		/* Nobody to take it, as a serial line with no one
+		 * listening: dropped. */
+		p->tx_dropped += iov_size(p->tx_iov, p->tx_nr);
+		port_tx_push(p);
+		return 1;
+	}
+	return 0;
 }
 
 static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 {
-	struct vcon_port *p = container_of(op, struct vcon_port, tx_op);
-	struct vq *vq = port_txq(p);
+	struct vcon_port *p = container_of(op, struct vcon_port, tx.op);
 
-	p->tx_busy = false;
+	p->tx.busy = 0;
 	if (p->con->resetting) {
 		port_finish(p);
 		return;
@@ -282,7 +282,7 @@ static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 		p->tx_bytes += res;
 		iov_pull(p->tx_iov, &p->tx_nr, res);
 		if (!p->tx_nr)
-			port_tx_push(p, vq);
+			port_tx_push(p);
 	} else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
 		port_hangup(p); /* -EPIPE, -ECONNRESET: the client is gone */
 	}
@@ -290,6 +290,77 @@ static void port_tx_done(struct evl_op *op, int res, unsigned int flags)
 		port_finish(p);
 	else
 		vcon_port_tx(p); /* the rest of the chain, or the next one */
+}
+
+/* ---- both directions' queues ---- */
+
+/*
+ * The direction can take a chain now; else its event resumes the queue:
+ * the receiveq needs a client and the guest's end open (the connect and
+ * PORT_OPEN resume it), the transmitq waits while the client is closed
+ * (port_finish resumes it).
+ */
+static bool port_q_open(struct vcon_port *p, struct vcon_pq *q)
+{
+	if (q == &p->tx)
+		return !p->closing;
+	return vcon_port_host_open(p) && p->guest_open;
+}
+
+/*
+ * vqrun: pops a chain into one direction of the port (or keeps the one it
+ * holds) and starts its I/O on the client. Holds off while that I/O is in
+ * flight (its completion resumes the queue) and while the direction
+ * waits for its event (port_q_open). Without an SQE the chain stays held
+ * and the tick retries from the loop's next round.
+ */
+static int port_run_pop(struct vqrun *r)
+{
+	struct vcon_pq *q = container_of(r, struct vcon_pq, run);
+	struct vcon_port *p = q->port;
+	bool fresh = !q->held;
+	int rc;
+
+	if (q->busy || !port_q_open(p, q))
+		return -EBUSY;
+	if (fresh) {
+		rc = vq_pop(r->vq, &q->chain);
+		if (rc <= 0)
+			return rc;
+		q->held = true;
+	}
+	rc = q == &p->tx ? port_tx_take(p, fresh) : port_rx_take(p, fresh);
+	if (rc)
+		return rc;
+	if (port_q_start(p, q))
+		return 1;
+	vqrun_tick(r);
+	return -ENOSPC;
+}
+
+static const struct vqrun_ops port_run_ops = {
+	.pop = port_run_pop,
+	.cancel = port_run_cancel,
+};
+
+void vcon_port_tx(struct vcon_port *p)
+{
+	vqrun_resume(&p->tx.run);
+	port_shut_check(p);
+}
+
+void vcon_port_kick(struct vcon_port *p, bool tx)
+{
+	vqrun_kick(tx ? &p->tx.run : &p->rx.run);
+}
+
+void vcon_port_init(struct vcon_port *p)
+{
+	const struct vqrun_conf conf = { .budget = VCON_PORT_BUDGET };
+
+	p->rx.port = p->tx.port = p;
+	vqrun_init(&p->rx.run, port_rxq(p), p->con->loop, &port_run_ops, &conf);
+	vqrun_init(&p->tx.run, port_txq(p), p->con->loop, &port_run_ops, &conf);
 }
 
 /* ---- the client ---- */
@@ -393,10 +464,10 @@ static int port_wait(struct vcon_port *p, bool all)
 {
 	int rc;
 
-	while (p->rx_busy || p->tx_busy ||
+	while (p->rx.busy || p->tx.busy ||
 	       (all && (p->hup_busy || evl_watch_busy(&p->accept_w)))) {
-		port_cancel(p, &p->rx_op, p->rx_busy);
-		port_cancel(p, &p->tx_op, p->tx_busy);
+		port_q_cancel(&p->rx);
+		port_q_cancel(&p->tx);
 		if (all)
 			port_cancel(p, &p->hup_op, p->hup_busy);
 		rc = evl_run_once(p->con->loop, true);
@@ -411,17 +482,21 @@ static int port_wait(struct vcon_port *p, bool all)
 
 int vcon_port_reset(struct vcon_port *p)
 {
-	int rc = port_wait(p, false);
+	int rc = vqrun_stop(&p->rx.run, &p->rx.busy);
 
+	if (!rc)
+		rc = vqrun_stop(&p->tx.run, &p->tx.busy);
 	if (rc)
-		return rc;
-	if (p->rx_held)
-		vq_chain_release(port_rxq(p), &p->rx_chain);
-	if (p->tx_held)
-		vq_chain_release(port_txq(p), &p->tx_chain);
-	p->rx_held = p->tx_held = false;
+		return rc; /* the kernel may still use the chains */
+	if (p->rx.held)
+		vq_chain_release(port_rxq(p), &p->rx.chain);
+	if (p->tx.held)
+		vq_chain_release(port_txq(p), &p->tx.chain);
+	p->rx.held = p->tx.held = false;
 	p->added = p->ready = p->guest_open = p->open_sent = p->shut = false;
 	p->pend = 0;
+	vqrun_reset(&p->rx.run); /* stopping: the device clears it */
+	vqrun_reset(&p->tx.run);
 	if (p->hup)
 		port_hangup(p); /* left while the guest was reading: no more */
 	return 0;
@@ -462,10 +537,10 @@ void vcon_port_log_state(struct vcon_port *p)
 		p->added ? "added" :
 			   "absent",
 		p->guest_open ? " and open" : "",
-		p->rx_held ? "holding a chain" : "idle",
-		p->rx_busy ? ", reading" : "",
-		p->tx_held ? "holding a chain" : "idle",
-		p->tx_busy ? ", writing" : "", (unsigned long long)p->rx_bytes,
+		p->rx.held ? "holding a chain" : "idle",
+		p->rx.busy ? ", reading" : "",
+		p->tx.held ? "holding a chain" : "idle",
+		p->tx.busy ? ", writing" : "", (unsigned long long)p->rx_bytes,
 		(unsigned long long)p->tx_bytes,
 		(unsigned long long)p->tx_dropped,
 		(unsigned long long)p->clients, (unsigned long long)p->refused);

@@ -2,7 +2,8 @@
 /*
  * virtio-console internals shared by the files of devices/console: the
  * device, its control queues and its ports (a socket, a client and a queue
- * pair each). Everything runs on the device's loop.
+ * pair each). Everything runs on the device's loop; every queue runs on
+ * the shared machinery (virtio/vqrun.h).
  */
 #ifndef XVB_DEVICES_CONSOLE_VCON_H
 #define XVB_DEVICES_CONSOLE_VCON_H
@@ -19,10 +20,12 @@
 #include "lib/evl.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"
+#include "virtio/vqrun.h"
 
 #define VCON_DEFAULT_QUEUE 128u
 #define VCON_QUEUE_MAX 1024u
-#define VCON_CTRL_BUDGET 64u /* control messages taken per run */
+#define VCON_CTRL_BUDGET 64u /* control messages taken (or sent) per run */
+#define VCON_PORT_BUDGET 64u /* transmit chains dropped per run, no client */
 #define VCON_CTRL_LEN 8u     /* struct virtio_console_control */
 
 /*
@@ -43,6 +46,22 @@ static inline unsigned int vcon_rxq(unsigned int port)
 #define VCON_P_OPEN 8u
 
 struct vcon;
+
+/*
+ * One direction of a port: its queue (on vqrun), the one chain it holds
+ * and the one recvmsg or sendmsg on the client in flight, whose
+ * completion resumes the queue.
+ */
+struct vcon_pq {
+	struct vcon_port *port;
+	struct vqrun run;
+	struct evl_op op;
+	struct vq_chain chain;
+	struct msghdr msg;
+	bool held;	   /* chain popped, not completed */
+	unsigned int busy; /* the I/O in flight: 0 or 1 (for vqrun_stop) */
+	bool cancelled;	   /* the kernel was asked to cancel it */
+};
 
 struct vcon_port {
 	struct vcon *con;
@@ -69,21 +88,20 @@ struct vcon_port {
 	struct evl_op hup_op;
 	bool hup_busy;
 
-	/* dom0 -> guest: one receive chain, one recvmsg. */
-	struct evl_op rx_op;
-	struct vq_chain rx_chain;
-	struct msghdr rx_msg;
-	bool rx_held; /* rx_chain popped, waiting for bytes */
-	bool rx_busy;
+	/*
+	 * dom0 -> guest: one receive chain, one recvmsg. The queue holds
+	 * off while the read is in flight, without a client and while the
+	 * guest's end is closed; each of those ends resumes it.
+	 */
+	struct vcon_pq rx;
 
-	/* guest -> dom0: one transmit chain, sendmsg until all is out. */
-	struct evl_op tx_op;
-	struct vq_chain tx_chain;
+	/*
+	 * guest -> dom0: one transmit chain, sendmsg until all is out. The
+	 * queue holds off while a send is in flight or the client closes.
+	 */
+	struct vcon_pq tx;
 	struct iovec tx_iov[VQ_MAX_IOV];
 	unsigned int tx_nr; /* tx_iov entries left to send */
-	struct msghdr tx_msg;
-	bool tx_held;
-	bool tx_busy;
 
 	uint64_t rx_bytes, tx_bytes, tx_dropped, clients, gone, refused;
 };
@@ -100,10 +118,12 @@ struct vcon {
 	bool resetting;
 	bool started; /* DRIVER_OK, until reset */
 
-	/* The control queues (with MULTIPORT). */
-	struct evl_op ctrl_op; /* a NOP: the budget ran out, go on later */
-	bool ctrl_busy;
-	struct vq_chain ctrl_chain; /* the one control chain popped at a time */
+	/*
+	 * The control queues (with MULTIPORT). The receiveq holds off while
+	 * no port owes the guest a message (vcon_ctrl_send resumes it).
+	 */
+	struct vqrun civ_run, cov_run;
+	struct vq_chain civ_chain, cov_chain; /* one popped at a time each */
 	uint64_t ctrl_in, ctrl_out, ctrl_bad;
 };
 
@@ -119,18 +139,26 @@ static inline bool vcon_multiport(const struct vcon *con)
 
 /* ---- port.c ---- */
 
+/* Sets up the port's queue machinery (after vdev_init). */
+void vcon_port_init(struct vcon_port *p);
 /* Binds and listens; starts accepting. Returns 0 or -errno (logged). */
 int vcon_port_open(struct vcon_port *p);
 /* Closes the client and the socket, removes the file. Waits for I/O. */
 void vcon_port_close(struct vcon_port *p);
-/* Starts what can start: a read for the guest, a write to the client. */
+/*
+ * Something the port's queue waited for came (resumes it): a read for the
+ * guest, a write to the client may start.
+ */
 void vcon_port_rx(struct vcon_port *p);
 void vcon_port_tx(struct vcon_port *p);
+/* The guest kicked one of the port's queues (a no-op while held off). */
+void vcon_port_kick(struct vcon_port *p, bool tx);
 /* The guest opened or closed its end (PORT_OPEN). */
 void vcon_port_guest_open(struct vcon_port *p, bool open);
 /*
- * Reset: cancels the port's guest I/O and waits for it, gives held chains
- * back and forgets the guest's state. The client stays connected.
+ * Reset: stops the port's queues (its guest I/O cancelled and reaped),
+ * gives held chains back and forgets the guest's state. The client stays
+ * connected. The queues stay stopping: the device lets them run again.
  */
 int vcon_port_reset(struct vcon_port *p);
 /* The host state the guest should hear: a client is connected. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The virtio-rng device: the device-writable buffers of one request queue
- * filled from getrandom(2), paced by a token bucket. At most one chain is
- * popped at a time; the others wait in the guest's own ring.
+ * filled from getrandom(2), paced by a token bucket, run on the shared
+ * queue machinery (virtio/vqrun.h). At most one chain is popped at a time;
+ * the others wait in the guest's own ring.
  */
 #define LOG_MOD "vrng"
 
@@ -15,12 +16,15 @@
 
 #include "devices/rng.h"
 #include "virtio/vq.h"
+#include "virtio/vqrun.h"
 
 #define NSEC 1000000000ull
 #define VRNG_QUEUE_MAX 1024u
 #define VRNG_DEFAULT_QUEUE 64u
 /* Bytes one run delivers before it lets the loop do other work. */
 #define VRNG_RUN_BYTES (256u << 10)
+/* Chains one run serves (each costs a getrandom call or more). */
+#define VRNG_RUN_CHAINS 256u
 #define VRNG_MAX_EINTR 8u
 /* How long a chain waits when the host's pool cannot give (EAGAIN). */
 #define VRNG_RETRY_NS (100 * 1000000ull)
@@ -37,16 +41,21 @@ struct vrng {
 	 */
 	uint64_t rate, burst, tokens, stamp_ns;
 
+	struct vqrun run;      /* the request queue */
 	struct vq_chain chain; /* the one chain popped (if @held) */
 	bool held;	       /* popped, neither pushed nor released */
 	bool throttled;	       /* @chain has waited for the bucket */
+	size_t run_bytes;      /* what this run may still deliver */
 
-	/* The timer that resumes a run: bucket refilled, yield, EAGAIN. */
+	/*
+	 * The timer that resumes the queue held off (vqrun_resume): bucket
+	 * refilled, yield, EAGAIN.
+	 */
 	struct evl_op timer_op;
 	struct __kernel_timespec ts;
-	bool timer_busy; /* the timeout is in flight */
-	bool running;	 /* inside vrng_run */
-	bool resetting;	 /* inside ops->reset */
+	bool timer_busy;      /* the timeout is in flight */
+	bool timer_cancelled; /* vqrun_stop asked the kernel to cancel it */
+	unsigned int nr_ops;  /* the timer, for vqrun_stop */
 	struct vrng_stats st;
 };
 
@@ -137,8 +146,7 @@ static size_t vrng_fill(struct vrng *rng, size_t want, int *err)
  * and pushes it. Returns 0 if pushed, or 1 with *@delay_ns set if it must
  * wait (the bucket, or a source that could not give).
  */
-static int vrng_serve(struct vrng *rng, struct vq *vq, uint64_t *delay_ns,
-		      size_t *budget)
+static int vrng_serve(struct vrng *rng, struct vq *vq, uint64_t *delay_ns)
 {
 	size_t want = rng->chain.in_len, got;
 	int err = 0;
@@ -171,7 +179,7 @@ static int vrng_serve(struct vrng *rng, struct vq *vq, uint64_t *delay_ns,
 	rng->throttled = false;
 	rng->st.chains++;
 	rng->st.bytes += got;
-	*budget = got < *budget ? *budget - got : 0;
+	rng->run_bytes = got < rng->run_bytes ? rng->run_bytes - got : 0;
 	return 0;
 }
 
@@ -201,33 +209,9 @@ static int vrng_pop(struct vrng *rng, struct vq *vq)
 	return 1;
 }
 
-/*
- * Serves chains until the ring is empty (0), the device broke (-errno), or
- * the run must wait (1, *@delay_ns set): for the bucket, for the source,
- * or, its byte budget spent, for nothing, so the loop runs in between.
- */
-static int vrng_drain(struct vrng *rng, struct vq *vq, uint64_t *delay_ns)
-{
-	size_t budget = VRNG_RUN_BYTES;
-	int rc;
-
-	while (budget) {
-		if (!rng->held) {
-			rc = vrng_pop(rng, vq);
-			if (rc <= 0)
-				return rc;
-		}
-		rc = vrng_serve(rng, vq, delay_ns, &budget);
-		if (rc)
-			return rc;
-	}
-	*delay_ns = 0;
-	return 1;
-}
-
 static void vrng_timer_done(struct evl_op *op, int res, unsigned int flags);
 
-/* Arms the timer that resumes the run. False without an SQE. */
+/* Arms the timer that resumes the queue. False without an SQE. */
 static bool vrng_timer_arm(struct vrng *rng, uint64_t delay_ns)
 {
 	struct io_uring_sqe *sqe = evl_get_sqe(rng->loop);
@@ -239,91 +223,111 @@ static bool vrng_timer_arm(struct vrng *rng, uint64_t delay_ns)
 	io_uring_prep_timeout(sqe, &rng->ts, 0, 0);
 	evl_set_op(rng->loop, sqe, &rng->timer_op, vrng_timer_done);
 	rng->timer_busy = true;
+	rng->timer_cancelled = false;
+	rng->nr_ops++;
 	return true;
 }
 
 /*
- * The run: pops and serves chains with kicks off, and turns them back on
- * only when the ring is empty. While a chain waits, the timer (never the
- * guest) resumes the run, so kicks meanwhile cost nothing.
+ * The queue must wait @delay_ns: it holds off (-EBUSY) with the timer
+ * armed, which resumes it, so kicks meanwhile cost nothing. Without an SQE
+ * for the timer (the loop's ring cannot take more), the tick retries.
  */
-static void vrng_run(struct vrng *rng)
+static int vrng_wait(struct vrng *rng, uint64_t delay_ns)
 {
-	struct vq *vq = &rng->vdev.vqs[0];
-	uint64_t delay_ns = 0;
+	if (vrng_timer_arm(rng, delay_ns))
+		return -EBUSY;
+	log_guest(&rng->vdev.log, "no SQE for the timer: retrying");
+	vqrun_tick(&rng->run);
+	return -ENOSPC;
+}
+
+/*
+ * vqrun: serves the chain waiting, or pops the next one and serves it.
+ * Holds off if it must wait: for the bucket, for the source, or, the
+ * run's bytes delivered, for nothing, so the loop runs in between.
+ */
+static int vrng_run_pop(struct vqrun *r)
+{
+	struct vrng *rng = container_of(r, struct vrng, run);
+	uint64_t delay_ns;
 	int rc;
 
-	if (rng->running || rng->timer_busy || rng->resetting)
-		return;
-	rng->running = true;
-	for (;;) {
-		vq_kick_disable(vq);
-		rc = vrng_drain(rng, vq, &delay_ns);
-		if (rc)
-			break;
-		if (!vq_kick_enable(vq))
-			break;
+	if (!rng->run_bytes)
+		return vrng_wait(rng, 0);
+	if (!rng->held) {
+		rc = vrng_pop(rng, r->vq);
+		if (rc <= 0)
+			return rc;
 	}
-	/*
-	 * No SQE for the timer (the loop's ring is full, which should not
-	 * happen): kicks back on, the chain waits for the guest's next one.
-	 */
-	if (rc > 0 && !vrng_timer_arm(rng, delay_ns)) {
-		log_guest(&rng->vdev.log, "no SQE for the timer: waiting");
-		vq_kick_enable(vq);
-	}
-	rng->running = false;
-	vq_flush(vq);
-	evl_submit(rng->loop);
+	if (vrng_serve(rng, r->vq, &delay_ns))
+		return vrng_wait(rng, delay_ns);
+	r->pushed = true;
+	return 1;
 }
+
+/* vqrun: the next run may deliver its bytes again. */
+static void vrng_run_end(struct vqrun *r)
+{
+	container_of(r, struct vrng, run)->run_bytes = VRNG_RUN_BYTES;
+}
+
+/* vqrun_stop: asks the kernel to cancel the timer, once. */
+static void vrng_run_cancel(struct vqrun *r)
+{
+	struct vrng *rng = container_of(r, struct vrng, run);
+
+	vqrun_cancel_op(r, &rng->timer_op, rng->timer_busy,
+			&rng->timer_cancelled);
+}
+
+static const struct vqrun_ops vrng_run_ops = {
+	.pop = vrng_run_pop,
+	.end = vrng_run_end,
+	.cancel = vrng_run_cancel,
+};
 
 static void vrng_timer_done(struct evl_op *op, int res, unsigned int flags)
 {
 	struct vrng *rng = container_of(op, struct vrng, timer_op);
 
 	rng->timer_busy = false;
-	if (res == -ECANCELED || rng->resetting)
-		return;
+	rng->nr_ops--;
+	if (rng->run.stopping)
+		return; /* cancelled by a reset: only counted down */
 	rng->st.waits++;
-	vrng_run(rng);
+	vqrun_resume(&rng->run);
 }
 
 /* ---- the ops the transport calls ---- */
 
 static void vrng_kick(struct vdev *vdev, struct vq *vq)
 {
-	vrng_run(vrng_from_vdev(vdev));
+	vqrun_kick(&vrng_from_vdev(vdev)->run);
 }
 
 /*
- * Cancels the timer and reaps it (running the loop), then releases the
- * waiting chain: no guest memory stays mapped. The bucket is kept.
+ * Stops the queue (the timer cancelled and reaped, running the loop), then
+ * releases the waiting chain: no guest memory stays mapped. The bucket is
+ * kept.
  */
 static void vrng_reset(struct vdev *vdev)
 {
 	struct vrng *rng = vrng_from_vdev(vdev);
-	bool cancelled = false;
-	int rc;
 
 	/* Re-entered from a callback while this reset runs the loop: no-op. */
-	if (rng->resetting)
+	if (rng->run.stopping)
 		return;
-	rng->resetting = true;
-	while (rng->timer_busy) {
-		if (!cancelled)
-			cancelled = !evl_cancel(rng->loop, &rng->timer_op);
-		rc = evl_run_once(rng->loop, true);
-		if (rc < 0) {
-			log_err(&vdev->log, "event loop failed (%d)", rc);
-			break;
-		}
-	}
+	/* A failed loop is logged; the timer touches no guest memory. */
+	vqrun_stop(&rng->run, &rng->nr_ops);
 	if (rng->held) {
 		vq_chain_release(&vdev->vqs[0], &rng->chain);
 		rng->held = false;
 	}
 	rng->throttled = false;
-	rng->resetting = false;
+	rng->run_bytes = VRNG_RUN_BYTES;
+	vqrun_reset(&rng->run);
+	rng->run.stopping = false;
 }
 
 static const struct vdev_ops vrng_ops = {
@@ -375,6 +379,9 @@ int vrng_create(struct vrng **out, const struct vrng_conf *conf,
 	log_ctx_init(&rng->vdev.log, conf->domid,
 		     conf->name ? conf->name : "vrng");
 	rng->loop = loop;
+	vqrun_init(&rng->run, &rng->vdev.vqs[0], loop, &vrng_run_ops,
+		   &(struct vqrun_conf){ .budget = VRNG_RUN_CHAINS });
+	rng->run_bytes = VRNG_RUN_BYTES;
 	rng->source = conf->source ? conf->source : vrng_getrandom;
 	rng->rate = conf->rate;
 	rng->burst = conf->burst ? conf->burst : VRNG_DEFAULT_BURST;

@@ -2,9 +2,10 @@
 /*
  * Running one virtqueue on an event loop: pop chains with a budget per run,
  * keep guest kicks off while the queue is busy and look at the ring again
- * from a timer (adaptive, lib/pollwin.h) before asking for them, defer work
- * to the end of the loop's round, and publish used elements with optional
- * interrupt moderation. The device supplies how one chain is popped and
+ * from a timer (adaptive, lib/pollwin.h) before asking for them, hold off
+ * while the device waits for an event of its own, defer work to the end of
+ * the loop's round, and publish used elements with optional interrupt
+ * moderation. The device supplies how one chain is popped and
  * started; everything else a queue of blk, net or a new device does alike
  * is here. State of one thread: the one running @loop.
  */
@@ -42,8 +43,16 @@ struct vqrun_ops {
 	 * Pops one chain (vq_pop) and starts it. Returns 1 if it did, 0 if
 	 * the ring is empty, -ENOSPC if the device cannot take another now
 	 * (pool dry, work waiting for an SQE: popping resumes from the loop
-	 * with kicks still off), or vq_pop's -errno (the ring is broken:
-	 * popping stops). Required.
+	 * with kicks still off), -EBUSY if the device holds off until an
+	 * event it waits for itself (a timer, a socket, a message from the
+	 * guest on another queue) and will then call vqrun_resume(), or
+	 * vq_pop's -errno (the ring is broken: popping stops). Required.
+	 *
+	 * Holding off, the queue keeps kicks off and does nothing until
+	 * vqrun_resume() (a kick is a no-op): the device must have arranged
+	 * that call before it returns -EBUSY, or the guest's buffers wait
+	 * for nobody. A device that cannot (no SQE for its timer) returns
+	 * -ENOSPC and queues the tick (vqrun_tick) instead.
 	 */
 	int (*pop)(struct vqrun *r);
 	/*
@@ -109,6 +118,7 @@ struct vqrun {
 	bool resume;	/* popping stopped early: run again from the tick */
 	bool pushed;	/* used elements not yet published */
 	bool kicks_off; /* a look is armed: the guest does not kick */
+	bool held_off;	/* pop said -EBUSY: kicks off until vqrun_resume */
 	/*
 	 * Set by the device while it stops the queue: nothing is published,
 	 * deferred or run, and completions of our operations only count down.
@@ -123,13 +133,25 @@ void vqrun_init(struct vqrun *r, struct vq *vq, struct evl *loop,
 /*
  * Pops and starts chains until the ring is empty (kicks go back on, or a
  * look is armed), the budget is spent or the device is full (resumed from
- * the loop, kicks still off), or the ring is broken; then publishes and
- * submits. A no-op while running or stopping, before DRIVER_OK and on a
+ * the loop, kicks still off), the device holds off (resumed by the device,
+ * kicks still off), or the ring is broken; then publishes and submits. A
+ * no-op while running, stopping or held off, before DRIVER_OK and on a
  * queue that is not ready.
  */
 void vqrun_run(struct vqrun *r);
 
-/* The driver kicked: looking at an idle ring may pay again; runs @r. */
+/*
+ * The device can take chains again after its pop said -EBUSY (or has new
+ * reason to look, held off or not): ends the hold and runs @r. The run
+ * turns kicks back on once it finds the ring empty, so a guest that added
+ * chains while kicks were off is served without kicking.
+ */
+void vqrun_resume(struct vqrun *r);
+
+/*
+ * The driver kicked: looking at an idle ring may pay again; runs @r. A
+ * no-op while held off: the device's resume looks at the ring anyway.
+ */
 void vqrun_kick(struct vqrun *r);
 
 /*
@@ -166,5 +188,17 @@ int vqrun_stop(struct vqrun *r, const unsigned int *dev_ops);
 
 /* After a stop reaped everything: the state of a new queue. */
 void vqrun_reset(struct vqrun *r);
+
+/*
+ * For ops->cancel: asks the kernel to cancel the device's @op while it is
+ * @busy, once: *@asked records it (the device clears it when it starts
+ * the op again).
+ */
+static inline void vqrun_cancel_op(struct vqrun *r, struct evl_op *op,
+				   bool busy, bool *asked)
+{
+	if (busy && !*asked)
+		*asked = !evl_cancel(r->loop, op);
+}
 
 #endif

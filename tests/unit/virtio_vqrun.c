@@ -36,6 +36,8 @@ struct tdev {
 	unsigned int dev_ops; /* the device's own operations: none */
 	bool hold;	      /* keep popped chains in flight */
 	bool full;	      /* pop answers -ENOSPC */
+	unsigned int off_at;  /* pop holds off (-EBUSY) once pops reach it */
+	unsigned int offs;    /* pop calls answered -EBUSY */
 };
 
 static int tdev_pop(struct vqrun *r)
@@ -46,6 +48,10 @@ static int tdev_pop(struct vqrun *r)
 
 	if (d->full || d->nr_held == NUM)
 		return -ENOSPC;
+	if (d->off_at && d->pops >= d->off_at) {
+		d->offs++;
+		return -EBUSY;
+	}
 	c = &d->slot[d->nr_held];
 	rc = vq_pop(r->vq, c);
 	if (rc <= 0)
@@ -531,9 +537,114 @@ static void stop_reaps_timers(void)
 	T_END(&d);
 }
 
+/*
+ * Holding off: the device's pop says -EBUSY (as rng's while its bucket
+ * refills). Kicks stay off and a guest kicking meanwhile costs nothing:
+ * no pop, no retry, no timer or tick queued. The device's resume pops
+ * what the guest added meanwhile, and kicks come back on only once the
+ * ring was found empty.
+ */
+static void hold_off_until_resume(void)
+{
+	struct vqrun_conf conf = { .budget = 64 };
+	struct tdev d;
+
+	T_ASSERT(!tdev_start(&d, &conf));
+	d.off_at = 1;
+	T_ASSERT(!guest_add(&d, 3));
+	vqrun_kick(&d.run);
+	T_EQ(d.pops, 1);
+	T_EQ(d.offs, 1);
+	T_ASSERT(d.run.held_off);
+	T_ASSERT(!kicks_wanted(&d));
+	T_EQ(guest_collect(&d), 1); /* the run published what it pushed */
+	T_ASSERT(!guest_add(&d, 2));
+	for (unsigned int i = 0; i < 1000; i++)
+		vqrun_kick(&d.run);
+	vqrun_run(&d.run);
+	T_EQ(d.pops, 1);
+	T_EQ(d.offs, 1);
+	T_EQ(d.retries, 1);
+	T_EQ(d.run.nr_ops, 0);
+	T_ASSERT(!kicks_wanted(&d));
+	/* The device's event: the four chains waiting are popped. */
+	d.off_at = 0;
+	vqrun_resume(&d.run);
+	T_ASSERT(!d.run.held_off);
+	T_EQ(d.pops, 5);
+	T_EQ(guest_collect(&d), 4);
+	T_ASSERT(kicks_wanted(&d));
+	T_EQ(d.run.nr_ops, 0);
+	T_END(&d);
+}
+
+/*
+ * The tick of a spent budget comes while the device holds off: it pops
+ * nothing (the device said it cannot take more), and the resume does.
+ */
+static void hold_off_beats_tick(void)
+{
+	struct vqrun_conf conf = { .budget = 2 };
+	struct tdev d;
+
+	T_ASSERT(!tdev_start(&d, &conf));
+	T_ASSERT(!guest_add(&d, 6));
+	vqrun_run(&d.run);
+	T_EQ(d.pops, 2);
+	T_ASSERT(d.run.tick.busy);
+	d.off_at = 3;
+	T_ASSERT(turn(&d)); /* the tick: pops one, then held off */
+	T_EQ(d.pops, 3);
+	T_ASSERT(d.run.held_off);
+	T_ASSERT(!d.run.tick.busy);
+	T_ASSERT(!d.run.resume);
+	T_EQ(d.run.nr_ops, 0);
+	T_ASSERT(!kicks_wanted(&d));
+	d.off_at = 0;
+	vqrun_resume(&d.run); /* budget 2: one tick more */
+	while (d.pops < 6 && turn(&d))
+		;
+	T_EQ(d.pops, 6);
+	T_EQ(guest_collect(&d), 6);
+	T_ASSERT(kicks_wanted(&d));
+	T_END(&d);
+}
+
+/*
+ * A reset ends a hold: the new driver's first kick runs the queue. A
+ * resume that finds the ring empty turns kicks back on.
+ */
+static void hold_off_ends_at_reset(void)
+{
+	struct vqrun_conf conf = { .budget = 64 };
+	struct tdev d;
+
+	T_ASSERT(!tdev_start(&d, &conf));
+	d.off_at = 1;
+	T_ASSERT(!guest_add(&d, 2));
+	vqrun_run(&d.run);
+	T_ASSERT(d.run.held_off);
+	T_EQ(vqrun_stop(&d.run, &d.dev_ops), 0);
+	vqrun_reset(&d.run);
+	d.run.stopping = false;
+	T_ASSERT(!d.run.held_off);
+	d.off_at = 0;
+	vqrun_kick(&d.run);
+	T_EQ(d.pops, 2);
+	T_ASSERT(kicks_wanted(&d));
+	/* Empty ring, resumed anyway: kicks on, nothing held. */
+	vqrun_resume(&d.run);
+	T_ASSERT(!d.run.held_off);
+	T_ASSERT(kicks_wanted(&d));
+	T_EQ(guest_collect(&d), 2);
+	T_END(&d);
+}
+
 T_MAIN(T_CASE(budget_then_tick), T_CASE(full_device_resumes),
        T_CASE(completion_deferred_to_tick),
        T_CASE(look_again_finds_without_kick), T_CASE(idle_window_adapts),
        T_CASE(busy_keeps_kicks_off), T_CASE(coalesce_bound_pays_held_irq),
        T_CASE(last_completion_raises_held_irq),
-       T_CASE(hold_idle_holds_without_work), T_CASE(stop_reaps_timers))
+       T_CASE(hold_idle_holds_without_work), T_CASE(stop_reaps_timers),
+       T_CASE(hold_off_until_resume), T_CASE(hold_off_beats_tick),
+       T_CASE(hold_off_ends_at_reset))
