@@ -50,8 +50,8 @@ SAN_FLAGS += $(if $(findstring thread,$(SANITIZE)),-Wno-tsan)
 CPPFLAGS_BASE := -D_GNU_SOURCE -Iinclude -MMD -MP
 # Only test code sees the test library's headers; it and the simulated
 # guest see the guest side's (guest/).
-EXTRA_CFLAGS_tests/unit := -Itests/lib -Iguest
-EXTRA_CFLAGS_tests/fuzz := -Itests/lib -Iguest
+EXTRA_CFLAGS_tests/unit := -I. -Itests/lib -Iguest
+EXTRA_CFLAGS_tests/fuzz := -I. -Itests/lib -Iguest
 EXTRA_CFLAGS_tests/lib := -Iguest
 CFLAGS_BASE := -std=gnu11 -O2 -g -fno-strict-aliasing $(WARN) $(SAN_FLAGS) $(CFLAGS)
 LDFLAGS_BASE := $(SAN_FLAGS) $(LDFLAGS)
@@ -178,7 +178,7 @@ $(O)/tests/unit/backend_registry: $(O)/tests/unit/%: $(O)/tests/unit/%.o $(T_A) 
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
 
 # The supervisor's xenstore reading, over the test's own xs_read.
-$(O)/tests/unit/backend_xsdev.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+$(O)/tests/unit/backend_xsdev.o: EXTRA_CFLAGS_tests/unit = -I. -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
 $(O)/tests/unit/backend_xsdev: $(O)/tests/unit/backend_xsdev.o $(O)/backend/xsdev.o \
 		$(T_A) $(BACKEND_PLAIN)
 	$(call say,LD,$@)
@@ -186,7 +186,7 @@ $(O)/tests/unit/backend_xsdev: $(O)/tests/unit/backend_xsdev.o $(O)/backend/xsde
 
 # xvbd's command line (backend/main.c, included), checked against --help and
 # dist/xvbd.8; the supervisor and the worker are stubs.
-$(O)/tests/unit/backend_main.o: EXTRA_CFLAGS_tests/unit = -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
+$(O)/tests/unit/backend_main.o: EXTRA_CFLAGS_tests/unit = -I. -Itests/lib -D__XEN_TOOLS__ $(XEN_CFLAGS)
 $(O)/tests/unit/backend_main: $(O)/tests/unit/backend_main.o $(T_A) $(BACKEND_PLAIN)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
@@ -205,7 +205,7 @@ $(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o \
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS)
 
-FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Itests/lib -Iguest -DXVB_FUZZING \
+FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -I. -Itests/lib -Iguest -DXVB_FUZZING \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LINK_SRCS := $(LIB_SRCS) $(VIRTIO_SRCS) $(FAKE_SRCS) $(GUEST_SRCS)
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LINK_SRCS) | $(DEPS_STAMP)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "devices/blk.h"
+#include "blk.h"
 #include "devices/devtype.h"
 #include "lib/compiler.h"
 #include "lib/log.h"

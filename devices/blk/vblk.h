@@ -12,7 +12,7 @@
 #include <sys/uio.h>
 #include <linux/virtio_blk.h>
 
-#include "devices/blk.h"
+#include "blk.h"
 #include "lib/evl.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <linux/virtio_ids.h>
 
-#include "devices/console.h"
+#include "console.h"
 #include "devices/devtype.h"
 
 static const char *const vcon_keys[] = { "ports", "console", "dir", NULL };

@@ -16,7 +16,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 
-#include "devices/console.h"
+#include "console.h"
 #include "lib/evl.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"

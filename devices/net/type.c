@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "devices/devtype.h"
-#include "devices/net.h"
+#include "net.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
 

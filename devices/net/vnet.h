@@ -12,7 +12,7 @@
 #include <sys/uio.h>
 #include <linux/virtio_net.h>
 
-#include "devices/net.h"
+#include "net.h"
 #include "lib/evl.h"
 #include "virtio/vdev.h"
 #include "virtio/vq.h"

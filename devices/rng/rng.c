@@ -14,7 +14,7 @@
 #include <time.h>
 #include <linux/virtio_ids.h>
 
-#include "devices/rng.h"
+#include "rng.h"
 #include "virtio/vq.h"
 #include "virtio/vqrun.h"
 

@@ -12,7 +12,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/devtype.h"
-#include "devices/rng.h"
+#include "rng.h"
 
 struct vrng_type_conf {
 	uint64_t rate;	/* bytes/s; 0: no limit */

@@ -24,7 +24,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_mmio.h>
 
-#include "devices/blk.h"
+#include "devices/blk/blk.h"
 #include "fakeguest.h"
 #include "fuzz_common.h"
 #include "gdrv.h"

@@ -32,7 +32,7 @@
 #include <linux/virtio_net.h>
 #include <net/if.h>
 
-#include "devices/net.h"
+#include "devices/net/net.h"
 #include "fakeguest.h"
 #include "fuzz_common.h"
 #include "gdrv.h"

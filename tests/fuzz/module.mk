@@ -33,7 +33,7 @@ FZ_LIBS_net = $(FAKE_A) $(GUEST_A) $(VIRTIO_A) $(LIB_A)
 FZ_EXTRA_NAMES := ioreq gnt config blk net
 
 # Backend headers include Xen's; fuzz_config.c stubs libxenstore.
-EXTRA_CFLAGS_tests/fuzz = -Itests/lib -Iguest -D__XEN_TOOLS__ $(XEN_CFLAGS)
+EXTRA_CFLAGS_tests/fuzz = -I. -Itests/lib -Iguest -D__XEN_TOOLS__ $(XEN_CFLAGS)
 
 define fz_replay_rule
 $(O)/tests/fuzz/replay_$(1): $(O)/tests/fuzz/fuzz_$(1).o $(O)/tests/fuzz/replay.o \

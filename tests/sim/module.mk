@@ -20,7 +20,7 @@
 SIM_TEST_T := $(O)/tests/sim
 # The simulator's headers, the test library's, and for xvbd_* the guest's
 # drivers (sim/guest, guest/).
-EXTRA_CFLAGS_tests/sim := $(SIM_CFLAGS) -Itests/lib -Iguest -Isim/guest
+EXTRA_CFLAGS_tests/sim := $(SIM_CFLAGS) -I. -Itests/lib -Iguest -Isim/guest
 ALL_OBJS += $(call objs,$(wildcard tests/sim/*.c))
 
 $(SIM_TEST_T)/sim_core: $(SIM_TEST_T)/sim_core.o $(SIM_A) $(T_A)

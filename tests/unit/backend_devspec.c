@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../../backend/devspec.h"
-#include "devices/blk.h"
+#include "devices/blk/blk.h"
 #include "t.h"
 
 #define BLK xvb_devtype_by_name("blk")

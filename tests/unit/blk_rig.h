@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 
-#include "devices/blk.h"
+#include "devices/blk/blk.h"
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"

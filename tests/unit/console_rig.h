@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <linux/virtio_console.h>
 
-#include "devices/console.h"
+#include "devices/console/console.h"
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"

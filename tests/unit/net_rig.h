@@ -28,7 +28,7 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 
-#include "devices/net.h"
+#include "devices/net/net.h"
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"

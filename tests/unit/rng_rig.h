@@ -14,7 +14,7 @@
 #include <sys/random.h>
 #include <linux/virtio_ids.h>
 
-#include "devices/rng.h"
+#include "devices/rng/rng.h"
 #include "fakeguest.h"
 #include "gdrv.h"
 #include "hang.h"
