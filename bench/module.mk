@@ -16,6 +16,19 @@ BENCH_PERF ?= 1
 
 .PHONY: bench-blk bench-net
 
+# bench/devbench: the disk device model driven in-process by a fake guest,
+# no transport (bench/README.md). Built by `all`; its smoke run (verified
+# reads, under 2 s) is a check job.
+DEVBENCH := $(O)/bench/devbench
+EXTRA_CFLAGS_bench := -Itests/lib -Iguest
+$(DEVBENCH): $(O)/bench/devbench.o $(REGISTRY_OBJ) $(DEVICE_AS) $(FAKE_A) \
+		$(GUEST_A) $(VIRTIO_A) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(DEVBENCH)
+ALL_OBJS += $(O)/bench/devbench.o
+CHECK_JOBS += devbench_smoke:$(DEVBENCH)@--smoke
+
 # xvbd serving xvb-sim's load generator against fio on the same file.
 # `all`, as for `run`: this fragment is read before sim/module.mk defines
 # the simulator's targets.
