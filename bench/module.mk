@@ -5,6 +5,7 @@
 #   make [O=dir] bench-blk [BENCH_ROUNDS=5] [BENCH_SECONDS=2] [BENCH_RAMP=0.5]
 #        [BENCH_DIR=/dev/shm] [BENCH_SIZE_MIB=512] [BENCH_ONLY='4k randread QD32']
 #        [BENCH_PERF=0]
+#   make [O=dir] bench-dev (the same knobs)
 
 BENCH_ROUNDS ?= 5
 BENCH_SECONDS ?= 2
@@ -14,7 +15,7 @@ BENCH_SIZE_MIB ?= 512
 BENCH_ONLY ?=
 BENCH_PERF ?= 1
 
-.PHONY: bench-blk bench-net
+.PHONY: bench-blk bench-net bench-dev
 
 # bench/devbench: the disk device model driven in-process by a fake guest,
 # no transport (bench/README.md). Built by `all`; its smoke run (verified
@@ -62,6 +63,17 @@ bench-net: all
 		--ramp $(NET_BENCH_RAMP) \
 		$(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') \
 		$(if $(NET_BENCH_SIM_ARGS),--sim-args '$(NET_BENCH_SIM_ARGS)') \
+		$(if $(filter 0,$(BENCH_PERF)),--no-perf)
+
+# The device model alone (bench/devbench, no transport) against fio on the
+# same file. Not part of `make bench`'s default pair: run it on its own.
+bench-dev: all
+	$(Q)scripts/install-deps --bench
+	$(Q)python3 bench/dev-bench --devbench $(DEVBENCH) --out $(O)/bench \
+		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) \
+		--ramp $(BENCH_RAMP) --dir $(BENCH_DIR) \
+		--size-mib $(BENCH_SIZE_MIB) \
+		$(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') \
 		$(if $(filter 0,$(BENCH_PERF)),--no-perf)
 
 bench: bench-blk bench-net
