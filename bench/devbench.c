@@ -34,6 +34,8 @@
 #include "procfs.h"
 #include "virtio/vmmio.h"
 
+#include "devlib.h"
+
 #define DB_RAM (96u << 20)	/* rings, tables, headers and data */
 #define DB_MAX_DATA (64u << 20) /* bs * qd */
 #define DB_NUM 256u		/* queue entries: one per request (indirect) */
@@ -62,28 +64,10 @@ struct db_io {
 	bool failed;	   /* a request came back with a non-OK status */
 };
 
-/*
- * Guest memory as the device sees it here: the fake guest's RAM mapped
- * once, map() an offset and a reference on each 2 MiB bucket it spans,
- * unmap() the references dropped: the steady state of xvbd's
- * foreign-mapping cache (backend/fmem.c) once its buckets are mapped. The
- * fake guest's own gmem keeps a list of every mapping for the tests' leak
- * checks: at 1 MiB I/Os (256 mappings each) searching it took a quarter of
- * the process's time, a cost xvbd does not have.
- */
-#define DB_BUCKET_SHIFT 21
-
-struct db_gmem {
-	struct gmem gm;
-	const struct fakeguest *fg;
-	unsigned int *refs; /* per bucket */
-	uint64_t maps, unmaps, bad;
-};
-
 struct db {
 	struct db_opts o;
 	struct fakeguest *fg;
-	struct db_gmem gm;
+	struct dl_gmem gm;
 	struct evl loop;
 	const struct xvb_devtype *type;
 	void *conf, *dev;
@@ -118,126 +102,6 @@ struct db_snap {
 	uint64_t t_ns, ios, reqs, bytes, guest_ns, irqs, kicks;
 	double cpu_s, thread_s;
 };
-
-static volatile sig_atomic_t db_ticks; /* SIGALRMs: they only interrupt */
-
-static uint64_t db_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double db_clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* User + system CPU of the whole process: io_uring's io-wq threads too. */
-static double db_proc_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/*
- * A tick every second interrupts the loop's wait (io_uring_enter returns
- * -EINTR, which evl treats as nothing), so a request the device lost is
- * seen by the hang check instead of blocking forever.
- */
-static void db_tick(int sig)
-{
-	db_ticks++;
-}
-
-static int db_watchdog(bool on)
-{
-	struct sigaction sa = { .sa_handler = on ? db_tick : SIG_DFL };
-	struct itimerval it = { { on, 0 }, { on, 0 } };
-
-	if (sigaction(SIGALRM, &sa, NULL))
-		return -errno;
-	return setitimer(ITIMER_REAL, &it, NULL) ? -errno : 0;
-}
-
-/* ---- guest memory, device side -------------------------------------------- */
-
-static void *db_gmem_map(void *opaque, uint64_t gpa, size_t *len, int prot)
-{
-	struct db_gmem *g = opaque;
-	const struct fakeguest *fg = g->fg;
-	uint64_t off = gpa - fg->base;
-	size_t n = *len;
-
-	/* Nothing outside RAM, nothing empty; a range past its end clamps. */
-	if (!n || gpa < fg->base || off >= fg->size)
-		return NULL;
-	if (n > fg->size - off)
-		n = fg->size - off;
-	*len = n;
-	for (uint64_t b = off >> DB_BUCKET_SHIFT;
-	     b <= (off + n - 1) >> DB_BUCKET_SHIFT; b++)
-		g->refs[b]++;
-	g->maps++;
-	return ((prot & GMEM_WRITE) ? fg->hview : fg->rview) + off;
-}
-
-static void db_gmem_unmap(void *opaque, void *hva, size_t len)
-{
-	struct db_gmem *g = opaque;
-	const struct fakeguest *fg = g->fg;
-	const uint8_t *p = hva;
-	uint64_t off;
-
-	if (p >= fg->hview && p < fg->hview + fg->size)
-		off = (uint64_t)(p - fg->hview);
-	else if (p >= fg->rview && p < fg->rview + fg->size)
-		off = (uint64_t)(p - fg->rview);
-	else
-		off = UINT64_MAX;
-	g->unmaps++;
-	if (!len || off == UINT64_MAX || len > fg->size - off) {
-		g->bad++;
-		return;
-	}
-	for (uint64_t b = off >> DB_BUCKET_SHIFT;
-	     b <= (off + len - 1) >> DB_BUCKET_SHIFT; b++) {
-		if (!g->refs[b]) {
-			g->bad++;
-			return;
-		}
-		g->refs[b]--;
-	}
-}
-
-static const struct gmem_ops db_gmem_ops = {
-	.map = db_gmem_map,
-	.unmap = db_gmem_unmap,
-};
-
-static int db_gmem_init(struct db_gmem *g, const struct fakeguest *fg)
-{
-	g->fg = fg;
-	g->refs = calloc((fg->size >> DB_BUCKET_SHIFT) + 1, sizeof(*g->refs));
-	g->gm = (struct gmem){ .ops = &db_gmem_ops, .opaque = g };
-	return g->refs ? 0 : -ENOMEM;
-}
-
-/* True if every map() was undone once and no unmap() was bogus. */
-static bool db_gmem_clean(const struct db_gmem *g)
-{
-	for (size_t b = 0; g->refs && b <= g->fg->size >> DB_BUCKET_SHIFT; b++)
-		if (g->refs[b])
-			return false;
-	return g->maps == g->unmaps && !g->bad;
-}
 
 /* ---- the device, through the registry ------------------------------------ */
 
@@ -332,7 +196,7 @@ static int db_setup(struct db *b)
 	b->fg = fg_new(DB_RAM);
 	if (!b->fg)
 		return -ENOMEM;
-	rc = db_gmem_init(&b->gm, b->fg);
+	rc = dl_gmem_init(&b->gm, b->fg);
 	if (rc)
 		return rc;
 	rc = evl_init(&b->loop, 256); /* as xvbd's worker */
@@ -376,7 +240,7 @@ static int db_teardown(struct db *b, int fds)
 		b->type->close(b->dev);
 	b->dev = NULL;
 	gdrv_fini(&b->drv);
-	if (b->fg && !db_gmem_clean(&b->gm))
+	if (b->fg && !dl_gmem_clean(&b->gm))
 		rc = -EBADE;
 	free(b->gm.refs);
 	evl_exit(&b->loop);
@@ -532,8 +396,8 @@ static void db_snap(struct db *b, struct db_snap *s, uint64_t now)
 	s->guest_ns = b->guest_ns;
 	s->irqs = b->drv.nr_irqs;
 	s->kicks = b->drv.nr_notifies;
-	s->cpu_s = db_proc_cpu_s();
-	s->thread_s = db_clock_s(CLOCK_THREAD_CPUTIME_ID);
+	s->cpu_s = dl_proc_cpu_s();
+	s->thread_s = dl_clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /*
@@ -544,27 +408,27 @@ static void db_snap(struct db *b, struct db_snap *s, uint64_t now)
 static int db_round(struct db *b, bool fill)
 {
 	struct gdrv_vq *v = &b->drv.vqs[0];
-	uint64_t t0 = db_now_ns(), t1, t2;
+	uint64_t t0 = dl_now_ns(), t1, t2;
 	int rc = 0;
 
 	if (fill)
 		rc = db_fill(b, t0);
-	t1 = db_now_ns();
+	t1 = dl_now_ns();
 	if (rc)
 		return rc;
 	gdrv_kick(&b->drv, 0);
 	rc = evl_run_once(&b->loop, gdrv_used_idx(&b->drv, 0) == v->last_used);
 	if (rc < 0)
 		return rc;
-	t2 = db_now_ns();
+	t2 = dl_now_ns();
 	rc = db_collect(b, t2);
-	b->guest_ns += (t1 - t0) + (db_now_ns() - t2);
+	b->guest_ns += (t1 - t0) + (dl_now_ns() - t2);
 	return rc;
 }
 
 static int db_run(struct db *b, struct db_snap *s0, struct db_snap *s1)
 {
-	uint64_t start = db_now_ns(), ramp_end, end, last = start, now;
+	uint64_t start = dl_now_ns(), ramp_end, end, last = start, now;
 	uint64_t hang = (uint64_t)t_hang_ms() * 1000000u, seen = 0;
 	int rc;
 
@@ -572,7 +436,7 @@ static int db_run(struct db *b, struct db_snap *s0, struct db_snap *s1)
 	end = ramp_end + (uint64_t)(b->o.seconds * 1e9);
 	b->seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
 	for (;;) {
-		now = db_now_ns();
+		now = dl_now_ns();
 		if (!b->measuring && now >= ramp_end) {
 			db_snap(b, s0, now);
 			b->measuring = true;
@@ -591,15 +455,15 @@ static int db_run(struct db *b, struct db_snap *s0, struct db_snap *s1)
 			return -ETIMEDOUT;
 		}
 	}
-	db_snap(b, s1, db_now_ns());
+	db_snap(b, s1, dl_now_ns());
 	b->measuring = false;
 	/* Drain: what is in flight completes before the device closes. */
-	last = db_now_ns();
+	last = dl_now_ns();
 	while (b->nr_free < b->o.qd) {
 		rc = db_round(b, false);
 		if (rc < 0)
 			return rc;
-		if (db_now_ns() - last > hang)
+		if (dl_now_ns() - last > hang)
 			return -ETIMEDOUT;
 	}
 	return 0;
@@ -888,7 +752,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_setup("devbench", LOG_WARN);
-	if (db_watchdog(true))
+	if (dl_watchdog(true))
 		return 1;
 	if (smoke)
 		return db_smoke();
