@@ -26,8 +26,15 @@ $(DEVBENCH): $(O)/bench/devbench.o $(REGISTRY_OBJ) $(DEVICE_AS) $(FAKE_A) \
 		$(GUEST_A) $(VIRTIO_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
-ALL_TARGETS += $(DEVBENCH)
-ALL_OBJS += $(O)/bench/devbench.o
+# bench/devnet: the NIC's transmit path the same way, against a TAP written
+# directly (root: a network namespace of its own).
+DEVNET := $(O)/bench/devnet
+$(DEVNET): $(O)/bench/devnet.o $(REGISTRY_OBJ) $(DEVICE_AS) $(FAKE_A) \
+		$(GUEST_A) $(VIRTIO_A) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_BASE) -o $@ $^ $(URING_LIBS) -lpthread
+ALL_TARGETS += $(DEVBENCH) $(DEVNET)
+ALL_OBJS += $(O)/bench/devbench.o $(O)/bench/devnet.o
 CHECK_JOBS += devbench_smoke:$(DEVBENCH)@--smoke
 
 # xvbd serving xvb-sim's load generator against fio on the same file.
@@ -69,7 +76,8 @@ bench-net: all
 # same file. Not part of `make bench`'s default pair: run it on its own.
 bench-dev: all
 	$(Q)scripts/install-deps --bench
-	$(Q)python3 bench/dev-bench --devbench $(DEVBENCH) --out $(O)/bench \
+	$(Q)python3 bench/dev-bench --devbench $(DEVBENCH) --devnet $(DEVNET) \
+		--out $(O)/bench \
 		--rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) \
 		--ramp $(BENCH_RAMP) --dir $(BENCH_DIR) \
 		--size-mib $(BENCH_SIZE_MIB) \
