@@ -105,17 +105,7 @@ struct db_snap {
 
 /* ---- the device, through the registry ------------------------------------ */
 
-static int db_key(struct db *b, const char *key, const char *val)
-{
-	char err[256] = "";
-	int rc = b->type->parse_key(b->conf, key, val, err, sizeof(err));
-
-	if (rc)
-		fprintf(stderr, "devbench: %s=%s: %s\n", key, val, err);
-	return rc;
-}
-
-/* Registry entry "blk": conf_init, parse_key, check, open, as the worker. */
+/* Registry entry "blk": its conf from a spec, then open, as the worker. */
 static int db_open_dev(struct db *b)
 {
 	struct xvb_devenv env = {
@@ -127,26 +117,17 @@ static int db_open_dev(struct db *b)
 		.domid = -1,
 		.name = "vblk0",
 	};
-	char err[256] = "";
-	int rc;
+	char spec[PATH_MAX + 16], err[512] = "";
 
 	b->type = xvb_devtype_by_name("blk");
 	if (!b->type)
 		return -ENOENT;
-	b->conf = calloc(1, b->type->conf_size);
-	if (!b->conf)
-		return -ENOMEM;
-	if (b->type->conf_init)
-		b->type->conf_init(b->conf);
-	rc = db_key(b, "mode", b->o.write ? "w" : "r");
-	if (!rc)
-		rc = db_key(b, "path", b->o.image);
-	if (rc)
-		return rc;
-	if (b->type->check &&
-	    (rc = b->type->check(b->conf, err, sizeof(err)))) {
+	snprintf(spec, sizeof(spec), "mode=%s,path=%s", b->o.write ? "w" : "r",
+		 b->o.image);
+	b->conf = xvb_devconf_parse(b->type, spec, err, sizeof(err));
+	if (!b->conf) {
 		fprintf(stderr, "devbench: %s\n", err);
-		return rc;
+		return -EINVAL;
 	}
 	return b->type->open(&b->dev, &b->vdev, b->conf, &env);
 }

@@ -238,16 +238,7 @@ static void dn_drain(struct dn *d)
 
 /* ---- xvb: the device through the registry -------------------------------- */
 
-static int dn_key(struct dn *d, const char *key, const char *val)
-{
-	char err[256] = "";
-	int rc = d->type->parse_key(d->conf, key, val, err, sizeof(err));
-
-	if (rc)
-		fprintf(stderr, "devnet: %s=%s: %s\n", key, val, err);
-	return rc;
-}
-
+/* Registry entry "net": its conf from a spec, then open, as the worker. */
 static int dn_open_dev(struct dn *d)
 {
 	struct xvb_devenv env = {
@@ -259,28 +250,17 @@ static int dn_open_dev(struct dn *d)
 		.domid = -1,
 		.name = "vnet0",
 	};
-	char err[256] = "";
-	int rc;
+	char err[512] = "";
 
 	d->type = xvb_devtype_by_name("net");
 	if (!d->type)
 		return -ENOENT;
-	d->conf = calloc(1, d->type->conf_size);
-	if (!d->conf)
-		return -ENOMEM;
-	if (d->type->conf_init)
-		d->type->conf_init(d->conf);
-	rc = dn_key(d, "ifname", "dnvnet0");
-	if (!rc)
-		rc = dn_key(d, "bridge", "none");
-	if (!rc)
-		rc = dn_key(d, "mac", "52:54:00:12:34:56");
-	if (rc)
-		return rc;
-	if (d->type->check &&
-	    (rc = d->type->check(d->conf, err, sizeof(err)))) {
+	d->conf = xvb_devconf_parse(
+		d->type, "ifname=dnvnet0,bridge=none,mac=52:54:00:12:34:56",
+		err, sizeof(err));
+	if (!d->conf) {
 		fprintf(stderr, "devnet: %s\n", err);
-		return rc;
+		return -EINVAL;
 	}
 	return d->type->open(&d->dev, &d->vdev, d->conf, &env);
 }

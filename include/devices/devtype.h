@@ -147,4 +147,15 @@ const struct xvb_devtype *xvb_devtype_by_name(const char *name);
 /* The type of virtio device ID @id, or NULL. */
 const struct xvb_devtype *xvb_devtype_by_id(uint32_t id);
 
+/*
+ * A configuration of @t from @spec, "key=value,..." of the type's own keys
+ * only ("path", if given, last and taking the rest): zeroed, conf_init,
+ * parse_key for each key, check. Returns it (free() it when the device is
+ * closed) or NULL with the reason in @err. For tools and tests that open a
+ * device as the worker does; the backend's own keys (base, irq, queues,
+ * ...) are not parsed here: they reach a device through struct xvb_devenv.
+ */
+void *xvb_devconf_parse(const struct xvb_devtype *t, const char *spec,
+			char *err, size_t errlen);
+
 #endif

@@ -6,7 +6,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../backend/devspec.h"
 #include "t.h"
@@ -113,5 +117,51 @@ static void defaults(void)
 	T_EQ(net->default_key("queues", &a, br, sizeof(br)), -ENOENT);
 }
 
+/* @spec parsed for type @name: true if a conf came back (freed here). */
+static bool parses(const char *name, const char *spec, char *err, size_t len)
+{
+	void *conf =
+		xvb_devconf_parse(xvb_devtype_by_name(name), spec, err, len);
+
+	free(conf);
+	return conf != NULL;
+}
+
+/* xvb_devconf_parse: the spec a tool or a test opens a device with. */
+static void devconf_parse(void)
+{
+	char dir[] = "/tmp/xvb-registry-XXXXXX", img[128], spec[256];
+	char err[256];
+	int fd;
+
+	T_ASSERT(parses("rng", "", err, sizeof(err)));
+	T_ASSERT(parses("rng", "rate=1K,burst=2K", err, sizeof(err)));
+	/* Each key through the type's parser, its reason passed on. */
+	T_ASSERT(!parses("rng", "rate=lots", err, sizeof(err)));
+	T_ASSERT(strstr(err, "rate=lots: "));
+	T_ASSERT(!parses("rng", "burst=0", err, sizeof(err)));
+	/* Only the type's own keys; a key=value each. */
+	T_ASSERT(!parses("rng", "rate=1K,bogus=1", err, sizeof(err)));
+	T_ASSERT(strstr(err, "'bogus'"));
+	T_ASSERT(!parses("rng", "queues=1", err, sizeof(err)));
+	T_ASSERT(!parses("rng", "rate", err, sizeof(err)));
+	T_ASSERT(strstr(err, "key=value"));
+	/* The type's check runs: a console without ports is refused. */
+	T_ASSERT(!parses("console", "console=on", err, sizeof(err)));
+	/* path= comes last and takes the rest, commas included. */
+	T_ASSERT(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/a,b.img", dir);
+	fd = open(img, O_CREAT | O_WRONLY, 0600);
+	T_ASSERT(fd >= 0);
+	T_EQ(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "mode=r,path=%s", img);
+	T_ASSERT(parses("blk", spec, err, sizeof(err)));
+	snprintf(spec, sizeof(spec), "path=%s/a,mode=r", dir);
+	T_ASSERT(!parses("blk", spec, err, sizeof(err)));
+	unlink(img);
+	rmdir(dir);
+}
+
 T_MAIN(T_CASE(entries_complete), T_CASE(entries_distinct), T_CASE(lookups),
-       T_CASE(defaults))
+       T_CASE(defaults), T_CASE(devconf_parse))

@@ -615,36 +615,20 @@ static const struct hall_type *hall_type_line(const char *name)
 
 /* ---- opening a type through its registry entry ----------------------------- */
 
-/*
- * Parses @spec as the backend does ("key=value,...", "path" taking the
- * rest) through the type's parse_key, then check.
- */
+/* The type's conf from @spec, "@DIR" standing for the test's directory. */
 static int hall_parse(struct hall *h, const char *spec)
 {
-	char buf[512], err[256] = "";
+	char buf[512], err[512] = "";
 	const char *at = strstr(spec, "@DIR");
-	char *p = buf;
 
 	if (at)
 		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - spec), spec,
 			 h->dir, at + 4);
 	else
 		snprintf(buf, sizeof(buf), "%s", spec);
-	while (p && *p) {
-		char *key = p, *val = strchr(p, '='), *end;
-
-		if (!val)
-			return hall_fail(h, "spec '%s': no '='", spec);
-		*val++ = '\0';
-		end = strcmp(key, "path") ? strchr(val, ',') : NULL;
-		if (end)
-			*end++ = '\0';
-		p = end;
-		if (h->type->parse_key(h->conf, key, val, err, sizeof(err)))
-			return hall_fail(h, "%s=%s: %s", key, val, err);
-	}
-	if (h->type->check && h->type->check(h->conf, err, sizeof(err)))
-		return hall_fail(h, "check: %s", err);
+	h->conf = xvb_devconf_parse(h->type, buf, err, sizeof(err));
+	if (!h->conf)
+		return hall_fail(h, "spec '%s': %s", buf, err);
 	return 0;
 }
 
@@ -700,11 +684,6 @@ static int hall_open(struct hall *h, const struct xvb_devtype *type)
 		if (rc)
 			return rc;
 	}
-	h->conf = calloc(1, type->conf_size ? type->conf_size : 1);
-	if (!h->conf)
-		return hall_fail(h, "out of memory");
-	if (type->conf_init)
-		type->conf_init(h->conf);
 	if (hall_parse(h, h->ht->spec))
 		return -1;
 	h->fg = fg_new(HALL_RAM);
