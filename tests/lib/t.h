@@ -64,6 +64,21 @@ bool t_failed(void);
 		}                                                           \
 	} while (0)
 
+/*
+ * @expr (an int) must be 0; on failure reports it with the test rig @r's
+ * reason (r->why, a string or NULL) and returns. The rigs' T_*_START and
+ * T_*_FINI are made of it.
+ */
+#define T_WHY(r, expr)                                                    \
+	do {                                                              \
+		int t_rc_ = (expr);                                       \
+		if (t_rc_) {                                              \
+			t_fail(__FILE__, __LINE__, "%s = %d (%s)", #expr, \
+			       t_rc_, (r)->why ? (r)->why : "?");         \
+			return;                                           \
+		}                                                         \
+	} while (0)
+
 /* Like T_ASSERT, for helpers returning int: returns -1 on failure. */
 #define T_CHECK(cond)                                            \
 	do {                                                     \

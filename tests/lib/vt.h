@@ -14,15 +14,7 @@
 	struct vrig name __attribute__((cleanup(vrig_cleanup))) = { 0 }
 
 /* @expr (an int) must be 0; on failure report the rig's reason. */
-#define T_RIG(r, expr)                                                    \
-	do {                                                              \
-		int t_rc_ = (expr);                                       \
-		if (t_rc_) {                                              \
-			t_fail(__FILE__, __LINE__, "%s = %d (%s)", #expr, \
-			       t_rc_, (r)->why ? (r)->why : "?");         \
-			return;                                           \
-		}                                                         \
-	} while (0)
+#define T_RIG(r, expr) T_WHY(r, expr)
 
 /* Bring a rig up with @opts (a struct vrig_opts *, may be NULL). */
 #define T_RIG_START(r, opts) T_RIG(r, vrig_start(r, opts))

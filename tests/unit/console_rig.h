@@ -405,15 +405,7 @@ static inline void crig_cleanup(struct crig *r)
 }
 #define CRIG_SCOPED __attribute__((cleanup(crig_cleanup)))
 
-#define T_CR(r, expr)                                                     \
-	do {                                                              \
-		int t_rc_ = (expr);                                       \
-		if (t_rc_) {                                              \
-			t_fail(__FILE__, __LINE__, "%s = %d (%s)", #expr, \
-			       t_rc_, (r)->why ? (r)->why : "?");         \
-			return;                                           \
-		}                                                         \
-	} while (0)
+#define T_CR(r, expr) T_WHY(r, expr)
 #define T_CR_START(r, o) T_CR(r, crig_start(r, o))
 #define T_CR_FINI(r) T_CR(r, crig_fini(r))
 

@@ -165,15 +165,7 @@ static inline void rrig_cleanup(struct rrig *r)
 }
 #define RRIG_SCOPED __attribute__((cleanup(rrig_cleanup)))
 
-#define T_RR(r, expr)                                                     \
-	do {                                                              \
-		int t_rc_ = (expr);                                       \
-		if (t_rc_) {                                              \
-			t_fail(__FILE__, __LINE__, "%s = %d (%s)", #expr, \
-			       t_rc_, (r)->why ? (r)->why : "?");         \
-			return;                                           \
-		}                                                         \
-	} while (0)
+#define T_RR(r, expr) T_WHY(r, expr)
 #define T_RR_START(r, o) T_RR(r, rrig_start(r, o))
 #define T_RR_FINI(r) T_RR(r, rrig_fini(r))
 
