@@ -392,6 +392,14 @@ static void port_accept(struct evl_watch *w, unsigned int revents)
 
 	/* Blocking (accept4 does not inherit O_NONBLOCK): io_uring waits. */
 	while ((fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		/*
+		 * A client that left, whose tail an open port never reads (the
+		 * guest posts no buffers), gives way: its tail is dropped and
+		 * the port freed, else a silent guest would keep dom0 out for
+		 * good. Once its I/O is reaped the next client gets in.
+		 */
+		if (p->cfd >= 0 && p->hup)
+			port_hangup(p);
 		if (p->cfd >= 0) {
 			/* One client per port: the later one is closed. */
 			close(fd);

@@ -298,7 +298,37 @@ static void client_sends_and_leaves(void)
 	T_CR_FINI(&r);
 }
 
+/*
+ * A client that sent and left while the guest keeps its port open and
+ * posts no buffers does not keep the next one out for good: it gives way.
+ */
+static void departed_client_gives_way(void)
+{
+	struct crig_opts o = { .ports = "p" };
+	struct crig r CRIG_SCOPED = { 0 };
+	static const char msg[] = "a tail the guest never reads";
+	int c, c2 = -1;
+
+	T_CR_START(&r, &o);
+	T_ASSERT(!open_both(&r, 0, &c));
+	T_EQ(send(c, msg, sizeof(msg), MSG_DONTWAIT), (ssize_t)sizeof(msg));
+	close(c);
+	/* Refused while the first is still there: try again until taken. */
+	T_ASSERT(CR_WAIT(&r, ({
+		if (c2 >= 0 && cr_eof(c2)) {
+			close(c2);
+			c2 = -1;
+		}
+		if (c2 < 0)
+			c2 = cr_connect(&r, 0);
+		cr_stats(&r).clients == 2;
+	})));
+	T_EQ(cr_stats(&r).rx_bytes, 0);
+	close(c2);
+	T_CR_FINI(&r);
+}
+
 T_MAIN(T_CASE(both_ways), T_CASE(client_sends_and_leaves),
        T_CASE(client_stops_reading), T_CASE(guest_posts_nothing),
        T_CASE(held_until_guest_opens), T_CASE(no_client_drops),
-       T_CASE(client_gone_mid_write))
+       T_CASE(client_gone_mid_write), T_CASE(departed_client_gives_way))
