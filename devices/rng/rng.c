@@ -25,6 +25,12 @@
 #define VRNG_RUN_BYTES (256u << 10)
 /* Chains one run serves (each costs a getrandom call or more). */
 #define VRNG_RUN_CHAINS 256u
+/*
+ * What a source call costs the run's byte budget at the least: a chain of
+ * many 1-byte buffers (a call each) ends the run after VRNG_RUN_BYTES /
+ * VRNG_CALL_BYTES calls, not 256 chains of 1024 calls.
+ */
+#define VRNG_CALL_BYTES 64u
 #define VRNG_MAX_EINTR 8u
 /* How long a chain waits when the host's pool cannot give (EAGAIN). */
 #define VRNG_RETRY_NS (100 * 1000000ull)
@@ -148,7 +154,8 @@ static size_t vrng_fill(struct vrng *rng, size_t want, int *err)
  */
 static int vrng_serve(struct vrng *rng, struct vq *vq, uint64_t *delay_ns)
 {
-	size_t want = rng->chain.in_len, got;
+	size_t want = rng->chain.in_len, got, cost;
+	uint64_t calls = rng->st.calls;
 	int err = 0;
 
 	/* virtio 1.2, 5.4.6.2: the device MAY use less than the buffer. */
@@ -179,7 +186,10 @@ static int vrng_serve(struct vrng *rng, struct vq *vq, uint64_t *delay_ns)
 	rng->throttled = false;
 	rng->st.chains++;
 	rng->st.bytes += got;
-	rng->run_bytes = got < rng->run_bytes ? rng->run_bytes - got : 0;
+	cost = (rng->st.calls - calls) * VRNG_CALL_BYTES;
+	if (cost < got)
+		cost = got;
+	rng->run_bytes = cost < rng->run_bytes ? rng->run_bytes - cost : 0;
 	return 0;
 }
 

@@ -374,9 +374,45 @@ static void source_overclaims(void)
 	T_RR_FINI(&r);
 }
 
+/*
+ * Chains of many 1-byte buffers cost a source call per byte: a run ends on
+ * the calls it made, not only on bytes or chains, so such a guest cannot
+ * hold the loop for 256 chains of 1024 calls. All are served in the end.
+ */
+static void tiny_buffers_end_the_run(void)
+{
+	struct rrig r RRIG_SCOPED = { 0 };
+	struct rrig_opts o = {
+		.num = 256,
+		.queue_size = 256,
+		.real_source = true,
+	};
+	struct gdrv_buf b[128];
+	uint64_t bytes = 0;
+	const unsigned int chains = 40;
+	int n;
+
+	T_RR_START(&r, &o);
+	for (unsigned int c = 0; c < chains; c++) {
+		for (unsigned int i = 0; i < 128; i++)
+			b[i] = (struct gdrv_buf){ r.buf + (c * 128 + i) * 2, 1,
+						  true };
+		T_ASSERT(gdrv_add(&r.drv, RQ, b, 128, GDRV_INDIRECT) >= 0);
+	}
+	gdrv_kick(&r.drv, RQ); /* the kick runs the queue once */
+	T_ASSERT(rr_stats(&r).calls < chains * 128);
+	T_RR(&r, rr_run(&r));
+	n = rr_collect(&r, &bytes);
+	T_EQ(n, chains);
+	T_EQ(bytes, chains * 128);
+	T_EQ(rr_stats(&r).calls, chains * 128);
+	T_RR_FINI(&r);
+}
+
 T_MAIN(T_CASE(identity), T_CASE(sizes_one_buffer), T_CASE(chain_direct),
        T_CASE(chain_indirect_clamped), T_CASE(huge_chain),
        T_CASE(readable_refused), T_CASE(hostile_buffers), T_CASE(source_eintr),
        T_CASE(source_short_reads), T_CASE(source_fails_midway),
        T_CASE(source_eintr_storm), T_CASE(source_eagain_errno),
-       T_CASE(source_gives_nothing), T_CASE(source_overclaims))
+       T_CASE(source_gives_nothing), T_CASE(source_overclaims),
+       T_CASE(tiny_buffers_end_the_run))
